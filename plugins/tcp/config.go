@@ -1,0 +1,214 @@
+package tcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Defaults of the options.
+var (
+	defaultListen = []string{"0.0.0.0:0", "[::]:0"}
+)
+
+const (
+	defaultDialStagger    = 250 * time.Millisecond
+	defaultSessionTimeout = 2 * time.Minute
+)
+
+// schema lists the options Configure accepts.
+var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+	{
+		Name: "listen", Type: "[]string", Default: `["0.0.0.0:0", "[::]:0"]`,
+		Doc: "Addresses to accept connections on, as IP:port; port 0 picks a free port, and an unspecified IP (0.0.0.0 or ::) listens on every interface of that family.",
+	},
+	{
+		Name: "advertise", Type: "[]string",
+		Doc: "Addresses, as host:port, to put in descriptions instead of those derived from listen, e.g. a forwarded public address.",
+	},
+	{
+		Name: "dial_stagger", Type: "duration", Default: defaultDialStagger.String(),
+		Doc: "How long an initiator waits before racing the next of the peer's addresses while earlier attempts are still pending; 0 dials all at once.",
+	},
+	{
+		Name: "session_timeout", Type: "duration", Default: defaultSessionTimeout.String(),
+		Doc: "How long a prepared session waits for its Connect before it is dropped, with any connection parked for it.",
+	},
+}}
+
+// config is the decoded, checked configuration.
+type config struct {
+	listen         []string
+	advertise      []string
+	dialStagger    time.Duration
+	sessionTimeout time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		listen:         slices.Clone(defaultListen),
+		dialStagger:    defaultDialStagger,
+		sessionTimeout: defaultSessionTimeout,
+	}
+}
+
+func (c config) equal(o config) bool {
+	return slices.Equal(c.listen, o.listen) && slices.Equal(c.advertise, o.advertise) &&
+		c.dialStagger == o.dialStagger && c.sessionTimeout == o.sessionTimeout
+}
+
+// parseConfig decodes the JSON object the host passes to Configure. Keys
+// not in the schema and values of the wrong form are errors wrapping
+// sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take
+// the default.
+func parseConfig(raw []byte) (config, error) {
+	c := defaultConfig()
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return c, fmt.Errorf("tcp config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	for key, val := range obj {
+		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
+			if _, ok := schema.Field(key); ok {
+				continue
+			}
+		}
+		var err error
+		switch key {
+		case "listen":
+			c.listen, err = parseListen(val)
+		case "advertise":
+			c.advertise, err = parseAdvertise(val)
+		case "dial_stagger":
+			c.dialStagger, err = parseDuration(val, true)
+		case "session_timeout":
+			c.sessionTimeout, err = parseDuration(val, false)
+		default:
+			return c, fmt.Errorf("tcp config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
+		}
+		if err != nil {
+			return c, fmt.Errorf("tcp config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
+		}
+	}
+	return c, nil
+}
+
+func parseStrings(val json.RawMessage) ([]string, error) {
+	var ss []string
+	if err := json.Unmarshal(val, &ss); err != nil {
+		return nil, fmt.Errorf("want a list of strings: %w", err)
+	}
+	return ss, nil
+}
+
+// parseListen checks listen addresses: IP:port or :port.
+func parseListen(val json.RawMessage) ([]string, error) {
+	ss, err := parseStrings(val)
+	if err != nil {
+		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, errors.New("want at least one address")
+	}
+	for _, s := range ss {
+		if _, _, err := splitListen(s); err != nil {
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+// splitListen parses a listen address into the network to listen on
+// ("tcp4", "tcp6", or "tcp" for both when the host is empty) and the
+// address. An IPv6 listener takes IPv6 only, so that 0.0.0.0:p and [::]:p
+// can be bound side by side.
+func splitListen(s string) (network string, addr netip.AddrPort, err error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", addr, fmt.Errorf("address %q: %w", s, err)
+	}
+	p, err := parsePort(port, true)
+	if err != nil {
+		return "", addr, fmt.Errorf("address %q: %w", s, err)
+	}
+	if host == "" {
+		return "tcp", netip.AddrPortFrom(netip.IPv6Unspecified(), p), nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "", addr, fmt.Errorf("address %q: want IP:port: %w", s, err)
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return "tcp4", netip.AddrPortFrom(ip, p), nil
+	}
+	return "tcp6", netip.AddrPortFrom(ip, p), nil
+}
+
+// parseAdvertise checks advertised addresses: host:port with a real port.
+func parseAdvertise(val json.RawMessage) ([]string, error) {
+	ss, err := parseStrings(val)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ss {
+		if err := checkAddr(s); err != nil {
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+// parsePort parses a decimal port in canonical form.
+func parsePort(s string, zeroOK bool) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || strconv.FormatUint(n, 10) != s {
+		return 0, fmt.Errorf("port %q is not a number from 0 to 65535", s)
+	}
+	if n == 0 && !zeroOK {
+		return 0, errors.New("port 0 cannot be dialled")
+	}
+	return uint16(n), nil
+}
+
+// parseDuration accepts a Go duration string ("250ms") or a JSON number of
+// nanoseconds (how encoding/json writes a time.Duration).
+func parseDuration(val json.RawMessage, zeroOK bool) (time.Duration, error) {
+	var d time.Duration
+	var s string
+	if err := json.Unmarshal(val, &s); err == nil {
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as \"250ms\": %w", err)
+		}
+	} else {
+		var f float64
+		if err := json.Unmarshal(val, &f); err != nil {
+			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
+		}
+		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
+		}
+		d = time.Duration(f)
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("negative duration %v", d)
+	case d == 0 && !zeroOK:
+		return 0, errors.New("want a positive duration")
+	}
+	return d, nil
+}

@@ -1,0 +1,78 @@
+package sdk
+
+import (
+	"context"
+	"time"
+)
+
+// PeerInfo is what discovery knows about one device.
+type PeerInfo struct {
+	// ID is the device's peer ID. REQUIRED.
+	ID PeerID
+	// Name is the device's human name, as its owner set it.
+	Name string
+	// Addrs are addresses the device was seen at or announced, as
+	// "host:port" or multiaddr text; a transport decides what it can use.
+	Addrs []string
+	// Transports, Protocols and Roles list the plugins the device runs.
+	Transports []string
+	Protocols  []string
+	Roles      []string
+	// Source names the discovery plugin that found it (e.g. "lan").
+	Source string
+	// Seen is when the device was last heard of.
+	Seen time.Time
+	// Expires is when the record goes stale if not renewed; zero means the
+	// plugin has no expiry.
+	Expires time.Time
+}
+
+// PeerEventKind says what happened to a peer.
+type PeerEventKind int
+
+// The peer event kinds.
+const (
+	PeerEventUnknown PeerEventKind = iota
+	// PeerJoined: first heard of, or back after leaving or expiring.
+	PeerJoined
+	// PeerSeen: heard of again; its info may have changed.
+	PeerSeen
+	// PeerLeft: said goodbye or expired.
+	PeerLeft
+)
+
+// String returns "joined", "seen", "left" or "unknown".
+func (k PeerEventKind) String() string {
+	switch k {
+	case PeerJoined:
+		return "joined"
+	case PeerSeen:
+		return "seen"
+	case PeerLeft:
+		return "left"
+	}
+	return "unknown"
+}
+
+// PeerEvent is one change in what discovery knows.
+type PeerEvent struct {
+	Kind PeerEventKind
+	Peer PeerInfo
+}
+
+// Discovery finds other devices.
+//
+// Announce publishes this device (and keeps re-publishing it until the next
+// Announce or Close). Watch streams events about other devices; the channel
+// is closed when ctx ends or the plugin closes. Lookup asks for one device
+// and returns [ErrNotFound] when it is not known. All methods are safe to
+// call concurrently.
+type Discovery interface {
+	Plugin
+	// Announce publishes self. Calling it again replaces the record.
+	Announce(ctx context.Context, self PeerInfo) error
+	// Watch returns a channel of peer events until ctx ends.
+	Watch(ctx context.Context) (<-chan PeerEvent, error)
+	// Lookup returns the freshest info about one device.
+	Lookup(ctx context.Context, id PeerID) (PeerInfo, error)
+}

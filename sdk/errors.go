@@ -1,0 +1,35 @@
+package sdk
+
+import "errors"
+
+// ErrInvalidPeerID is returned when a peer ID cannot be parsed or fails its
+// check characters.
+var ErrInvalidPeerID = errors.New("invalid peer id")
+
+// ErrNotFound is returned when a looked-up peer or session is not known.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnsupported is returned when a plugin does not serve a role or an
+// optional capability that was asked of it.
+var ErrUnsupported = errors.New("unsupported")
+
+// ErrInvalidConfig is returned by Configure when the configuration does not
+// match the plugin's schema.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// ErrInvalidDescription is returned by a transport when a remote description
+// cannot be decoded or names nothing it can reach.
+var ErrInvalidDescription = errors.New("invalid transport description")
+
+// ErrPluginExited is returned by a host-side client when the plugin process
+// is gone; the call may succeed again after the supervisor restarts it.
+var ErrPluginExited = errors.New("plugin exited")
+
+// ErrNotConfigured is returned when a call needs Configure to have run first.
+var ErrNotConfigured = errors.New("plugin not configured")
+
+// ErrClosed is returned for calls on a plugin or session that was closed.
+var ErrClosed = errors.New("closed")
+
+// ErrRefused is returned when the receiver refuses an offer.
+var ErrRefused = errors.New("refused by receiver")

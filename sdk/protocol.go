@@ -1,0 +1,93 @@
+package sdk
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// FileInfo describes one file of a transfer, as the sender offers it.
+type FileInfo struct {
+	// Name is the file's path relative to the transfer root, with forward
+	// slashes. The receiving core sanitises it; a plugin passes it on as is.
+	Name string
+	// Size is the file's length in bytes.
+	Size int64
+	// MediaType is the file's MIME type, if known.
+	MediaType string
+	// SHA256 is the whole-file hash, 32 bytes, if the sender computed it.
+	SHA256 []byte
+	// ModTime is the file's modification time.
+	ModTime time.Time
+}
+
+// Offer is what a sender proposes: a transfer ID and its files.
+type Offer struct {
+	// TransferID names the transfer across reconnects. REQUIRED.
+	TransferID string
+	// Files are the files offered, in order. REQUIRED.
+	Files []FileInfo
+}
+
+// FileSource is the host service a sending protocol reads files from.
+type FileSource interface {
+	// Open returns the content of file index (its place in Offer.Files),
+	// positioned at offset.
+	Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error)
+}
+
+// PartFile is where a receiving protocol writes one file.
+type PartFile interface {
+	io.WriterAt
+	// Offset is how many leading bytes the receiver already holds durably;
+	// a resuming protocol asks the sender to start there.
+	Offset() int64
+	// Commit records that bytes [off, off+n) are written; it returns once
+	// they are durable, so the protocol may acknowledge them.
+	Commit(ctx context.Context, off, n int64) error
+	// Close finishes the file: the core checks its hash and renames it into
+	// place. complete is false when the transfer stopped early.
+	Close(ctx context.Context, complete bool) error
+}
+
+// FileSink is the host service a receiving protocol writes files to.
+type FileSink interface {
+	// Decide asks the user (or policy) whether to accept the offer. It
+	// returns an error wrapping [ErrRefused] when the offer is refused.
+	Decide(ctx context.Context, offer Offer) error
+	// Create opens the part file for file index of the accepted offer.
+	Create(ctx context.Context, index int) (PartFile, error)
+}
+
+// Progress receives byte counts as a transfer moves. It may be nil.
+type Progress interface {
+	// Update reports that file index has done bytes of its total.
+	Update(index int, done int64)
+}
+
+// SendRequest asks a protocol to send an offer over a secured stream.
+type SendRequest struct {
+	Stream   Stream     // REQUIRED; the protocol owns it until Send returns
+	Offer    Offer      // REQUIRED
+	Source   FileSource // REQUIRED
+	Progress Progress
+}
+
+// ReceiveRequest asks a protocol to serve one incoming transfer.
+type ReceiveRequest struct {
+	Stream   Stream   // REQUIRED; the protocol owns it until Receive returns
+	Sink     FileSink // REQUIRED
+	Progress Progress
+}
+
+// Protocol is the transfer conversation, run on a stream the core has
+// already secured (TLS 1.3, both peer IDs checked; the protocol ID is the
+// TLS ALPN value, [Info.ProtocolID]). Send returns nil only once the receiver has confirmed
+// every file; Receive returns when the sender is done or the stream ends.
+type Protocol interface {
+	Plugin
+	// Send runs the sending side.
+	Send(ctx context.Context, req SendRequest) error
+	// Receive runs the receiving side.
+	Receive(ctx context.Context, req ReceiveRequest) error
+}

@@ -1,0 +1,227 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+)
+
+// rpcServer serves a plugin implementation to the host. It registers the
+// base service and one service per role the implementation has.
+type rpcServer struct {
+	pb.UnimplementedBaseServer
+	impl Plugin
+	dc   *dataChannel
+}
+
+var _ pb.BaseServer = (*rpcServer)(nil)
+
+func registerServers(s *grpc.Server, impl Plugin, dc *dataChannel) {
+	base := &rpcServer{impl: impl, dc: dc}
+	pb.RegisterBaseServer(s, base)
+	if t, ok := impl.(Transport); ok {
+		pb.RegisterTransportServer(s, &transportServer{impl: t, dc: dc})
+	}
+	if d, ok := impl.(Discovery); ok {
+		pb.RegisterDiscoveryServer(s, &discoveryServer{impl: d})
+	}
+	if g, ok := impl.(Signaling); ok {
+		pb.RegisterSignalingServer(s, &signalingServer{impl: g})
+	}
+}
+
+// rolesOf lists the roles an implementation serves, from its interfaces.
+func rolesOf(impl Plugin) []Role {
+	var roles []Role
+	if _, ok := impl.(Discovery); ok {
+		roles = append(roles, RoleDiscovery)
+	}
+	if _, ok := impl.(Signaling); ok {
+		roles = append(roles, RoleSignaling)
+	}
+	if _, ok := impl.(Transport); ok {
+		roles = append(roles, RoleTransport)
+	}
+	if _, ok := impl.(Protocol); ok {
+		roles = append(roles, RoleProtocol)
+	}
+	return roles
+}
+
+func (s *rpcServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
+	info, err := s.impl.Info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if len(info.Roles) == 0 {
+		info.Roles = rolesOf(s.impl)
+	}
+	if len(info.APIVersions) == 0 {
+		info.APIVersions = []int{APIVersion}
+	}
+	if _, ok := s.impl.(Transport); ok {
+		info.Capabilities = appendMissing(info.Capabilities, CapStreamFD)
+	}
+	return infoToProto(info), nil
+}
+
+func appendMissing(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func (s *rpcServer) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest) (*pb.ConfigSchemaResponse, error) {
+	sc, err := s.impl.ConfigSchema(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return schemaToProto(sc), nil
+}
+
+func (s *rpcServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	self, err := peerIDFromBytes(req.GetSelf())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("configure: %w", err))
+	}
+	err = s.impl.Configure(ctx, ConfigureRequest{
+		APIVersion: int(req.GetApiVersion()), Config: req.GetConfig(), Self: self, StateDir: req.GetStateDir(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ConfigureResponse{}, nil
+}
+
+func (s *rpcServer) Close(ctx context.Context, _ *pb.CloseRequest) (*pb.CloseResponse, error) {
+	if err := s.impl.Close(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CloseResponse{}, nil
+}
+
+// transportServer serves a Transport. Streams go back on the data channel.
+type transportServer struct {
+	pb.UnimplementedTransportServer
+	impl Transport
+	dc   *dataChannel
+}
+
+func (s *transportServer) Prepare(ctx context.Context, req *pb.PrepareRequest) (*pb.PrepareResponse, error) {
+	peer, err := peerIDFromBytes(req.GetPeer())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("prepare: %w", err))
+	}
+	resp, err := s.impl.Prepare(ctx, PrepareRequest{Peer: peer, Role: ConnRole(req.GetRole())})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PrepareResponse{Session: resp.Session, Local: descToProto(resp.Local)}, nil
+}
+
+func (s *transportServer) Connect(ctx context.Context, req *pb.ConnectRequest) (*pb.ConnectResponse, error) {
+	st, err := s.impl.Connect(ctx, ConnectRequest{Session: req.GetSession(), Remote: descFromProto(req.GetRemote())})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	id, kind, err := s.dc.send(st)
+	if err != nil {
+		_ = st.Close()
+		return nil, toStatus(fmt.Errorf("connect: hand stream to host: %w", err))
+	}
+	return &pb.ConnectResponse{StreamId: id, Kind: pb.StreamKind(kind)}, nil
+}
+
+// discoveryServer serves a Discovery.
+type discoveryServer struct {
+	pb.UnimplementedDiscoveryServer
+	impl Discovery
+}
+
+func (s *discoveryServer) Announce(ctx context.Context, req *pb.AnnounceRequest) (*pb.AnnounceResponse, error) {
+	self, err := peerInfoFromProto(req.GetSelf())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("announce: %w", err))
+	}
+	if err := s.impl.Announce(ctx, self); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.AnnounceResponse{}, nil
+}
+
+func (s *discoveryServer) Watch(_ *pb.WatchRequest, stream grpc.ServerStreamingServer[pb.PeerEvent]) error {
+	ctx := stream.Context()
+	ch, err := s.impl.Watch(ctx)
+	if err != nil {
+		return toStatus(err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if err := stream.Send(&pb.PeerEvent{Kind: pb.PeerEventKind(ev.Kind), Peer: peerInfoToProto(ev.Peer)}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *discoveryServer) Lookup(ctx context.Context, req *pb.LookupRequest) (*pb.LookupResponse, error) {
+	id, err := peerIDFromBytes(req.GetId())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("lookup: %w", err))
+	}
+	p, err := s.impl.Lookup(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.LookupResponse{Peer: peerInfoToProto(p)}, nil
+}
+
+// signalingServer serves a Signaling.
+type signalingServer struct {
+	pb.UnimplementedSignalingServer
+	impl Signaling
+}
+
+func (s *signalingServer) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendResponse, error) {
+	env, err := envelopeFromProto(req.GetEnvelope())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("send: %w", err))
+	}
+	if err := s.impl.Send(ctx, env); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SendResponse{}, nil
+}
+
+func (s *signalingServer) Receive(_ *pb.ReceiveRequest, stream grpc.ServerStreamingServer[pb.Envelope]) error {
+	ctx := stream.Context()
+	ch, err := s.impl.Receive(ctx)
+	if err != nil {
+		return toStatus(err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case env, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if err := stream.Send(envelopeToProto(env)); err != nil {
+				return err
+			}
+		}
+	}
+}
