@@ -318,6 +318,35 @@ func pump(c net.Conn, s *yamux.Stream) {
 type muxStream struct {
 	*yamux.Stream
 	once sync.Once
+	mu   sync.Mutex
+	wdl  time.Time // write deadline; yamux only checks it when it must wait
+}
+
+// Write honours a past write deadline even when the window has room.
+func (m *muxStream) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	dl := m.wdl
+	m.mu.Unlock()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return m.Stream.Write(b)
+}
+
+// SetWriteDeadline sets the write deadline.
+func (m *muxStream) SetWriteDeadline(t time.Time) error {
+	m.mu.Lock()
+	m.wdl = t
+	m.mu.Unlock()
+	return m.Stream.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines.
+func (m *muxStream) SetDeadline(t time.Time) error {
+	if err := m.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return m.Stream.SetReadDeadline(t)
 }
 
 // CloseWrite sends FIN; reading goes on.
