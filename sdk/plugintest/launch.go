@@ -51,7 +51,7 @@ func Launch(t testing.TB, path string) *sdk.PluginProcess {
 	defer cancel()
 	pp, err := sdk.Launch(ctx, sdk.LaunchConfig{
 		Name: filepath.Base(path), Path: path, SHA256: sum,
-		LogOutput: testWriter{t}, LogLevel: "debug",
+		LogOutput: testWriter{t}, LogLevel: "warn",
 	})
 	if err != nil {
 		t.Fatalf("launch %s: %v", path, err)
