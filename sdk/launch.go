@@ -239,4 +239,3 @@ func (p *PluginProcess) Signaling() (Signaling, error) {
 func (p *PluginProcess) noRole(r Role) error {
 	return fmt.Errorf("plugin %q serves %v, not %s: %w", p.info.Name, p.info.Roles, r, ErrUnsupported)
 }
-
