@@ -126,23 +126,6 @@ func (dc *dataChannel) send(c net.Conn) (uint64, streamKind, error) {
 	return id, kindMux, nil
 }
 
-// open makes a fresh stream to the other side with nothing behind it on
-// this side: the returned conn is this side's end.
-func (dc *dataChannel) open() (uint64, net.Conn, error) {
-	id := dc.newID()
-	s, err := dc.sess.OpenStream()
-	if err != nil {
-		return 0, nil, fmt.Errorf("data channel: open stream: %w", err)
-	}
-	var hdr [8]byte
-	binary.BigEndian.PutUint64(hdr[:], id)
-	if _, err := s.Write(hdr[:]); err != nil {
-		_ = s.Close()
-		return 0, nil, fmt.Errorf("data channel: stream header: %w", err)
-	}
-	return id, &muxStream{Stream: s}, nil
-}
-
 func (dc *dataChannel) sendFD(id uint64, f *os.File) error {
 	var body [8]byte
 	binary.BigEndian.PutUint64(body[:], id)

@@ -1,0 +1,67 @@
+# Ferry build, test and demo targets. `make demo` and `make test` are all a
+# fresh machine with Go needs.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+# staticcheck 2026.2.2 is module version v0.8.2.
+STATICCHECK_VERSION := v0.8.2
+
+# Tests that need the built binaries (e2e, demo) find them here.
+export FERRY_BIN_DIR := $(BIN)
+
+.PHONY: all build test lint bench demo proto clean
+
+all: build
+
+# build: the ferry CLI, every plugin main (plugins/<p>/cmd/<name>) into
+# bin/plugins/<name>, then pin them all in bin/plugins/plugins.lock.
+build:
+	$(GO) build -o $(BIN)/ferry ./cmd/ferry
+	@mkdir -p $(BIN)/plugins
+	@set -e; for d in plugins/*/cmd/*/; do \
+		[ -f "$$d/main.go" ] || continue; \
+		name=$$(basename "$$d"); \
+		echo "$(GO) build -o $(BIN)/plugins/$$name ./$${d%/}"; \
+		$(GO) build -o "$(BIN)/plugins/$$name" "./$${d%/}"; \
+	done
+	$(BIN)/ferry plugins lock --dir $(BIN)/plugins
+
+test: build
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) list -m honnef.co/go/tools@$(STATICCHECK_VERSION) >/dev/null 2>&1; then \
+		echo "$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./..."; \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...; \
+	elif command -v staticcheck >/dev/null; then \
+		echo "staticcheck ./..."; staticcheck ./...; \
+	else \
+		echo "staticcheck $(STATICCHECK_VERSION) not available (offline?); skipping it"; \
+	fi
+
+bench: build
+	@if [ -x testdata/bench/plugin-boundary.sh ] || [ -f testdata/bench/plugin-boundary.sh ]; then \
+		bash testdata/bench/plugin-boundary.sh; \
+	else \
+		echo "testdata/bench/plugin-boundary.sh not written yet"; exit 1; \
+	fi
+
+demo: build
+	bash testdata/demo/demo.sh
+
+# proto: regenerate sdk/internal/pb from sdk/proto (needs protoc; the Go
+# generators are pinned as go tools in go.mod).
+proto:
+	protoc -I sdk/proto \
+		--go_out=. --go_opt=module=github.com/ferry-p2p/ferry \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/ferry-p2p/ferry \
+		--plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
+		--plugin=protoc-gen-go-grpc=$$($(GO) tool -n protoc-gen-go-grpc) \
+		sdk/proto/ferry/plugin/v1/plugin.proto
+
+clean:
+	rm -rf $(BIN)

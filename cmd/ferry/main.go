@@ -1,0 +1,185 @@
+// Command ferry is the Ferry command-line tool: it shows this device's peer
+// ID, checks configuration, lists and pins plugins, and offers debugging
+// commands that connect two peers through a transport plugin.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-p2p/ferry/core/config"
+	"github.com/ferry-p2p/ferry/core/identity"
+	"github.com/ferry-p2p/ferry/core/plugins"
+	"github.com/ferry-p2p/ferry/plugins/tcp"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// builtins are the in-process twins of the plugin binaries, used for
+// instances configured with builtin: true.
+var builtins = map[string]plugins.Factory{
+	"tcp": func() sdk.Plugin { return tcp.New() },
+}
+
+// closeTimeout bounds how long shutting the plugins down may take.
+const closeTimeout = 10 * time.Second
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "ferry: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run builds the command tree and executes it with the process arguments,
+// cancelled on SIGINT or SIGTERM.
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &app{stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()}
+	root := app.rootCommand()
+	root.SetArgs(os.Args[1:])
+	return root.ExecuteContext(ctx)
+}
+
+// app holds what every command shares: output streams, the environment and
+// the global flags.
+type app struct {
+	stdout, stderr io.Writer
+	env            []string
+
+	configFile string
+	logLevel   string
+	log        *slog.Logger
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Plugin-based peer-to-peer file transfer",
+		Long: `Ferry moves files between devices peer to peer. Discovery, signaling,
+transports and transfer protocols are plugins: separate binaries pinned by
+sha256 (or in-process twins), started and supervised by ferry.
+
+Configuration is layered: built-in defaults < config file < FERRY_* environment
+variables < command-line flags. The config file is --config, else
+$FERRY_CONFIG, else $FERRY_HOME/ferry.yaml when it exists. FERRY_HOME
+(default ~/.config/ferry) also holds this device's key.`,
+		Example: `  ferry id
+  ferry config check --config configs/loopback.yaml
+  ferry plugins list --start`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			a.log = newLogger(a.stderr, a.logLevel, "text")
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configFile, "config", "", "config file (overrides $FERRY_CONFIG and $FERRY_HOME/ferry.yaml)")
+	pf.StringVar(&a.logLevel, config.FlagName("log.level"), "", "log level: debug, info, warn or error (overrides log.level)")
+
+	root.AddCommand(a.idCommand(), a.configCommand(), a.pluginsCommand(), a.debugCommand())
+	return root
+}
+
+// home returns the Ferry home folder from the environment.
+func (a *app) home() (string, error) {
+	return config.ResolveHome(a.env)
+}
+
+// loadConfig loads and validates the configuration, with cmd's flags as the
+// top layer, and switches the logger to its level and format.
+func (a *app) loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	home, err := a.home()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(config.LoadOptions{Home: home, Env: a.env, Flags: cmd.Flags()})
+	if err != nil {
+		return nil, err
+	}
+	a.log = newLogger(a.stderr, cfg.Log.Level, cfg.Log.Format)
+	return cfg, nil
+}
+
+// identity loads this device's identity from the Ferry home, creating it on
+// first use.
+func (a *app) identity(cfg *config.Config) (*identity.Identity, error) {
+	home := ""
+	if cfg != nil {
+		home = cfg.Home()
+	}
+	if home == "" {
+		h, err := a.home()
+		if err != nil {
+			return nil, err
+		}
+		home = h
+	}
+	return identity.LoadOrCreate(home)
+}
+
+// catalog makes the plugin catalog for cfg. The caller must close it.
+func (a *app) catalog(cfg *config.Config, id *identity.Identity) (*plugins.Catalog, error) {
+	exe, err := ferryBinary()
+	if err != nil {
+		return nil, err
+	}
+	return plugins.New(cfg, plugins.Options{
+		FerryBinary: exe,
+		Builtins:    builtins,
+		Identity:    id,
+		LogOutput:   a.stderr,
+		LogLevel:    cfg.Log.Level,
+	})
+}
+
+// closeCatalog shuts the plugins down, logging a failure.
+func (a *app) closeCatalog(c *plugins.Catalog) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		a.log.Warn("closing plugins", "err", err)
+	}
+}
+
+// ferryBinary returns the path of the running ferry binary, with symbolic
+// links resolved, so that plugins are found beside the real file.
+func ferryBinary() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find ferry binary: %w", err)
+	}
+	return exe, nil
+}
+
+// newLogger returns a slog logger on w at level (default info), as text or
+// JSON.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
