@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"google.golang.org/grpc"
 
@@ -100,6 +99,9 @@ func (c *rpcClient) Announce(ctx context.Context, self PeerInfo) error {
 
 func (c *rpcClient) Watch(ctx context.Context) (<-chan PeerEvent, error) {
 	st, err := c.disc.Watch(ctx, &pb.WatchRequest{})
+	if err == nil {
+		err = awaitReady(st, new(pb.PeerEvent))
+	}
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "watch", err)
 	}
@@ -143,6 +145,9 @@ func (c *rpcClient) Send(ctx context.Context, env Envelope) error {
 
 func (c *rpcClient) Receive(ctx context.Context) (<-chan Envelope, error) {
 	st, err := c.sig.Receive(ctx, &pb.ReceiveRequest{})
+	if err == nil {
+		err = awaitReady(st, new(pb.Envelope))
+	}
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "receive", err)
 	}
@@ -152,10 +157,7 @@ func (c *rpcClient) Receive(ctx context.Context) (<-chan Envelope, error) {
 		for {
 			m, err := st.Recv()
 			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					_ = err // stream ended: plugin closed or exited
-				}
-				return
+				return // stream ended: plugin closed or exited
 			}
 			env, err := envelopeFromProto(m)
 			if err != nil {
@@ -169,4 +171,17 @@ func (c *rpcClient) Receive(ctx context.Context) (<-chan Envelope, error) {
 		}
 	}()
 	return out, nil
+}
+
+// awaitReady waits for the server's ready header on a streaming call; a
+// call the implementation refused has none, and its error comes from Recv.
+func awaitReady(st grpc.ClientStream, msg any) error {
+	md, err := st.Header()
+	if err == nil && len(md.Get(streamReadyKey)) > 0 {
+		return nil
+	}
+	if err := st.RecvMsg(msg); err != nil {
+		return err
+	}
+	return errors.New("stream started without its ready header")
 }

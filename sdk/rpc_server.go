@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
 )
@@ -161,6 +162,9 @@ func (s *discoveryServer) Watch(_ *pb.WatchRequest, stream grpc.ServerStreamingS
 	if err != nil {
 		return toStatus(err)
 	}
+	if err := stream.SendHeader(streamReady); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -211,6 +215,9 @@ func (s *signalingServer) Receive(_ *pb.ReceiveRequest, stream grpc.ServerStream
 	if err != nil {
 		return toStatus(err)
 	}
+	if err := stream.SendHeader(streamReady); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -225,3 +232,9 @@ func (s *signalingServer) Receive(_ *pb.ReceiveRequest, stream grpc.ServerStream
 		}
 	}
 }
+
+// streamReady is the header a streaming call sends once the implementation
+// accepted it; without it the client reads the call's error instead.
+var streamReady = metadata.Pairs(streamReadyKey, "1")
+
+const streamReadyKey = "ferry-stream-ready"

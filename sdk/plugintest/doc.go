@@ -21,6 +21,12 @@
 // instead of hanging the test binary. The watchdog's limit is 60 seconds,
 // or the Go duration in the environment variable FERRY_TEST_TIMEOUT.
 //
+// [TestDiscovery] and [TestSignaling] do the same for the discovery and
+// signaling roles. [MemHub] is an in-memory reference implementation of both,
+// on which the suites test themselves, directly and through the real RPC
+// shims ([ServeInProcess]). [Launch] and [PluginBinary] run a suite against a
+// real plugin binary, as the host starts it.
+//
 // Limits. The suites should not report false positives, but they may miss
 // faults (false negatives): races and ordering bugs may show only on some
 // runs, so run them several times (go test -count) and always under the race
