@@ -29,8 +29,8 @@ type dataChannel struct {
 	odd    bool // this side numbers its streams with odd ids
 	mu     sync.Mutex
 	next   uint64
-	ready  map[uint64]net.Conn
-	wait   map[uint64]chan net.Conn
+	ready  map[uint64]io.Closer
+	wait   map[uint64]chan io.Closer
 	closed chan struct{}
 	once   sync.Once
 }
@@ -56,8 +56,8 @@ func newDataChannel(stream, fds *net.UnixConn, plugin bool) (*dataChannel, error
 		sess:   sess,
 		fds:    fds,
 		odd:    plugin,
-		ready:  map[uint64]net.Conn{},
-		wait:   map[uint64]chan net.Conn{},
+		ready:  map[uint64]io.Closer{},
+		wait:   map[uint64]chan io.Closer{},
 		closed: make(chan struct{}),
 	}
 	go dc.acceptStreams()
@@ -104,7 +104,7 @@ func (dc *dataChannel) newID() uint64 {
 func (dc *dataChannel) send(c net.Conn) (uint64, streamKind, error) {
 	id := dc.newID()
 	if f, ok := socketFile(c); ok {
-		err := dc.sendFD(id, f)
+		err := dc.sendFD(id, f, fdSocket)
 		_ = f.Close()
 		if err != nil {
 			return 0, 0, err
@@ -112,23 +112,81 @@ func (dc *dataChannel) send(c net.Conn) (uint64, streamKind, error) {
 		_ = c.Close()
 		return id, kindFD, nil
 	}
-	s, err := dc.sess.OpenStream()
+	s, err := dc.openWithID(id)
 	if err != nil {
-		return 0, 0, fmt.Errorf("data channel: open stream: %w", err)
-	}
-	var hdr [8]byte
-	binary.BigEndian.PutUint64(hdr[:], id)
-	if _, err := s.Write(hdr[:]); err != nil {
-		_ = s.Close()
-		return 0, 0, fmt.Errorf("data channel: stream header: %w", err)
+		return 0, 0, err
 	}
 	go pump(c, s)
 	return id, kindMux, nil
 }
 
-func (dc *dataChannel) sendFD(id uint64, f *os.File) error {
-	var body [8]byte
+// sendPiped hands c to the other side through a yamux stream even when it
+// is a socket, and returns a stop function that ends the pump (closing c).
+func (dc *dataChannel) sendPiped(c net.Conn) (uint64, func(), error) {
+	id := dc.newID()
+	s, err := dc.openWithID(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		pump(c, s)
+		close(done)
+	}()
+	stop := func() {
+		_ = s.Close()
+		_ = s.SetReadDeadline(time.Unix(1, 0))
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+	}
+	return id, stop, nil
+}
+
+// openStream opens a stream to the other side with nothing behind it here:
+// the returned conn is this side's end.
+func (dc *dataChannel) openStream() (uint64, net.Conn, error) {
+	id := dc.newID()
+	s, err := dc.openWithID(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, &muxStream{Stream: s}, nil
+}
+
+// sendFile hands a regular file's descriptor to the other side; the caller
+// keeps (and closes) its own.
+func (dc *dataChannel) sendFile(f *os.File) (uint64, error) {
+	id := dc.newID()
+	if err := dc.sendFD(id, f, fdFile); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func (dc *dataChannel) openWithID(id uint64) (*yamux.Stream, error) {
+	s, err := dc.sess.OpenStream()
+	if err != nil {
+		return nil, fmt.Errorf("data channel: open stream: %w", err)
+	}
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], id)
+	if _, err := s.Write(hdr[:]); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("data channel: stream header: %w", err)
+	}
+	return s, nil
+}
+
+// Descriptor kinds, the ninth byte of a descriptor message.
+const (
+	fdSocket byte = 0
+	fdFile   byte = 1
+)
+
+func (dc *dataChannel) sendFD(id uint64, f *os.File, kind byte) error {
+	var body [9]byte
 	binary.BigEndian.PutUint64(body[:], id)
+	body[8] = kind
 	rights := syscall.UnixRights(int(f.Fd()))
 	n, oobn, err := dc.fds.WriteMsgUnix(body[:], rights, nil)
 	if err != nil {
@@ -141,14 +199,14 @@ func (dc *dataChannel) sendFD(id uint64, f *os.File) error {
 }
 
 // claim waits for stream id to arrive.
-func (dc *dataChannel) claim(ctx context.Context, id uint64) (net.Conn, error) {
+func (dc *dataChannel) claim(ctx context.Context, id uint64) (io.Closer, error) {
 	dc.mu.Lock()
 	if c, ok := dc.ready[id]; ok {
 		delete(dc.ready, id)
 		dc.mu.Unlock()
 		return c, nil
 	}
-	ch := make(chan net.Conn, 1)
+	ch := make(chan io.Closer, 1)
 	dc.wait[id] = ch
 	dc.mu.Unlock()
 	select {
@@ -169,7 +227,7 @@ func (dc *dataChannel) claim(ctx context.Context, id uint64) (net.Conn, error) {
 	}
 }
 
-func (dc *dataChannel) deliver(id uint64, c net.Conn) {
+func (dc *dataChannel) deliver(id uint64, c io.Closer) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
 	if ch, ok := dc.wait[id]; ok {
@@ -229,7 +287,7 @@ func (dc *dataChannel) acceptFDs() {
 	}
 }
 
-func parseFDMessage(body, oob []byte) (net.Conn, uint64, error) {
+func parseFDMessage(body, oob []byte) (io.Closer, uint64, error) {
 	msgs, err := syscall.ParseSocketControlMessage(oob)
 	if err != nil {
 		return nil, 0, fmt.Errorf("parse control message: %w", err)
@@ -241,11 +299,15 @@ func parseFDMessage(body, oob []byte) (net.Conn, uint64, error) {
 			fds = append(fds, r...)
 		}
 	}
-	if len(body) != 8 || len(fds) != 1 {
+	if len(body) != 9 || len(fds) != 1 || body[8] > fdFile {
 		for _, fd := range fds {
 			_ = syscall.Close(fd)
 		}
-		return nil, 0, errors.New("descriptor message: want 8-byte id and one descriptor")
+		return nil, 0, errors.New("descriptor message: want 8-byte id, kind and one descriptor")
+	}
+	id := binary.BigEndian.Uint64(body)
+	if body[8] == fdFile {
+		return os.NewFile(uintptr(fds[0]), "ferry-file"), id, nil
 	}
 	f := os.NewFile(uintptr(fds[0]), "ferry-stream")
 	defer f.Close()
@@ -253,7 +315,7 @@ func parseFDMessage(body, oob []byte) (net.Conn, uint64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("descriptor message: %w", err)
 	}
-	return c, binary.BigEndian.Uint64(body), nil
+	return c, id, nil
 }
 
 // socketFile returns a duplicate descriptor of c when c is a kernel socket

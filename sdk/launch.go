@@ -239,3 +239,12 @@ func (p *PluginProcess) Signaling() (Signaling, error) {
 func (p *PluginProcess) noRole(r Role) error {
 	return fmt.Errorf("plugin %q serves %v, not %s: %w", p.info.Name, p.info.Roles, r, ErrUnsupported)
 }
+
+// Protocol returns the protocol client, or an error wrapping
+// ErrUnsupported when the plugin does not serve that role.
+func (p *PluginProcess) Protocol() (Protocol, error) {
+	if !p.info.HasRole(RoleProtocol) {
+		return nil, p.noRole(RoleProtocol)
+	}
+	return protocolClient{p.rpc}, nil
+}

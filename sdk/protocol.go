@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 )
 
@@ -90,4 +91,15 @@ type Protocol interface {
 	Send(ctx context.Context, req SendRequest) error
 	// Receive runs the receiving side.
 	Receive(ctx context.Context, req ReceiveRequest) error
+}
+
+// FileBacked is implemented by a PartFile whose bytes live in an open file.
+// When the protocol runs in a plugin process, the SDK hands the plugin that
+// file's descriptor, so file bytes never cross the process boundary; a
+// PartFile that is not FileBacked cannot be given to an external protocol.
+// Likewise a FileSource whose Open returns an *os.File has its descriptor
+// handed over; any other reader is streamed over the data channel.
+type FileBacked interface {
+	// File returns the open part file, writable, for WriteAt.
+	File() *os.File
 }

@@ -14,12 +14,13 @@ import (
 // interface by calling the plugin over gRPC; streams arrive on the data
 // channel. Which roles really work is said by the plugin's Info.
 type rpcClient struct {
-	base pb.BaseClient
-	tr   pb.TransportClient
-	disc pb.DiscoveryClient
-	sig  pb.SignalingClient
-	dc   *dataChannel
-	done <-chan struct{}
+	base  pb.BaseClient
+	tr    pb.TransportClient
+	disc  pb.DiscoveryClient
+	sig   pb.SignalingClient
+	proto pb.ProtocolClient
+	dc    *dataChannel
+	done  <-chan struct{}
 }
 
 var (
@@ -31,7 +32,7 @@ var (
 func newRPCClient(cc grpc.ClientConnInterface, dc *dataChannel, done <-chan struct{}) *rpcClient {
 	return &rpcClient{
 		base: pb.NewBaseClient(cc), tr: pb.NewTransportClient(cc),
-		disc: pb.NewDiscoveryClient(cc), sig: pb.NewSignalingClient(cc),
+		disc: pb.NewDiscoveryClient(cc), sig: pb.NewSignalingClient(cc), proto: pb.NewProtocolClient(cc),
 		dc: dc, done: done,
 	}
 }

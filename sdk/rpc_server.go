@@ -32,6 +32,9 @@ func registerServers(s *grpc.Server, impl Plugin, dc *dataChannel) {
 	if g, ok := impl.(Signaling); ok {
 		pb.RegisterSignalingServer(s, &signalingServer{impl: g})
 	}
+	if p, ok := impl.(Protocol); ok {
+		pb.RegisterProtocolServer(s, &protocolServer{impl: p, dc: dc})
+	}
 }
 
 // rolesOf lists the roles an implementation serves, from its interfaces.
