@@ -56,7 +56,9 @@ func New(cfg *config.Config, opts Options) (*Catalog, error) {
 			}
 		} else {
 			inst.path = filepath.Join(c.dir, pi.Plugin)
-			if pin, ok := pi.ResolvePin(c.lock); ok {
+			if _, err := os.Stat(inst.path); errors.Is(err, os.ErrNotExist) {
+				inst.setupErr = fmt.Errorf("instance %q: plugin binary %s not found (not built, or plugins.dir points elsewhere): %w", pi.Name, inst.path, ErrUnknownPlugin)
+			} else if pin, ok := pi.ResolvePin(c.lock); ok {
 				inst.pin = pin
 			} else if c.lockErr != nil {
 				inst.setupErr = fmt.Errorf("instance %q: lock file: %w", pi.Name, c.lockErr)

@@ -63,6 +63,19 @@ func (i *Instance) setState(s State, err error) {
 	i.changed = make(chan struct{})
 }
 
+// Changed returns a channel that is closed at the instance's next state
+// change (started, exited, restarted, stopped): how its users learn that a
+// plugin went away and came back. Read Status after it fires, then call
+// Changed again for the next one.
+func (i *Instance) Changed() <-chan struct{} {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.changed == nil {
+		i.changed = make(chan struct{})
+	}
+	return i.changed
+}
+
 // Start starts and configures the plugin unless it is running. It is safe
 // to call concurrently; callers wait for one start.
 func (i *Instance) Start(ctx context.Context) error {

@@ -111,8 +111,18 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("running external plugin reports no pid")
 	}
+	changed := inst.Changed()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill %d: %v", pid, err)
+	}
+	// Users are told: the instance leaves the running state.
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no state change after the plugin was killed")
+	}
+	if st := inst.Status(); st.State == StateRunning && st.PID == pid {
+		t.Fatalf("after the kill the instance still reports pid %d running", pid)
 	}
 	// The next call waits for the restart and succeeds on the new process.
 	resp, err := tr.Prepare(ctx, sdk.PrepareRequest{Peer: peer, Role: sdk.Responder})
