@@ -106,26 +106,10 @@ func (c *rpcClient) Watch(ctx context.Context) (<-chan PeerEvent, error) {
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "watch", err)
 	}
-	out := make(chan PeerEvent)
-	go func() {
-		defer close(out)
-		for {
-			ev, err := st.Recv()
-			if err != nil {
-				return
-			}
-			p, err := peerInfoFromProto(ev.GetPeer())
-			if err != nil {
-				continue
-			}
-			select {
-			case out <- PeerEvent{Kind: PeerEventKind(ev.GetKind()), Peer: p}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return recvChannel(ctx, st.Recv, func(m *pb.PeerEvent) (PeerEvent, error) {
+		p, err := peerInfoFromProto(m.GetPeer())
+		return PeerEvent{Kind: PeerEventKind(m.GetKind()), Peer: p}, err
+	}), nil
 }
 
 func (c *rpcClient) Lookup(ctx context.Context, id PeerID) (PeerInfo, error) {
@@ -152,26 +136,33 @@ func (c *rpcClient) Receive(ctx context.Context) (<-chan Envelope, error) {
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "receive", err)
 	}
-	out := make(chan Envelope)
+	return recvChannel(ctx, st.Recv, envelopeFromProto), nil
+}
+
+// recvChannel forwards a server stream's messages to a channel until the
+// stream ends (the plugin closed it or exited) or ctx does. Messages that do
+// not convert are dropped.
+func recvChannel[M any, T any](ctx context.Context, recv func() (*M, error), conv func(*M) (T, error)) <-chan T {
+	out := make(chan T)
 	go func() {
 		defer close(out)
 		for {
-			m, err := st.Recv()
+			m, err := recv()
 			if err != nil {
-				return // stream ended: plugin closed or exited
+				return
 			}
-			env, err := envelopeFromProto(m)
+			v, err := conv(m)
 			if err != nil {
 				continue
 			}
 			select {
-			case out <- env:
+			case out <- v:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	return out, nil
+	return out
 }
 
 // awaitReady waits for the server's ready header on a streaming call; a

@@ -160,27 +160,9 @@ func (s *discoveryServer) Announce(ctx context.Context, req *pb.AnnounceRequest)
 }
 
 func (s *discoveryServer) Watch(_ *pb.WatchRequest, stream grpc.ServerStreamingServer[pb.PeerEvent]) error {
-	ctx := stream.Context()
-	ch, err := s.impl.Watch(ctx)
-	if err != nil {
-		return toStatus(err)
-	}
-	if err := stream.SendHeader(streamReady); err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			if err := stream.Send(&pb.PeerEvent{Kind: pb.PeerEventKind(ev.Kind), Peer: peerInfoToProto(ev.Peer)}); err != nil {
-				return err
-			}
-		}
-	}
+	return serveChannel(stream, s.impl.Watch, func(ev PeerEvent) *pb.PeerEvent {
+		return &pb.PeerEvent{Kind: pb.PeerEventKind(ev.Kind), Peer: peerInfoToProto(ev.Peer)}
+	})
 }
 
 func (s *discoveryServer) Lookup(ctx context.Context, req *pb.LookupRequest) (*pb.LookupResponse, error) {
@@ -213,8 +195,14 @@ func (s *signalingServer) Send(ctx context.Context, req *pb.SendRequest) (*pb.Se
 }
 
 func (s *signalingServer) Receive(_ *pb.ReceiveRequest, stream grpc.ServerStreamingServer[pb.Envelope]) error {
+	return serveChannel(stream, s.impl.Receive, envelopeToProto)
+}
+
+// serveChannel opens an implementation's channel, says so with the ready
+// header, and forwards each value until the channel closes or the call ends.
+func serveChannel[T any, M any](stream grpc.ServerStreamingServer[M], open func(context.Context) (<-chan T, error), conv func(T) *M) error {
 	ctx := stream.Context()
-	ch, err := s.impl.Receive(ctx)
+	ch, err := open(ctx)
 	if err != nil {
 		return toStatus(err)
 	}
@@ -225,11 +213,11 @@ func (s *signalingServer) Receive(_ *pb.ReceiveRequest, stream grpc.ServerStream
 		select {
 		case <-ctx.Done():
 			return nil
-		case env, ok := <-ch:
+		case v, ok := <-ch:
 			if !ok {
 				return nil
 			}
-			if err := stream.Send(envelopeToProto(env)); err != nil {
+			if err := stream.Send(conv(v)); err != nil {
 				return err
 			}
 		}
