@@ -290,12 +290,10 @@ func (h *hostClient) close() {
 	_ = h.cc.Close()
 }
 
-var done = make(chan struct{}) // never closed: host-side calls need no exit signal here
-
 func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {
 	resp, err := h.c.Open(ctx, &pb.OpenRequest{Index: int32(index), Offset: offset})
 	if err != nil {
-		return nil, fromStatus(ctx, done, "open", err)
+		return nil, fromStatus(ctx, h.dc.Done(), "open", err)
 	}
 	c, err := h.dc.claim(ctx, resp.GetStreamId())
 	if err != nil {
@@ -311,13 +309,13 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 
 func (h *hostClient) Decide(ctx context.Context, offer Offer) error {
 	_, err := h.c.Decide(ctx, &pb.DecideRequest{Offer: offerToProto(offer)})
-	return fromStatus(ctx, done, "decide", err)
+	return fromStatus(ctx, h.dc.Done(), "decide", err)
 }
 
 func (h *hostClient) Create(ctx context.Context, index int) (PartFile, error) {
 	resp, err := h.c.Create(ctx, &pb.CreateRequest{Index: int32(index)})
 	if err != nil {
-		return nil, fromStatus(ctx, done, "create", err)
+		return nil, fromStatus(ctx, h.dc.Done(), "create", err)
 	}
 	c, err := h.dc.claim(ctx, resp.GetFileStreamId())
 	if err != nil {
@@ -346,13 +344,13 @@ func (p *remotePart) File() *os.File                           { return p.f }
 
 func (p *remotePart) Commit(ctx context.Context, off, n int64) error {
 	_, err := p.h.c.Commit(ctx, &pb.CommitRequest{PartId: p.id, Off: off, N: n})
-	return fromStatus(ctx, done, "commit", err)
+	return fromStatus(ctx, p.h.dc.Done(), "commit", err)
 }
 
 func (p *remotePart) Close(ctx context.Context, complete bool) error {
 	_ = p.f.Close()
 	_, err := p.h.c.ClosePart(ctx, &pb.ClosePartRequest{PartId: p.id, Complete: complete})
-	return fromStatus(ctx, done, "close part", err)
+	return fromStatus(ctx, p.h.dc.Done(), "close part", err)
 }
 
 // progressClient forwards progress to the host at most every 100 ms per
