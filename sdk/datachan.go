@@ -227,6 +227,22 @@ func (dc *dataChannel) claim(ctx context.Context, id uint64) (io.Closer, error) 
 	}
 }
 
+// claimAs waits for id like claim and checks that what arrived is a T (a
+// Stream, a net.Conn, an *os.File...); anything else is closed.
+func claimAs[T any](ctx context.Context, dc *dataChannel, id uint64) (T, error) {
+	var zero T
+	c, err := dc.claim(ctx, id)
+	if err != nil {
+		return zero, err
+	}
+	v, ok := c.(T)
+	if !ok {
+		_ = c.Close()
+		return zero, fmt.Errorf("data channel: %d arrived as %T, want %T", id, c, zero)
+	}
+	return v, nil
+}
+
 func (dc *dataChannel) deliver(id uint64, c io.Closer) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()

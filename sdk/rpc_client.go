@@ -81,14 +81,9 @@ func (c *rpcClient) Connect(ctx context.Context, req ConnectRequest) (Stream, er
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "connect", err)
 	}
-	conn, err := c.dc.claim(ctx, resp.GetStreamId())
+	st, err := claimAs[Stream](ctx, c.dc, resp.GetStreamId())
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
-	}
-	st, ok := conn.(Stream)
-	if !ok {
-		_ = conn.Close()
-		return nil, fmt.Errorf("connect: stream %d (%T) cannot half-close", resp.GetStreamId(), conn)
 	}
 	return st, nil
 }

@@ -216,25 +216,14 @@ type protocolServer struct {
 
 // callEnv claims a call's stream and dials its host services.
 func (s *protocolServer) callEnv(ctx context.Context, streamID, hostID uint64) (Stream, *hostClient, error) {
-	c, err := s.dc.claim(ctx, streamID)
+	st, err := claimAs[Stream](ctx, s.dc, streamID)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, ok := c.(Stream)
-	if !ok {
-		_ = c.Close()
-		return nil, nil, fmt.Errorf("stream %d is %T, not a stream", streamID, c)
-	}
-	hc, err := s.dc.claim(ctx, hostID)
+	conn, err := claimAs[net.Conn](ctx, s.dc, hostID)
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err
-	}
-	conn, ok := hc.(net.Conn)
-	if !ok {
-		_ = st.Close()
-		_ = hc.Close()
-		return nil, nil, fmt.Errorf("host services %d is %T", hostID, hc)
 	}
 	cc, err := dialOneConn(conn)
 	if err != nil {
@@ -295,14 +284,9 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 	if err != nil {
 		return nil, fromStatus(ctx, h.dc.Done(), "open", err)
 	}
-	c, err := h.dc.claim(ctx, resp.GetStreamId())
+	rc, err := claimAs[io.ReadCloser](ctx, h.dc, resp.GetStreamId())
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
-	}
-	rc, ok := c.(io.ReadCloser)
-	if !ok {
-		_ = c.Close()
-		return nil, fmt.Errorf("open: %T is not readable", c)
 	}
 	return rc, nil
 }
@@ -317,14 +301,9 @@ func (h *hostClient) Create(ctx context.Context, index int) (PartFile, error) {
 	if err != nil {
 		return nil, fromStatus(ctx, h.dc.Done(), "create", err)
 	}
-	c, err := h.dc.claim(ctx, resp.GetFileStreamId())
+	f, err := claimAs[*os.File](ctx, h.dc, resp.GetFileStreamId())
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
-	}
-	f, ok := c.(*os.File)
-	if !ok {
-		_ = c.Close()
-		return nil, fmt.Errorf("create: part file arrived as %T", c)
 	}
 	return &remotePart{h: h, id: resp.GetPartId(), f: f, offset: resp.GetOffset()}, nil
 }
