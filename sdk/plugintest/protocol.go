@@ -30,7 +30,7 @@ type MakeProtocols func(t *testing.T) (sender, receiver sdk.Protocol)
 func TestProtocol(t *testing.T, mk MakeProtocols) {
 	t.Run("Info", func(t *testing.T) {
 		s, r := mk(t)
-		ctx, stop := watchdog(t, "the protocols", s, r)
+		ctx, stop := watchdog(t, "the protocols", nil, s, r)
 		defer stop()
 		info, err := s.Info(ctx)
 		if err != nil {
@@ -53,7 +53,7 @@ func TestProtocol(t *testing.T, mk MakeProtocols) {
 func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int64) *testSink {
 	t.Helper()
 	sender, receiver := mk(t)
-	ctx, stop := watchdog(t, "the protocols", sender, receiver)
+	ctx, stop := watchdog(t, "the protocols", nil, sender, receiver)
 	defer stop()
 	dir := t.TempDir()
 	sizes := []int64{0, 1000, 3 << 20}

@@ -59,7 +59,7 @@ func runSignaling(t *testing.T, mk MakeSignalers, f signalingTest) {
 	if idA.IsZero() || idB.IsZero() || idA == idB {
 		t.Fatalf("MakeSignalers returned peer IDs %s and %s, want two distinct non-zero IDs", idA.Short(), idB.Short())
 	}
-	ctx, stop := watchdog(t, "plugins", a, b)
+	ctx, stop := watchdog(t, "plugins", nil, a, b)
 	defer stop()
 	f(ctx, t, &signalingPair{a: a, b: b, idA: idA, idB: idB})
 }

@@ -202,25 +202,10 @@ func run(t *testing.T, mk MakeTransports, f transportTest) {
 		t.Fatal("MakeTransports returned a nil transport")
 	}
 	p := &pair{a: a, b: b, peerA: RandomPeerID(t), peerB: RandomPeerID(t), timeout: timeout}
-	ctx, cancel := context.WithCancel(context.Background())
-	var once sync.Once
-	timer := time.AfterFunc(timeout, func() {
-		once.Do(func() {
-			t.Errorf("test timed out after %v (%s overrides); cancelling, closing streams and transports", timeout, TimeoutEnv)
-			cancel()
-			p.closeStreams()
-			cctx, ccancel := context.WithTimeout(context.Background(), promptly)
-			defer ccancel()
-			_ = a.Close(cctx)
-			_ = b.Close(cctx)
-		})
-	})
+	ctx, stop := watchdog(t, "streams and transports", p.closeStreams, a, b)
 	defer func() {
-		timer.Stop()
-		once.Do(func() {
-			cancel()
-			p.closeStreams()
-		})
+		stop()
+		p.closeStreams()
 	}()
 	f(ctx, t, p)
 }
@@ -228,25 +213,8 @@ func run(t *testing.T, mk MakeTransports, f transportTest) {
 // testInfo tests that Info names the plugin, lists the transport role and
 // speaks this SDK's API version.
 func testInfo(ctx context.Context, t *testing.T, p *pair) {
-	for _, side := range []struct {
-		name string
-		tr   sdk.Transport
-	}{{"a", p.a}, {"b", p.b}} {
-		info, err := side.tr.Info(ctx)
-		if err != nil {
-			t.Errorf("%s: Info: %v", side.name, err)
-			continue
-		}
-		if info.Name == "" {
-			t.Errorf("%s: Info.Name is empty", side.name)
-		}
-		if !info.HasRole(sdk.RoleTransport) {
-			t.Errorf("%s: Info.Roles = %v, want it to include %v", side.name, info.Roles, sdk.RoleTransport)
-		}
-		if !slices.Contains(info.APIVersions, sdk.APIVersion) {
-			t.Errorf("%s: Info.APIVersions = %v, want it to include %d", side.name, info.APIVersions, sdk.APIVersion)
-		}
-	}
+	checkInfo(ctx, t, "a", p.a, sdk.RoleTransport)
+	checkInfo(ctx, t, "b", p.b, sdk.RoleTransport)
 }
 
 // testConfigSchema tests that ConfigSchema answers with well-formed fields:
