@@ -33,3 +33,13 @@ var ErrClosed = errors.New("closed")
 
 // ErrRefused is returned when the receiver refuses an offer.
 var ErrRefused = errors.New("refused by receiver")
+
+// ErrOffline is returned by a protocol when the peer went away before it
+// answered a request: the stream broke or closed under the request (seed
+// 000's EEE001, "peer offline").
+var ErrOffline = errors.New("peer offline")
+
+// ErrNotProcessed is returned by a protocol when the peer is connected but
+// did not confirm that it processed a request, after every retry (seed 000's
+// EEE002, "request not processed").
+var ErrNotProcessed = errors.New("request not processed by peer")

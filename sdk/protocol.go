@@ -55,14 +55,24 @@ type PartFile interface {
 type FileSink interface {
 	// Decide asks the user (or policy) whether to accept the offer. It
 	// returns an error wrapping [ErrRefused] when the offer is refused.
+	//
+	// A protocol whose wire offers files one at a time (ftv2a's
+	// FILE_SENDREQUEST) calls Decide once per file, with an offer holding
+	// that file alone; one that sends the whole list at once (jsonchunk's
+	// AUTHENTICATION) calls it once. Either way the TransferID names the
+	// transfer the files belong to.
 	Decide(ctx context.Context, offer Offer) error
-	// Create opens the part file for file index of the accepted offer.
+	// Create opens the part file for file index of the most recently
+	// accepted offer.
 	Create(ctx context.Context, index int) (PartFile, error)
 }
 
 // Progress receives byte counts as a transfer moves. It may be nil.
 type Progress interface {
-	// Update reports that file index has done bytes of its total.
+	// Update reports that file index has done bytes of its total. On the
+	// sending side index is the file's place in the offer sent; on the
+	// receiving side it is its place in the most recently accepted offer,
+	// as for [FileSink.Create].
 	Update(index int, done int64)
 }
 

@@ -26,6 +26,8 @@ var errorTable = []struct {
 	{"not_configured", codes.FailedPrecondition, ErrNotConfigured},
 	{"closed", codes.FailedPrecondition, ErrClosed},
 	{"refused", codes.PermissionDenied, ErrRefused},
+	{"offline", codes.Unavailable, ErrOffline},
+	{"not_processed", codes.Aborted, ErrNotProcessed},
 	{"plugin_exited", codes.Unavailable, ErrPluginExited},
 	{"canceled", codes.Canceled, context.Canceled},
 	{"deadline_exceeded", codes.DeadlineExceeded, context.DeadlineExceeded},
