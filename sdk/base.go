@@ -118,6 +118,10 @@ type ConfigureRequest struct {
 	// StateDir is a directory private to this plugin instance where it may
 	// keep state across restarts. It exists and has mode 0700.
 	StateDir string
+	// Delegation, when not nil, is a key the plugin may sign with on this
+	// device's behalf (announcements, records), certified by the device
+	// key. The device key itself never reaches a plugin.
+	Delegation *Delegation
 }
 
 // Plugin is the base every plugin role embeds.

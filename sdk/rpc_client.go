@@ -54,8 +54,13 @@ func (c *rpcClient) ConfigSchema(ctx context.Context) (ConfigSchema, error) {
 }
 
 func (c *rpcClient) Configure(ctx context.Context, req ConfigureRequest) error {
-	_, err := c.base.Configure(ctx, &pb.ConfigureRequest{
+	del, err := delegationToProto(req.Delegation)
+	if err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	_, err = c.base.Configure(ctx, &pb.ConfigureRequest{
 		ApiVersion: int32(req.APIVersion), Config: req.Config, Self: peerIDToBytes(req.Self), StateDir: req.StateDir,
+		Delegation: del,
 	})
 	return fromStatus(ctx, c.done, "configure", err)
 }

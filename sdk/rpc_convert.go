@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"time"
 
@@ -120,4 +121,36 @@ func envelopeFromProto(p *pb.Envelope) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("envelope to: %w", err)
 	}
 	return Envelope{From: from, To: to, Payload: p.GetPayload()}, nil
+}
+
+func delegationToProto(d *Delegation) (*pb.Delegation, error) {
+	if d == nil {
+		return nil, nil
+	}
+	if len(d.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("delegation key is %d bytes, want %d", len(d.Key), ed25519.PrivateKeySize)
+	}
+	cert, err := d.Cert.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &pb.Delegation{PrivateKey: d.Key.Seed(), Certificate: cert}, nil
+}
+
+func delegationFromProto(p *pb.Delegation) (*Delegation, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if len(p.GetPrivateKey()) != ed25519.SeedSize {
+		return nil, fmt.Errorf("delegation seed is %d bytes, want %d", len(p.GetPrivateKey()), ed25519.SeedSize)
+	}
+	cert, err := ParseCertificate(p.GetCertificate())
+	if err != nil {
+		return nil, err
+	}
+	key := ed25519.NewKeyFromSeed(p.GetPrivateKey())
+	if !key.Public().(ed25519.PublicKey).Equal(cert.Key) {
+		return nil, fmt.Errorf("%w: delegated key does not match its certificate", ErrBadCertificate)
+	}
+	return &Delegation{Key: key, Cert: cert}, nil
 }

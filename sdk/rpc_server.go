@@ -94,8 +94,13 @@ func (s *rpcServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*p
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("configure: %w", err))
 	}
+	del, err := delegationFromProto(req.GetDelegation())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("configure: %w", err))
+	}
 	err = s.impl.Configure(ctx, ConfigureRequest{
 		APIVersion: int(req.GetApiVersion()), Config: req.GetConfig(), Self: self, StateDir: req.GetStateDir(),
+		Delegation: del,
 	})
 	if err != nil {
 		return nil, toStatus(err)

@@ -163,6 +163,11 @@ func (i *Instance) start(ctx context.Context) error {
 	return nil
 }
 
+// DelegationTTL is how long the signing key given to a plugin at Configure
+// stays valid. Peers refuse what it signs after that; a plugin configured
+// again (restart) gets a new one.
+const DelegationTTL = 30 * 24 * time.Hour
+
 func (i *Instance) configure(ctx context.Context, p sdk.Plugin) error {
 	raw, err := json.Marshal(i.cfg.Config)
 	if err != nil {
@@ -175,8 +180,15 @@ func (i *Instance) configure(ctx context.Context, p sdk.Plugin) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("instance %q: state dir: %w", i.cfg.Name, err)
 	}
+	// A fresh delegated key each time: a restarted plugin never reuses the
+	// old process's key, and the device key never leaves the core.
+	del, err := sdk.NewDelegation(i.cat.opts.Identity.PrivateKey(), DelegationTTL, time.Now())
+	if err != nil {
+		return fmt.Errorf("instance %q: %w", i.cfg.Name, err)
+	}
 	err = p.Configure(ctx, sdk.ConfigureRequest{
 		APIVersion: sdk.APIVersion, Config: raw, Self: i.cat.opts.Identity.ID, StateDir: dir,
+		Delegation: del,
 	})
 	if err != nil {
 		return fmt.Errorf("instance %q: configure: %w", i.cfg.Name, err)

@@ -574,8 +574,10 @@ type ConfigureRequest struct {
 	// config is a JSON object.
 	Config []byte `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
 	// self is this device's 32-byte peer id.
-	Self          []byte `protobuf:"bytes,3,opt,name=self,proto3" json:"self,omitempty"`
-	StateDir      string `protobuf:"bytes,4,opt,name=state_dir,json=stateDir,proto3" json:"state_dir,omitempty"`
+	Self     []byte `protobuf:"bytes,3,opt,name=self,proto3" json:"self,omitempty"`
+	StateDir string `protobuf:"bytes,4,opt,name=state_dir,json=stateDir,proto3" json:"state_dir,omitempty"`
+	// delegation, when set, is a key the plugin may sign with for this device.
+	Delegation    *Delegation `protobuf:"bytes,5,opt,name=delegation,proto3" json:"delegation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -638,6 +640,68 @@ func (x *ConfigureRequest) GetStateDir() string {
 	return ""
 }
 
+func (x *ConfigureRequest) GetDelegation() *Delegation {
+	if x != nil {
+		return x.Delegation
+	}
+	return nil
+}
+
+// Delegation is a delegated ed25519 key and the device's certificate for it.
+type Delegation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// private_key is the 32-byte ed25519 seed of the delegated key.
+	PrivateKey []byte `protobuf:"bytes,1,opt,name=private_key,json=privateKey,proto3" json:"private_key,omitempty"`
+	// certificate is the encoded sdk.Certificate (136 bytes).
+	Certificate   []byte `protobuf:"bytes,2,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delegation) Reset() {
+	*x = Delegation{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delegation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delegation) ProtoMessage() {}
+
+func (x *Delegation) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delegation.ProtoReflect.Descriptor instead.
+func (*Delegation) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Delegation) GetPrivateKey() []byte {
+	if x != nil {
+		return x.PrivateKey
+	}
+	return nil
+}
+
+func (x *Delegation) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
 type ConfigureResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -646,7 +710,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +722,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +735,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 type CloseRequest struct {
@@ -682,7 +746,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +758,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +771,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type CloseResponse struct {
@@ -718,7 +782,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +794,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +807,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type Description struct {
@@ -756,7 +820,7 @@ type Description struct {
 
 func (x *Description) Reset() {
 	*x = Description{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +832,7 @@ func (x *Description) String() string {
 func (*Description) ProtoMessage() {}
 
 func (x *Description) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +845,7 @@ func (x *Description) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Description.ProtoReflect.Descriptor instead.
 func (*Description) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Description) GetTransport() string {
@@ -808,7 +872,7 @@ type PrepareRequest struct {
 
 func (x *PrepareRequest) Reset() {
 	*x = PrepareRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +884,7 @@ func (x *PrepareRequest) String() string {
 func (*PrepareRequest) ProtoMessage() {}
 
 func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +897,7 @@ func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
 func (*PrepareRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PrepareRequest) GetPeer() []byte {
@@ -860,7 +924,7 @@ type PrepareResponse struct {
 
 func (x *PrepareResponse) Reset() {
 	*x = PrepareResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +936,7 @@ func (x *PrepareResponse) String() string {
 func (*PrepareResponse) ProtoMessage() {}
 
 func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +949,7 @@ func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
 func (*PrepareResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PrepareResponse) GetSession() string {
@@ -912,7 +976,7 @@ type ConnectRequest struct {
 
 func (x *ConnectRequest) Reset() {
 	*x = ConnectRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +988,7 @@ func (x *ConnectRequest) String() string {
 func (*ConnectRequest) ProtoMessage() {}
 
 func (x *ConnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1001,7 @@ func (x *ConnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectRequest.ProtoReflect.Descriptor instead.
 func (*ConnectRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConnectRequest) GetSession() string {
@@ -964,7 +1028,7 @@ type ConnectResponse struct {
 
 func (x *ConnectResponse) Reset() {
 	*x = ConnectResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1040,7 @@ func (x *ConnectResponse) String() string {
 func (*ConnectResponse) ProtoMessage() {}
 
 func (x *ConnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1053,7 @@ func (x *ConnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectResponse.ProtoReflect.Descriptor instead.
 func (*ConnectResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConnectResponse) GetStreamId() uint64 {
@@ -1024,7 +1088,7 @@ type PeerInfo struct {
 
 func (x *PeerInfo) Reset() {
 	*x = PeerInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1100,7 @@ func (x *PeerInfo) String() string {
 func (*PeerInfo) ProtoMessage() {}
 
 func (x *PeerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1113,7 @@ func (x *PeerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerInfo.ProtoReflect.Descriptor instead.
 func (*PeerInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PeerInfo) GetId() []byte {
@@ -1124,7 +1188,7 @@ type AnnounceRequest struct {
 
 func (x *AnnounceRequest) Reset() {
 	*x = AnnounceRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1200,7 @@ func (x *AnnounceRequest) String() string {
 func (*AnnounceRequest) ProtoMessage() {}
 
 func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1213,7 @@ func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AnnounceRequest) GetSelf() *PeerInfo {
@@ -1167,7 +1231,7 @@ type AnnounceResponse struct {
 
 func (x *AnnounceResponse) Reset() {
 	*x = AnnounceResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1243,7 @@ func (x *AnnounceResponse) String() string {
 func (*AnnounceResponse) ProtoMessage() {}
 
 func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1256,7 @@ func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 type WatchRequest struct {
@@ -1203,7 +1267,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1279,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1292,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type PeerEvent struct {
@@ -1241,7 +1305,7 @@ type PeerEvent struct {
 
 func (x *PeerEvent) Reset() {
 	*x = PeerEvent{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1317,7 @@ func (x *PeerEvent) String() string {
 func (*PeerEvent) ProtoMessage() {}
 
 func (x *PeerEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1330,7 @@ func (x *PeerEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerEvent.ProtoReflect.Descriptor instead.
 func (*PeerEvent) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PeerEvent) GetKind() PeerEventKind {
@@ -1292,7 +1356,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1368,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1381,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LookupRequest) GetId() []byte {
@@ -1336,7 +1400,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1412,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1425,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LookupResponse) GetPeer() *PeerInfo {
@@ -1382,7 +1446,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1458,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1471,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Envelope) GetFrom() []byte {
@@ -1440,7 +1504,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1516,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1529,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SendRequest) GetEnvelope() *Envelope {
@@ -1483,7 +1547,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1559,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1572,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 type ReceiveRequest struct {
@@ -1519,7 +1583,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1595,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1608,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 type FileInfo struct {
@@ -1560,7 +1624,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1636,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1649,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FileInfo) GetName() string {
@@ -1633,7 +1697,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1709,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1722,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Offer) GetTransferId() string {
@@ -1686,7 +1750,7 @@ type ProtocolSendRequest struct {
 
 func (x *ProtocolSendRequest) Reset() {
 	*x = ProtocolSendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1762,7 @@ func (x *ProtocolSendRequest) String() string {
 func (*ProtocolSendRequest) ProtoMessage() {}
 
 func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1775,7 @@ func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolSendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ProtocolSendRequest) GetStreamId() uint64 {
@@ -1743,7 +1807,7 @@ type ProtocolSendResponse struct {
 
 func (x *ProtocolSendResponse) Reset() {
 	*x = ProtocolSendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1819,7 @@ func (x *ProtocolSendResponse) String() string {
 func (*ProtocolSendResponse) ProtoMessage() {}
 
 func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1832,7 @@ func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolSendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 type ProtocolReceiveRequest struct {
@@ -1781,7 +1845,7 @@ type ProtocolReceiveRequest struct {
 
 func (x *ProtocolReceiveRequest) Reset() {
 	*x = ProtocolReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1857,7 @@ func (x *ProtocolReceiveRequest) String() string {
 func (*ProtocolReceiveRequest) ProtoMessage() {}
 
 func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1870,7 @@ func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ProtocolReceiveRequest) GetStreamId() uint64 {
@@ -1831,7 +1895,7 @@ type ProtocolReceiveResponse struct {
 
 func (x *ProtocolReceiveResponse) Reset() {
 	*x = ProtocolReceiveResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1907,7 @@ func (x *ProtocolReceiveResponse) String() string {
 func (*ProtocolReceiveResponse) ProtoMessage() {}
 
 func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1920,7 @@ func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 type OpenRequest struct {
@@ -1869,7 +1933,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +1945,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1894,7 +1958,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -1921,7 +1985,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +1997,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2010,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -1972,7 +2036,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2048,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2061,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2015,7 +2079,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2091,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2104,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 type CreateRequest struct {
@@ -2052,7 +2116,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2128,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2141,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2098,7 +2162,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2174,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2187,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2158,7 +2222,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2170,7 +2234,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2183,7 +2247,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2215,7 +2279,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2291,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2304,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 type ClosePartRequest struct {
@@ -2253,7 +2317,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2329,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2342,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2303,7 +2367,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2315,7 +2379,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2328,7 +2392,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 type ProgressRequest struct {
@@ -2341,7 +2405,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2417,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2430,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -2391,7 +2455,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2467,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2480,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2443,13 +2507,21 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x10\n" +
 	"\x03doc\x18\x05 \x01(\tR\x03doc\"L\n" +
 	"\x14ConfigSchemaResponse\x124\n" +
-	"\x06fields\x18\x01 \x03(\v2\x1c.ferry.plugin.v1.ConfigFieldR\x06fields\"|\n" +
+	"\x06fields\x18\x01 \x03(\v2\x1c.ferry.plugin.v1.ConfigFieldR\x06fields\"\xb9\x01\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\x05R\n" +
 	"apiVersion\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\fR\x06config\x12\x12\n" +
 	"\x04self\x18\x03 \x01(\fR\x04self\x12\x1b\n" +
-	"\tstate_dir\x18\x04 \x01(\tR\bstateDir\"\x13\n" +
+	"\tstate_dir\x18\x04 \x01(\tR\bstateDir\x12;\n" +
+	"\n" +
+	"delegation\x18\x05 \x01(\v2\x1b.ferry.plugin.v1.DelegationR\n" +
+	"delegation\"O\n" +
+	"\n" +
+	"Delegation\x12\x1f\n" +
+	"\vprivate_key\x18\x01 \x01(\fR\n" +
+	"privateKey\x12 \n" +
+	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\x13\n" +
 	"\x11ConfigureResponse\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
 	"\rCloseResponse\"?\n" +
@@ -2606,7 +2678,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -2619,103 +2691,105 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*ConfigField)(nil),             // 8: ferry.plugin.v1.ConfigField
 	(*ConfigSchemaResponse)(nil),    // 9: ferry.plugin.v1.ConfigSchemaResponse
 	(*ConfigureRequest)(nil),        // 10: ferry.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 11: ferry.plugin.v1.ConfigureResponse
-	(*CloseRequest)(nil),            // 12: ferry.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),           // 13: ferry.plugin.v1.CloseResponse
-	(*Description)(nil),             // 14: ferry.plugin.v1.Description
-	(*PrepareRequest)(nil),          // 15: ferry.plugin.v1.PrepareRequest
-	(*PrepareResponse)(nil),         // 16: ferry.plugin.v1.PrepareResponse
-	(*ConnectRequest)(nil),          // 17: ferry.plugin.v1.ConnectRequest
-	(*ConnectResponse)(nil),         // 18: ferry.plugin.v1.ConnectResponse
-	(*PeerInfo)(nil),                // 19: ferry.plugin.v1.PeerInfo
-	(*AnnounceRequest)(nil),         // 20: ferry.plugin.v1.AnnounceRequest
-	(*AnnounceResponse)(nil),        // 21: ferry.plugin.v1.AnnounceResponse
-	(*WatchRequest)(nil),            // 22: ferry.plugin.v1.WatchRequest
-	(*PeerEvent)(nil),               // 23: ferry.plugin.v1.PeerEvent
-	(*LookupRequest)(nil),           // 24: ferry.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),          // 25: ferry.plugin.v1.LookupResponse
-	(*Envelope)(nil),                // 26: ferry.plugin.v1.Envelope
-	(*SendRequest)(nil),             // 27: ferry.plugin.v1.SendRequest
-	(*SendResponse)(nil),            // 28: ferry.plugin.v1.SendResponse
-	(*ReceiveRequest)(nil),          // 29: ferry.plugin.v1.ReceiveRequest
-	(*FileInfo)(nil),                // 30: ferry.plugin.v1.FileInfo
-	(*Offer)(nil),                   // 31: ferry.plugin.v1.Offer
-	(*ProtocolSendRequest)(nil),     // 32: ferry.plugin.v1.ProtocolSendRequest
-	(*ProtocolSendResponse)(nil),    // 33: ferry.plugin.v1.ProtocolSendResponse
-	(*ProtocolReceiveRequest)(nil),  // 34: ferry.plugin.v1.ProtocolReceiveRequest
-	(*ProtocolReceiveResponse)(nil), // 35: ferry.plugin.v1.ProtocolReceiveResponse
-	(*OpenRequest)(nil),             // 36: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 37: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 38: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 39: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 40: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 41: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 42: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 43: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 44: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 45: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 46: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 47: ferry.plugin.v1.ProgressResponse
+	(*Delegation)(nil),              // 11: ferry.plugin.v1.Delegation
+	(*ConfigureResponse)(nil),       // 12: ferry.plugin.v1.ConfigureResponse
+	(*CloseRequest)(nil),            // 13: ferry.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),           // 14: ferry.plugin.v1.CloseResponse
+	(*Description)(nil),             // 15: ferry.plugin.v1.Description
+	(*PrepareRequest)(nil),          // 16: ferry.plugin.v1.PrepareRequest
+	(*PrepareResponse)(nil),         // 17: ferry.plugin.v1.PrepareResponse
+	(*ConnectRequest)(nil),          // 18: ferry.plugin.v1.ConnectRequest
+	(*ConnectResponse)(nil),         // 19: ferry.plugin.v1.ConnectResponse
+	(*PeerInfo)(nil),                // 20: ferry.plugin.v1.PeerInfo
+	(*AnnounceRequest)(nil),         // 21: ferry.plugin.v1.AnnounceRequest
+	(*AnnounceResponse)(nil),        // 22: ferry.plugin.v1.AnnounceResponse
+	(*WatchRequest)(nil),            // 23: ferry.plugin.v1.WatchRequest
+	(*PeerEvent)(nil),               // 24: ferry.plugin.v1.PeerEvent
+	(*LookupRequest)(nil),           // 25: ferry.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),          // 26: ferry.plugin.v1.LookupResponse
+	(*Envelope)(nil),                // 27: ferry.plugin.v1.Envelope
+	(*SendRequest)(nil),             // 28: ferry.plugin.v1.SendRequest
+	(*SendResponse)(nil),            // 29: ferry.plugin.v1.SendResponse
+	(*ReceiveRequest)(nil),          // 30: ferry.plugin.v1.ReceiveRequest
+	(*FileInfo)(nil),                // 31: ferry.plugin.v1.FileInfo
+	(*Offer)(nil),                   // 32: ferry.plugin.v1.Offer
+	(*ProtocolSendRequest)(nil),     // 33: ferry.plugin.v1.ProtocolSendRequest
+	(*ProtocolSendResponse)(nil),    // 34: ferry.plugin.v1.ProtocolSendResponse
+	(*ProtocolReceiveRequest)(nil),  // 35: ferry.plugin.v1.ProtocolReceiveRequest
+	(*ProtocolReceiveResponse)(nil), // 36: ferry.plugin.v1.ProtocolReceiveResponse
+	(*OpenRequest)(nil),             // 37: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 38: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 39: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 40: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 41: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 42: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 43: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 44: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 45: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 46: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 47: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 48: ferry.plugin.v1.ProgressResponse
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
 	8,  // 1: ferry.plugin.v1.ConfigSchemaResponse.fields:type_name -> ferry.plugin.v1.ConfigField
-	1,  // 2: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
-	14, // 3: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
-	14, // 4: ferry.plugin.v1.ConnectRequest.remote:type_name -> ferry.plugin.v1.Description
-	2,  // 5: ferry.plugin.v1.ConnectResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	19, // 6: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
-	3,  // 7: ferry.plugin.v1.PeerEvent.kind:type_name -> ferry.plugin.v1.PeerEventKind
-	19, // 8: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
-	19, // 9: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
-	26, // 10: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
-	30, // 11: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
-	31, // 12: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
-	2,  // 13: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	31, // 14: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
-	5,  // 15: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
-	7,  // 16: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
-	10, // 17: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
-	12, // 18: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
-	15, // 19: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
-	17, // 20: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
-	20, // 21: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
-	22, // 22: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
-	24, // 23: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
-	27, // 24: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
-	29, // 25: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
-	32, // 26: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
-	34, // 27: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	36, // 28: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	38, // 29: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	40, // 30: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	42, // 31: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	44, // 32: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	46, // 33: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	6,  // 34: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 35: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	11, // 36: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	13, // 37: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	16, // 38: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	18, // 39: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	21, // 40: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	23, // 41: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	25, // 42: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	28, // 43: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	26, // 44: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	33, // 45: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	35, // 46: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	37, // 47: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	39, // 48: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	41, // 49: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	43, // 50: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	45, // 51: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	47, // 52: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	34, // [34:53] is the sub-list for method output_type
-	15, // [15:34] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	11, // 2: ferry.plugin.v1.ConfigureRequest.delegation:type_name -> ferry.plugin.v1.Delegation
+	1,  // 3: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
+	15, // 4: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
+	15, // 5: ferry.plugin.v1.ConnectRequest.remote:type_name -> ferry.plugin.v1.Description
+	2,  // 6: ferry.plugin.v1.ConnectResponse.kind:type_name -> ferry.plugin.v1.StreamKind
+	20, // 7: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
+	3,  // 8: ferry.plugin.v1.PeerEvent.kind:type_name -> ferry.plugin.v1.PeerEventKind
+	20, // 9: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
+	20, // 10: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
+	27, // 11: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
+	31, // 12: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
+	32, // 13: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
+	2,  // 14: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
+	32, // 15: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
+	5,  // 16: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
+	7,  // 17: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
+	10, // 18: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
+	13, // 19: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
+	16, // 20: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
+	18, // 21: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
+	21, // 22: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
+	23, // 23: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
+	25, // 24: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
+	28, // 25: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
+	30, // 26: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
+	33, // 27: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
+	35, // 28: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
+	37, // 29: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	39, // 30: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	41, // 31: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	43, // 32: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	45, // 33: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	47, // 34: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	6,  // 35: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 36: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 37: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 38: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 39: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	19, // 40: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	22, // 41: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	24, // 42: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	26, // 43: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	29, // 44: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	27, // 45: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	34, // 46: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	36, // 47: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	38, // 48: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	40, // 49: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	42, // 50: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	44, // 51: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	46, // 52: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	48, // 53: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	35, // [35:54] is the sub-list for method output_type
+	16, // [16:35] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_ferry_plugin_v1_plugin_proto_init() }
@@ -2729,7 +2803,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   44,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   6,
 		},
