@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/identity"
@@ -24,6 +25,8 @@ type Options struct {
 	LogOutput io.Writer
 	// LogLevel is the plugins' log level (debug, info, warn, error).
 	LogLevel string
+	// Logger receives the supervisor's own messages; nil discards them.
+	Logger *slog.Logger
 	// Backoff is the first restart delay (doubles up to MaxBackoff);
 	// zero means 200ms and 30s.
 	Backoff, MaxBackoff time.Duration

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +39,9 @@ func New(cfg *config.Config, opts Options) (*Catalog, error) {
 	}
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Identity == nil {
 		return nil, errors.New("plugin catalog: no identity")
@@ -122,3 +126,5 @@ func (c *Catalog) Close(ctx context.Context) error {
 }
 
 func (c *Catalog) logOutput() io.Writer { return c.opts.LogOutput }
+
+func (c *Catalog) log() *slog.Logger { return c.opts.Logger }

@@ -3,59 +3,81 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// transportHandle forwards to whichever process currently runs the
-// instance, so a caller's handle survives a plugin restart.
-type transportHandle struct{ i *Instance }
+// baseHandle forwards to whichever process currently runs the instance, so
+// a caller's handle survives a plugin restart. Each role's handle embeds it.
+type baseHandle struct {
+	i    *Instance
+	role sdk.Role
+}
 
-var _ sdk.Transport = transportHandle{}
-
-func (h transportHandle) transport(ctx context.Context) (sdk.Transport, error) {
+// plugin returns the running plugin, checked for the handle's role.
+func (h baseHandle) plugin(ctx context.Context) (sdk.Plugin, error) {
 	p, err := h.i.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := p.(sdk.Transport)
+	if !h.i.Status().Info.HasRole(h.role) {
+		return nil, fmt.Errorf("instance %q does not serve the %s role: %w", h.i.cfg.Name, h.role, sdk.ErrUnsupported)
+	}
+	return p, nil
+}
+
+// as returns the running plugin as role interface T.
+func as[T any](ctx context.Context, h baseHandle) (T, error) {
+	var zero T
+	p, err := h.plugin(ctx)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := p.(T)
 	if !ok {
-		return nil, fmt.Errorf("instance %q is not a transport: %w", h.i.cfg.Name, sdk.ErrUnsupported)
+		return zero, fmt.Errorf("instance %q does not implement the %s role: %w", h.i.cfg.Name, h.role, sdk.ErrUnsupported)
 	}
 	return t, nil
 }
 
-func (h transportHandle) Info(ctx context.Context) (sdk.Info, error) {
-	t, err := h.transport(ctx)
+func (h baseHandle) Info(ctx context.Context) (sdk.Info, error) {
+	p, err := h.plugin(ctx)
 	if err != nil {
 		return sdk.Info{}, err
 	}
-	return t.Info(ctx)
+	return p.Info(ctx)
 }
 
-func (h transportHandle) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	t, err := h.transport(ctx)
+func (h baseHandle) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
+	p, err := h.plugin(ctx)
 	if err != nil {
 		return sdk.ConfigSchema{}, err
 	}
-	return t.ConfigSchema(ctx)
+	return p.ConfigSchema(ctx)
 }
 
 // Configure is owned by the supervisor: it re-applies the instance's config
 // on every (re)start. A caller's Configure goes to the running plugin.
-func (h transportHandle) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	t, err := h.transport(ctx)
+func (h baseHandle) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
+	p, err := h.plugin(ctx)
 	if err != nil {
 		return err
 	}
-	return t.Configure(ctx, req)
+	return p.Configure(ctx, req)
 }
 
 // Close stops the instance.
-func (h transportHandle) Close(ctx context.Context) error { return h.i.stop(ctx) }
+func (h baseHandle) Close(ctx context.Context) error { return h.i.stop(ctx) }
+
+// transportHandle is the restart-proof sdk.Transport of an instance.
+type transportHandle struct{ baseHandle }
+
+var _ sdk.Transport = transportHandle{}
 
 func (h transportHandle) Prepare(ctx context.Context, req sdk.PrepareRequest) (sdk.PrepareResponse, error) {
-	t, err := h.transport(ctx)
+	t, err := as[sdk.Transport](ctx, h.baseHandle)
 	if err != nil {
 		return sdk.PrepareResponse{}, err
 	}
@@ -63,9 +85,162 @@ func (h transportHandle) Prepare(ctx context.Context, req sdk.PrepareRequest) (s
 }
 
 func (h transportHandle) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.Stream, error) {
-	t, err := h.transport(ctx)
+	t, err := as[sdk.Transport](ctx, h.baseHandle)
 	if err != nil {
 		return nil, err
 	}
 	return t.Connect(ctx, req)
+}
+
+// protocolHandle is the restart-proof sdk.Protocol of an instance. A
+// conversation cut by a restart fails; the transfer resumes from its
+// journal on the next connection.
+type protocolHandle struct{ baseHandle }
+
+var _ sdk.Protocol = protocolHandle{}
+
+func (h protocolHandle) Send(ctx context.Context, req sdk.SendRequest) error {
+	p, err := as[sdk.Protocol](ctx, h.baseHandle)
+	if err != nil {
+		return err
+	}
+	return p.Send(ctx, req)
+}
+
+func (h protocolHandle) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
+	p, err := as[sdk.Protocol](ctx, h.baseHandle)
+	if err != nil {
+		return err
+	}
+	return p.Receive(ctx, req)
+}
+
+// discoveryHandle is the restart-proof sdk.Discovery of an instance: it
+// remembers the last announcement and repeats it to a restarted plugin, and
+// its Watch channels outlive restarts.
+type discoveryHandle struct {
+	baseHandle
+	mu        sync.Mutex
+	announced *sdk.PeerInfo
+}
+
+var _ sdk.Discovery = (*discoveryHandle)(nil)
+
+func (h *discoveryHandle) Announce(ctx context.Context, self sdk.PeerInfo) error {
+	d, err := as[sdk.Discovery](ctx, h.baseHandle)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.announced = &self
+	h.mu.Unlock()
+	return d.Announce(ctx, self)
+}
+
+// reannounce repeats the last announcement to a freshly started plugin.
+func (h *discoveryHandle) reannounce(ctx context.Context, p sdk.Plugin) error {
+	h.mu.Lock()
+	self := h.announced
+	h.mu.Unlock()
+	d, ok := p.(sdk.Discovery)
+	if self == nil || !ok {
+		return nil
+	}
+	return d.Announce(ctx, *self)
+}
+
+func (h *discoveryHandle) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
+	return resubscribe(ctx, h.baseHandle, func(ctx context.Context) (<-chan sdk.PeerEvent, error) {
+		d, err := as[sdk.Discovery](ctx, h.baseHandle)
+		if err != nil {
+			return nil, err
+		}
+		return d.Watch(ctx)
+	})
+}
+
+func (h *discoveryHandle) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) {
+	d, err := as[sdk.Discovery](ctx, h.baseHandle)
+	if err != nil {
+		return sdk.PeerInfo{}, err
+	}
+	return d.Lookup(ctx, id)
+}
+
+// signalingHandle is the restart-proof sdk.Signaling of an instance; its
+// Receive channels outlive restarts.
+type signalingHandle struct{ baseHandle }
+
+var _ sdk.Signaling = signalingHandle{}
+
+func (h signalingHandle) Send(ctx context.Context, env sdk.Envelope) error {
+	s, err := as[sdk.Signaling](ctx, h.baseHandle)
+	if err != nil {
+		return err
+	}
+	return s.Send(ctx, env)
+}
+
+func (h signalingHandle) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
+	return resubscribe(ctx, h.baseHandle, func(ctx context.Context) (<-chan sdk.Envelope, error) {
+		s, err := as[sdk.Signaling](ctx, h.baseHandle)
+		if err != nil {
+			return nil, err
+		}
+		return s.Receive(ctx)
+	})
+}
+
+// resubscribeDelay spaces out subscriptions after a channel ends, so a
+// plugin that keeps closing them is not called in a tight loop.
+const resubscribeDelay = 200 * time.Millisecond
+
+// resubscribe opens a subscription and returns a channel that outlives the
+// plugin process: when the plugin's channel ends (the process exited), it
+// waits for the supervisor's restart and subscribes again. The channel
+// closes when ctx ends or the catalog closes.
+func resubscribe[T any](ctx context.Context, h baseHandle, open func(context.Context) (<-chan T, error)) (<-chan T, error) {
+	in, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan T, 64)
+	catCtx := h.i.cat.ctx
+	go func() {
+		defer close(out)
+		for {
+			for v := range in {
+				select {
+				case out <- v:
+				case <-ctx.Done():
+					return
+				}
+			}
+			t := time.NewTimer(resubscribeDelay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-catCtx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if h.i.Status().State == StateStopped {
+				return // closed on purpose
+			}
+			var err error
+			if in, err = open(ctx); err != nil {
+				if ctx.Err() != nil || catCtx.Err() != nil {
+					return
+				}
+				h.i.cat.log().Warn("resubscribe failed; retrying", "instance", h.i.cfg.Name, "role", h.role, "err", err)
+				in = nil
+				closed := make(chan T)
+				close(closed)
+				in = closed
+			}
+		}
+	}()
+	return out, nil
 }

@@ -31,7 +31,8 @@ type Instance struct {
 	info     sdk.Info
 	restarts int
 	err      error
-	changed  chan struct{} // closed and replaced on every state change
+	changed  chan struct{}    // closed and replaced on every state change
+	disc     *discoveryHandle // made by the first Discovery call
 }
 
 // Status returns a snapshot of the instance.
@@ -154,6 +155,14 @@ func (i *Instance) start(ctx context.Context) error {
 		return err
 	}
 	i.mu.Lock()
+	disc := i.disc
+	i.mu.Unlock()
+	if disc != nil {
+		if err := disc.reannounce(ctx, impl); err != nil {
+			i.cat.log().Warn("announce after restart failed", "instance", i.cfg.Name, "err", err)
+		}
+	}
+	i.mu.Lock()
 	i.proc, i.impl, i.info = proc, impl, info
 	i.setState(StateRunning, nil)
 	i.mu.Unlock()
@@ -258,16 +267,56 @@ func (i *Instance) stop(ctx context.Context) error {
 	return err
 }
 
+// handle starts the instance and returns its base handle for role r, after
+// checking the plugin serves r.
+func (i *Instance) handle(ctx context.Context, r sdk.Role) (baseHandle, error) {
+	h := baseHandle{i: i, role: r}
+	_, err := h.plugin(ctx)
+	return h, err
+}
+
 // Transport returns the instance as a transport. The value stays valid
 // across restarts: each call goes to the plugin process running then, and
 // waits for a restart in progress.
 func (i *Instance) Transport(ctx context.Context) (sdk.Transport, error) {
-	p, err := i.current(ctx)
+	h, err := i.handle(ctx, sdk.RoleTransport)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.(sdk.Transport); !ok || !i.Status().Info.HasRole(sdk.RoleTransport) {
-		return nil, fmt.Errorf("instance %q is not a transport: %w", i.cfg.Name, sdk.ErrUnsupported)
+	return transportHandle{h}, nil
+}
+
+// Protocol returns the instance as a protocol, valid across restarts.
+func (i *Instance) Protocol(ctx context.Context) (sdk.Protocol, error) {
+	h, err := i.handle(ctx, sdk.RoleProtocol)
+	if err != nil {
+		return nil, err
 	}
-	return transportHandle{i}, nil
+	return protocolHandle{h}, nil
+}
+
+// Discovery returns the instance as a discovery, valid across restarts:
+// the last announcement is repeated to a restarted plugin and Watch
+// channels carry on.
+func (i *Instance) Discovery(ctx context.Context) (sdk.Discovery, error) {
+	h, err := i.handle(ctx, sdk.RoleDiscovery)
+	if err != nil {
+		return nil, err
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.disc == nil {
+		i.disc = &discoveryHandle{baseHandle: h}
+	}
+	return i.disc, nil
+}
+
+// Signaling returns the instance as a signaling, valid across restarts;
+// Receive channels carry on.
+func (i *Instance) Signaling(ctx context.Context) (sdk.Signaling, error) {
+	h, err := i.handle(ctx, sdk.RoleSignaling)
+	if err != nil {
+		return nil, err
+	}
+	return signalingHandle{h}, nil
 }

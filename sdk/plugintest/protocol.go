@@ -22,11 +22,18 @@ type MakeProtocols func(t *testing.T) (sender, receiver sdk.Protocol)
 
 // TestProtocol runs the protocol conformance suite: Info, Transfer (three
 // files of 0 bytes, 1000 bytes and 3 MiB arrive intact and complete, with
-// final progress), Refused (a refusal reaches the sender as an error
-// wrapping sdk.ErrRefused and no part file is made) and Resume (a part
-// file that already holds a prefix is completed from its offset).
+// final progress on the sending side), Refused (a refusal reaches the sender
+// as an error wrapping sdk.ErrRefused and no part file is made) and Resume
+// (a part file that already holds a prefix is completed from its offset).
 // The streams are TCP loopback pairs; source files are *os.File and part
-// files are FileBacked, as the core provides them.
+// files are FileBacked, as the core provides them. The offer's TransferID
+// is 32 lowercase hex characters (16 bytes), as the core makes them.
+//
+// The test sink accepts both ways of asking [sdk.FileSink.Decide]: once
+// with the whole offer, or once per file with an offer holding that file
+// alone. Every offer it is asked about must carry the sent TransferID and
+// only files of the sent offer; Create resolves its index in the most
+// recently decided offer to the file of the sent offer by name.
 func TestProtocol(t *testing.T, mk MakeProtocols) {
 	t.Run("Info", func(t *testing.T) {
 		s, r := mk(t)
@@ -50,6 +57,9 @@ func TestProtocol(t *testing.T, mk MakeProtocols) {
 	t.Run("Resume", func(t *testing.T) { testTransfer(t, mk, nil, map[int]int64{2: 1 << 20}) })
 }
 
+// conformanceTransferID is the TransferID of the suite's offers.
+const conformanceTransferID = "5f0e8d1c2b3a49687766554433221100"
+
 func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int64) *testSink {
 	t.Helper()
 	sender, receiver := mk(t)
@@ -58,7 +68,7 @@ func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int
 	dir := t.TempDir()
 	sizes := []int64{0, 1000, 3 << 20}
 	src := &testSource{}
-	offer := sdk.Offer{TransferID: "conformance"}
+	offer := sdk.Offer{TransferID: conformanceTransferID}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i, n := range sizes {
 		data := make([]byte, n)
@@ -73,12 +83,25 @@ func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int
 		offer.Files = append(offer.Files, sdk.FileInfo{Name: fmt.Sprintf("file-%d.bin", i), Size: n})
 	}
 	sink := &testSink{dir: t.TempDir(), refuse: refuse, have: have, srcPaths: src.paths, done: map[int]bool{}}
+	for _, f := range offer.Files {
+		sink.names = append(sink.names, f.Name)
+	}
 	a, b := tcpPair(t)
 	prog := &testProgress{last: map[int]int64{}}
 	errc := make(chan error, 1)
 	go func() { errc <- receiver.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: sink}) }()
 	sendErr := sender.Send(ctx, sdk.SendRequest{Stream: a, Offer: offer, Source: src, Progress: prog})
 	recvErr := <-errc
+	for _, o := range sink.decided() {
+		if o.TransferID != offer.TransferID {
+			t.Errorf("Decide got TransferID %q, want %q", o.TransferID, offer.TransferID)
+		}
+		for _, f := range o.Files {
+			if sink.global(f.Name) < 0 {
+				t.Errorf("Decide got file %q, which is not in the offer sent", f.Name)
+			}
+		}
+	}
 	if refuse != nil {
 		if !errors.Is(sendErr, sdk.ErrRefused) {
 			t.Errorf("Send of a refused offer: %v, want an error wrapping sdk.ErrRefused", sendErr)
@@ -153,48 +176,82 @@ func (s *testSource) Open(_ context.Context, index int, offset int64) (io.ReadCl
 	return f, nil
 }
 
+// testSink writes part files into dir. names are the file names of the
+// offer sent, in order; a file's place among them is its global index, by
+// which have, done and the part files are keyed whatever offers Decide saw.
 type testSink struct {
 	dir      string
 	refuse   error
-	have     map[int]int64
+	have     map[int]int64 // global index -> bytes an earlier connection left
 	srcPaths []string
+	names    []string
 	mu       sync.Mutex
-	offer    sdk.Offer
+	offers   []sdk.Offer // every offer Decide was asked about, in order
 	made     int
-	done     map[int]bool
+	done     map[int]bool // global index -> closed as complete
 }
 
 func (s *testSink) Decide(_ context.Context, o sdk.Offer) error {
 	s.mu.Lock()
-	s.offer = o
+	s.offers = append(s.offers, o)
 	s.mu.Unlock()
 	return s.refuse
 }
 
+// Create opens the part file of file index of the most recently decided
+// offer, found in the sent offer by name.
 func (s *testSink) Create(_ context.Context, index int) (sdk.PartFile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if index < 0 || index >= len(s.offer.Files) {
-		return nil, fmt.Errorf("create file %d: %w", index, sdk.ErrNotFound)
+	if len(s.offers) == 0 {
+		return nil, fmt.Errorf("create file %d before any Decide: %w", index, sdk.ErrNotFound)
+	}
+	last := s.offers[len(s.offers)-1]
+	if index < 0 || index >= len(last.Files) {
+		return nil, fmt.Errorf("create file %d of an offer of %d: %w", index, len(last.Files), sdk.ErrNotFound)
+	}
+	name := last.Files[index].Name
+	g := s.global(name)
+	if g < 0 {
+		return nil, fmt.Errorf("create file %q, not in the offer sent: %w", name, sdk.ErrNotFound)
 	}
 	s.made++
-	f, err := os.OpenFile(filepath.Join(s.dir, s.offer.Files[index].Name), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	var off int64
-	if n := s.have[index]; n > 0 {
+	if n := s.have[g]; n > 0 {
 		// Pretend an earlier connection delivered the first n bytes.
-		data, err := os.ReadFile(s.srcPaths[index])
+		data, err := os.ReadFile(s.srcPaths[g])
 		if err != nil {
+			_ = f.Close()
 			return nil, err
 		}
 		if _, err := f.WriteAt(data[:n], 0); err != nil {
+			_ = f.Close()
 			return nil, err
 		}
 		off = n
 	}
-	return &testPart{f: f, off: off, sink: s, index: index}, nil
+	return &testPart{f: f, off: off, sink: s, index: g}, nil
+}
+
+// global returns the index of the file called name in the offer sent, or
+// -1. names never changes, so it needs no lock.
+func (s *testSink) global(name string) int {
+	for i, n := range s.names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *testSink) decided() []sdk.Offer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sdk.Offer(nil), s.offers...)
 }
 
 func (s *testSink) created() int {
@@ -213,7 +270,7 @@ type testPart struct {
 	f     *os.File
 	off   int64
 	sink  *testSink
-	index int
+	index int // global index in the offer sent
 }
 
 func (p *testPart) Offset() int64                            { return p.off }

@@ -1,0 +1,210 @@
+package ftv2a
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Defaults of the options.
+const (
+	// DefaultRetryInterval is how long the sender waits for SEND_ACK before
+	// it sends FILE_SENDREQUEST again.
+	DefaultRetryInterval = 2 * time.Second
+	// DefaultRetries is how many times FILE_SENDREQUEST is sent in all.
+	DefaultRetries = 5
+	// DefaultChunkSize is the FILE_DATA chunk size of the sender.
+	DefaultChunkSize = DefaultMaxData
+	// DefaultCommitBytes is how many bytes the receiver writes at most
+	// between two PartFile.Commit calls.
+	DefaultCommitBytes = 16 << 20
+	// DefaultCommitInterval is how long the receiver waits at most between
+	// two PartFile.Commit calls while data arrives.
+	DefaultCommitInterval = time.Second
+)
+
+// schema lists the options Configure accepts.
+var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+	{
+		Name: "retry_interval", Type: "duration", Default: DefaultRetryInterval.String(),
+		Doc: "How long the sender waits for the receiver's SEND_ACK before it sends the FILE_SENDREQUEST again.",
+	},
+	{
+		Name: "retries", Type: "int", Default: strconv.Itoa(DefaultRetries),
+		Doc: "How many times the sender sends a FILE_SENDREQUEST in all before it gives up with \"request not processed\".",
+	},
+	{
+		Name: "chunk_size", Type: "int", Default: strconv.Itoa(DefaultChunkSize),
+		Doc: "Bytes of file content per FILE_DATA packet the sender writes, 1 to 1048576.",
+	},
+	{
+		Name: "commit_bytes", Type: "int", Default: strconv.Itoa(DefaultCommitBytes),
+		Doc: "The receiver makes received bytes durable (PartFile.Commit) at least every this many bytes.",
+	},
+	{
+		Name: "commit_interval", Type: "duration", Default: DefaultCommitInterval.String(),
+		Doc: "The receiver makes received bytes durable (PartFile.Commit) at least this often while data arrives.",
+	},
+}}
+
+// Config is the protocol's configuration: what Configure decodes from
+// JSON, or what [WithConfig] sets in Go. Zero fields take their defaults.
+type Config struct {
+	// RetryInterval is how long the sender waits for SEND_ACK before it
+	// repeats the FILE_SENDREQUEST.
+	RetryInterval time.Duration
+	// Retries is how many times FILE_SENDREQUEST is sent in all.
+	Retries int
+	// ChunkSize is the FILE_DATA chunk size, at most [MaxDataLimit].
+	ChunkSize int
+	// CommitBytes bounds the bytes received between two commits.
+	CommitBytes int64
+	// CommitInterval bounds the time between two commits while data
+	// arrives.
+	CommitInterval time.Duration
+}
+
+// DefaultConfig returns the configuration with every option at its default.
+func DefaultConfig() Config {
+	return Config{
+		RetryInterval:  DefaultRetryInterval,
+		Retries:        DefaultRetries,
+		ChunkSize:      DefaultChunkSize,
+		CommitBytes:    DefaultCommitBytes,
+		CommitInterval: DefaultCommitInterval,
+	}
+}
+
+// withDefaults fills zero fields with their defaults.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.RetryInterval == 0 {
+		c.RetryInterval = d.RetryInterval
+	}
+	if c.Retries == 0 {
+		c.Retries = d.Retries
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = d.ChunkSize
+	}
+	if c.CommitBytes == 0 {
+		c.CommitBytes = d.CommitBytes
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = d.CommitInterval
+	}
+	return c
+}
+
+// Validate checks c after zero fields took their defaults. Errors wrap
+// sdk.ErrInvalidConfig and name the option.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var err error
+	switch {
+	case c.RetryInterval < 0:
+		err = fmt.Errorf("retry_interval: negative duration %v", c.RetryInterval)
+	case c.Retries < 1:
+		err = fmt.Errorf("retries: %d, want at least 1", c.Retries)
+	case c.ChunkSize < 1 || c.ChunkSize > MaxDataLimit:
+		err = fmt.Errorf("chunk_size: %d, want 1 to %d", c.ChunkSize, MaxDataLimit)
+	case c.CommitBytes < 1:
+		err = fmt.Errorf("commit_bytes: %d, want at least 1", c.CommitBytes)
+	case c.CommitInterval < 0:
+		err = fmt.Errorf("commit_interval: negative duration %v", c.CommitInterval)
+	}
+	if err != nil {
+		return fmt.Errorf("ftv2a config: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// parseConfig decodes the JSON object the host passes to Configure. Keys
+// not in the schema and values of the wrong form are errors wrapping
+// sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take
+// the default.
+func parseConfig(raw []byte) (Config, error) {
+	c := DefaultConfig()
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return c, fmt.Errorf("ftv2a config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	for key, val := range obj {
+		if _, ok := schema.Field(key); !ok {
+			return c, fmt.Errorf("ftv2a config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
+		}
+		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
+			continue
+		}
+		var err error
+		switch key {
+		case "retry_interval":
+			c.RetryInterval, err = parseDuration(val, false)
+		case "retries":
+			c.Retries, err = parseInt(val, 1, math.MaxInt32)
+		case "chunk_size":
+			c.ChunkSize, err = parseInt(val, 1, MaxDataLimit)
+		case "commit_bytes":
+			var n int
+			n, err = parseInt(val, 1, math.MaxInt)
+			c.CommitBytes = int64(n)
+		case "commit_interval":
+			c.CommitInterval, err = parseDuration(val, false)
+		}
+		if err != nil {
+			return c, fmt.Errorf("ftv2a config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
+		}
+	}
+	return c, c.Validate()
+}
+
+// parseInt accepts a JSON integer in [lo, hi].
+func parseInt(val json.RawMessage, lo, hi int) (int, error) {
+	var f float64
+	if err := json.Unmarshal(val, &f); err != nil {
+		return 0, fmt.Errorf("want an integer: %w", err)
+	}
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, fmt.Errorf("%v is not an integer from %d to %d", f, lo, hi)
+	}
+	return int(f), nil
+}
+
+// parseDuration accepts a Go duration string ("250ms") or a JSON number of
+// nanoseconds (how encoding/json writes a time.Duration).
+func parseDuration(val json.RawMessage, zeroOK bool) (time.Duration, error) {
+	var d time.Duration
+	var s string
+	if err := json.Unmarshal(val, &s); err == nil {
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as \"2s\": %w", err)
+		}
+	} else {
+		var f float64
+		if err := json.Unmarshal(val, &f); err != nil {
+			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
+		}
+		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
+		}
+		d = time.Duration(f)
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("negative duration %v", d)
+	case d == 0 && !zeroOK:
+		return 0, errors.New("want a positive duration")
+	}
+	return d, nil
+}
