@@ -3,6 +3,7 @@ module github.com/ferry-p2p/ferry
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.1.0
 	github.com/go-viper/mapstructure/v2 v2.4.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
@@ -10,6 +11,7 @@ require (
 	github.com/spf13/cobra v1.10.1
 	github.com/spf13/pflag v1.0.10
 	go.yaml.in/yaml/v3 v3.0.4
+	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.62.0
 	google.golang.org/grpc v1.81.1
 	google.golang.org/protobuf v1.36.11
