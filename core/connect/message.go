@@ -1,0 +1,234 @@
+package connect
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// The consent messages of seed 003, carried sealed over signaling.
+const (
+	TypeAsk    = "ASK"
+	TypeAccept = "ACCEPT"
+	TypeRefuse = "REFUSE"
+)
+
+// MessageVersion is the "ferry.v" this package writes.
+const MessageVersion = 1
+
+// TimeLayout is the seed's "time" format.
+const TimeLayout = "2006-01-02 15:04:05"
+
+// ErrBadMessage is wrapped by every error of [DecodeMessage].
+var ErrBadMessage = errors.New("bad signaling message")
+
+// User is the seed's user object, with the peer ID Ferry needs.
+type User struct {
+	Name string `json:"name"`
+	IP   string `json:"ip,omitempty"`
+	ID   string `json:"id"`
+}
+
+// File is one entry of an ASK: the seed's file object (size as a string,
+// as in the seed; hash as hex SHA-256).
+type File struct {
+	Name string `json:"name"`
+	Size string `json:"size"`
+	Type string `json:"type,omitempty"`
+	Hash string `json:"hash,omitempty"`
+}
+
+// Ferry is what Ferry adds to the seed's messages: how to connect.
+type Ferry struct {
+	V int `json:"v"`
+	// Transports and Protocols the sender can use, in its priority order
+	// (ASK).
+	Transports []string `json:"transports,omitempty"`
+	Protocols  []string `json:"protocols,omitempty"`
+	// Transport, Description and Protocol are the receiver's choice and
+	// its transport description (ACCEPT).
+	Transport   string `json:"transport,omitempty"`
+	Description string `json:"description,omitempty"` // base64
+	Protocol    string `json:"protocol,omitempty"`
+	// Reason says why a transfer was refused (REFUSE).
+	Reason string `json:"reason,omitempty"`
+	// Resume is set on an ACCEPT of a transfer the receiver already knows.
+	Resume bool `json:"resume,omitempty"`
+}
+
+// Message is one consent message: ASK (sender → each receiver), ACCEPT or
+// REFUSE (receiver → sender). One ASK may name several receivers; each
+// answers for itself.
+type Message struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"` // the transfer ID
+	Sender    User   `json:"sender"`
+	Receivers []User `json:"receivers,omitempty"` // ASK
+	Receiver  *User  `json:"receiver,omitempty"`  // ACCEPT, REFUSE
+	Files     []File `json:"files,omitempty"`     // ASK
+	Time      string `json:"time"`
+	Ferry     Ferry  `json:"ferry"`
+}
+
+// Limits on what a message may hold.
+const (
+	maxFiles   = 100000
+	maxNameLen = 4096
+)
+
+// EncodeMessage returns m as JSON.
+func EncodeMessage(m *Message) ([]byte, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
+}
+
+// DecodeMessage parses and checks a message. Unknown fields are ignored,
+// so newer peers may add some.
+func DecodeMessage(b []byte) (*Message, error) {
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadMessage, fmt.Sprintf(format, args...))
+}
+
+func (m *Message) check() error {
+	switch m.Type {
+	case TypeAsk, TypeAccept, TypeRefuse:
+	default:
+		return bad("unknown type %q", m.Type)
+	}
+	if m.Ferry.V < 1 {
+		return bad("ferry.v %d, want >= 1", m.Ferry.V)
+	}
+	if len(m.ID) != 32 {
+		return bad("transfer id %q is not 32 hex digits", m.ID)
+	}
+	if _, err := hex.DecodeString(m.ID); err != nil {
+		return bad("transfer id %q is not 32 hex digits", m.ID)
+	}
+	if _, err := sdk.ParsePeerID(m.Sender.ID); err != nil {
+		return bad("sender id: %v", err)
+	}
+	if _, err := time.Parse(TimeLayout, m.Time); err != nil {
+		return bad("time %q: want %q", m.Time, TimeLayout)
+	}
+	switch m.Type {
+	case TypeAsk:
+		if len(m.Receivers) == 0 {
+			return bad("ASK names no receiver")
+		}
+		for i, r := range m.Receivers {
+			if _, err := sdk.ParsePeerID(r.ID); err != nil {
+				return bad("receivers[%d].id: %v", i, err)
+			}
+		}
+		if len(m.Files) == 0 || len(m.Files) > maxFiles {
+			return bad("ASK has %d files, want 1..%d", len(m.Files), maxFiles)
+		}
+		for i, f := range m.Files {
+			if _, err := f.info(); err != nil {
+				return bad("files[%d]: %v", i, err)
+			}
+		}
+		if len(m.Ferry.Protocols) == 0 || len(m.Ferry.Transports) == 0 {
+			return bad("ASK names no transport or protocol")
+		}
+	default:
+		if m.Receiver == nil {
+			return bad("%s has no receiver", m.Type)
+		}
+		if _, err := sdk.ParsePeerID(m.Receiver.ID); err != nil {
+			return bad("receiver.id: %v", err)
+		}
+		if m.Type == TypeAccept {
+			if m.Ferry.Transport == "" || m.Ferry.Protocol == "" {
+				return bad("ACCEPT names no transport or protocol")
+			}
+			if _, err := base64.StdEncoding.DecodeString(m.Ferry.Description); err != nil {
+				return bad("ferry.description: %v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// info converts a wire file to the SDK's FileInfo. The name is checked
+// for length only; the receiver's store sanitises it.
+func (f File) info() (sdk.FileInfo, error) {
+	if f.Name == "" || len(f.Name) > maxNameLen {
+		return sdk.FileInfo{}, fmt.Errorf("name of %d bytes", len(f.Name))
+	}
+	size, err := strconv.ParseInt(f.Size, 10, 64)
+	if err != nil || size < 0 {
+		return sdk.FileInfo{}, fmt.Errorf("size %q is not a non-negative integer", f.Size)
+	}
+	var sum []byte
+	if f.Hash != "" {
+		if sum, err = hex.DecodeString(f.Hash); err != nil || len(sum) != 32 {
+			return sdk.FileInfo{}, fmt.Errorf("hash %q is not a hex SHA-256", f.Hash)
+		}
+	}
+	return sdk.FileInfo{Name: f.Name, Size: size, MediaType: f.Type, SHA256: sum}, nil
+}
+
+// Offer returns an ASK's transfer as an SDK offer.
+func (m *Message) Offer() (sdk.Offer, error) {
+	o := sdk.Offer{TransferID: m.ID}
+	for i, f := range m.Files {
+		fi, err := f.info()
+		if err != nil {
+			return sdk.Offer{}, bad("files[%d]: %v", i, err)
+		}
+		o.Files = append(o.Files, fi)
+	}
+	return o, nil
+}
+
+// FilesOf turns an offer's files into ASK entries.
+func FilesOf(o sdk.Offer) []File {
+	out := make([]File, len(o.Files))
+	for i, f := range o.Files {
+		out[i] = File{Name: f.Name, Size: strconv.FormatInt(f.Size, 10), Type: f.MediaType}
+		if len(f.SHA256) > 0 {
+			out[i].Hash = hex.EncodeToString(f.SHA256)
+		}
+	}
+	return out
+}
+
+// SenderID returns the sender's parsed peer ID.
+func (m *Message) SenderID() sdk.PeerID {
+	id, _ := sdk.ParsePeerID(m.Sender.ID) // checked by DecodeMessage
+	return id
+}
+
+// SentAt returns the message's time.
+func (m *Message) SentAt() time.Time {
+	t, _ := time.ParseInLocation(TimeLayout, m.Time, time.UTC)
+	return t
+}
+
+// Now formats t in the seed's layout, in UTC.
+func Now(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// DescriptionBytes decodes an ACCEPT's transport description.
+func (m *Message) DescriptionBytes() []byte {
+	b, _ := base64.StdEncoding.DecodeString(m.Ferry.Description)
+	return b
+}

@@ -1,0 +1,110 @@
+package connect
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+func testID(t testing.TB, b byte) string {
+	t.Helper()
+	var id sdk.PeerID
+	for i := range id {
+		id[i] = b
+	}
+	return id.String()
+}
+
+func validAsk(t testing.TB) *Message {
+	return &Message{
+		Type: TypeAsk, ID: strings.Repeat("ab", 16),
+		Sender:    User{Name: "John Appleseed", IP: "127.0.0.1", ID: testID(t, 1)},
+		Receivers: []User{{Name: "Bob Dole", ID: testID(t, 2)}},
+		Files:     []File{{Name: "todo2017-05-05.txt", Size: "75", Type: "text/plain", Hash: strings.Repeat("0f", 32)}},
+		Time:      Now(time.Date(2017, 5, 5, 14, 33, 32, 0, time.UTC)),
+		Ferry:     Ferry{V: 1, Transports: []string{"tcp"}, Protocols: []string{"/ferry/ftv2a/1"}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	m := validAsk(t)
+	b, err := EncodeMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"type":"ASK"`, `"size":"75"`, `"time":"2017-05-05 14:33:32"`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("encoding lacks %s: %s", want, b)
+		}
+	}
+	back, err := DecodeMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := back.Offer()
+	if err != nil || len(o.Files) != 1 || o.Files[0].Size != 75 || len(o.Files[0].SHA256) != 32 {
+		t.Fatalf("Offer = %+v, %v", o, err)
+	}
+	// Unknown fields are ignored.
+	if _, err := DecodeMessage(append(b[:len(b)-1], []byte(`,"future":{"x":1}}`)...)); err != nil {
+		t.Errorf("unknown field refused: %v", err)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	cases := map[string]func(m *Message){
+		"unknown type":   func(m *Message) { m.Type = "GIMME" },
+		"no version":     func(m *Message) { m.Ferry.V = 0 },
+		"short id":       func(m *Message) { m.ID = "abc" },
+		"bad sender":     func(m *Message) { m.Sender.ID = "nope" },
+		"bad time":       func(m *Message) { m.Time = "yesterday" },
+		"no receivers":   func(m *Message) { m.Receivers = nil },
+		"bad receiver":   func(m *Message) { m.Receivers[0].ID = "x" },
+		"no files":       func(m *Message) { m.Files = nil },
+		"negative size":  func(m *Message) { m.Files[0].Size = "-1" },
+		"absurd size":    func(m *Message) { m.Files[0].Size = "99999999999999999999999" },
+		"numeric junk":   func(m *Message) { m.Files[0].Size = "12abc" },
+		"bad hash":       func(m *Message) { m.Files[0].Hash = "zz" },
+		"empty name":     func(m *Message) { m.Files[0].Name = "" },
+		"no protocols":   func(m *Message) { m.Ferry.Protocols = nil },
+		"accept no recv": func(m *Message) { m.Type = TypeAccept },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := validAsk(t)
+			mutate(m)
+			if _, err := EncodeMessage(m); !errors.Is(err, ErrBadMessage) {
+				t.Errorf("EncodeMessage: %v, want ErrBadMessage", err)
+			}
+		})
+	}
+	for _, raw := range []string{"", "{", "[]", `{"type":1}`, "null"} {
+		if _, err := DecodeMessage([]byte(raw)); !errors.Is(err, ErrBadMessage) {
+			t.Errorf("DecodeMessage(%q): %v", raw, err)
+		}
+	}
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	b, _ := EncodeMessage(validAsk(f))
+	f.Add(b)
+	f.Add([]byte(`{"type":"REFUSE"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeMessage(b)
+		if err != nil {
+			return
+		}
+		if _, err := EncodeMessage(m); err != nil {
+			t.Fatalf("decoded message does not re-encode: %v", err)
+		}
+		if m.Type == TypeAsk {
+			if _, err := m.Offer(); err != nil {
+				t.Fatalf("checked ASK has a bad offer: %v", err)
+			}
+		}
+	})
+}
