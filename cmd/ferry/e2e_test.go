@@ -39,29 +39,29 @@ func binDir(t *testing.T) string {
 	return dir
 }
 
-// node runs the ferry binary with its own FERRY_HOME.
-type node struct {
+// testPeer runs the ferry binary with its own FERRY_HOME.
+type testPeer struct {
 	t    *testing.T
 	bin  string
 	home string
 	env  []string
 }
 
-func newNode(t *testing.T, bin string, extraEnv ...string) *node {
+func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
 	t.Helper()
 	root, _ := filepath.Abs("../..")
 	env := append(os.Environ(), "FERRY_CONFIG="+filepath.Join(root, "configs", "loopback.yaml"))
-	return &node{t: t, bin: bin, home: t.TempDir(), env: append(env, extraEnv...)}
+	return &testPeer{t: t, bin: bin, home: t.TempDir(), env: append(env, extraEnv...)}
 }
 
-func (n *node) cmd(ctx context.Context, args ...string) *exec.Cmd {
+func (n *testPeer) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, filepath.Join(n.bin, "ferry"), args...)
 	c.Env = append(append([]string{}, n.env...), "FERRY_HOME="+n.home)
 	return c
 }
 
 // run runs ferry and returns stdout, stderr and the error.
-func (n *node) run(args ...string) (string, string, error) {
+func (n *testPeer) run(args ...string) (string, string, error) {
 	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -72,7 +72,7 @@ func (n *node) run(args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
-func (n *node) id() string {
+func (n *testPeer) id() string {
 	n.t.Helper()
 	out, errs, err := n.run("id")
 	if err != nil {
@@ -83,7 +83,7 @@ func (n *node) id() string {
 
 // listen starts `ferry debug listen` and returns the card path and a wait
 // function for its outcome.
-func (n *node) listen() (string, func() (string, string, error)) {
+func (n *testPeer) listen() (string, func() (string, string, error)) {
 	n.t.Helper()
 	card := filepath.Join(n.t.TempDir(), "card.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

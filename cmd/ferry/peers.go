@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-p2p/ferry/core/node"
+)
+
+func (a *app) peersCommand() *cobra.Command {
+	var (
+		wait          time.Duration
+		watch, asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "peers",
+		Short: "List the peers discovery finds",
+		Long: `Announce this device, listen for --wait, and list the peers found, with how
+each was found (the discovery plugin) and its addresses. With --watch, print
+peers as they join and leave until interrupted.`,
+		Example: `  ferry peers
+  ferry peers --watch --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var r *renderer
+			if watch {
+				r = newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			}
+			s, err := a.startNode(ctx, cmd, r, node.Options{})
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(s)
+			if watch {
+				<-ctx.Done()
+				return nil
+			}
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			peers := s.node.Peers()
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(out).Encode(peers)
+			}
+			if len(peers) == 0 {
+				fmt.Fprintf(out, "no peers found within %s\n", wait)
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPEER ID\tFOUND BY\tADDRESSES\tPROTOCOLS")
+			for _, p := range peers {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.ID, p.Source, strings.Join(p.Addrs, ","), strings.Join(p.Protocols, ","))
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&wait, "wait", 3*time.Second, "how long to listen before listing")
+	f.BoolVar(&watch, "watch", false, "print peers as they join and leave until interrupted")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

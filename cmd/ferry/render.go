@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/ferry-p2p/ferry/core/node"
+)
+
+// renderer prints node events: human lines and a progress bar per
+// transfer, or one JSON object per line with --json.
+type renderer struct {
+	out  io.Writer // lines and JSON
+	bars io.Writer // progress bars (stderr)
+	json bool
+	tty  bool
+
+	mu        sync.Mutex
+	transfers map[string]*shown
+	enc       *json.Encoder
+}
+
+type shown struct {
+	total int64
+	done  map[int]int64
+	bar   *progressbar.ProgressBar
+	last  int // last printed tenth, without a terminal
+}
+
+func newRenderer(out, bars io.Writer, asJSON bool) *renderer {
+	r := &renderer{out: out, bars: bars, json: asJSON, transfers: map[string]*shown{}, enc: json.NewEncoder(out)}
+	if f, ok := bars.(*os.File); ok {
+		r.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return r
+}
+
+// setTotal tells the renderer a transfer's size before its first event.
+func (r *renderer) setTotal(id string, total int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.get(id).total = total
+}
+
+func (r *renderer) get(id string) *shown {
+	s := r.transfers[id]
+	if s == nil {
+		s = &shown{done: map[int]int64{}, last: -1}
+		r.transfers[id] = s
+	}
+	return s
+}
+
+func (r *renderer) event(e node.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		_ = r.enc.Encode(e)
+		return
+	}
+	who := e.PeerName
+	if who == "" && len(e.Peer) > 7 {
+		who = e.Peer[:7]
+	}
+	switch e.Kind {
+	case node.EventPeer:
+		fmt.Fprintf(r.out, "peer %s: %s (%s) via %s\n", e.State, e.PeerName, e.Peer, e.Message)
+	case node.EventState:
+		fmt.Fprintf(r.out, "[%s] %s\n", who, e.State)
+	case node.EventOffer:
+		r.get(e.Transfer).total = e.Total
+		fmt.Fprintf(r.out, "offer from %s (%s): %d file(s), %s\n", e.PeerName, e.Peer, e.Files, size(e.Total))
+	case node.EventAccepted:
+		if e.Total > 0 {
+			r.get(e.Transfer).total = e.Total
+		}
+		if e.Message == "resume" {
+			fmt.Fprintf(r.out, "[%s] resuming transfer %s\n", who, shortID(e.Transfer))
+		} else {
+			fmt.Fprintf(r.out, "[%s] accepted\n", who)
+		}
+	case node.EventRefused:
+		fmt.Fprintf(r.out, "[%s] REFUSE: %s\n", who, e.Message)
+	case node.EventFile:
+		s := r.get(e.Transfer)
+		s.done[e.Index] = e.Offset
+		if e.Offset > 0 {
+			fmt.Fprintf(r.out, "[%s] %s: resuming at offset %d of %d (SEEK)\n", who, e.File, e.Offset, e.Total)
+		}
+		r.progress(e.Transfer, s)
+	case node.EventProgress:
+		s := r.get(e.Transfer)
+		s.done[e.Index] = e.Bytes
+		r.progress(e.Transfer, s)
+	case node.EventVerified:
+		fmt.Fprintf(r.out, "[%s] verified %s (%s)", who, e.File, size(e.Total))
+		if e.Path != "" {
+			fmt.Fprintf(r.out, " -> %s", e.Path)
+		}
+		fmt.Fprintln(r.out)
+	case node.EventRetry:
+		fmt.Fprintf(r.out, "[%s] connection lost (%s); resuming\n", who, e.Message)
+	case node.EventDone:
+		r.finish(e.Transfer)
+		fmt.Fprintf(r.out, "[%s] done: %d file(s), %s, every file verified\n", who, e.Files, size(e.Total))
+	case node.EventError:
+		r.finish(e.Transfer)
+		fmt.Fprintf(r.out, "[%s] error: %s\n", who, e.Message)
+	}
+}
+
+// progress updates the transfer's bar (on a terminal) or prints a line per
+// tenth done (otherwise). Called with r.mu held.
+func (r *renderer) progress(id string, s *shown) {
+	var done int64
+	for _, n := range s.done {
+		done += n
+	}
+	if s.total <= 0 {
+		return
+	}
+	if r.tty {
+		if s.bar == nil {
+			s.bar = progressbar.NewOptions64(s.total,
+				progressbar.OptionSetWriter(r.bars),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetDescription(shortID(id)),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		_ = s.bar.Set64(done)
+		return
+	}
+	if tenth := int(done * 10 / s.total); tenth > s.last {
+		s.last = tenth
+		fmt.Fprintf(r.out, "progress %s: %3d%% (%s of %s)\n", shortID(id), tenth*10, size(done), size(s.total))
+	}
+}
+
+func (r *renderer) finish(id string) {
+	if s := r.transfers[id]; s != nil && s.bar != nil {
+		_ = s.bar.Finish()
+	}
+	delete(r.transfers, id)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// size formats n bytes in binary units.
+func size(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-p2p/ferry/core/node"
+	"github.com/ferry-p2p/ferry/core/transfer"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+func (a *app) sendCommand() *cobra.Command {
+	var (
+		to                          string
+		asJSON                      bool
+		findFor, retryFor, answerIn time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "send PATH... --to PEER",
+		Short: "Send files and folders to a peer",
+		Long: `Send files and folders to a peer. PEER is a peer ID, a unique prefix of one,
+or a device name seen on the network ("ferry peers" lists them); a prefix or
+name matching several peers is an error that lists them.
+
+ferry hashes every file (SHA-256), finds the peer, sends it a sealed offer
+(ASK) and waits for the receiver to accept. Then it connects through the
+configured transports, secures the stream with TLS 1.3 pinned to the peer's
+ID, and sends. If the connection breaks (the receiver restarts, the network
+drops) it resumes where the receiver's journal says, for --retry-for.
+
+Exit status 0 means the receiver has checked the SHA-256 of every file.`,
+		Example: `  ferry send report.pdf --to KXQ3Z7M
+  ferry send photos/ notes.txt --to laptop --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			ctx := cmd.Context()
+			if to == "" {
+				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
+			}
+			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			man, err := transfer.Scan(ctx, paths, nil)
+			if err != nil {
+				return err
+			}
+			for _, s := range man.Skipped {
+				a.log.Warn("not sent", "what", s)
+			}
+			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(s)
+			peer, err := s.node.Resolve(ctx, to, findFor)
+			if err != nil {
+				if errors.Is(err, sdk.ErrOffline) {
+					return fmt.Errorf("%w (is `ferry receive` running there, on the same network?)", err)
+				}
+				return err
+			}
+			if !asJSON {
+				fmt.Fprintf(cmd.OutOrStdout(), "sending %d file(s), %s, to %s (%s)\n", len(man.Files), size(man.TotalSize()), peer.Name, peer.ID)
+			}
+			start := time.Now()
+			if err := s.node.Send(ctx, peer, man, node.SendOptions{RetryFor: retryFor}); err != nil {
+				return err
+			}
+			if !asJSON {
+				secs := time.Since(start).Seconds()
+				fmt.Fprintf(cmd.OutOrStdout(), "sent in %.1fs (%s/s)\n", secs, size(int64(float64(man.TotalSize())/max(secs, 0.001))))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&to, "to", "", "receiver: peer ID, unique ID prefix, or device name (REQUIRED)")
+	f.BoolVar(&asJSON, "json", false, "print events as JSON lines instead of text and progress bars")
+	f.DurationVar(&findFor, "find-timeout", 10*time.Second, "how long to look for the peer before reporting it offline")
+	f.DurationVar(&retryFor, "retry-for", time.Minute, "how long to keep resuming after the connection breaks")
+	f.DurationVar(&answerIn, "answer-timeout", 5*time.Minute, "how long to wait for the receiver to accept or refuse")
+	return cmd
+}

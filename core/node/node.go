@@ -1,0 +1,209 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/config"
+	"github.com/ferry-p2p/ferry/core/identity"
+	"github.com/ferry-p2p/ferry/core/plugins"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Options configure a Node.
+type Options struct {
+	// Config is the loaded configuration. REQUIRED.
+	Config *config.Config
+	// Identity is this device. REQUIRED.
+	Identity *identity.Identity
+	// Catalog holds the plugin instances Config names. REQUIRED; the
+	// caller closes it after the node.
+	Catalog *plugins.Catalog
+	// Logger receives the node's log; nil discards it.
+	Logger *slog.Logger
+	// Events, if set, is called for every Event, from several goroutines;
+	// it must not block.
+	Events func(Event)
+	// Timeouts; zero means the default in parentheses.
+	PeerTimeout    time.Duration // wait for a peer to be discovered (10s)
+	AnswerTimeout  time.Duration // wait for ACCEPT/REFUSE (5m)
+	ConnectTimeout time.Duration // transport + TLS (30s)
+}
+
+// Node is one running Ferry device.
+type Node struct {
+	opts Options
+	cfg  *config.Config
+	id   *identity.Identity
+	log  *slog.Logger
+
+	discovery  []sdk.Discovery
+	signaling  []namedSignaling
+	transports map[string]sdk.Transport // by plugin name (the wire name)
+	trOrder    []string                 // plugin names in config priority
+	protocols  map[string]sdk.Protocol  // by protocol ID (the ALPN value)
+	protoOrder []string
+
+	peers *peerTable
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	answers map[string]chan answer // transfer ID -> the sender waiting for it
+	serve   *server                // set by Serve
+}
+
+type namedSignaling struct {
+	name string
+	sdk.Signaling
+}
+
+// Start starts every configured plugin, announces this device and begins
+// watching for peers and signaling messages. Close stops it.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Config == nil || opts.Identity == nil || opts.Catalog == nil {
+		return nil, errors.New("node: Config, Identity and Catalog are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PeerTimeout == 0 {
+		opts.PeerTimeout = 10 * time.Second
+	}
+	if opts.AnswerTimeout == 0 {
+		opts.AnswerTimeout = 5 * time.Minute
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 30 * time.Second
+	}
+	n := &Node{
+		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
+		transports: map[string]sdk.Transport{}, protocols: map[string]sdk.Protocol{},
+		peers: newPeerTable(), answers: map[string]chan answer{},
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.start(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	cat := n.opts.Catalog
+	inst := func(name string) (*plugins.Instance, error) {
+		i, err := cat.Instance(name)
+		if err != nil {
+			return nil, err
+		}
+		return i, i.Start(ctx)
+	}
+	for _, name := range n.cfg.Transports {
+		i, err := inst(name)
+		if err != nil {
+			return fmt.Errorf("transport %q: %w", name, err)
+		}
+		tr, err := i.Transport(ctx)
+		if err != nil {
+			return fmt.Errorf("transport %q: %w", name, err)
+		}
+		wire := i.Status().Info.Name
+		if _, dup := n.transports[wire]; !dup {
+			n.transports[wire] = tr
+			n.trOrder = append(n.trOrder, wire)
+		}
+	}
+	for _, name := range n.cfg.Protocols {
+		i, err := inst(name)
+		if err != nil {
+			return fmt.Errorf("protocol %q: %w", name, err)
+		}
+		p, err := i.Protocol(ctx)
+		if err != nil {
+			return fmt.Errorf("protocol %q: %w", name, err)
+		}
+		pid := i.Status().Info.ProtocolID
+		if pid == "" {
+			return fmt.Errorf("protocol %q: plugin reports no protocol ID", name)
+		}
+		if _, dup := n.protocols[pid]; !dup {
+			n.protocols[pid] = p
+			n.protoOrder = append(n.protoOrder, pid)
+		}
+	}
+	for _, name := range n.cfg.Signaling {
+		i, err := inst(name)
+		if err != nil {
+			return fmt.Errorf("signaling %q: %w", name, err)
+		}
+		s, err := i.Signaling(ctx)
+		if err != nil {
+			return fmt.Errorf("signaling %q: %w", name, err)
+		}
+		ch, err := s.Receive(n.ctx)
+		if err != nil {
+			return fmt.Errorf("signaling %q: receive: %w", name, err)
+		}
+		n.signaling = append(n.signaling, namedSignaling{name, s})
+		n.wg.Add(1)
+		go n.receiveLoop(name, ch)
+	}
+	self := n.Self()
+	for _, name := range n.cfg.Discovery {
+		i, err := inst(name)
+		if err != nil {
+			return fmt.Errorf("discovery %q: %w", name, err)
+		}
+		d, err := i.Discovery(ctx)
+		if err != nil {
+			return fmt.Errorf("discovery %q: %w", name, err)
+		}
+		ch, err := d.Watch(n.ctx)
+		if err != nil {
+			return fmt.Errorf("discovery %q: watch: %w", name, err)
+		}
+		n.discovery = append(n.discovery, d)
+		n.wg.Add(1)
+		go n.watchLoop(ch)
+		if err := d.Announce(ctx, self); err != nil {
+			return fmt.Errorf("discovery %q: announce: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Self is what this device announces.
+func (n *Node) Self() sdk.PeerInfo {
+	return sdk.PeerInfo{
+		ID: n.id.ID, Name: n.cfg.DeviceName(),
+		Transports: n.trOrder, Protocols: n.protoOrder,
+		Roles: []string{"send", "receive"},
+	}
+}
+
+func (n *Node) watchLoop(ch <-chan sdk.PeerEvent) {
+	defer n.wg.Done()
+	for ev := range ch {
+		if ev.Peer.ID == n.id.ID {
+			continue
+		}
+		n.peers.apply(ev)
+		if ev.Kind != sdk.PeerSeen {
+			n.log.Debug("peer "+ev.Kind.String(), "peer", ev.Peer.ID, "name", ev.Peer.Name, "via", ev.Peer.Source)
+			n.emit(Event{Kind: EventPeer, State: ev.Kind.String(), Peer: ev.Peer.ID.String(), PeerName: ev.Peer.Name, Message: ev.Peer.Source})
+		}
+	}
+}
+
+// Close stops the node's loops. Plugins stay with the catalog.
+func (n *Node) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	return nil
+}

@@ -1,0 +1,133 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// ErrAmbiguous is returned by Resolve when a prefix or name matches more
+// than one peer; the message lists the candidates.
+var ErrAmbiguous = errors.New("ambiguous peer")
+
+// peerTable is what discovery has told us, with a broadcast channel for
+// waiters.
+type peerTable struct {
+	mu      sync.Mutex
+	peers   map[sdk.PeerID]sdk.PeerInfo
+	changed chan struct{}
+}
+
+func newPeerTable() *peerTable {
+	return &peerTable{peers: map[sdk.PeerID]sdk.PeerInfo{}, changed: make(chan struct{})}
+}
+
+func (t *peerTable) apply(ev sdk.PeerEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch ev.Kind {
+	case sdk.PeerJoined, sdk.PeerSeen:
+		t.peers[ev.Peer.ID] = ev.Peer
+	case sdk.PeerLeft:
+		delete(t.peers, ev.Peer.ID)
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+func (t *peerTable) list() []sdk.PeerInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]sdk.PeerInfo, 0, len(t.peers))
+	for _, p := range t.peers {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b sdk.PeerInfo) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+	return out
+}
+
+func (t *peerTable) get(id sdk.PeerID) (sdk.PeerInfo, bool, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	return p, ok, t.changed
+}
+
+// resolve matches query against the table: a full peer ID, a unique prefix
+// of one (dashes and case ignored), or a unique device name.
+func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, error, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := t.changed
+	if id, err := sdk.ParsePeerID(query); err == nil {
+		p, ok := t.peers[id]
+		return p, ok, nil, ch
+	}
+	norm := func(s string) string { return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s)) }
+	q := norm(query)
+	var byID, byName []sdk.PeerInfo
+	for _, p := range t.peers {
+		if q != "" && strings.HasPrefix(norm(p.ID.String()), q) {
+			byID = append(byID, p)
+		}
+		if strings.EqualFold(p.Name, query) {
+			byName = append(byName, p)
+		}
+	}
+	for _, m := range [][]sdk.PeerInfo{byID, byName} {
+		switch len(m) {
+		case 0:
+			continue
+		case 1:
+			return m[0], true, nil, ch
+		default:
+			var names []string
+			for _, p := range m {
+				names = append(names, fmt.Sprintf("%s (%s)", p.ID, p.Name))
+			}
+			slices.Sort(names)
+			return sdk.PeerInfo{}, false, fmt.Errorf("%w: %q matches %d peers: %s", ErrAmbiguous, query, len(m), strings.Join(names, ", ")), ch
+		}
+	}
+	return sdk.PeerInfo{}, false, nil, ch
+}
+
+// Peers returns the peers discovery currently reports.
+func (n *Node) Peers() []sdk.PeerInfo { return n.peers.list() }
+
+// Resolve waits up to timeout for a peer matching query (a peer ID, a
+// unique prefix of one, or a device name) to be seen. A query matching
+// several peers is an error wrapping ErrAmbiguous that lists them; none
+// by the deadline is an error wrapping sdk.ErrOffline.
+func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration) (sdk.PeerInfo, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		p, ok, err, changed := n.peers.resolve(query)
+		if err != nil {
+			return sdk.PeerInfo{}, err
+		}
+		if ok {
+			return p, nil
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return sdk.PeerInfo{}, fmt.Errorf("peer %q not found by %s within %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
+		case <-ctx.Done():
+			return sdk.PeerInfo{}, ctx.Err()
+		}
+	}
+}
+
+// waitPeer waits up to timeout for peer id to be in the table, and
+// returns its latest entry.
+func (n *Node) waitPeer(ctx context.Context, id sdk.PeerID, timeout time.Duration) (sdk.PeerInfo, error) {
+	return n.Resolve(ctx, id.String(), timeout)
+}

@@ -1,0 +1,322 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/connect"
+	"github.com/ferry-p2p/ferry/core/secure"
+	"github.com/ferry-p2p/ferry/core/transfer"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Ask is an incoming offer, for a Decider.
+type Ask struct {
+	Peer     sdk.PeerID
+	PeerName string
+	Offer    sdk.Offer
+}
+
+// Decider decides on an offer that no policy settled: it returns "" to
+// accept or a reason to refuse. It may block (a prompt); ctx ends if the
+// node closes.
+type Decider func(ctx context.Context, a Ask) (refuse string)
+
+// server is the receiving side, set up by Serve.
+type server struct {
+	n      *Node
+	inbox  *transfer.Inbox
+	decide Decider
+	auto   map[sdk.PeerID]bool
+
+	mu     sync.Mutex
+	active map[string]*handler // peer+transfer -> running handler
+}
+
+type handler struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Serve makes the node receive: ASKs from peers in autoAccept, and resumes
+// of transfers already accepted, are accepted at once; others go to
+// decide. Files land in inbox.
+func (n *Node) Serve(inbox *transfer.Inbox, autoAccept []sdk.PeerID, decide Decider) {
+	s := &server{n: n, inbox: inbox, decide: decide, auto: map[sdk.PeerID]bool{}, active: map[string]*handler{}}
+	for _, id := range autoAccept {
+		s.auto[id] = true
+	}
+	n.mu.Lock()
+	n.serve = s
+	n.mu.Unlock()
+}
+
+// onAsk starts a handler for the ASK. A repeated ASK for a transfer being
+// handled (the sender resumes after a broken connection) replaces the old
+// handler once it has stopped.
+func (s *server) onAsk(from sdk.PeerID, m *connect.Message) {
+	if !slices.ContainsFunc(m.Receivers, func(u connect.User) bool { return u.ID == s.n.id.ID.String() }) {
+		s.n.log.Warn("dropped ASK that does not name this device as a receiver", "from", from, "transfer", m.ID)
+		return
+	}
+	key := from.String() + "/" + m.ID
+	ctx, cancel := context.WithCancel(s.n.ctx)
+	h := &handler{cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	old := s.active[key]
+	s.active[key] = h
+	s.mu.Unlock()
+	s.n.wg.Add(1)
+	go func() {
+		defer s.n.wg.Done()
+		defer close(h.done)
+		defer cancel()
+		if old != nil {
+			old.cancel()
+			<-old.done
+		}
+		s.handle(ctx, from, m)
+		s.mu.Lock()
+		if s.active[key] == h {
+			delete(s.active, key)
+		}
+		s.mu.Unlock()
+	}()
+}
+
+func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message) {
+	n := s.n
+	base := Event{Peer: from.String(), PeerName: m.Sender.Name, Transfer: m.ID}
+	offer, err := m.Offer()
+	if err != nil {
+		n.log.Warn("dropped ASK", "from", from, "err", err)
+		return
+	}
+	var total int64
+	for _, f := range offer.Files {
+		total += f.Size
+	}
+	inc, err := s.inbox.Find(from, m.ID)
+	resume := err == nil
+	if !resume {
+		e := base
+		e.Kind, e.Files, e.Total = EventOffer, len(offer.Files), total
+		n.emit(e)
+		refuse := ""
+		if !s.auto[from] {
+			refuse = s.decide(ctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer})
+		}
+		if refuse == "" {
+			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer); err != nil {
+				refuse = err.Error()
+				n.log.Warn("refused an offer the inbox cannot take", "from", from, "transfer", m.ID, "err", err)
+			}
+		}
+		if refuse != "" {
+			e := base
+			e.Kind, e.Message = EventRefused, refuse
+			n.emit(e)
+			if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: refuse})); err != nil {
+				n.log.Warn("could not send REFUSE", "peer", from, "err", err)
+			}
+			return
+		}
+	} else {
+		n.log.Info("resuming an accepted transfer", "peer", from, "transfer", m.ID)
+	}
+	e := base
+	e.Kind, e.Files, e.Total = EventAccepted, len(offer.Files), total
+	if resume {
+		e.Message = "resume"
+	}
+	n.emit(e)
+	if err := s.connectAndReceive(ctx, from, m, inc, resume, base); err != nil {
+		e := base
+		e.Kind, e.Message = EventError, err.Error()
+		n.emit(e)
+		n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		return
+	}
+	if inc.Complete() {
+		e := base
+		e.Kind, e.Files, e.Total = EventDone, len(offer.Files), total
+		n.emit(e)
+		return
+	}
+	e = base
+	e.Kind, e.Message = EventError, "the sender stopped before every file arrived; the transfer resumes when it sends again"
+	n.emit(e)
+}
+
+func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect.Message {
+	f.V = connect.MessageVersion
+	return &connect.Message{
+		Type: typ, ID: m.ID, Sender: m.Sender,
+		Receiver: &connect.User{Name: s.n.cfg.DeviceName(), ID: s.n.id.ID.String()},
+		Time:     connect.Now(time.Now()), Ferry: f,
+	}
+}
+
+func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, inc *transfer.Incoming, resume bool, base Event) error {
+	n := s.n
+	var trName, pid string
+	for _, t := range m.Ferry.Transports {
+		if _, ok := n.transports[t]; ok {
+			trName = t
+			break
+		}
+	}
+	for _, p := range m.Ferry.Protocols {
+		if _, ok := n.protocols[p]; ok {
+			pid = p
+			break
+		}
+	}
+	if trName == "" || pid == "" {
+		reason := fmt.Sprintf("no common transport or protocol (offered %v and %v; have %v and %v)", m.Ferry.Transports, m.Ferry.Protocols, n.trOrder, n.protoOrder)
+		_ = n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: reason}))
+		return errors.New(reason)
+	}
+	tr, proto := n.transports[trName], n.protocols[pid]
+	cctx, cancel := context.WithTimeout(ctx, n.opts.ConnectTimeout)
+	defer cancel()
+	n.state(base, connect.Connecting)
+	prep, err := tr.Prepare(cctx, sdk.PrepareRequest{Peer: from, Role: sdk.Responder})
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", trName, err)
+	}
+	accept := s.reply(m, connect.TypeAccept, connect.Ferry{
+		Transport: prep.Local.Transport, Description: base64.StdEncoding.EncodeToString(prep.Local.Data),
+		Protocol: pid, Resume: resume,
+	})
+	if err := n.sendMessage(cctx, from, accept); err != nil {
+		return err
+	}
+	stream, err := tr.Connect(cctx, sdk.ConnectRequest{Session: prep.Session})
+	if err != nil {
+		return fmt.Errorf("wait for %s over %s: %w", from.Short(), trName, err)
+	}
+	n.state(base, connect.Securing)
+	only := func(p sdk.PeerID) error {
+		if p != from {
+			return &secure.PeerMismatchError{Expected: from, Actual: p}
+		}
+		return nil
+	}
+	conn, err := secure.Server(cctx, stream, n.id, only, []string{pid})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	n.state(base, connect.Connected)
+	sk := &sink{s: s, inc: inc, id: m.ID, base: base}
+	prog := newProgress(n, base, sk.file)
+	if err := proto.Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
+		return fmt.Errorf("receive over %s: %w", pid, err)
+	}
+	return nil
+}
+
+// sink is the FileSink a receiving protocol writes through: it maps the
+// protocol's offers onto the accepted transfer.
+type sink struct {
+	s    *server
+	inc  *transfer.Incoming
+	id   string
+	base Event
+
+	mu      sync.Mutex
+	indices []int // record index of each file of the latest offer
+}
+
+func (k *sink) Decide(_ context.Context, o sdk.Offer) error {
+	if o.TransferID != k.id {
+		return fmt.Errorf("offer for transfer %s on the connection of transfer %s: %w", o.TransferID, k.id, sdk.ErrRefused)
+	}
+	idx := make([]int, len(o.Files))
+	for i, f := range o.Files {
+		j, err := k.inc.Match(f)
+		if err != nil {
+			k.s.n.log.Warn("refused a file that is not part of the accepted transfer", "transfer", k.id, "file", f.Name, "err", err)
+			return fmt.Errorf("%v: %w", err, sdk.ErrRefused)
+		}
+		idx[i] = j
+	}
+	k.mu.Lock()
+	k.indices = idx
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *sink) index(i int) (int, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if i < 0 || i >= len(k.indices) {
+		return 0, false
+	}
+	return k.indices[i], true
+}
+
+func (k *sink) file(i int) (string, int64) {
+	j, ok := k.index(i)
+	if !ok {
+		return "", 0
+	}
+	f := k.inc.Record().Files[j]
+	return f.Name, f.Size
+}
+
+func (k *sink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
+	j, ok := k.index(i)
+	if !ok {
+		return nil, fmt.Errorf("create file %d of an offer of %d: %w", i, len(k.indices), sdk.ErrNotFound)
+	}
+	p, err := k.inc.Create(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	f := k.inc.Record().Files[j]
+	e := k.base
+	e.Kind, e.File, e.Index, e.Offset, e.Total = EventFile, f.Name, j, p.Offset(), f.Size
+	k.s.n.emit(e)
+	return &part{PartFile: p, k: k, index: j}, nil
+}
+
+// part reports a verified file when the protocol closes it complete.
+type part struct {
+	sdk.PartFile
+	k     *sink
+	index int
+}
+
+// File keeps the part file's descriptor reachable for an external
+// protocol plugin.
+func (p *part) File() *os.File {
+	if fb, ok := p.PartFile.(sdk.FileBacked); ok {
+		return fb.File()
+	}
+	return nil
+}
+
+func (p *part) Close(ctx context.Context, complete bool) error {
+	if err := p.PartFile.Close(ctx, complete); err != nil {
+		return err
+	}
+	if complete {
+		rec := p.k.inc.Record()
+		e := p.k.base
+		e.Kind, e.File, e.Index, e.Total = EventVerified, rec.Files[p.index].Name, p.index, rec.Files[p.index].Size
+		if p.index < len(rec.Final) && rec.Final[p.index] != "" {
+			e.Path = filepath.Join(p.k.s.inbox.Dir(), filepath.FromSlash(rec.Final[p.index]))
+		}
+		p.k.s.n.emit(e)
+	}
+	return nil
+}

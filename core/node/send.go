@@ -1,0 +1,212 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/connect"
+	"github.com/ferry-p2p/ferry/core/secure"
+	"github.com/ferry-p2p/ferry/core/transfer"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// SendOptions tune one Send.
+type SendOptions struct {
+	// RetryFor is how long the sender keeps resuming after a connection
+	// breaks (the receiver restarted, the network dropped). Zero means 1m.
+	RetryFor time.Duration
+	// Receivers are the peers named in the ASK besides the one sent to
+	// (one ASK may name several receivers; each answers for itself).
+	Receivers []sdk.PeerInfo
+}
+
+// Send offers the manifest's files to peer and transfers them once the
+// peer accepts. It returns nil only when the receiver has verified every
+// file. A broken connection is resumed (from the receiver's journal) for
+// up to RetryFor; a refusal, a request the peer did not process, or an
+// identity mismatch ends it at once.
+func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manifest, opts SendOptions) error {
+	if opts.RetryFor == 0 {
+		opts.RetryFor = time.Minute
+	}
+	id := transfer.NewID()
+	offer := man.Offer(id)
+	src := &source{n: n, inner: man.Source(), offer: offer, peer: peer.ID}
+	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
+	var lastBreak time.Time
+	delay := 500 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := n.sendOnce(ctx, peer, opts, offer, src, attempt)
+		if err == nil {
+			e := base
+			e.Kind, e.Files, e.Total = EventDone, len(offer.Files), man.TotalSize()
+			n.emit(e)
+			return nil
+		}
+		if lastBreak.IsZero() {
+			lastBreak = time.Now()
+		}
+		if !retryable(ctx, err) || time.Since(lastBreak) > opts.RetryFor {
+			e := base
+			e.Kind, e.Message = EventError, err.Error()
+			n.emit(e)
+			return err
+		}
+		e := base
+		e.Kind, e.Message = EventRetry, err.Error()
+		n.emit(e)
+		n.log.Warn("transfer interrupted; resuming", "peer", peer.ID, "transfer", id, "err", err, "attempt", attempt+1)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(delay*2, 4*time.Second)
+	}
+}
+
+// permanentError marks a failure that resuming cannot fix.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func retryable(ctx context.Context, err error) bool {
+	var pe permanentError
+	var mismatch *secure.PeerMismatchError
+	switch {
+	case ctx.Err() != nil,
+		errors.As(err, &pe),
+		errors.As(err, &mismatch),
+		errors.Is(err, sdk.ErrRefused),
+		errors.Is(err, sdk.ErrNotProcessed),
+		errors.Is(err, transfer.ErrHashMismatch):
+		return false
+	}
+	return true
+}
+
+func (n *Node) state(base Event, s connect.State) {
+	base.Kind, base.State = EventState, s.String()
+	n.emit(base)
+}
+
+func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, offer sdk.Offer, src *source, attempt int) error {
+	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: offer.TransferID}
+
+	n.state(base, connect.Discovering)
+	info, err := n.waitPeer(ctx, peer.ID, n.opts.PeerTimeout)
+	if err != nil {
+		return err
+	}
+	n.state(base, connect.Resolving)
+	for _, d := range n.discovery {
+		if fresh, err := d.Lookup(ctx, peer.ID); err == nil {
+			info = fresh
+			break
+		}
+	}
+
+	n.state(base, connect.Signaling)
+	ask := &connect.Message{
+		Type: connect.TypeAsk, ID: offer.TransferID,
+		Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
+		Files:  connect.FilesOf(offer),
+		Time:   connect.Now(time.Now()),
+		Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.trOrder, Protocols: n.protoOrder},
+	}
+	ask.Receivers = append(ask.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
+	for _, r := range opts.Receivers {
+		if r.ID != info.ID {
+			ask.Receivers = append(ask.Receivers, connect.User{Name: r.Name, ID: r.ID.String()})
+		}
+	}
+	answers, drop := n.expectAnswer(offer.TransferID)
+	defer drop()
+	if err := n.sendMessage(ctx, peer.ID, ask); err != nil {
+		if errors.Is(err, connect.ErrBadMessage) {
+			return permanentError{err}
+		}
+		return err
+	}
+	if attempt == 0 {
+		n.log.Info("offer sent; waiting for the receiver to accept", "peer", peer.ID, "name", info.Name, "files", len(offer.Files))
+	}
+	var ans answer
+	select {
+	case ans = <-answers:
+	case <-time.After(n.opts.AnswerTimeout):
+		return permanentError{fmt.Errorf("no answer from %s within %s", peer.ID.Short(), n.opts.AnswerTimeout)}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if ans.msg.Type == connect.TypeRefuse {
+		e := base
+		e.Kind, e.Message = EventRefused, ans.msg.Ferry.Reason
+		n.emit(e)
+		reason := ans.msg.Ferry.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return fmt.Errorf("%s (%s) sent REFUSE: %s: %w", peer.ID.Short(), info.Name, reason, sdk.ErrRefused)
+	}
+	e := base
+	e.Kind = EventAccepted
+	n.emit(e)
+	tr, ok := n.transports[ans.msg.Ferry.Transport]
+	if !ok {
+		return permanentError{fmt.Errorf("receiver chose transport %q, which this device does not have", ans.msg.Ferry.Transport)}
+	}
+	proto, ok := n.protocols[ans.msg.Ferry.Protocol]
+	if !ok {
+		return permanentError{fmt.Errorf("receiver chose protocol %q, which this device does not have", ans.msg.Ferry.Protocol)}
+	}
+
+	n.state(base, connect.Connecting)
+	cctx, cancel := context.WithTimeout(ctx, n.opts.ConnectTimeout)
+	defer cancel()
+	prep, err := tr.Prepare(cctx, sdk.PrepareRequest{Peer: peer.ID, Role: sdk.Initiator})
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", ans.msg.Ferry.Transport, err)
+	}
+	stream, err := tr.Connect(cctx, sdk.ConnectRequest{Session: prep.Session, Remote: sdk.Description{Transport: ans.msg.Ferry.Transport, Data: ans.msg.DescriptionBytes()}})
+	if err != nil {
+		return fmt.Errorf("connect to %s over %s: %w", peer.ID.Short(), ans.msg.Ferry.Transport, err)
+	}
+	n.state(base, connect.Securing)
+	conn, err := secure.Client(cctx, stream, n.id, peer.ID, []string{ans.msg.Ferry.Protocol})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	n.state(base, connect.Connected)
+	prog := newProgress(n, base, func(i int) (string, int64) { return offer.Files[i].Name, offer.Files[i].Size })
+	if err := proto.Send(ctx, sdk.SendRequest{Stream: conn, Offer: offer, Source: src, Progress: prog}); err != nil {
+		return fmt.Errorf("send over %s: %w", ans.msg.Ferry.Protocol, err)
+	}
+	return nil
+}
+
+// source reports each file as the protocol opens it, with the offset a
+// resumed transfer starts from.
+type source struct {
+	n     *Node
+	inner sdk.FileSource
+	offer sdk.Offer
+	peer  sdk.PeerID
+}
+
+func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {
+	r, err := s.inner.Open(ctx, index, offset)
+	if err != nil {
+		return nil, permanentError{err}
+	}
+	f := s.offer.Files[index]
+	if offset > 0 {
+		s.n.log.Info("resuming file at the receiver's offset (SEEK)", "file", f.Name, "offset", offset, "size", f.Size)
+	}
+	s.n.emit(Event{Kind: EventFile, Peer: s.peer.String(), Transfer: s.offer.TransferID, File: f.Name, Index: index, Offset: offset, Total: f.Size})
+	return r, nil
+}

@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/connect"
+	"github.com/ferry-p2p/ferry/core/seal"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// maxClockSkew bounds how old (or how far in the future) a consent
+// message may be; older ones are replays or stale.
+const maxClockSkew = 10 * time.Minute
+
+// answer is an ACCEPT or REFUSE for a transfer this node sends.
+type answer struct {
+	from sdk.PeerID
+	msg  *connect.Message
+}
+
+// sendMessage seals m for peer and hands it to the first signaling
+// instance that takes it.
+func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Message) error {
+	plain, err := connect.EncodeMessage(m)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.Seal(n.id.PrivateKey(), peer, plain)
+	if err != nil {
+		return err
+	}
+	if len(sealed) > sdk.MaxEnvelopePayload {
+		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte signaling limit (too many files in one transfer: %d)", m.Type, len(sealed), sdk.MaxEnvelopePayload, len(m.Files))
+	}
+	var errs []error
+	for _, s := range n.signaling {
+		err := s.Send(ctx, sdk.Envelope{From: n.id.ID, To: peer, Payload: sealed})
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+	}
+	if len(errs) == 0 {
+		return errors.New("no signaling plugin configured")
+	}
+	return fmt.Errorf("send %s to %s: %w", m.Type, peer.Short(), errors.Join(errs...))
+}
+
+// receiveLoop opens each envelope and routes it: ASKs to the receiving
+// side, answers to the sender waiting for them. Anything that does not
+// open or check out is dropped with one log line.
+func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
+	defer n.wg.Done()
+	for env := range ch {
+		from, plain, err := seal.Open(n.id.PrivateKey(), env.Payload)
+		if err != nil {
+			n.log.Warn("dropped signaling message", "via", name, "from", env.From, "err", err)
+			continue
+		}
+		if from != env.From {
+			n.log.Warn("dropped signaling message: sealed by another peer than the one that sent it", "via", name, "sealed_by", from, "sent_by", env.From)
+			continue
+		}
+		m, err := connect.DecodeMessage(plain)
+		if err != nil {
+			n.log.Warn("dropped signaling message", "via", name, "from", from, "err", err)
+			continue
+		}
+		if m.SenderID() != from && m.Type == connect.TypeAsk {
+			n.log.Warn("dropped ASK: names another sender than the one that sealed it", "from", from, "sender", m.Sender.ID)
+			continue
+		}
+		if skew := time.Since(m.SentAt()); skew > maxClockSkew || skew < -maxClockSkew {
+			n.log.Warn("dropped signaling message: too old or from the future", "from", from, "type", m.Type, "time", m.Time)
+			continue
+		}
+		switch m.Type {
+		case connect.TypeAsk:
+			n.mu.Lock()
+			srv := n.serve
+			n.mu.Unlock()
+			if srv == nil {
+				n.log.Info("ASK ignored: this process does not receive (run `ferry receive`)", "from", from, "transfer", m.ID)
+				continue
+			}
+			srv.onAsk(from, m)
+		default:
+			if m.Receiver == nil || m.Receiver.ID != from.String() {
+				n.log.Warn("dropped answer: receiver field does not match the sealing peer", "from", from, "type", m.Type)
+				continue
+			}
+			n.mu.Lock()
+			ch := n.answers[m.ID]
+			n.mu.Unlock()
+			if ch == nil {
+				n.log.Debug("answer for no waiting transfer", "from", from, "transfer", m.ID, "type", m.Type)
+				continue
+			}
+			select {
+			case ch <- answer{from: from, msg: m}:
+			default:
+			}
+		}
+	}
+}
+
+// expectAnswer registers a waiter for transfer id's answer; call the
+// returned function to drop it.
+func (n *Node) expectAnswer(id string) (<-chan answer, func()) {
+	ch := make(chan answer, 4)
+	n.mu.Lock()
+	n.answers[id] = ch
+	n.mu.Unlock()
+	return ch, func() {
+		n.mu.Lock()
+		if n.answers[id] == ch {
+			delete(n.answers, id)
+		}
+		n.mu.Unlock()
+	}
+}
