@@ -50,7 +50,7 @@ func SanitizeName(name string) (string, error) {
 		return bad("%d bytes, more than %d", len(name), MaxNameLen)
 	case name[0] == '/':
 		return bad("absolute path")
-	case strings.HasPrefix(name, `\\`) || strings.HasPrefix(name, "//"):
+	case strings.HasPrefix(name, `\\`):
 		return bad("absolute (UNC) path")
 	case hasDriveLetter(name):
 		return bad("absolute (drive letter) path")

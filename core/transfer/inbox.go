@@ -1,0 +1,282 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Inbox is the receiving side of transfers: a receive folder that files
+// arrive in, and a state folder where accepted transfers are recorded so
+// that a restarted receiver resumes them. It is safe for concurrent use.
+//
+// Every file operation goes through an [os.Root] opened on one of the two
+// folders, so no name from the wire, and no symbolic link planted in either
+// folder, can make it touch anything outside them.
+type Inbox struct {
+	dir, stateDir string
+	root          *os.Root // the receive folder
+	state         *os.Root // the state folder
+	closed        atomic.Bool
+
+	mu     sync.Mutex
+	active map[string]*Incoming // by transfer ID
+}
+
+// OpenInbox receives into dir (created 0o700 if missing) and keeps transfer
+// records under stateDir (created 0o700). The two must be distinct, and
+// stateDir may not lie inside dir, where a sender could name its files.
+func OpenInbox(dir, stateDir string) (*Inbox, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open inbox %s: %w", dir, err)
+	}
+	absState, err := filepath.Abs(stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("open inbox: state folder %s: %w", stateDir, err)
+	}
+	if rel, err := filepath.Rel(absDir, absState); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("open inbox %s: state folder %s is the receive folder or inside it", absDir, absState)
+	}
+	if err := os.MkdirAll(absDir, 0o700); err != nil {
+		return nil, fmt.Errorf("open inbox: %w", err)
+	}
+	if err := os.MkdirAll(absState, 0o700); err != nil {
+		return nil, fmt.Errorf("open inbox: %w", err)
+	}
+	root, err := os.OpenRoot(absDir)
+	if err != nil {
+		return nil, fmt.Errorf("open inbox: %w", err)
+	}
+	state, err := os.OpenRoot(absState)
+	if err != nil {
+		_ = root.Close()
+		return nil, fmt.Errorf("open inbox: %w", err)
+	}
+	return &Inbox{dir: absDir, stateDir: absState, root: root, state: state, active: map[string]*Incoming{}}, nil
+}
+
+// Dir returns the receive folder, as an absolute path.
+func (in *Inbox) Dir() string { return in.dir }
+
+// StateDir returns the state folder, as an absolute path.
+func (in *Inbox) StateDir() string { return in.stateDir }
+
+// Close closes the part files still open, keeping them (and their journals)
+// for a later resume, and then the inbox. Calls on the inbox or its
+// transfers after Close fail.
+func (in *Inbox) Close() error {
+	if in.closed.Swap(true) {
+		return nil
+	}
+	in.mu.Lock()
+	active := make([]*Incoming, 0, len(in.active))
+	for _, t := range in.active {
+		active = append(active, t)
+	}
+	in.mu.Unlock()
+	var errs []error
+	for _, t := range active {
+		errs = append(errs, t.closeParts())
+	}
+	errs = append(errs, in.root.Close(), in.state.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close inbox %s: %w", in.dir, err)
+	}
+	return nil
+}
+
+func (in *Inbox) errClosed(op string) error {
+	return fmt.Errorf("%s: inbox %s: %w", op, in.dir, sdk.ErrClosed)
+}
+
+// Accept records an accepted offer from peer (fsynced, atomically written,
+// under the state folder) and returns its Incoming.
+//
+// The offer must have a valid ID (see [ValidID]) and 1 to [MaxFiles] files
+// with names that pass [SanitizeName], unique, none inside another (as "a"
+// and "a/b"), sizes in [0, MaxFileSize] and SHA-256 hashes of 32 bytes or
+// none; otherwise the error wraps [ErrBadOffer] and says which file and why.
+//
+// Accepting the same (peer, ID) again with the same files (names, sizes
+// and hashes) returns the existing Incoming, also after a restart: it loads
+// the record. The same ID with other files, or from another peer, is an
+// error wrapping ErrBadOffer.
+func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Incoming, error) {
+	if in.closed.Load() {
+		return nil, in.errClosed("accept")
+	}
+	if peer.IsZero() {
+		return nil, fmt.Errorf("accept offer %s: no peer: %w", offer.TransferID, ErrBadOffer)
+	}
+	files, err := checkOffer(offer)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	id := offer.TransferID
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	t, err := in.lookupLocked(id)
+	switch {
+	case err == nil:
+		if !t.rec.Peer.Equal(peer) {
+			return nil, fmt.Errorf("accept offer %s from %s: the transfer id is taken by another peer: %w", id, peer.Short(), ErrBadOffer)
+		}
+		if !sameFiles(t.rec.Files, files) {
+			return nil, fmt.Errorf("accept offer %s from %s: already accepted with other files: %w", id, peer.Short(), ErrBadOffer)
+		}
+		return t, nil
+	case !errors.Is(err, sdk.ErrNotFound):
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	rec := Record{
+		ID: id, Peer: peer, PeerName: peerName, Files: files,
+		Accepted: time.Now().UTC().Round(time.Millisecond),
+		Done:     make([]bool, len(files)), Final: make([]string, len(files)),
+	}
+	if err := saveRecord(in.state, rec); err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	t = newIncoming(in, rec, 0)
+	in.active[id] = t
+	return t, nil
+}
+
+// Find returns the accepted transfer (peer, id), from memory or from the
+// state folder; an error wrapping [sdk.ErrNotFound] if there is none, or if
+// the transfer is another peer's.
+func (in *Inbox) Find(peer sdk.PeerID, id string) (*Incoming, error) {
+	if in.closed.Load() {
+		return nil, in.errClosed("find transfer")
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	t, err := in.lookupLocked(id)
+	if err != nil {
+		return nil, fmt.Errorf("find: %w", err)
+	}
+	if !t.rec.Peer.Equal(peer) {
+		return nil, fmt.Errorf("find: transfer %s from %s: %w", id, peer.Short(), sdk.ErrNotFound)
+	}
+	return t, nil
+}
+
+// lookupLocked returns transfer id from memory or disk. in.mu is held.
+func (in *Inbox) lookupLocked(id string) (*Incoming, error) {
+	if t, ok := in.active[id]; ok {
+		return t, nil
+	}
+	rec, doneLen, err := loadRecord(in.state, id)
+	if err != nil {
+		return nil, err
+	}
+	t := newIncoming(in, rec, doneLen)
+	in.active[id] = t
+	return t, nil
+}
+
+// forget drops t from memory, if it is the transfer known by its ID.
+func (in *Inbox) forget(t *Incoming) {
+	in.mu.Lock()
+	if in.active[t.rec.ID] == t {
+		delete(in.active, t.rec.ID)
+	}
+	in.mu.Unlock()
+}
+
+// records calls fn with the record of every transfer in the state folder.
+// Records that cannot be read are skipped and their errors returned,
+// joined.
+func (in *Inbox) records(fn func(Record)) error {
+	d, err := in.state.Open(".")
+	if err != nil {
+		return fmt.Errorf("list transfers: %w", err)
+	}
+	entries, err := d.ReadDir(-1)
+	_ = d.Close()
+	if err != nil {
+		return fmt.Errorf("list transfers in %s: %w", in.stateDir, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || !ValidID(e.Name()) {
+			continue
+		}
+		in.mu.Lock()
+		t := in.active[e.Name()]
+		in.mu.Unlock()
+		if t != nil {
+			fn(t.Record())
+			continue
+		}
+		rec, _, err := loadRecord(in.state, e.Name())
+		switch {
+		case errors.Is(err, sdk.ErrNotFound):
+			// A folder without a record: an Accept that crashed
+			// before writing it, or a Discard in progress.
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			fn(rec)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Pending lists the records of accepted transfers not yet complete, oldest
+// first (for `ferry status`). Records that cannot be read are left out and
+// reported in the error, which may come with a non-empty list.
+func (in *Inbox) Pending() ([]Record, error) {
+	if in.closed.Load() {
+		return nil, in.errClosed("pending transfers")
+	}
+	var out []Record
+	err := in.records(func(r Record) {
+		if !r.Complete() {
+			out = append(out, r)
+		}
+	})
+	slices.SortFunc(out, func(a, b Record) int { return a.Accepted.Compare(b.Accepted) })
+	return out, err
+}
+
+// Prune deletes the records of complete transfers accepted before before,
+// and reports how many it deleted. Received files are not touched; a
+// pruned transfer's ID is unknown afterwards, so a sender offering it again
+// starts a new transfer.
+func (in *Inbox) Prune(before time.Time) (int, error) {
+	if in.closed.Load() {
+		return 0, in.errClosed("prune transfers")
+	}
+	var old []string
+	err := in.records(func(r Record) {
+		if r.Complete() && r.Accepted.Before(before) {
+			old = append(old, r.ID)
+		}
+	})
+	n := 0
+	var errs []error
+	for _, id := range old {
+		in.mu.Lock()
+		delete(in.active, id)
+		in.mu.Unlock()
+		if e := in.state.RemoveAll(id); e != nil && !errors.Is(e, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("prune transfer %s: %w", id, e))
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		errs = append(errs, syncDir(in.state, "."))
+	}
+	return n, errors.Join(append([]error{err}, errs...)...)
+}

@@ -1,0 +1,269 @@
+package transfer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferry-p2p/ferry/core/transfer"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+func TestOpenInboxRefusesStateInside(t *testing.T) {
+	dir := t.TempDir()
+	for _, state := range []string{dir, filepath.Join(dir, "state")} {
+		if in, err := transfer.OpenInbox(dir, state); err == nil {
+			_ = in.Close()
+			t.Errorf("OpenInbox(%s, %s) succeeded", dir, state)
+		}
+	}
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	for _, d := range []string{dir, state} {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := st.Mode().Perm(); perm != 0o700 {
+			t.Errorf("%s created with mode %04o, want 0700", d, perm)
+		}
+	}
+	if in.Dir() != dir {
+		t.Errorf("Dir() = %s, want %s", in.Dir(), dir)
+	}
+}
+
+func TestAcceptValidation(t *testing.T) {
+	good := sdk.FileInfo{Name: "a.txt", Size: 1}
+	many := make([]sdk.FileInfo, transfer.MaxFiles+1)
+	for i := range many {
+		many[i] = sdk.FileInfo{Name: fmt.Sprintf("f%d", i)}
+	}
+	tests := []struct {
+		name  string
+		id    string
+		files []sdk.FileInfo
+		why   string
+	}{
+		{"bad id", "not-an-id", []sdk.FileInfo{good}, "transfer id"},
+		{"upper-case id", strings.ToUpper(transfer.NewID()), []sdk.FileInfo{good}, "transfer id"},
+		{"no files", "", nil, "no files"},
+		{"too many files", "", many, "more than 100000"},
+		{"bad name", "", []sdk.FileInfo{good, {Name: "../x"}}, "file 1"},
+		{"duplicate names", "", []sdk.FileInfo{good, good}, "same name as file 0"},
+		{"negative size", "", []sdk.FileInfo{{Name: "x", Size: -1}}, "size -1"},
+		{"size too big", "", []sdk.FileInfo{{Name: "x", Size: 1<<50 + 1}}, "outside"},
+		{"short hash", "", []sdk.FileInfo{{Name: "x", SHA256: make([]byte, 31)}}, "sha-256 of 31 bytes"},
+		{"file inside file", "", []sdk.FileInfo{{Name: "a/b"}, {Name: "c"}, {Name: "a/b/c/d"}}, `inside file 0 ("a/b")`},
+	}
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	peer := newPeer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := tt.id
+			if id == "" {
+				id = transfer.NewID()
+			}
+			_, err := in.Accept(peer, "p", sdk.Offer{TransferID: id, Files: tt.files})
+			if !errors.Is(err, transfer.ErrBadOffer) {
+				t.Fatalf("Accept: %v, want ErrBadOffer", err)
+			}
+			if !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("error %q does not say %q", err, tt.why)
+			}
+		})
+	}
+	if _, err := in.Accept(sdk.PeerID{}, "", sdk.Offer{TransferID: transfer.NewID(), Files: []sdk.FileInfo{good}}); !errors.Is(err, transfer.ErrBadOffer) {
+		t.Errorf("Accept from the zero peer: %v", err)
+	}
+	if got := tree(t, dir); len(got) != 0 {
+		t.Errorf("receive folder after refused offers: %v", got)
+	}
+	if got := tree(t, state); len(got) != 0 {
+		t.Errorf("state folder after refused offers: %v", got)
+	}
+}
+
+func TestAcceptIdempotent(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	peer, other := newPeer(t), newPeer(t)
+	content := []byte("hello")
+	offer := sdk.Offer{TransferID: transfer.NewID(), Files: []sdk.FileInfo{file("a.txt", content), {Name: "b/c.bin", Size: 3}}}
+	first, err := in.Accept(peer, "Alice", offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := in.Accept(peer, "Alice", offer)
+	if err != nil || again != first {
+		t.Fatalf("Accept again = %p, %v; want %p", again, err, first)
+	}
+	changed := offer
+	changed.Files = []sdk.FileInfo{file("a.txt", content), {Name: "b/c.bin", Size: 4}}
+	if _, err := in.Accept(peer, "Alice", changed); !errors.Is(err, transfer.ErrBadOffer) {
+		t.Errorf("Accept with other files: %v, want ErrBadOffer", err)
+	}
+	if _, err := in.Accept(other, "Mallory", offer); !errors.Is(err, transfer.ErrBadOffer) {
+		t.Errorf("Accept from another peer: %v, want ErrBadOffer", err)
+	}
+	if _, err := in.Find(other, offer.TransferID); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Find by another peer: %v, want ErrNotFound", err)
+	}
+	if _, err := in.Find(peer, transfer.NewID()); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Find unknown: %v, want ErrNotFound", err)
+	}
+	if _, err := in.Find(peer, "../../etc"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Find with a bad id: %v, want ErrNotFound", err)
+	}
+
+	// After a restart the record is loaded.
+	in2 := openInbox(t, dir, state)
+	loaded, err := in2.Accept(peer, "Alice", offer)
+	if err != nil {
+		t.Fatalf("Accept after restart: %v", err)
+	}
+	found, err := in2.Find(peer, offer.TransferID)
+	if err != nil || found != loaded {
+		t.Fatalf("Find after restart = %p, %v; want %p", found, err, loaded)
+	}
+	rec := loaded.Record()
+	want := first.Record()
+	if rec.ID != want.ID || rec.Peer != peer || rec.PeerName != "Alice" || !rec.Accepted.Equal(want.Accepted) ||
+		len(rec.Files) != 2 || rec.Files[1].Name != "b/c.bin" || string(rec.Files[0].SHA256) != string(sum(content)) {
+		t.Errorf("record after restart = %+v, want %+v", rec, want)
+	}
+	if _, err := in2.Accept(other, "Mallory", offer); !errors.Is(err, transfer.ErrBadOffer) {
+		t.Errorf("Accept from another peer after restart: %v, want ErrBadOffer", err)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	a, b := []byte("alpha"), []byte("bravo!")
+	inc := accept(t, in, newPeer(t), file("x/a.txt", a), sdk.FileInfo{Name: "b.txt", Size: int64(len(b))})
+	tests := []struct {
+		name string
+		f    sdk.FileInfo
+		want int // -1: error
+	}{
+		{"first", sdk.FileInfo{Name: "x/a.txt", Size: 5}, 0},
+		{"first with hash", file("x/a.txt", a), 0},
+		{"second", sdk.FileInfo{Name: "b.txt", Size: 6}, 1},
+		{"wrong size", sdk.FileInfo{Name: "b.txt", Size: 7}, -1},
+		{"wrong hash", sdk.FileInfo{Name: "x/a.txt", Size: 5, SHA256: sum(b)}, -1},
+		{"hash where none offered", file("b.txt", b), -1},
+		{"unknown", sdk.FileInfo{Name: "c.txt"}, -1},
+		{"bad name", sdk.FileInfo{Name: "x/../b.txt", Size: 6}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := inc.Match(tt.f)
+			if tt.want < 0 {
+				if !errors.Is(err, transfer.ErrBadOffer) {
+					t.Fatalf("Match = %d, %v; want ErrBadOffer", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Match = %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSymlinkEscape plants symbolic links in the receive folder that point
+// outside it: nothing may be written outside.
+func TestSymlinkEscape(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.Mkdir(outside, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, "target")); err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte("root::0:0::/:/bin/sh\n")
+	peer := newPeer(t)
+
+	t.Run("folder link", func(t *testing.T) {
+		inc := accept(t, in, peer, file("evil/passwd", payload))
+		if p, err := inc.Create(context.Background(), 0); err == nil {
+			_, _ = p.WriteAt(payload, 0)
+			_ = p.Commit(context.Background(), 0, int64(len(payload)))
+			_ = p.Close(context.Background(), true)
+			t.Error("Create through a link to outside succeeded")
+		}
+	})
+	t.Run("file link", func(t *testing.T) {
+		// The final name is taken by the link: the file goes beside it.
+		inc := accept(t, in, peer, file("target", payload))
+		receive(t, inc, 0, payload)
+		if got := inc.Record().Final[0]; got != "target (1)" {
+			t.Errorf("final name %q, want %q", got, "target (1)")
+		}
+		checkFile(t, filepath.Join(dir, "target (1)"), payload)
+	})
+	t.Run("part file link", func(t *testing.T) {
+		// A link planted where the part file will be is replaced, not
+		// followed.
+		inc := accept(t, in, peer, file("plain.txt", payload))
+		part := filepath.Join(dir, ".plain.txt."+inc.ID()[:8]+".0.ferry-part")
+		if err := os.Symlink(victim, part); err != nil {
+			t.Fatal(err)
+		}
+		receive(t, inc, 0, payload)
+		checkFile(t, filepath.Join(dir, "plain.txt"), payload)
+	})
+	if got := tree(t, outside); len(got) != 0 {
+		t.Errorf("written outside the receive folder: %v", got)
+	}
+	checkFile(t, victim, []byte("precious"))
+}
+
+func TestPending(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	peer := newPeer(t)
+	a := []byte("aaa")
+	done := accept(t, in, peer, file("a", a))
+	receive(t, done, 0, a)
+	open := accept(t, in, peer, file("b", a), file("c", a))
+	receive(t, open, 0, a)
+	if err := os.MkdirAll(filepath.Join(state, transfer.NewID()), 0o700); err != nil { // a crashed Accept
+		t.Fatal(err)
+	}
+
+	in2 := openInbox(t, dir, state)
+	for _, box := range []*transfer.Inbox{in, in2} {
+		recs, err := box.Pending()
+		if err != nil {
+			t.Fatalf("Pending: %v", err)
+		}
+		if len(recs) != 1 || recs[0].ID != open.ID() || !slices.Equal(recs[0].Done, []bool{true, false}) {
+			t.Errorf("Pending = %+v, want only %s with file 0 done", recs, open.ID())
+		}
+	}
+	n, err := in2.Prune(done.Record().Accepted.Add(1))
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	if _, err := in2.Find(peer, done.ID()); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Find after Prune: %v", err)
+	}
+	checkFile(t, filepath.Join(dir, "a"), a)
+}

@@ -1,0 +1,301 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Incoming is one accepted transfer on the receiving side. It is safe for
+// concurrent use; each of its files may have one open part at a time.
+type Incoming struct {
+	in     *Inbox
+	byName map[string]int // sanitised name -> index; immutable
+
+	mu        sync.Mutex
+	rec       Record // ID, Peer, PeerName, Files, Accepted immutable; Done, Final under mu
+	doneLen   int64  // valid length of the done log
+	parts     map[int]*Part
+	discarded bool
+}
+
+func newIncoming(in *Inbox, rec Record, doneLen int64) *Incoming {
+	t := &Incoming{in: in, rec: rec, doneLen: doneLen, parts: map[int]*Part{}, byName: make(map[string]int, len(rec.Files))}
+	for i, f := range rec.Files {
+		t.byName[f.Name] = i
+	}
+	return t
+}
+
+// ID returns the transfer ID.
+func (t *Incoming) ID() string { return t.rec.ID }
+
+// Peer returns the sender.
+func (t *Incoming) Peer() sdk.PeerID { return t.rec.Peer }
+
+// Record returns a copy of the transfer's record.
+func (t *Incoming) Record() Record {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rec.clone()
+}
+
+// Match returns the index in the record of a file the protocol offers one at
+// a time: same sanitised name and size (and, if f.SHA256 is set, same hash).
+// An error wrapping [ErrBadOffer] otherwise.
+func (t *Incoming) Match(f sdk.FileInfo) (int, error) {
+	name, err := SanitizeName(f.Name)
+	if err != nil {
+		return -1, fmt.Errorf("transfer %s: match: %w: %w", t.rec.ID, ErrBadOffer, err)
+	}
+	i, ok := t.byName[name]
+	if !ok {
+		return -1, fmt.Errorf("transfer %s: file %q was not offered: %w", t.rec.ID, name, ErrBadOffer)
+	}
+	want := t.rec.Files[i]
+	if f.Size != want.Size {
+		return -1, fmt.Errorf("transfer %s: file %q: size %d, offered as %d: %w", t.rec.ID, name, f.Size, want.Size, ErrBadOffer)
+	}
+	if len(f.SHA256) > 0 && !bytes.Equal(f.SHA256, want.SHA256) {
+		return -1, fmt.Errorf("transfer %s: file %q: sha-256 %x, offered as %x: %w", t.rec.ID, name, f.SHA256, want.SHA256, ErrBadOffer)
+	}
+	return i, nil
+}
+
+// Create opens, or reopens after a crash or restart, the part file of file
+// index and returns it: a [*Part], which implements [sdk.PartFile] and
+// [sdk.FileBacked]. The part resumes from what its journal holds.
+//
+// For a file already done it returns a part whose Offset is the file's
+// size, whose Close(ctx, true) succeeds without touching the final file
+// again (so a resumed protocol re-offering the file is fine), and whose
+// File is the null device.
+func (t *Incoming) Create(ctx context.Context, index int) (sdk.PartFile, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("transfer %s: create part %d: %w", t.rec.ID, index, err)
+	}
+	if t.in.closed.Load() {
+		return nil, t.in.errClosed("create part")
+	}
+	if index < 0 || index >= len(t.rec.Files) {
+		return nil, fmt.Errorf("transfer %s: create part: no file %d of %d: %w", t.rec.ID, index, len(t.rec.Files), ErrBadOffer)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.discarded {
+		return nil, fmt.Errorf("transfer %s: create part %d: discarded: %w", t.rec.ID, index, sdk.ErrClosed)
+	}
+	if _, open := t.parts[index]; open {
+		return nil, fmt.Errorf("transfer %s: create part for %q: it is already open", t.rec.ID, t.rec.Files[index].Name)
+	}
+	var p *Part
+	var err error
+	if t.rec.Done[index] {
+		p, err = t.openDone(index)
+	} else {
+		p, err = openPart(t, index)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.parts[index] = p
+	return p, nil
+}
+
+// openDone returns the part of a file already done. It removes what a crash
+// between recording the file done and cleaning up may have left.
+func (t *Incoming) openDone(index int) (*Part, error) {
+	f := t.rec.Files[index]
+	rel := partName(f.Name, t.rec.ID, index)
+	_ = removeIfExists(t.in.root, rel)
+	_ = removeIfExists(t.in.state, journalRel(t.rec.ID, index))
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("transfer %s: reopen %q, already done: %w", t.rec.ID, f.Name, err)
+	}
+	return &Part{t: t, index: index, name: f.Name, rel: rel, size: f.Size, f: null, done: true}, nil
+}
+
+// release forgets the open part p of file index.
+func (t *Incoming) release(index int, p *Part) {
+	t.mu.Lock()
+	if t.parts[index] == p {
+		delete(t.parts, index)
+	}
+	t.mu.Unlock()
+}
+
+// markDone durably records file index as done, in place at final.
+func (t *Incoming) markDone(index int, final string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.discarded {
+		return fmt.Errorf("transfer %s: discarded: %w", t.rec.ID, sdk.ErrClosed)
+	}
+	rel := doneLogRel(t.rec.ID)
+	f, err := t.in.state.OpenFile(native(rel), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("transfer %s: record %q done: %w", t.rec.ID, final, err)
+	}
+	l := logFile{f: f, name: displayPath(t.in.state, rel), size: t.doneLen}
+	err = l.append(appendFrame(nil, donePayload(index, final)))
+	if cerr := l.close(); err == nil {
+		err = cerr
+	}
+	if err == nil && t.doneLen == 0 {
+		err = syncDir(t.in.state, t.rec.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("transfer %s: record %q done: %w", t.rec.ID, final, err)
+	}
+	t.doneLen = l.size
+	t.rec.Done[index], t.rec.Final[index] = true, final
+	return nil
+}
+
+// Complete reports whether every file is done: received, verified and in
+// place.
+func (t *Incoming) Complete() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rec.Complete()
+}
+
+// Results returns, for each file in offer order, the local path it was
+// saved at, or "" if it is not done yet.
+func (t *Incoming) Results() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, len(t.rec.Final))
+	for i, f := range t.rec.Final {
+		if t.rec.Done[i] {
+			out[i] = filepath.Join(t.in.dir, native(f))
+		}
+	}
+	return out
+}
+
+// closeParts closes the open parts, keeping them for a resume.
+func (t *Incoming) closeParts() error {
+	t.mu.Lock()
+	parts := make([]*Part, 0, len(t.parts))
+	for _, p := range t.parts {
+		parts = append(parts, p)
+	}
+	t.mu.Unlock()
+	var errs []error
+	for _, p := range parts {
+		errs = append(errs, p.Close(context.Background(), false))
+	}
+	return errors.Join(errs...)
+}
+
+// Discard cancels the transfer: it closes its open parts and removes the
+// part files, the journals and the record, and the folders the transfer
+// created if they are left empty. Files already done stay: they were
+// verified and are the user's. The ID is then unknown, and the Incoming
+// unusable.
+func (t *Incoming) Discard() error {
+	if t.in.closed.Load() {
+		return t.in.errClosed("discard transfer")
+	}
+	t.mu.Lock()
+	if t.discarded {
+		t.mu.Unlock()
+		return nil
+	}
+	t.discarded = true
+	parts := make([]*Part, 0, len(t.parts))
+	for _, p := range t.parts {
+		parts = append(parts, p)
+	}
+	clear(t.parts)
+	t.mu.Unlock()
+
+	for _, p := range parts {
+		p.abort()
+	}
+	var errs []error
+	for i, f := range t.rec.Files {
+		errs = append(errs, removeIfExists(t.in.root, partName(f.Name, t.rec.ID, i)))
+	}
+	// Remove the folders the transfer made, children first, if empty; a
+	// folder that is not (it holds a done file, or anything else) stays.
+	dirs := t.madeDirs()
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = t.in.root.Remove(native(dirs[i]))
+	}
+	if err := t.in.state.RemoveAll(t.rec.ID); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", displayPath(t.in.state, t.rec.ID), err))
+	}
+	errs = append(errs, syncDir(t.in.state, "."))
+	t.in.forget(t)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("discard transfer %s: %w", t.rec.ID, err)
+	}
+	return nil
+}
+
+// makeDirs creates folder dir of the receive folder and its missing parents,
+// noting each one it creates in the transfer's dirs.log, so that Discard
+// removes exactly those. t.mu is held.
+func (t *Incoming) makeDirs(dir string) error {
+	root := t.in.root
+	for i := 0; i <= len(dir); i++ {
+		if i < len(dir) && dir[i] != '/' {
+			continue
+		}
+		d := dir[:i]
+		if _, err := root.Lstat(native(d)); err == nil {
+			continue // there already (if it is a link, the root judges where it leads)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("create folder %s: %w", displayPath(root, d), err)
+		}
+		err := root.Mkdir(native(d), 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err == nil {
+			err = syncDir(root, path.Dir(d))
+		}
+		if err != nil {
+			return fmt.Errorf("create folder %s: %w", displayPath(root, d), err)
+		}
+		// Best effort: a folder not noted is only left behind by Discard.
+		if f, err := t.in.state.OpenFile(native(dirsLogRel(t.rec.ID)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+			_, _ = f.Write(appendFrame(nil, append([]byte{recDir}, d...)))
+			_ = f.Close()
+		}
+	}
+	return nil
+}
+
+// madeDirs returns the folders noted by makeDirs, in the order made.
+func (t *Incoming) madeDirs() []string {
+	f, err := t.in.state.Open(native(dirsLogRel(t.rec.ID)))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var dirs []string
+	_, _ = scanFrames(f, func(p []byte) error {
+		if len(p) < 2 || p[0] != recDir {
+			return errStopScan
+		}
+		d := string(p[1:])
+		if _, err := SanitizeName(d); err != nil {
+			return errStopScan
+		}
+		dirs = append(dirs, d)
+		return nil
+	})
+	return dirs
+}

@@ -1,0 +1,144 @@
+package transfer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+)
+
+// A journal records which byte ranges of one part file are committed:
+// written and fsynced, so a protocol may have acknowledged them. It is a
+// framed log (see framelog.go) under the state folder, <id>/<index>.journal,
+// holding
+//
+//	a header record:  'H', file size (int64 LE), file index (uint32 LE)
+//	commit records:   'C', offset (int64 LE), length (int64 LE)
+//
+// The set of committed ranges is the union of the commit records, so a
+// replayed commit changes nothing. A journal whose header is missing,
+// damaged or for another size is treated as empty: the file starts over.
+// On reopen the journal is compacted: rewritten, through a temporary file
+// and a rename, to the header and one record per merged range.
+
+const (
+	recHeader = 'H'
+	recCommit = 'C'
+)
+
+type journal struct {
+	state  *os.Root
+	rel    string // e.g. "<id>/3.journal"
+	size   int64  // size of the file journaled
+	index  int
+	log    logFile
+	ranges ranges
+}
+
+func headerPayload(size int64, index int) []byte {
+	p := []byte{recHeader}
+	p = binary.LittleEndian.AppendUint64(p, uint64(size))
+	return binary.LittleEndian.AppendUint32(p, uint32(index))
+}
+
+func commitPayload(off, n int64) []byte {
+	p := []byte{recCommit}
+	p = binary.LittleEndian.AppendUint64(p, uint64(off))
+	return binary.LittleEndian.AppendUint64(p, uint64(n))
+}
+
+// openJournal opens the journal rel of a file of size bytes, reading the
+// ranges it holds and compacting it. existed is false when there was no
+// usable journal, in which case a new, empty one was written.
+func openJournal(state *os.Root, rel string, size int64, index int) (j *journal, existed bool, err error) {
+	j = &journal{state: state, rel: rel, size: size, index: index}
+	name := displayPath(state, rel)
+	f, err := state.OpenFile(native(rel), os.O_RDONLY, 0)
+	switch {
+	case err == nil:
+		existed, err = j.read(f)
+		_ = f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("read journal %s: %w", name, err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return nil, false, fmt.Errorf("open journal %s: %w", name, err)
+	}
+	if !existed {
+		j.ranges = nil
+	}
+	if err := j.rewrite(); err != nil {
+		return nil, false, err
+	}
+	return j, existed, nil
+}
+
+// read loads the committed ranges of f; ok is false if f has no valid
+// header for this file.
+func (j *journal) read(f *os.File) (ok bool, err error) {
+	want := headerPayload(j.size, j.index)
+	first := true
+	_, err = scanFrames(f, func(p []byte) error {
+		if first {
+			first = false
+			if string(p) != string(want) {
+				return errStopScan
+			}
+			ok = true
+			return nil
+		}
+		if len(p) != 17 || p[0] != recCommit {
+			return errStopScan
+		}
+		off := int64(binary.LittleEndian.Uint64(p[1:]))
+		n := int64(binary.LittleEndian.Uint64(p[9:]))
+		if off < 0 || n < 0 || off > j.size || n > j.size-off {
+			return errStopScan
+		}
+		j.ranges = j.ranges.add(off, off+n)
+		return nil
+	})
+	return ok, err
+}
+
+// rewrite replaces the journal file with a compact one holding j.ranges and
+// leaves it open for appending.
+func (j *journal) rewrite() error {
+	buf := appendFrame(nil, headerPayload(j.size, j.index))
+	for _, s := range j.ranges {
+		buf = appendFrame(buf, commitPayload(s.off, s.end-s.off))
+	}
+	if err := writeFileAtomic(j.state, j.rel, buf); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	f, err := j.state.OpenFile(native(j.rel), os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open journal %s: %w", displayPath(j.state, j.rel), err)
+	}
+	j.log = logFile{f: f, name: "journal " + displayPath(j.state, j.rel), size: int64(len(buf))}
+	return nil
+}
+
+// commit durably records [off, off+n) as committed.
+func (j *journal) commit(off, n int64) error {
+	if err := j.log.append(appendFrame(nil, commitPayload(off, n))); err != nil {
+		return err
+	}
+	j.ranges = j.ranges.add(off, off+n)
+	return nil
+}
+
+// close closes the journal file, keeping it.
+func (j *journal) close() error { return j.log.close() }
+
+// remove closes and deletes the journal.
+func (j *journal) remove() error {
+	_ = j.log.close()
+	if err := removeIfExists(j.state, j.rel); err != nil {
+		return err
+	}
+	return syncDir(j.state, path.Dir(j.rel))
+}

@@ -1,0 +1,85 @@
+package transfer
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Limits on an offer the receiver accepts.
+const (
+	// MaxFiles is the most files one transfer may hold.
+	MaxFiles = 100000
+	// MaxFileSize is the largest file size accepted (1 PiB).
+	MaxFileSize = 1 << 50
+)
+
+// checkOffer validates an offer from the wire and returns its files with
+// sanitised names. Errors wrap ErrBadOffer (and ErrBadName for a name) and
+// say which file and why.
+func checkOffer(offer sdk.Offer) ([]sdk.FileInfo, error) {
+	if !ValidID(offer.TransferID) {
+		return nil, fmt.Errorf("offer: transfer id %q is not 32 lowercase hex characters: %w", offer.TransferID, ErrBadOffer)
+	}
+	switch n := len(offer.Files); {
+	case n == 0:
+		return nil, fmt.Errorf("offer %s: no files: %w", offer.TransferID, ErrBadOffer)
+	case n > MaxFiles:
+		return nil, fmt.Errorf("offer %s: %d files, more than %d: %w", offer.TransferID, n, MaxFiles, ErrBadOffer)
+	}
+	files := make([]sdk.FileInfo, len(offer.Files))
+	seen := make(map[string]int, len(offer.Files))
+	for i, f := range offer.Files {
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("offer %s: file %d (%q): %s: %w", offer.TransferID, i, f.Name, fmt.Sprintf(format, args...), ErrBadOffer)
+		}
+		name, err := SanitizeName(f.Name)
+		if err != nil {
+			return nil, fmt.Errorf("offer %s: file %d: %w: %w", offer.TransferID, i, ErrBadOffer, err)
+		}
+		if f.Size < 0 || f.Size > MaxFileSize {
+			return nil, fail("size %d outside [0, %d]", f.Size, int64(MaxFileSize))
+		}
+		if len(f.SHA256) != 0 && len(f.SHA256) != 32 {
+			return nil, fail("sha-256 of %d bytes, want 32 or none", len(f.SHA256))
+		}
+		if j, dup := seen[name]; dup {
+			return nil, fail("same name as file %d", j)
+		}
+		seen[name] = i
+		f.Name = name
+		f.SHA256 = bytes.Clone(f.SHA256)
+		files[i] = f
+	}
+	// A name may not also be a folder of another name ("a" and "a/b").
+	for i, f := range files {
+		for k := strings.IndexByte(f.Name, '/'); k >= 0; {
+			if j, ok := seen[f.Name[:k]]; ok {
+				return nil, fmt.Errorf("offer %s: file %d (%q) is inside file %d (%q): %w",
+					offer.TransferID, i, f.Name, j, files[j].Name, ErrBadOffer)
+			}
+			next := strings.IndexByte(f.Name[k+1:], '/')
+			if next < 0 {
+				break
+			}
+			k += 1 + next
+		}
+	}
+	return files, nil
+}
+
+// sameFiles reports whether two sanitised file lists name the same files:
+// same names, sizes and hashes, in the same order.
+func sameFiles(a, b []sdk.FileInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Size != b[i].Size || !bytes.Equal(a[i].SHA256, b[i].SHA256) {
+			return false
+		}
+	}
+	return true
+}

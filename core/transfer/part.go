@@ -1,0 +1,410 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"sync"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// hashChunk is how much Part reads back at a time to hash the committed
+// prefix.
+const hashChunk = 1 << 20
+
+// maxCandidates bounds the "name (n).ext" names tried for a final file.
+const maxCandidates = 10000
+
+// Part is the part file of one incoming file: where a receiving protocol
+// writes it. It implements [sdk.PartFile] and [sdk.FileBacked] and is safe
+// for concurrent use.
+//
+// The part file lives beside its destination in the receive folder (so the
+// final rename stays on one file system), as
+// "<folder>/.<base>.<id[:8]>.<index>.ferry-part" with mode 0600; its
+// journal lives in the state folder, as "<id>/<index>.journal".
+type Part struct {
+	t     *Incoming
+	index int
+	name  string // sanitised wire name: the final name wanted
+	rel   string // the part file, relative to the receive folder
+	size  int64
+	want  []byte // SHA-256 announced by the sender, or nil
+
+	mu        sync.Mutex
+	f         *os.File
+	j         *journal // nil if done
+	done      bool     // the file was done before Create
+	closed    bool
+	completed bool // closed by a successful Close(ctx, true)
+
+	// The SHA-256 of [0, hashed), fed as the committed prefix grows.
+	hash   hash.Hash
+	hashed int64
+	buf    []byte
+}
+
+// openPart opens or creates the part of file index of t. t.mu is held.
+func openPart(t *Incoming, index int) (*Part, error) {
+	fi := t.rec.Files[index]
+	root, state := t.in.root, t.in.state
+	p := &Part{t: t, index: index, name: fi.Name, rel: partName(fi.Name, t.rec.ID, index), size: fi.Size}
+	if len(fi.SHA256) > 0 {
+		p.want = fi.SHA256
+		p.hash = sha256.New()
+	}
+	fail := func(err error) (*Part, error) {
+		return nil, fmt.Errorf("transfer %s: receive %q: %w", t.rec.ID, fi.Name, err)
+	}
+	if dir := path.Dir(fi.Name); dir != "." {
+		if err := t.makeDirs(dir); err != nil {
+			return fail(err)
+		}
+	}
+	j, existed, err := openJournal(state, journalRel(t.rec.ID, index), fi.Size, index)
+	if err != nil {
+		return fail(err)
+	}
+	if existed {
+		p.f, err = root.OpenFile(native(p.rel), os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			p.f, err = nil, nil
+		}
+		if err != nil {
+			_ = j.close()
+			return fail(fmt.Errorf("open part file: %w", err))
+		}
+	}
+	if p.f == nil {
+		// A new part file. Anything at its name is a leftover of a crash
+		// before the journal was written (or a planted link): unlink it.
+		if err := removeIfExists(root, p.rel); err != nil {
+			_ = j.close()
+			return fail(err)
+		}
+		p.f, err = root.OpenFile(native(p.rel), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			err = syncDir(root, path.Dir(p.rel))
+		}
+		if err != nil {
+			_ = j.close()
+			if p.f != nil {
+				_ = p.f.Close()
+			}
+			return fail(fmt.Errorf("create part file: %w", err))
+		}
+	}
+	st, err := p.f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (mode %v)", displayPath(root, p.rel), st.Mode())
+	}
+	if err != nil {
+		_ = j.close()
+		_ = p.f.Close()
+		return fail(err)
+	}
+	// Ranges past the end of the part file were lost (the file was cut
+	// short behind our back): forget them, durably, before the file can
+	// grow with bytes that were never committed.
+	if clipped := j.ranges.clip(st.Size()); !slices.Equal(clipped, j.ranges) {
+		_ = j.close()
+		j.ranges = clipped
+		if err := j.rewrite(); err != nil {
+			_ = p.f.Close()
+			return fail(err)
+		}
+	}
+	p.j = j
+	return p, nil
+}
+
+// Name returns the file's sanitised name, the final name it is meant for.
+func (p *Part) Name() string { return p.name }
+
+// Size returns the file's size.
+func (p *Part) Size() int64 { return p.size }
+
+// File returns the open part file, read-write, for WriteAt. For a file
+// already done it is the null device.
+func (p *Part) File() *os.File { return p.f }
+
+// errorf returns an error about this part: "transfer ID: receive NAME: ...".
+func (p *Part) errorf(format string, args ...any) error {
+	return fmt.Errorf("transfer %s: receive %q: %w", p.t.rec.ID, p.name, fmt.Errorf(format, args...))
+}
+
+// WriteAt writes b at off in the part file. Writing outside the file's
+// size, after Close or to a file already done is an error. Write errors
+// (a full disk) wrap the OS error and name the file.
+func (p *Part) WriteAt(b []byte, off int64) (int, error) {
+	p.mu.Lock()
+	f, done, closed := p.f, p.done, p.closed
+	p.mu.Unlock()
+	switch {
+	case closed:
+		return 0, p.errorf("write: %w", sdk.ErrClosed)
+	case done:
+		return 0, p.errorf("write: the file is already received")
+	case off < 0 || int64(len(b)) > p.size-off:
+		return 0, p.errorf("write of %d bytes at %d: outside the file's %d bytes", len(b), off, p.size)
+	}
+	n, err := f.WriteAt(b, off)
+	if err != nil {
+		return n, p.errorf("write at %d: %w", off, err)
+	}
+	return n, nil
+}
+
+// Commit records that bytes [off, off+n) are written. It fsyncs the part
+// file, then appends the range to the journal and fsyncs that, and only
+// then returns, so the protocol may acknowledge the bytes. A range already
+// committed returns at once. A range outside [0, size] is an error.
+//
+// When the committed prefix grows, Commit reads the newly contiguous bytes
+// back (from the page cache) into the running SHA-256, so that Close need
+// not read the whole file. Bytes must not be written again once committed.
+func (p *Part) Commit(ctx context.Context, off, n int64) error {
+	if err := ctx.Err(); err != nil {
+		return p.errorf("commit: %w", err)
+	}
+	if off < 0 || n < 0 || off > p.size || n > p.size-off {
+		return p.errorf("commit of [%d, %d+%d): outside the file's %d bytes", off, off, n, p.size)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return p.errorf("commit: %w", sdk.ErrClosed)
+	case p.done || n == 0 || p.j.ranges.covers(off, off+n):
+		return nil
+	}
+	if err := p.f.Sync(); err != nil {
+		return p.errorf("commit: sync part file: %w", err)
+	}
+	if err := p.j.commit(off, n); err != nil {
+		return p.errorf("commit: %w", err)
+	}
+	// Hashing is only a head start for Close, which catches up anyway:
+	// a failure here is not the commit's.
+	_ = p.hashPrefix(ctx)
+	return nil
+}
+
+// hashPrefix feeds the committed prefix not yet hashed into p.hash. On a
+// read error the hash starts over (at the next call). p.mu is held.
+func (p *Part) hashPrefix(ctx context.Context) error {
+	if p.hash == nil {
+		return nil
+	}
+	end := p.j.ranges.prefix()
+	if p.hashed >= end {
+		return nil
+	}
+	if p.buf == nil {
+		p.buf = make([]byte, min(hashChunk, p.size))
+	}
+	for p.hashed < end {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b := p.buf[:min(int64(len(p.buf)), end-p.hashed)]
+		if _, err := p.f.ReadAt(b, p.hashed); err != nil {
+			at := p.hashed
+			p.hash.Reset()
+			p.hashed = 0
+			return fmt.Errorf("read back %s at %d: %w", displayPath(p.t.in.root, p.rel), at, err)
+		}
+		p.hash.Write(b)
+		p.hashed += int64(len(b))
+	}
+	return nil
+}
+
+// Offset returns how many leading bytes are committed: a resuming protocol
+// asks the sender to start there. For a file already done it is the size.
+func (p *Part) Offset() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.j == nil {
+		return p.size
+	}
+	return p.j.ranges.prefix()
+}
+
+// Missing returns the byte ranges not committed yet, as [off, end) pairs in
+// order, for protocols that resume by chunks. It is empty when the whole
+// file is committed.
+func (p *Part) Missing() [][2]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.j == nil {
+		return nil
+	}
+	return p.j.ranges.missing(p.size)
+}
+
+// Close finishes with the part.
+//
+// With complete false it syncs and closes the part file and its journal,
+// keeping both for a resume.
+//
+// With complete true the committed ranges must cover the whole file (else
+// the error names the missing ranges, and the part is kept). If the sender
+// announced a SHA-256 it is checked: on a mismatch the part file and its
+// journal are deleted and the error, wrapping [ErrHashMismatch], names the
+// file and both hashes; no final file is made. Then the part file is moved
+// into place without ever replacing a file: it is hard-linked as the file's
+// name, or, if that is taken, "name (1).ext", "name (2).ext" and so on, and
+// then unlinked; the folder is fsynced; the file is recorded done; the
+// journal is removed.
+//
+// Closing a part again is a no-op, except that asking for completion of a
+// part closed incomplete is an error.
+func (p *Part) Close(ctx context.Context, complete bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		if complete && !p.completed {
+			return p.errorf("close: %w", sdk.ErrClosed)
+		}
+		return nil
+	}
+	if p.done {
+		p.closed, p.completed = true, complete
+		_ = p.f.Close()
+		p.t.release(p.index, p)
+		return nil
+	}
+	if !complete {
+		return p.keep()
+	}
+	if miss := p.j.ranges.missing(p.size); len(miss) > 0 {
+		return errors.Join(p.errorf("incomplete: bytes %s were not received", formatRanges(miss)), p.keep())
+	}
+	if p.hash != nil {
+		if err := p.hashPrefix(ctx); err != nil {
+			return errors.Join(p.errorf("check sha-256: %w", err), p.keep())
+		}
+		if got := p.hash.Sum(nil); !bytes.Equal(got, p.want) {
+			err := p.errorf("got sha-256 %x, the sender announced %x; part file deleted: %w", got, p.want, ErrHashMismatch)
+			return errors.Join(err, p.drop())
+		}
+	}
+	final, err := p.place()
+	if err != nil {
+		return errors.Join(err, p.keep())
+	}
+	if err := p.t.markDone(p.index, final); err != nil {
+		// The file is in place but not recorded: keep the part, so that
+		// a retry finds the link it made (place recognises it).
+		return errors.Join(p.errorf("%w", err), p.keep())
+	}
+	// The file is durable and recorded; what remains are leftovers, which
+	// Create and Discard also clean up, so errors here do not fail Close.
+	_ = p.f.Close()
+	if removeIfExists(p.t.in.root, p.rel) == nil {
+		_ = syncDir(p.t.in.root, path.Dir(p.rel))
+	}
+	_ = p.j.remove()
+	p.closed, p.completed = true, true
+	p.t.release(p.index, p)
+	return nil
+}
+
+// place links the part file to its first free final name and returns that
+// name. p.mu is held.
+func (p *Part) place() (string, error) {
+	root := p.t.in.root
+	st, err := p.f.Stat()
+	if err != nil {
+		return "", p.errorf("stat part file: %w", err)
+	}
+	for n := 0; n < maxCandidates; n++ {
+		cand := candidateName(p.name, n)
+		err := root.Link(native(p.rel), native(cand))
+		if errors.Is(err, fs.ErrExist) {
+			// Taken, unless by this very file: the link an earlier
+			// Close made before it failed or the receiver crashed.
+			if cst, lerr := root.Lstat(native(cand)); lerr != nil || !os.SameFile(st, cst) {
+				continue
+			}
+			err = nil
+		}
+		if err != nil && (errors.Is(err, errors.ErrUnsupported) || errors.Is(err, fs.ErrPermission)) {
+			// No hard links here (FAT, some network file systems):
+			// rename, after checking that the name is free. Unlike
+			// a link this can race with another process taking the
+			// name.
+			if _, lerr := root.Lstat(native(cand)); lerr == nil {
+				continue
+			}
+			err = root.Rename(native(p.rel), native(cand))
+		}
+		if err != nil {
+			return "", p.errorf("move %s into place as %s: %w", displayPath(root, p.rel), displayPath(root, cand), err)
+		}
+		if err := syncDir(root, path.Dir(cand)); err != nil {
+			return "", p.errorf("%w", err)
+		}
+		return cand, nil
+	}
+	return "", p.errorf("names %q to %q are all taken", p.name, candidateName(p.name, maxCandidates-1))
+}
+
+// keep syncs and closes the part file and its journal, keeping both for a
+// resume. p.mu is held.
+func (p *Part) keep() error {
+	p.closed = true
+	p.t.release(p.index, p)
+	var errs []error
+	if err := p.f.Sync(); err != nil {
+		errs = append(errs, p.errorf("sync part file: %w", err))
+	}
+	if err := p.f.Close(); err != nil {
+		errs = append(errs, p.errorf("close part file: %w", err))
+	}
+	if err := p.j.close(); err != nil {
+		errs = append(errs, p.errorf("%w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// drop closes and deletes the part file and its journal. p.mu is held.
+func (p *Part) drop() error {
+	p.closed = true
+	p.t.release(p.index, p)
+	_ = p.f.Close()
+	var errs []error
+	if err := removeIfExists(p.t.in.root, p.rel); err != nil {
+		errs = append(errs, p.errorf("%w", err))
+	} else if err := syncDir(p.t.in.root, path.Dir(p.rel)); err != nil {
+		errs = append(errs, p.errorf("%w", err))
+	}
+	if err := p.j.remove(); err != nil {
+		errs = append(errs, p.errorf("%w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// abort closes the part's files without syncing, for Discard, which
+// removes them.
+func (p *Part) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	_ = p.f.Close()
+	if p.j != nil {
+		_ = p.j.close()
+	}
+}
