@@ -149,17 +149,17 @@ func parseConfig(raw []byte) (Config, error) {
 		var err error
 		switch key {
 		case "retry_interval":
-			c.RetryInterval, err = parseDuration(val, false)
+			c.RetryInterval, err = parseDuration(val)
 		case "retries":
 			c.Retries, err = parseInt(val, 1, math.MaxInt32)
 		case "chunk_size":
 			c.ChunkSize, err = parseInt(val, 1, MaxDataLimit)
 		case "commit_bytes":
 			var n int
-			n, err = parseInt(val, 1, math.MaxInt)
+			n, err = parseInt(val, 1, 1<<50)
 			c.CommitBytes = int64(n)
 		case "commit_interval":
-			c.CommitInterval, err = parseDuration(val, false)
+			c.CommitInterval, err = parseDuration(val)
 		}
 		if err != nil {
 			return c, fmt.Errorf("ftv2a config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
@@ -180,9 +180,9 @@ func parseInt(val json.RawMessage, lo, hi int) (int, error) {
 	return int(f), nil
 }
 
-// parseDuration accepts a Go duration string ("250ms") or a JSON number of
-// nanoseconds (how encoding/json writes a time.Duration).
-func parseDuration(val json.RawMessage, zeroOK bool) (time.Duration, error) {
+// parseDuration accepts a positive Go duration string ("250ms") or a JSON
+// number of nanoseconds (how encoding/json writes a time.Duration).
+func parseDuration(val json.RawMessage) (time.Duration, error) {
 	var d time.Duration
 	var s string
 	if err := json.Unmarshal(val, &s); err == nil {
@@ -203,7 +203,7 @@ func parseDuration(val json.RawMessage, zeroOK bool) (time.Duration, error) {
 	switch {
 	case d < 0:
 		return 0, fmt.Errorf("negative duration %v", d)
-	case d == 0 && !zeroOK:
+	case d == 0:
 		return 0, errors.New("want a positive duration")
 	}
 	return d, nil

@@ -1,0 +1,346 @@
+package ftv2a
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// receiveBufferSize is the size of the receiver's write buffer: it only
+// writes controls.
+const receiveBufferSize = 4 << 10
+
+// Receive runs the receiving side: it answers each FILE_SENDREQUEST
+// (Decide, Create, then SEND_ACK, an optional SEEK and ACCEPT, or a KILL
+// for a refusal), writes the file's FILE_DATA into its part file, commits
+// it as configured and, once the part file closed as complete, confirms
+// the file with a KILL, as the package documentation describes. It returns
+// nil when the sender closes the stream between files; a stream that ends
+// inside a file gives an error wrapping sdk.ErrOffline, and a frame that
+// breaks the conversation one wrapping ErrMalformed; on an error Receive
+// closes the stream. A part file left incomplete is closed with
+// complete=false, so the core keeps it for a resume.
+func (p *Protocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
+	cfg, ctx, end, err := p.begin(ctx, "receive")
+	if err != nil {
+		return err
+	}
+	defer end()
+	switch {
+	case req.Stream == nil:
+		return errors.New("ftv2a: receive: no stream")
+	case req.Sink == nil:
+		return errors.New("ftv2a: receive: no file sink")
+	}
+	r := &receiver{
+		cfg:  cfg,
+		log:  p.logger(),
+		st:   req.Stream,
+		bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
+		sink: req.Sink,
+		prog: req.Progress,
+	}
+	return r.run(ctx)
+}
+
+// receiver is the state of one Receive call.
+type receiver struct {
+	cfg  Config
+	log  *slog.Logger
+	st   sdk.Stream
+	bw   *bufio.Writer
+	sink sdk.FileSink
+	prog sdk.Progress
+
+	// last is the most recent FILE_SENDREQUEST and how it was answered,
+	// so that a sender's retry of it gets the same answer again; nil once
+	// FILE_DATA showed that the sender has its answer.
+	last *answer
+	// cur is the file being received; nil between files.
+	cur *incoming
+}
+
+// answer is a handled FILE_SENDREQUEST and whether it was accepted.
+type answer struct {
+	req      SendRequest
+	accepted bool
+}
+
+// incoming is a file being received.
+type incoming struct {
+	req        SendRequest
+	part       sdk.PartFile
+	held       uint64    // bytes the part file holds from its start
+	committed  uint64    // bytes [0, committed) are committed
+	lastCommit time.Time // when Commit last ran (or the file started)
+	broken     bool      // a write failed: commit nothing more
+}
+
+// run serves the stream until the sender closes it, or an error, which
+// also closes the stream so that the sender sees it end. A cancelled ctx
+// closes the stream so that a blocked read returns.
+func (r *receiver) run(ctx context.Context) (err error) {
+	stop := context.AfterFunc(ctx, func() { _ = r.st.Close() })
+	defer func() {
+		stop()
+		if err != nil {
+			_ = r.st.Close()
+		}
+	}()
+	rd := NewReader(r.st, MaxDataLimit)
+	for {
+		f, err := rd.Next()
+		if err != nil {
+			return r.readFailed(ctx, err)
+		}
+		switch v := f.(type) {
+		case SendRequest:
+			err = r.onRequest(ctx, v)
+		case Data:
+			err = r.onData(ctx, v)
+		case Control:
+			err = r.onControl(ctx, v)
+		}
+		if err != nil {
+			r.abort(ctx)
+			if ctx.Err() != nil {
+				return ctxErr(ctx, "receive")
+			}
+			return err
+		}
+	}
+}
+
+// readFailed ends the call after a read error.
+func (r *receiver) readFailed(ctx context.Context, err error) error {
+	cur := r.cur
+	r.abort(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return ctxErr(ctx, "receive")
+	case err == io.EOF && cur == nil:
+		return nil
+	case errors.Is(err, ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("ftv2a: bad frame from sender: %w", err)
+	case cur != nil:
+		return fmt.Errorf("ftv2a: sender went away after %d of %d bytes of %q (%v): %w", cur.held, cur.req.Size, cur.req.Name, err, sdk.ErrOffline)
+	}
+	return fmt.Errorf("ftv2a: sender went away between files (%v): %w", err, sdk.ErrOffline)
+}
+
+// abort closes the current part file, if any, as incomplete, after
+// committing the bytes written to it, so that a resume starts after them.
+func (r *receiver) abort(ctx context.Context) {
+	c := r.cur
+	if c == nil {
+		return
+	}
+	r.cur = nil
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if !c.broken && c.held > c.committed {
+		if err := c.part.Commit(cctx, int64(c.committed), int64(c.held-c.committed)); err != nil {
+			r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
+		}
+	}
+	if err := c.part.Close(cctx, false); err != nil {
+		r.log.Warn("ftv2a: closing an interrupted file failed", "file", c.req.Name, "err", err)
+	}
+	r.log.Info("ftv2a: file interrupted: part file kept", "file", c.req.Name, "held", c.held, "size", c.req.Size)
+}
+
+// control writes a control about a file this side receives and flushes.
+func (r *receiver) control(fn uint8, t ControlType) error {
+	if err := WriteFrame(r.bw, Control{SendReceive: FileWeReceive, FileNumber: fn, Type: t}); err != nil {
+		return err
+	}
+	return r.bw.Flush()
+}
+
+// onRequest answers a FILE_SENDREQUEST.
+func (r *receiver) onRequest(ctx context.Context, req SendRequest) error {
+	if r.last != nil && r.last.req == req {
+		// The sender's retry of a request already answered.
+		t := Kill
+		if r.last.accepted {
+			t = SendAck
+		}
+		r.log.Debug("ftv2a: repeated request answered again", "file", req.Name, "answer", t.String())
+		if err := r.control(req.FileNumber, t); err != nil {
+			return fmt.Errorf("ftv2a: answer the repeated request for %q: %v: %w", req.Name, err, sdk.ErrOffline)
+		}
+		return nil
+	}
+	if c := r.cur; c != nil {
+		return fmt.Errorf("ftv2a: bad frame from sender: %w",
+			malformed("FILE_SENDREQUEST for %q (file %d) while %q (file %d) is still being received", req.Name, req.FileNumber, c.req.Name, c.req.FileNumber))
+	}
+	if req.Kind != KindData {
+		return r.refuse(req, fmt.Errorf("file kind %d is not supported: %w", req.Kind, sdk.ErrRefused))
+	}
+	offer := sdk.Offer{
+		TransferID: hex.EncodeToString(req.FileID[:16]),
+		Files:      []sdk.FileInfo{{Name: req.Name, Size: int64(req.Size)}},
+	}
+	if err := r.sink.Decide(ctx, offer); err != nil {
+		if ctx.Err() != nil {
+			return ctxErr(ctx, "receive")
+		}
+		return r.refuse(req, err)
+	}
+	part, err := r.sink.Create(ctx, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctxErr(ctx, "receive")
+		}
+		return r.refuse(req, fmt.Errorf("create the part file: %w", err))
+	}
+	off := part.Offset()
+	if off < 0 || uint64(off) > req.Size {
+		_ = part.Close(ctx, false)
+		return r.refuse(req, fmt.Errorf("the part file holds %d bytes, outside 0..%d", off, req.Size))
+	}
+	held := uint64(off)
+	r.last = &answer{req: req, accepted: true}
+	r.cur = &incoming{req: req, part: part, held: held, committed: held, lastCommit: time.Now()}
+	if err := r.accept(req.FileNumber, held); err != nil {
+		return fmt.Errorf("ftv2a: accept %q: %v: %w", req.Name, err, sdk.ErrOffline)
+	}
+	r.log.Debug("ftv2a: file accepted", "file", req.Name, "size", req.Size, "offset", held)
+	r.progress(held)
+	if held == req.Size {
+		return r.finish(ctx)
+	}
+	return nil
+}
+
+// accept writes SEND_ACK, SEEK(pos) when pos > 0, and ACCEPT.
+func (r *receiver) accept(fn uint8, pos uint64) error {
+	cs := []Control{{Type: SendAck}, {Type: Seek, Position: pos}, {Type: Accept}}
+	if pos == 0 {
+		cs = slices.Delete(cs, 1, 2)
+	}
+	for _, c := range cs {
+		c.SendReceive, c.FileNumber = FileWeReceive, fn
+		if err := WriteFrame(r.bw, c); err != nil {
+			return err
+		}
+	}
+	return r.bw.Flush()
+}
+
+// refuse answers a request with KILL and keeps serving the stream.
+func (r *receiver) refuse(req SendRequest, why error) error {
+	if errors.Is(why, sdk.ErrRefused) {
+		r.log.Info("ftv2a: file refused", "file", req.Name, "size", req.Size, "reason", why)
+	} else {
+		r.log.Warn("ftv2a: file refused: cannot take it", "file", req.Name, "size", req.Size, "err", why)
+	}
+	r.last = &answer{req: req}
+	if err := r.control(req.FileNumber, Kill); err != nil {
+		return fmt.Errorf("ftv2a: refuse %q: %v: %w", req.Name, err, sdk.ErrOffline)
+	}
+	return nil
+}
+
+// onData writes a FILE_DATA chunk of the current file.
+func (r *receiver) onData(ctx context.Context, d Data) error {
+	c := r.cur
+	if c == nil || d.FileNumber != c.req.FileNumber {
+		return fmt.Errorf("ftv2a: bad frame from sender: %w", malformed("FILE_DATA for file %d, which is not being received", d.FileNumber))
+	}
+	n := uint64(len(d.Data))
+	if n > c.req.Size-c.held {
+		return fmt.Errorf("ftv2a: bad frame from sender: %w",
+			malformed("FILE_DATA of %d bytes for %q at %d goes beyond its size %d", n, c.req.Name, c.held, c.req.Size))
+	}
+	r.last = nil // the sender has its answer: it cannot repeat the request
+	if n == 0 {
+		return nil
+	}
+	if _, err := c.part.WriteAt(d.Data, int64(c.held)); err != nil {
+		c.broken = true
+		_ = r.control(c.req.FileNumber, Kill)
+		return fmt.Errorf("ftv2a: write %q at %d: %w", c.req.Name, c.held, err)
+	}
+	c.held += n
+	r.progress(c.held)
+	if c.held == c.req.Size {
+		return r.finish(ctx)
+	}
+	if c.held-c.committed >= uint64(r.cfg.CommitBytes) || time.Since(c.lastCommit) >= r.cfg.CommitInterval {
+		return r.commit(ctx, c)
+	}
+	return nil
+}
+
+// commit makes the bytes written since the last commit durable.
+func (r *receiver) commit(ctx context.Context, c *incoming) error {
+	if c.held == c.committed {
+		return nil
+	}
+	if err := c.part.Commit(ctx, int64(c.committed), int64(c.held-c.committed)); err != nil {
+		c.broken = true
+		_ = r.control(c.req.FileNumber, Kill)
+		return fmt.Errorf("ftv2a: commit %q up to %d: %w", c.req.Name, c.held, err)
+	}
+	c.committed = c.held
+	c.lastCommit = time.Now()
+	return nil
+}
+
+// finish commits the current file, now whole, and closes it as complete:
+// the core checks its hash and renames it into place. Only then is the
+// file confirmed to the sender, with KILL.
+func (r *receiver) finish(ctx context.Context) error {
+	c := r.cur
+	if err := r.commit(ctx, c); err != nil {
+		return err
+	}
+	r.cur = nil
+	if err := c.part.Close(ctx, true); err != nil {
+		r.log.Warn("ftv2a: finishing the file failed: not confirmed to the sender", "file", c.req.Name, "err", err)
+		return fmt.Errorf("ftv2a: finish %q: %w", c.req.Name, err)
+	}
+	if err := r.control(c.req.FileNumber, Kill); err != nil {
+		return fmt.Errorf("ftv2a: confirm %q: %v: %w", c.req.Name, err, sdk.ErrOffline)
+	}
+	r.log.Debug("ftv2a: file received", "file", c.req.Name, "size", c.req.Size)
+	return nil
+}
+
+// onControl handles a control from the sender. Only its KILL of the
+// current file matters; PAUSE and ACCEPT from the sender need nothing of
+// the receiver, which simply waits for data.
+func (r *receiver) onControl(ctx context.Context, c Control) error {
+	cur := r.cur
+	if c.SendReceive != FileWeSend || cur == nil || c.FileNumber != cur.req.FileNumber {
+		r.log.Debug("ftv2a: ignoring a control about no current file", "control", c.Type.String(),
+			"file_number", c.FileNumber, "send_receive", c.SendReceive)
+		return nil
+	}
+	switch c.Type {
+	case Kill:
+		r.log.Info("ftv2a: the sender cancelled the file", "file", cur.req.Name, "held", cur.held, "size", cur.req.Size)
+		r.abort(ctx)
+		r.last = nil
+	case Pause, Accept:
+	default:
+		r.log.Debug("ftv2a: ignoring a control from the sender", "control", c.Type.String(), "file", cur.req.Name)
+	}
+	return nil
+}
+
+func (r *receiver) progress(held uint64) {
+	if r.prog != nil {
+		r.prog.Update(0, int64(held))
+	}
+}
