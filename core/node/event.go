@@ -40,7 +40,7 @@ func (n *Node) emit(e Event) {
 		return
 	}
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		e.Time = time.Now().UTC()
 	}
 	n.opts.Events(e)
 }

@@ -35,7 +35,20 @@ func as[T any](ctx context.Context, h baseHandle) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	t, ok := p.(T)
+	var obj any = p
+	if h.role == sdk.RoleProtocol {
+		// An external protocol's client is its own type: the conversation
+		// runs on the data channel, not on the base RPC client.
+		h.i.mu.Lock()
+		proc := h.i.proc
+		h.i.mu.Unlock()
+		if proc != nil {
+			if obj, err = proc.Protocol(); err != nil {
+				return zero, err
+			}
+		}
+	}
+	t, ok := obj.(T)
 	if !ok {
 		return zero, fmt.Errorf("instance %q does not implement the %s role: %w", h.i.cfg.Name, h.role, sdk.ErrUnsupported)
 	}
