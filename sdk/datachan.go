@@ -362,7 +362,13 @@ func pump(c net.Conn, s *yamux.Stream) {
 	}()
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(c, s)
+		if _, err := io.Copy(c, s); err != nil {
+			// c broke (the peer is gone). yamux has no reset, so keep
+			// reading s: a plugin writing into it must not block on a
+			// full window; it learns of the break from its read side.
+			_ = s.Close()
+			_, _ = io.Copy(io.Discard, s)
+		}
 		if cw, ok := c.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		} else {

@@ -23,10 +23,15 @@ func binDir(t *testing.T) string {
 		}
 	}
 	dir := t.TempDir()
-	for _, b := range []struct{ out, pkg string }{
-		{"ferry", "github.com/ferry-p2p/ferry/cmd/ferry"},
-		{"plugins/tcp", "github.com/ferry-p2p/ferry/plugins/tcp/cmd/tcp"},
-	} {
+	builds := []struct{ out, pkg string }{{"ferry", "github.com/ferry-p2p/ferry/cmd/ferry"}}
+	mains, _ := filepath.Glob("../../plugins/*/cmd/*")
+	for _, m := range mains {
+		builds = append(builds, struct{ out, pkg string }{
+			"plugins/" + filepath.Base(m),
+			"github.com/ferry-p2p/ferry/" + strings.TrimPrefix(filepath.ToSlash(m), "../../"),
+		})
+	}
+	for _, b := range builds {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -49,8 +54,7 @@ type testPeer struct {
 
 func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
 	t.Helper()
-	root, _ := filepath.Abs("../..")
-	env := append(os.Environ(), "FERRY_CONFIG="+filepath.Join(root, "configs", "loopback.yaml"))
+	env := append(os.Environ(), "FERRY_CONFIG="+loopbackConfig(t))
 	return &testPeer{t: t, bin: bin, home: t.TempDir(), env: append(env, extraEnv...)}
 }
 

@@ -44,10 +44,13 @@ fail() { echo "  FAIL: $*"; FAILED=1; }
 show() { sed 's/^/    | /' "$1"; }
 
 # node NAME CMD...: run ferry as device NAME (its own home under $TMP).
+# It execs ferry in a subshell, so that "node ... &" leaves $! = ferry's PID.
 node() {
-	local name=$1
-	shift
-	FERRY_HOME=$TMP/$name FERRY_DEVICE_NAME=$name "$FERRY" "$@"
+	(
+		export FERRY_HOME=$TMP/$1 FERRY_DEVICE_NAME=$1
+		shift
+		exec "$FERRY" "$@"
+	)
 }
 
 echo "== identities"
