@@ -30,7 +30,7 @@ func (c protocolClient) hostCall(ctx context.Context, st Stream, hs *hostServer,
 	if st == nil {
 		return errors.New("no stream")
 	}
-	streamID, stop, err := c.dc.sendPiped(st)
+	streamID, stop, err := c.dc.sendSocketpair(st)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,20 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("FERRY_CPUPROFILE"); path != "" {
+		// A CPU profile of this process, for performance work (go tool pprof).
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("FERRY_CPUPROFILE: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("FERRY_CPUPROFILE: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	app := &app{stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()}
 	root := app.rootCommand()
 	root.SetArgs(os.Args[1:])

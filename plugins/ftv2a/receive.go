@@ -82,6 +82,12 @@ type incoming struct {
 	committed  uint64    // bytes [0, committed) are committed
 	lastCommit time.Time // when Commit last ran (or the file started)
 	broken     bool      // a write failed: commit nothing more
+
+	// inflight is the background Commit of [committed, inflightTo), if
+	// one runs: commits (an fsync and a hash in the core) overlap the
+	// next writes instead of stalling the stream.
+	inflight   chan error
+	inflightTo uint64
 }
 
 // run serves the stream until the sender closes it, or an error, which
@@ -146,6 +152,9 @@ func (r *receiver) abort(ctx context.Context) {
 	r.cur = nil
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
+	if err := r.settle(c, true); err != nil {
+		r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
+	}
 	if !c.broken && c.held > c.committed {
 		if err := c.part.Commit(cctx, int64(c.committed), int64(c.held-c.committed)); err != nil {
 			r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
@@ -276,14 +285,57 @@ func (r *receiver) onData(ctx context.Context, d Data) error {
 	if c.held == c.req.Size {
 		return r.finish(ctx)
 	}
-	if c.held-c.committed >= uint64(r.cfg.CommitBytes) || time.Since(c.lastCommit) >= r.cfg.CommitInterval {
-		return r.commit(ctx, c)
+	if err := r.settle(c, false); err != nil {
+		return err
+	}
+	if c.inflight == nil && (c.held-c.committed >= uint64(r.cfg.CommitBytes) || time.Since(c.lastCommit) >= r.cfg.CommitInterval) {
+		r.commitAsync(ctx, c)
 	}
 	return nil
 }
 
-// commit makes the bytes written since the last commit durable.
+// commitAsync starts a background Commit of what is written and not yet
+// committed. At most one runs at a time.
+func (r *receiver) commitAsync(ctx context.Context, c *incoming) {
+	from, to := c.committed, c.held
+	done := make(chan error, 1)
+	c.inflight, c.inflightTo = done, to
+	c.lastCommit = time.Now()
+	go func() { done <- c.part.Commit(ctx, int64(from), int64(to-from)) }()
+}
+
+// settle collects the background commit: if wait, it waits for it;
+// otherwise it only looks whether it has finished.
+func (r *receiver) settle(c *incoming, wait bool) error {
+	if c.inflight == nil {
+		return nil
+	}
+	var err error
+	if wait {
+		err = <-c.inflight
+	} else {
+		select {
+		case err = <-c.inflight:
+		default:
+			return nil
+		}
+	}
+	c.inflight = nil
+	if err != nil {
+		c.broken = true
+		_ = r.control(c.req.FileNumber, Kill)
+		return fmt.Errorf("ftv2a: commit %q up to %d: %w", c.req.Name, c.inflightTo, err)
+	}
+	c.committed = c.inflightTo
+	return nil
+}
+
+// commit makes the bytes written since the last commit durable, after any
+// background commit has finished.
 func (r *receiver) commit(ctx context.Context, c *incoming) error {
+	if err := r.settle(c, true); err != nil {
+		return err
+	}
 	if c.held == c.committed {
 		return nil
 	}
