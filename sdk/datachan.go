@@ -120,28 +120,6 @@ func (dc *dataChannel) send(c net.Conn) (uint64, streamKind, error) {
 	return id, kindMux, nil
 }
 
-// sendPiped hands c to the other side through a yamux stream even when it
-// is a socket, and returns a stop function that ends the pump (closing c).
-func (dc *dataChannel) sendPiped(c net.Conn) (uint64, func(), error) {
-	id := dc.newID()
-	s, err := dc.openWithID(id)
-	if err != nil {
-		return 0, nil, err
-	}
-	done := make(chan struct{})
-	go func() {
-		pump(c, s)
-		close(done)
-	}()
-	stop := func() {
-		_ = s.Close()
-		_ = s.SetReadDeadline(time.Unix(1, 0))
-		_ = c.SetReadDeadline(time.Unix(1, 0))
-		<-done
-	}
-	return id, stop, nil
-}
-
 // openStream opens a stream to the other side with nothing behind it here:
 // the returned conn is this side's end.
 func (dc *dataChannel) openStream() (uint64, net.Conn, error) {

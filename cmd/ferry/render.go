@@ -42,13 +42,6 @@ func newRenderer(out, bars io.Writer, asJSON bool) *renderer {
 	return r
 }
 
-// setTotal tells the renderer a transfer's size before its first event.
-func (r *renderer) setTotal(id string, total int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.get(id).total = total
-}
-
 func (r *renderer) get(id string) *shown {
 	s := r.transfers[id]
 	if s == nil {

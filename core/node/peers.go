@@ -52,22 +52,15 @@ func (t *peerTable) list() []sdk.PeerInfo {
 	return out
 }
 
-func (t *peerTable) get(id sdk.PeerID) (sdk.PeerInfo, bool, <-chan struct{}) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p, ok := t.peers[id]
-	return p, ok, t.changed
-}
-
 // resolve matches query against the table: a full peer ID, a unique prefix
 // of one (dashes and case ignored), or a unique device name.
-func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, error, <-chan struct{}) {
+func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, <-chan struct{}, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ch := t.changed
 	if id, err := sdk.ParsePeerID(query); err == nil {
 		p, ok := t.peers[id]
-		return p, ok, nil, ch
+		return p, ok, ch, nil
 	}
 	norm := func(s string) string { return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s)) }
 	q := norm(query)
@@ -85,17 +78,17 @@ func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, error, <-chan str
 		case 0:
 			continue
 		case 1:
-			return m[0], true, nil, ch
+			return m[0], true, ch, nil
 		default:
 			var names []string
 			for _, p := range m {
 				names = append(names, fmt.Sprintf("%s (%s)", p.ID, p.Name))
 			}
 			slices.Sort(names)
-			return sdk.PeerInfo{}, false, fmt.Errorf("%w: %q matches %d peers: %s", ErrAmbiguous, query, len(m), strings.Join(names, ", ")), ch
+			return sdk.PeerInfo{}, false, ch, fmt.Errorf("%w: %q matches %d peers: %s", ErrAmbiguous, query, len(m), strings.Join(names, ", "))
 		}
 	}
-	return sdk.PeerInfo{}, false, nil, ch
+	return sdk.PeerInfo{}, false, ch, nil
 }
 
 // Peers returns the peers discovery currently reports.
@@ -109,7 +102,7 @@ func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
-		p, ok, err, changed := n.peers.resolve(query)
+		p, ok, changed, err := n.peers.resolve(query)
 		if err != nil {
 			return sdk.PeerInfo{}, err
 		}
