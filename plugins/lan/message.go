@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,9 +21,15 @@ import (
 
 // Limits of the wire format.
 const (
-	// MaxDatagram is the largest datagram Decode looks at and Encode
-	// produces, in bytes.
+	// MaxDatagram is the largest announcement (JOIN, PING, LEAVE) Decode
+	// accepts and Encode produces, in bytes: what travels in one UDP
+	// datagram.
 	MaxDatagram = 8 << 10
+	// MaxFrame is the largest SIGNAL message Decode accepts and Encode
+	// produces, in bytes. SIGNAL messages travel in TCP frames: a payload
+	// of [sdk.MaxEnvelopePayload] bytes takes about 86 KiB once in base64
+	// with its header. Decode refuses anything longer before parsing.
+	MaxFrame = 96 << 10
 	// Version is the protocol version this package writes in "ferry.v".
 	Version = 1
 	// MaxNameRunes is the longest user name, in runes.
@@ -42,6 +49,14 @@ var ErrMalformed = errors.New("lan: malformed message")
 
 // ErrBadSignature is wrapped by every error of [Verify].
 var ErrBadSignature = errors.New("lan: bad signature")
+
+// What [Verify] found wrong, wrapped next to ErrBadSignature so that the
+// plugin can log a precise reason.
+var (
+	errSpoofed = errors.New("spoofed id")
+	errBadCert = errors.New("forged or expired certificate")
+	errAltered = errors.New("not signed by its delegated key (altered message)")
+)
 
 // Type is the "type" field of a message.
 type Type string
@@ -81,7 +96,9 @@ type Header struct {
 	V uint64
 	// ID is the sender's peer ID, the ed25519 key that signs the message.
 	ID sdk.PeerID
-	// Port is the sender's UDP port for this protocol, 1..65535.
+	// Port is the sender's unicast port, 1..65535: its UDP socket that
+	// takes PING replies, and its TCP listener for SIGNAL frames, which
+	// has the same number.
 	Port uint16
 	// Roles, Transports and Protocols name the sender's plugins: at most
 	// [MaxListEntries] entries of 1..[MaxListEntryLen] characters of
@@ -90,9 +107,15 @@ type Header struct {
 	Transports []string
 	Protocols  []string
 	// Seq is the sender's message counter, for the receiver to drop
-	// replays and reordered announcements.
+	// replays and reordered announcements. Every message a sender signs
+	// has a new Seq.
 	Seq uint64
-	// Sig is the ed25519 signature of the canonical encoding; see [Sign].
+	// Cert is the encoded [sdk.Certificate] ([sdk.CertificateSize]
+	// bytes) by which the device ID delegated the key that signs the
+	// message; see [Sign].
+	Cert []byte
+	// Sig is the delegated key's ed25519 signature of the canonical
+	// encoding; see [Sign].
 	Sig []byte
 }
 
@@ -108,8 +131,7 @@ type Message struct {
 	// To is the recipient of a SIGNAL message.
 	To sdk.PeerID
 	// Payload is the sealed content of a SIGNAL message, at most
-	// [sdk.MaxEnvelopePayload] bytes (and in practice what fits in
-	// [MaxDatagram]). Empty is nil.
+	// [sdk.MaxEnvelopePayload] bytes. Empty is nil.
 	Payload []byte
 }
 
@@ -139,6 +161,7 @@ type wireFerry struct {
 	Transports []string        `json:"transports,omitempty"`
 	Protocols  []string        `json:"protocols,omitempty"`
 	Seq        json.RawMessage `json:"seq,omitempty"`
+	Cert       string          `json:"cert"`
 	Sig        string          `json:"sig"`
 }
 
@@ -148,14 +171,16 @@ func malformed(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrMalformed, field, fmt.Sprintf(format, args...))
 }
 
-// Decode parses and checks one datagram. Datagrams over [MaxDatagram]
-// bytes are refused before parsing. Unknown fields are ignored, and so are
-// fields that do not belong to the message's type ("user" on SIGNAL, "to"
-// and "payload" on announcements). Errors wrap [ErrMalformed]. Decode does
-// not check the signature: call [Verify].
+// Decode parses and checks one message: a UDP datagram or the body of a
+// TCP frame. Input over [MaxFrame] bytes is refused before parsing, and an
+// announcement over [MaxDatagram] bytes as soon as its type is known.
+// Unknown fields are ignored, and so are fields that do not belong to the
+// message's type ("user" on SIGNAL, "to" and "payload" on announcements).
+// Errors wrap [ErrMalformed]. Decode does not check the signature: call
+// [Verify].
 func Decode(b []byte) (*Message, error) {
-	if len(b) > MaxDatagram {
-		return nil, malformed("datagram", "%d bytes exceeds %d", len(b), MaxDatagram)
+	if len(b) > MaxFrame {
+		return nil, malformed("message", "%d bytes exceeds %d", len(b), MaxFrame)
 	}
 	var w wireMsg
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -163,15 +188,18 @@ func Decode(b []byte) (*Message, error) {
 		if errors.As(err, &te) {
 			field := te.Field
 			if field == "" {
-				field = "datagram"
+				field = "message"
 			}
 			return nil, malformed(field, "JSON %s where %s expected", te.Value, jsonKind(te.Type))
 		}
-		return nil, malformed("datagram", "not a JSON object: %v", err)
+		return nil, malformed("message", "not a JSON object: %v", err)
 	}
 	m := &Message{Type: Type(w.Type)}
 	if !m.Type.known() {
 		return nil, malformed("type", "%q is not JOIN, PING, LEAVE or SIGNAL", w.Type)
+	}
+	if m.Type.IsAnnouncement() && len(b) > MaxDatagram {
+		return nil, malformed("message", "%s of %d bytes exceeds %d", m.Type, len(b), MaxDatagram)
 	}
 	if m.Type.IsAnnouncement() {
 		if w.User == nil {
@@ -236,6 +264,9 @@ func decodeHeader(w *wireFerry) (*Header, error) {
 	h.Port = uint16(port)
 	if h.Seq, err = parseUint("ferry.seq", w.Seq, 64, false); err != nil {
 		return nil, err
+	}
+	if h.Cert, err = b64.DecodeString(w.Cert); err != nil {
+		return nil, malformed("ferry.cert", "not base64: %v", err)
 	}
 	if h.Sig, err = b64.DecodeString(w.Sig); err != nil {
 		return nil, malformed("ferry.sig", "not base64: %v", err)
@@ -317,6 +348,12 @@ func check(m *Message) error {
 			return err
 		}
 	}
+	if len(h.Cert) != sdk.CertificateSize {
+		return malformed("ferry.cert", "%d bytes, want %d (unsigned?)", len(h.Cert), sdk.CertificateSize)
+	}
+	if _, err := sdk.ParseCertificate(h.Cert); err != nil {
+		return malformed("ferry.cert", "%v", err)
+	}
 	if len(h.Sig) != ed25519.SignatureSize {
 		return malformed("ferry.sig", "%d bytes, want %d (unsigned?)", len(h.Sig), ed25519.SignatureSize)
 	}
@@ -374,9 +411,11 @@ func checkList(field string, list []string) error {
 	return nil
 }
 
-// Encode checks m by the rules of [Decode] and returns its datagram. A
-// Ferry message must be signed first (see [Sign]); the encoding is compact
-// JSON with fields in a fixed order.
+// Encode checks m by the rules of [Decode] and returns its encoding: a
+// datagram of at most [MaxDatagram] bytes for an announcement, a frame body
+// of at most [MaxFrame] bytes for SIGNAL. A Ferry message must be signed
+// first (see [Sign]); the encoding is compact JSON with fields in a fixed
+// order.
 func Encode(m *Message) ([]byte, error) {
 	if err := check(m); err != nil {
 		return nil, err
@@ -396,6 +435,7 @@ func Encode(m *Message) ([]byte, error) {
 			Roles:      h.Roles,
 			Transports: h.Transports,
 			Protocols:  h.Protocols,
+			Cert:       b64.EncodeToString(h.Cert),
 			Sig:        b64.EncodeToString(h.Sig),
 		}
 		if h.Seq != 0 {
@@ -409,8 +449,12 @@ func Encode(m *Message) ([]byte, error) {
 		return nil, fmt.Errorf("lan: encode: %w", err)
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if len(b) > MaxDatagram {
-		return nil, malformed("datagram", "%d bytes exceeds %d", len(b), MaxDatagram)
+	limit := MaxFrame
+	if m.Type.IsAnnouncement() {
+		limit = MaxDatagram
+	}
+	if len(b) > limit {
+		return nil, malformed("message", "%s of %d bytes exceeds %d", m.Type, len(b), limit)
 	}
 	return b, nil
 }
@@ -427,18 +471,18 @@ const sigContext = "ferry/lan/v1 message\x00"
 //	type
 //	announcements: user.name, user.ip
 //	v (8 bytes), id (32 raw key bytes), port (2 bytes),
-//	roles, transports, protocols, seq (8 bytes)
+//	roles, transports, protocols, seq (8 bytes), cert
 //	SIGNAL: to (32 raw key bytes), payload
 //
 // The encoding does not depend on the JSON text, so re-encoding or
 // reordering fields keeps the signature valid; it covers exactly the
-// fields of version 1. m.Ferry must not be nil.
+// fields of version 1. It returns nil when m.Ferry is nil.
 func SigningBytes(m *Message) []byte {
 	h := m.Ferry
 	if h == nil {
 		return nil // plain Sent messages are not signed
 	}
-	b := make([]byte, 0, 256+len(m.Payload))
+	b := make([]byte, 0, 400+len(m.Payload))
 	b = append(b, sigContext...)
 	b = appendString(b, string(m.Type))
 	if m.Type != TypeSignal {
@@ -455,6 +499,7 @@ func SigningBytes(m *Message) []byte {
 		}
 	}
 	b = binary.BigEndian.AppendUint64(b, h.Seq)
+	b = appendString(b, string(h.Cert))
 	if m.Type == TypeSignal {
 		b = append(b, m.To[:]...)
 		b = appendString(b, string(m.Payload))
@@ -467,25 +512,47 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// Sign sets m.Ferry.Sig to sign([SigningBytes](m)). sign is the device
-// key's ed25519 signing function, held by the core: the plugin never sees
-// the key. Sign any change to m before encoding it. A plain Sent message
-// (m.Ferry is nil) cannot be signed: Sign returns an error wrapping
-// [ErrMalformed].
-func Sign(m *Message, sign func([]byte) []byte) error {
+// Sign sets m.Ferry.Cert to d's certificate and m.Ferry.Sig to d's
+// signature of [SigningBytes](m). d is the delegated key the host gave the
+// plugin at Configure: the device key never reaches the plugin, and peers
+// check the certificate against m.Ferry.ID. Sign any change to m before
+// encoding it.
+//
+// Sign fails, wrapping [ErrMalformed], for a plain Sent message (m.Ferry
+// is nil), and, wrapping [ErrBadSignature], when d is incomplete or was not
+// issued by m.Ferry.ID: peers would reject the message as spoofed.
+func Sign(m *Message, d *sdk.Delegation) error {
 	if m == nil || m.Ferry == nil {
 		return fmt.Errorf("sign: message has no ferry header: %w", ErrMalformed)
 	}
-	m.Ferry.Sig = sign(SigningBytes(m))
+	if d == nil || len(d.Key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%w: sign: no delegated key", ErrBadSignature)
+	}
+	if d.Cert.Issuer != m.Ferry.ID {
+		return fmt.Errorf("%w: sign: the delegation was issued by %s and cannot sign for %s", ErrBadSignature, d.Cert.Issuer.Short(), m.Ferry.ID.Short())
+	}
+	if pub, ok := d.Key.Public().(ed25519.PublicKey); !ok || !pub.Equal(d.Cert.Key) {
+		return fmt.Errorf("%w: sign: the delegated key does not match its certificate", ErrBadSignature)
+	}
+	cert, err := d.Cert.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("%w: sign: %w", ErrBadSignature, err)
+	}
+	m.Ferry.Cert = cert
+	m.Ferry.Sig = d.Sign(SigningBytes(m))
 	return nil
 }
 
-// Verify checks that m.Ferry.Sig is a valid ed25519 signature of m by the
-// key that m.Ferry.ID names. It fails, wrapping [ErrBadSignature], for a
-// plain Sent message, which is unsigned, and for a message whose ID was
-// spoofed or whose signed fields were altered. Verify does not look at
-// Seq: dropping replays is the caller's job.
-func Verify(m *Message) error {
+// Verify checks m's certificate and signature at time now: the certificate
+// must be issued by m.Ferry.ID, signed by that ID's key and not expired,
+// and m.Ferry.Sig must be the certified key's signature of
+// [SigningBytes](m). Every error wraps [ErrBadSignature], and the SDK's
+// error (wrapping [sdk.ErrBadCertificate]) when there is one; its text says
+// which check failed: a spoofed id (the certificate names another issuer),
+// a bad or expired certificate, or a signature that does not verify (an
+// altered message). A plain Sent message, which is unsigned, fails too.
+// Verify does not look at Seq: dropping replays is the caller's job.
+func Verify(m *Message, now time.Time) error {
 	h := m.Ferry
 	if h == nil {
 		return fmt.Errorf("%w: %s from a plain Sent peer is unsigned", ErrBadSignature, m.Type)
@@ -493,22 +560,39 @@ func Verify(m *Message) error {
 	if h.ID.IsZero() {
 		return fmt.Errorf("%w: %s has no peer id", ErrBadSignature, m.Type)
 	}
-	if len(h.Sig) != ed25519.SignatureSize {
-		return fmt.Errorf("%w: %s from %s: signature of %d bytes, want %d", ErrBadSignature, m.Type, h.ID.Short(), len(h.Sig), ed25519.SignatureSize)
+	cert, err := sdk.ParseCertificate(h.Cert)
+	if err != nil {
+		return fmt.Errorf("%w: %s claiming id %s: %w: %w", ErrBadSignature, m.Type, h.ID.Short(), errBadCert, err)
 	}
-	if !ed25519.Verify(h.ID.PublicKey(), SigningBytes(m), h.Sig) {
-		return fmt.Errorf("%w: %s claiming id %s is not signed by that id's key (spoofed id or altered message)", ErrBadSignature, m.Type, h.ID)
+	err = sdk.VerifyDelegated(h.ID, cert, SigningBytes(m), h.Sig, now)
+	switch {
+	case err == nil:
+		return nil
+	case cert.Issuer != h.ID:
+		return fmt.Errorf("%w: %s claiming id %s carries a certificate of %s (%w): %w", ErrBadSignature, m.Type, h.ID.Short(), cert.Issuer.Short(), errSpoofed, err)
+	case cert.Verify(now) != nil:
+		return fmt.Errorf("%w: %s claiming id %s: %w: %w", ErrBadSignature, m.Type, h.ID.Short(), errBadCert, err)
 	}
-	return nil
+	return fmt.Errorf("%w: %s claiming id %s is %w: %w", ErrBadSignature, m.Type, h.ID.Short(), errAltered, err)
+}
+
+// Addr returns the text form of a lan address in [sdk.PeerInfo.Addrs]:
+// "udp4:IP:PORT" or "udp6:[IP%zone]:PORT", an IPv4-mapped IPv6 address
+// unmapped. The port is the peer's unicast port (see [Header.Port]).
+func Addr(ap netip.AddrPort) string {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if ap.Addr().Is4() {
+		return "udp4:" + ap.String()
+	}
+	return "udp6:" + ap.String()
 }
 
 // PeerInfo returns the discovery record m announces, as heard from the
-// datagram source address src: the address is src's IP (an IPv4-mapped
-// IPv6 address unmapped, an IPv6 zone kept) with the announced port, not
-// the self-reported user.ip. Source is "lan". Seen and Expires are left
-// zero for the caller, which owns the clock and the peer timeout. For a
-// plain Sent peer ID is zero and Addrs is empty: it cannot be reached by
-// Ferry.
+// datagram source address src: the address is [Addr] of src's IP (an
+// IPv6 zone kept) with the announced port, not the self-reported user.ip.
+// Source is "lan". Seen and Expires are left zero for the caller, which
+// owns the clock and the peer timeout. For a plain Sent peer ID is zero
+// and Addrs is empty: it cannot be reached by Ferry.
 func (m *Message) PeerInfo(src netip.AddrPort) sdk.PeerInfo {
 	p := sdk.PeerInfo{Name: m.User.Name, Source: "lan"}
 	h := m.Ferry
@@ -516,7 +600,7 @@ func (m *Message) PeerInfo(src netip.AddrPort) sdk.PeerInfo {
 		return p
 	}
 	p.ID = h.ID
-	p.Addrs = []string{netip.AddrPortFrom(src.Addr().Unmap(), h.Port).String()}
+	p.Addrs = []string{Addr(netip.AddrPortFrom(src.Addr(), h.Port))}
 	p.Roles = slices.Clone(h.Roles)
 	p.Transports = slices.Clone(h.Transports)
 	p.Protocols = slices.Clone(h.Protocols)

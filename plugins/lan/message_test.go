@@ -3,24 +3,61 @@ package lan
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-func testKey(t testing.TB, seed byte) (sdk.PeerID, func([]byte) []byte) {
+// testNow is the clock of the codec tests; delegations are valid around it.
+var testNow = time.Unix(1_800_000_000, 0)
+
+var (
+	delegationsMu sync.Mutex
+	delegations   = map[byte]*sdk.Delegation{}
+)
+
+// testKey returns the peer ID of the device key made from seed and a
+// delegation of that key valid for a day around testNow (the same one for
+// the same seed).
+func testKey(t testing.TB, seed byte) (sdk.PeerID, *sdk.Delegation) {
 	t.Helper()
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
 	id, err := sdk.PeerIDFromKey(priv.Public().(ed25519.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id, func(b []byte) []byte { return ed25519.Sign(priv, b) }
+	delegationsMu.Lock()
+	defer delegationsMu.Unlock()
+	d := delegations[seed]
+	if d == nil {
+		if d, err = sdk.NewDelegation(priv, 24*time.Hour, testNow.Add(-12*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		delegations[seed] = d
+	}
+	return id, d
+}
+
+// signWith signs m with d whatever ID m claims: what an attacker holding
+// its own delegation can do.
+func signWith(t testing.TB, m *Message, d *sdk.Delegation) *Message {
+	t.Helper()
+	cert, err := d.Cert.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Ferry.Cert = cert
+	m.Ferry.Sig = d.Sign(SigningBytes(m))
+	return m
 }
 
 func header(id sdk.PeerID) *Header {
@@ -35,8 +72,8 @@ func header(id sdk.PeerID) *Header {
 
 func signed(t testing.TB, m *Message, seed byte) *Message {
 	t.Helper()
-	_, sign := testKey(t, seed)
-	if err := Sign(m, sign); err != nil {
+	_, d := testKey(t, seed)
+	if err := Sign(m, d); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -71,10 +108,10 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
 			}
 			if m.IsFerry() {
-				if err := Verify(got); err != nil {
+				if err := Verify(got, testNow); err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-			} else if err := Verify(got); !errors.Is(err, ErrBadSignature) {
+			} else if err := Verify(got, testNow); !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("Verify of plain message = %v, want ErrBadSignature", err)
 			}
 		})
@@ -114,6 +151,7 @@ func TestUnknownFieldsIgnored(t *testing.T) {
 	obj["user"].(map[string]any)["avatar"] = "data:..."
 	obj["ferry"].(map[string]any)["v"] = 2
 	obj["ferry"].(map[string]any)["sig2"] = "whatever"
+	obj["ferry"].(map[string]any)["certs"] = []any{"more", "later"}
 	b2, _ := json.Marshal(obj)
 	got, err := Decode(b2)
 	if err != nil {
@@ -126,7 +164,7 @@ func TestUnknownFieldsIgnored(t *testing.T) {
 	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("got %+v, want %+v", got, m)
 	}
-	if err := Verify(got); err != nil {
+	if err := Verify(got, testNow); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 }
@@ -163,10 +201,12 @@ func TestDecodeMalformed(t *testing.T) {
 		name, field string
 		data        []byte
 	}{
-		{"oversize", "datagram", []byte(`{"type":"JOIN","user":{"name":"` + strings.Repeat("a", MaxDatagram) + `"}}`)},
-		{"not json", "datagram", []byte(`{"type": "JOIN",`)},
-		{"trailing", "datagram", []byte(`{"type":"JOIN","user":{}} x`)},
-		{"array", "datagram", []byte(`[1,2]`)},
+		{"oversize announcement", "message", []byte(`{"type":"JOIN","user":{"name":"` + strings.Repeat("a", MaxDatagram) + `"}}`)},
+		{"oversize frame", "message", []byte(`{"type":"SIGNAL","payload":"` + strings.Repeat("A", MaxFrame) + `"}`)},
+		{"oversize garbage", "message", bytes.Repeat([]byte{0xff}, MaxFrame+1)},
+		{"not json", "message", []byte(`{"type": "JOIN",`)},
+		{"trailing", "message", []byte(`{"type":"JOIN","user":{}} x`)},
+		{"array", "message", []byte(`[1,2]`)},
 		{"wrong json type", "user", []byte(`{"type":"JOIN","user":"bob"}`)},
 		{"unknown type", "type", []byte(`{"type":"HELLO","user":{}}`)},
 		{"lower-case type", "type", []byte(`{"type":"join","user":{}}`)},
@@ -205,6 +245,14 @@ func TestDecodeMalformed(t *testing.T) {
 		{"hostname ip", "user.ip", mutate(t, join, func(o, f map[string]any) { user(o)["ip"] = "example.com" })},
 		{"missing ip", "user.ip", mutate(t, join, func(o, f map[string]any) { delete(user(o), "ip") })},
 		{"plain ip control", "user.ip", []byte(`{"type":"JOIN","user":{"name":"a","ip":"1.2\u0007"}}`)},
+		{"no cert", "ferry.cert", mutate(t, join, func(o, f map[string]any) { delete(f, "cert") })},
+		{"short cert", "ferry.cert", mutate(t, join, func(o, f map[string]any) { f["cert"] = "AAAA" })},
+		{"cert not base64", "ferry.cert", mutate(t, join, func(o, f map[string]any) { f["cert"] = "!!!" })},
+		{"cert expiry out of range", "ferry.cert", mutate(t, join, func(o, f map[string]any) {
+			c := append([]byte(nil), join.Ferry.Cert...)
+			binary.BigEndian.PutUint64(c[64:72], 1<<62)
+			f["cert"] = base64.StdEncoding.EncodeToString(c)
+		})},
 		{"no sig", "ferry.sig", mutate(t, join, func(o, f map[string]any) { delete(f, "sig") })},
 		{"short sig", "ferry.sig", mutate(t, join, func(o, f map[string]any) { f["sig"] = "AAAA" })},
 		{"sig not base64", "ferry.sig", mutate(t, join, func(o, f map[string]any) { f["sig"] = "!!!" })},
@@ -232,10 +280,9 @@ func TestEncodeRefuses(t *testing.T) {
 		name, field string
 		m           *Message
 	}{
-		{"unsigned", "ferry.sig", &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}},
+		{"unsigned", "ferry.cert", &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}},
 		{"unknown type", "type", &Message{Type: "ASK"}},
 		{"payload too big", "payload", signed(t, &Message{Type: TypeSignal, Ferry: header(id), To: id, Payload: make([]byte, sdk.MaxEnvelopePayload+1)}, 1)},
-		{"datagram too big", "datagram", signed(t, &Message{Type: TypeSignal, Ferry: header(id), To: id, Payload: make([]byte, MaxDatagram)}, 1)},
 		{"user on signal", "user", func() *Message { m := *msgs["SIGNAL"]; m.User.Name = "x"; return &m }()},
 		{"payload on join", "to", func() *Message { m := *msgs["JOIN"]; m.Payload = []byte{1}; return &m }()},
 	}
@@ -249,10 +296,42 @@ func TestEncodeRefuses(t *testing.T) {
 	}
 }
 
-func TestVerifySpoofedID(t *testing.T) {
-	victim, _ := testKey(t, 2)
-	// The attacker signs with its own key (seed 1) but claims the victim's ID.
-	m := signed(t, &Message{Type: TypeJoin, User: User{Name: "victim", IP: "192.0.2.66"}, Ferry: header(victim)}, 1)
+// TestEncodeSizes checks the two limits: a SIGNAL with the largest
+// payload fits a frame (and not a datagram), and an announcement with every
+// field at its limit fits a datagram.
+func TestEncodeSizes(t *testing.T) {
+	a, _ := testKey(t, 1)
+	b, _ := testKey(t, 2)
+	sig := signed(t, &Message{Type: TypeSignal, Ferry: header(a), To: b, Payload: bytes.Repeat([]byte{0xfe}, sdk.MaxEnvelopePayload)}, 1)
+	enc, err := Encode(sig)
+	if err != nil {
+		t.Fatalf("Encode of a SIGNAL with a %d-byte payload: %v", sdk.MaxEnvelopePayload, err)
+	}
+	if len(enc) <= MaxDatagram || len(enc) > MaxFrame {
+		t.Fatalf("SIGNAL of %d bytes, want between %d and %d", len(enc), MaxDatagram, MaxFrame)
+	}
+	got, err := Decode(enc)
+	if err != nil || !reflect.DeepEqual(got, sig) {
+		t.Fatalf("Decode of the largest SIGNAL: %v", err)
+	}
+	long := make([]string, MaxListEntries)
+	for i := range long {
+		long[i] = strings.Repeat("x", MaxListEntryLen)
+	}
+	h := header(a)
+	h.Roles, h.Transports, h.Protocols = long, long, long
+	h.Seq = ^uint64(0)
+	join := signed(t, &Message{Type: TypeJoin, User: User{Name: strings.Repeat("\U0001F680", MaxNameRunes), IP: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}, Ferry: h}, 1)
+	if enc, err := Encode(join); err != nil {
+		t.Fatalf("Encode of the largest JOIN: %v", err)
+	} else if _, err := Decode(enc); err != nil {
+		t.Fatalf("Decode of the largest JOIN (%d bytes): %v", len(enc), err)
+	}
+}
+
+// roundTrip encodes and decodes m, as a receiver sees it.
+func roundTrip(t *testing.T, m *Message) *Message {
+	t.Helper()
 	b, err := Encode(m)
 	if err != nil {
 		t.Fatal(err)
@@ -261,9 +340,84 @@ func TestVerifySpoofedID(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	err = Verify(got)
-	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "spoofed") {
-		t.Fatalf("Verify = %v; want ErrBadSignature saying spoofed", err)
+	return got
+}
+
+func TestVerifySpoofedID(t *testing.T) {
+	victim, _ := testKey(t, 2)
+	_, attacker := testKey(t, 1)
+	// The attacker signs with its own delegation but claims the victim's ID.
+	m := signWith(t, &Message{Type: TypeJoin, User: User{Name: "victim", IP: "192.0.2.66"}, Ferry: header(victim)}, attacker)
+	err := Verify(roundTrip(t, m), testNow)
+	if !errors.Is(err, ErrBadSignature) || !errors.Is(err, sdk.ErrBadCertificate) || !strings.Contains(err.Error(), "spoofed") {
+		t.Fatalf("Verify = %v; want ErrBadSignature wrapping sdk.ErrBadCertificate, saying spoofed", err)
+	}
+	// Sign refuses to make such a message.
+	m.Ferry.Sig, m.Ferry.Cert = nil, nil
+	if err := Sign(m, attacker); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Sign with another device's delegation = %v, want ErrBadSignature", err)
+	}
+}
+
+func TestVerifyCertificate(t *testing.T) {
+	devPriv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	id, _ := sdk.PeerIDFromKey(devPriv.Public().(ed25519.PublicKey))
+	expired, err := sdk.NewDelegation(devPriv, time.Hour, testNow.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, err := sdk.NewDelegation(devPriv, time.Hour, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other := testKey(t, 3)
+
+	cases := map[string]struct {
+		m    func() *Message
+		want string
+	}{
+		"expired": {func() *Message {
+			m := &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}
+			if err := Sign(m, expired); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, "expired"},
+		"forged certificate": {func() *Message {
+			// A certificate that claims the device delegated another
+			// key, without the device's signature.
+			forged := *valid
+			forged.Key, forged.Cert.Key = other.Key, other.Key.Public().(ed25519.PublicKey)
+			return signWith(t, &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}, &forged)
+		}, "forged"},
+		"signed by another key": {func() *Message {
+			// The device's real certificate, but the message signed by
+			// a key it did not delegate.
+			m := &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}
+			if err := Sign(m, valid); err != nil {
+				t.Fatal(err)
+			}
+			m.Ferry.Sig = other.Sign(SigningBytes(m))
+			return m
+		}, "altered"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Verify(roundTrip(t, c.m()), testNow)
+			if !errors.Is(err, ErrBadSignature) || !errors.Is(err, sdk.ErrBadCertificate) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Verify = %v; want ErrBadSignature wrapping sdk.ErrBadCertificate, saying %q", err, c.want)
+			}
+		})
+	}
+	m := &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}
+	if err := Sign(m, valid); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(roundTrip(t, m), testNow); err != nil {
+		t.Fatalf("Verify of a valid delegation: %v", err)
+	}
+	if err := Verify(m, testNow.Add(2*time.Hour)); !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("Verify after the certificate expired = %v", err)
 	}
 }
 
@@ -281,14 +435,20 @@ func TestVerifyTampered(t *testing.T) {
 		"list shift": func(m *Message) {
 			m.Ferry.Roles, m.Ferry.Transports = []string{"discovery"}, []string{"signaling", "tcp"}
 		},
-		"seq": func(m *Message) { m.Ferry.Seq++ },
-		"sig": func(m *Message) { m.Ferry.Sig[0] ^= 1 },
+		"seq":       func(m *Message) { m.Ferry.Seq++ },
+		"sig":       func(m *Message) { m.Ferry.Sig[0] ^= 1 },
+		"cert key":  func(m *Message) { m.Ferry.Cert[40] ^= 1 },
+		"cert sig":  func(m *Message) { m.Ferry.Cert[100] ^= 1 },
+		"cert time": func(m *Message) { m.Ferry.Cert[70] ^= 1 },
+		"id": func(m *Message) {
+			m.Ferry.ID[0] ^= 1
+		},
 	}
 	for name, f := range tamper {
 		t.Run(name, func(t *testing.T) {
 			m := sampleMessages(t)["JOIN"]
 			f(m)
-			if err := Verify(m); !errors.Is(err, ErrBadSignature) {
+			if err := Verify(m, testNow); !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("Verify after tampering %s = %v", name, err)
 			}
 		})
@@ -301,7 +461,7 @@ func TestVerifyTampered(t *testing.T) {
 		t.Run("SIGNAL/"+name, func(t *testing.T) {
 			m := sampleMessages(t)["SIGNAL"]
 			f(m)
-			if err := Verify(m); !errors.Is(err, ErrBadSignature) {
+			if err := Verify(m, testNow); !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("Verify after tampering %s = %v", name, err)
 			}
 		})
@@ -311,12 +471,12 @@ func TestVerifyTampered(t *testing.T) {
 func TestPeerInfo(t *testing.T) {
 	m := sampleMessages(t)["PING"]
 	for src, want := range map[string]string{
-		"192.0.2.7:5000":            "192.0.2.7:41771",
-		"[::ffff:192.0.2.7]:5000":   "192.0.2.7:41771",
-		"[fe80::2%eth0]:5000":       "[fe80::2%eth0]:41771",
-		"[2001:db8::1]:41771":       "[2001:db8::1]:41771",
-		"198.18.0.2:" + "1":         "198.18.0.2:41771",
-		"[2001:db8::1%wlan0]:41771": "[2001:db8::1%wlan0]:41771",
+		"192.0.2.7:5000":            "udp4:192.0.2.7:41771",
+		"[::ffff:192.0.2.7]:5000":   "udp4:192.0.2.7:41771",
+		"[fe80::2%eth0]:5000":       "udp6:[fe80::2%eth0]:41771",
+		"[2001:db8::1]:41771":       "udp6:[2001:db8::1]:41771",
+		"198.18.0.2:" + "1":         "udp4:198.18.0.2:41771",
+		"[2001:db8::1%wlan0]:41771": "udp6:[2001:db8::1%wlan0]:41771",
 	} {
 		p := m.PeerInfo(netip.MustParseAddrPort(src))
 		if len(p.Addrs) != 1 || p.Addrs[0] != want {
@@ -335,10 +495,19 @@ func TestPeerInfo(t *testing.T) {
 	}
 }
 
-func TestSignRefusesPlain(t *testing.T) {
-	err := Sign(&Message{Type: TypeJoin}, func([]byte) []byte { return nil })
-	if !errors.Is(err, ErrMalformed) {
+func TestSignRefuses(t *testing.T) {
+	id, d := testKey(t, 1)
+	if err := Sign(&Message{Type: TypeJoin}, d); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("Sign of a plain message: %v, want an error wrapping ErrMalformed", err)
+	}
+	m := &Message{Type: TypeJoin, User: User{IP: "192.0.2.1"}, Ferry: header(id)}
+	if err := Sign(m, nil); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Sign without a delegation: %v, want ErrBadSignature", err)
+	}
+	_, other := testKey(t, 2)
+	mismatched := &sdk.Delegation{Key: other.Key, Cert: d.Cert}
+	if err := Sign(m, mismatched); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Sign with a key its certificate does not name: %v, want ErrBadSignature", err)
 	}
 }
 
@@ -361,7 +530,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		_ = Verify(m)
+		_ = Verify(m, testNow)
 		_ = m.PeerInfo(netip.MustParseAddrPort("192.0.2.1:1"))
 		b, err := Encode(m)
 		if err != nil {

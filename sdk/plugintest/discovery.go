@@ -12,23 +12,26 @@ import (
 
 // MakeDiscoveries returns two configured discovery plugins of the
 // implementation under test, a and b, that can see each other: what b
-// announces, a finds. It is called once per subtest, so each subtest starts
+// announces, a finds. idB is the peer ID b was configured with (its
+// ConfigureRequest.Self): the suite announces b under it, since a plugin
+// that signs its announcements with the device's delegated key can
+// announce only that device. It is called once per subtest, so each subtest starts
 // on a fresh pair.
 //
 // The factory owns the plugins' lifetime: it registers their Close with
 // t.Cleanup. The watchdog may close them first, so the cleanup must accept
 // a Close that returns an error wrapping [sdk.ErrClosed]. The factory stops
 // the test with t.Fatal when it cannot build the pair.
-type MakeDiscoveries func(t *testing.T) (a, b sdk.Discovery)
+type MakeDiscoveries func(t *testing.T) (a, b sdk.Discovery, idB sdk.PeerID)
 
 // TestDiscovery tests that a discovery plugin keeps the [sdk.Discovery]
 // contract: Info, AnnounceThenWatch, Lookup, WatchEndsWithContext and
 // Reannounce. Each subtest runs on a fresh pair from mk, under a watchdog
 // (see the package doc). Run it with the race detector.
 //
-// The suite has b announce a record under a random peer ID, not the Self
-// that b was configured with, and expects a to report that ID: a plugin
-// must publish the record it is given.
+// The suite has b announce a record under b's own peer ID with a fresh
+// name each time, and expects a to report it: a plugin must publish the
+// record it is given.
 func TestDiscovery(t *testing.T, mk MakeDiscoveries) {
 	t.Run("Info", func(t *testing.T) { runDiscovery(t, mk, testDiscoveryInfo) })
 	t.Run("AnnounceThenWatch", func(t *testing.T) { runDiscovery(t, mk, testAnnounceThenWatch) })
@@ -40,6 +43,7 @@ func TestDiscovery(t *testing.T, mk MakeDiscoveries) {
 // discoveryPair is the fixture of one discovery subtest.
 type discoveryPair struct {
 	a, b sdk.Discovery
+	idB  sdk.PeerID
 }
 
 type discoveryTest func(ctx context.Context, t *testing.T, p *discoveryPair)
@@ -47,13 +51,16 @@ type discoveryTest func(ctx context.Context, t *testing.T, p *discoveryPair)
 // runDiscovery builds a fresh pair and runs f on it under a watchdog.
 func runDiscovery(t *testing.T, mk MakeDiscoveries, f discoveryTest) {
 	t.Helper()
-	a, b := mk(t)
+	a, b, idB := mk(t)
 	if a == nil || b == nil {
 		t.Fatal("MakeDiscoveries returned a nil plugin")
 	}
+	if idB.IsZero() {
+		t.Fatal("MakeDiscoveries returned a zero peer ID for b")
+	}
 	ctx, stop := watchdog(t, "plugins", nil, a, b)
 	defer stop()
-	f(ctx, t, &discoveryPair{a: a, b: b})
+	f(ctx, t, &discoveryPair{a: a, b: b, idB: idB})
 }
 
 // testDiscoveryInfo tests that Info lists the discovery role.
@@ -62,12 +69,11 @@ func testDiscoveryInfo(ctx context.Context, t *testing.T, p *discoveryPair) {
 	checkInfo(ctx, t, "b", p.b, sdk.RoleDiscovery)
 }
 
-// testPeer returns a record for a random peer ID with a unique name.
-func testPeer(t *testing.T, label string) sdk.PeerInfo {
-	id := RandomPeerID(t)
+// testPeer returns a record for id with a unique name.
+func testPeer(t *testing.T, label string, id sdk.PeerID) sdk.PeerInfo {
 	return sdk.PeerInfo{
 		ID:    id,
-		Name:  fmt.Sprintf("plugintest %s %s", label, id.Short()),
+		Name:  fmt.Sprintf("plugintest %s %s %s", label, id.Short(), RandomPeerID(t).Short()),
 		Addrs: []string{"192.0.2.7:4242", "[2001:db8::7]:4242"},
 	}
 }
@@ -127,7 +133,7 @@ func watch(ctx context.Context, t *testing.T, d sdk.Discovery) <-chan sdk.PeerEv
 // testAnnounceThenWatch tests that a Watch started after b announced
 // reports b's record, by ID and name.
 func testAnnounceThenWatch(ctx context.Context, t *testing.T, p *discoveryPair) {
-	peer := testPeer(t, "b")
+	peer := testPeer(t, "b", p.idB)
 	announce(ctx, t, "b", p.b, peer)
 	awaitPeer(ctx, t, watch(ctx, t, p.a), peer.ID, peer.Name)
 }
@@ -169,7 +175,7 @@ func awaitLookup(ctx context.Context, t *testing.T, d sdk.Discovery, id sdk.Peer
 // testLookup tests that a finds b's record by ID, allowing time for it to
 // spread, and that a random unknown ID is not found.
 func testLookup(ctx context.Context, t *testing.T, p *discoveryPair) {
-	peer := testPeer(t, "b")
+	peer := testPeer(t, "b", p.idB)
 	announce(ctx, t, "b", p.b, peer)
 	awaitLookup(ctx, t, p.a, peer.ID, peer.Name)
 
@@ -204,7 +210,7 @@ func awaitClosed[T any](t *testing.T, ch <-chan T, what string) {
 // testWatchEndsWithContext tests that cancelling Watch's context closes its
 // channel promptly, also while events wait unread.
 func testWatchEndsWithContext(ctx context.Context, t *testing.T, p *discoveryPair) {
-	peer := testPeer(t, "b")
+	peer := testPeer(t, "b", p.idB)
 	announce(ctx, t, "b", p.b, peer)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -216,7 +222,7 @@ func testWatchEndsWithContext(ctx context.Context, t *testing.T, p *discoveryPai
 // testReannounce tests that when b announces again under the same ID with a
 // new name, a's Watch and Lookup report the new name.
 func testReannounce(ctx context.Context, t *testing.T, p *discoveryPair) {
-	peer := testPeer(t, "b")
+	peer := testPeer(t, "b", p.idB)
 	announce(ctx, t, "b", p.b, peer)
 	ch := watch(ctx, t, p.a)
 	awaitPeer(ctx, t, ch, peer.ID, peer.Name)

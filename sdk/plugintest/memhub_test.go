@@ -51,9 +51,10 @@ func rpcNode(t *testing.T, hub *MemHub, self sdk.PeerID) *sdk.PluginProcess {
 }
 
 func TestMemHubDiscovery(t *testing.T) {
-	TestDiscovery(t, func(t *testing.T) (a, b sdk.Discovery) {
+	TestDiscovery(t, func(t *testing.T) (a, b sdk.Discovery, idB sdk.PeerID) {
 		hub := NewMemHub()
-		return memNode(t, hub, RandomPeerID(t)), memNode(t, hub, RandomPeerID(t))
+		idB = RandomPeerID(t)
+		return memNode(t, hub, RandomPeerID(t)), memNode(t, hub, idB), idB
 	})
 }
 
@@ -66,9 +67,10 @@ func TestMemHubSignaling(t *testing.T) {
 }
 
 func TestMemHubDiscoveryRPC(t *testing.T) {
-	TestDiscovery(t, func(t *testing.T) (a, b sdk.Discovery) {
+	TestDiscovery(t, func(t *testing.T) (a, b sdk.Discovery, idB sdk.PeerID) {
 		hub := NewMemHub()
-		for _, self := range []sdk.PeerID{RandomPeerID(t), RandomPeerID(t)} {
+		idB = RandomPeerID(t)
+		for _, self := range []sdk.PeerID{RandomPeerID(t), idB} {
 			d, err := rpcNode(t, hub, self).Discovery()
 			if err != nil {
 				t.Fatalf("discovery: %v", err)
@@ -79,7 +81,7 @@ func TestMemHubDiscoveryRPC(t *testing.T) {
 				b = d
 			}
 		}
-		return a, b
+		return a, b, idB
 	})
 }
 

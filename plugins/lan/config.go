@@ -1,0 +1,247 @@
+package lan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Defaults of the options.
+const (
+	// DefaultPort is the UDP port announcements are broadcast to.
+	DefaultPort = 41771
+	// DefaultMulticastGroup is the IPv6 link-local multicast group joined
+	// and sent to by default: group ID 0xc0f71771, from the range RFC 3307
+	// leaves to hosts and applications (0x80000000-0xffffffff); scope 2,
+	// link-local, so routers never forward it. Its Ethernet address is
+	// 33:33:c0:f7:17:71.
+	DefaultMulticastGroup  = "ff02::c0f7:1771"
+	defaultAnnounce        = 5 * time.Second
+	defaultPeerTimeout     = 20 * time.Second
+	minAnnounceInterval    = 10 * time.Millisecond
+	maxInterfaceNameLength = 15 // IFNAMSIZ - 1 on Linux
+)
+
+// schema lists the options Configure accepts.
+var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+	{
+		Name: "port", Type: "int", Default: strconv.Itoa(DefaultPort),
+		Doc: "UDP port that announcements (JOIN, PING, LEAVE) are broadcast and multicast to; every peer of a LAN must use the same one.",
+	},
+	{
+		Name: "interfaces", Type: "[]string", Default: "[]",
+		Doc: "Interfaces to announce on and listen to, by name; [] = every interface that is up, not loopback, and can broadcast or multicast.",
+	},
+	{
+		Name: "broadcast_addresses", Type: "[]string", Default: "[]",
+		Doc: "IPv4 broadcast addresses to send announcements to, each on a chosen interface's subnet (255.255.255.255 = every chosen interface); [] = the directed broadcast address of each chosen interface.",
+	},
+	{
+		Name: "multicast_group", Type: "string", Default: DefaultMulticastGroup,
+		Doc: "IPv6 link-local multicast group (ff02::/16) also joined and sent to on each chosen interface that has multicast and an IPv6 link-local address; \"\" = IPv4 broadcast only.",
+	},
+	{
+		Name: "announce_interval", Type: "duration", Default: defaultAnnounce.String(),
+		Doc: "How often this device repeats its announcement (a broadcast PING) once announced.",
+	},
+	{
+		Name: "peer_timeout", Type: "duration", Default: defaultPeerTimeout.String(),
+		Doc: "A peer not heard from for this long is reported as left; must be longer than announce_interval.",
+	},
+}}
+
+// config is the decoded, checked configuration.
+type config struct {
+	port             uint16
+	interfaces       []string
+	broadcast        []netip.Addr
+	group            netip.Addr // invalid (zero) = no multicast
+	announceInterval time.Duration
+	peerTimeout      time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		port:             DefaultPort,
+		group:            netip.MustParseAddr(DefaultMulticastGroup),
+		announceInterval: defaultAnnounce,
+		peerTimeout:      defaultPeerTimeout,
+	}
+}
+
+// sameSockets reports whether c and o need the same sockets: the port, the
+// interfaces and the multicast group. Timings and broadcast addresses can
+// change under open sockets.
+func (c config) sameSockets(o config) bool {
+	return c.port == o.port && slices.Equal(c.interfaces, o.interfaces) && c.group == o.group
+}
+
+// parseConfig decodes the JSON object the host passes to Configure. Keys
+// not in the schema and values of the wrong form are errors wrapping
+// sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take
+// the default.
+func parseConfig(raw []byte) (config, error) {
+	c := defaultConfig()
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return c, fmt.Errorf("lan config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	// Keys in schema order, so that the first error is the same every time.
+	for key := range obj {
+		if _, ok := schema.Field(key); !ok {
+			return c, fmt.Errorf("lan config: unknown key %q (known: port, interfaces, broadcast_addresses, multicast_group, announce_interval, peer_timeout): %w", key, sdk.ErrInvalidConfig)
+		}
+	}
+	for _, f := range schema.Fields {
+		val, ok := obj[f.Name]
+		if !ok || bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
+			continue
+		}
+		var err error
+		switch f.Name {
+		case "port":
+			c.port, err = parsePort(val)
+		case "interfaces":
+			c.interfaces, err = parseInterfaces(val)
+		case "broadcast_addresses":
+			c.broadcast, err = parseBroadcast(val)
+		case "multicast_group":
+			c.group, err = parseGroup(val)
+		case "announce_interval":
+			c.announceInterval, err = parseDuration(val)
+			if err == nil && c.announceInterval < minAnnounceInterval {
+				err = fmt.Errorf("%v is shorter than %v", c.announceInterval, minAnnounceInterval)
+			}
+		case "peer_timeout":
+			c.peerTimeout, err = parseDuration(val)
+		}
+		if err != nil {
+			return c, fmt.Errorf("lan config: %s: %w: %w", f.Name, sdk.ErrInvalidConfig, err)
+		}
+	}
+	if c.peerTimeout <= c.announceInterval {
+		return c, fmt.Errorf("lan config: peer_timeout %v must be longer than announce_interval %v (peers would expire between announcements): %w",
+			c.peerTimeout, c.announceInterval, sdk.ErrInvalidConfig)
+	}
+	return c, nil
+}
+
+func parsePort(val json.RawMessage) (uint16, error) {
+	n, err := strconv.ParseUint(string(bytes.TrimSpace(val)), 10, 64)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%.32s is not a port number from 1 to 65535", val)
+	}
+	return uint16(n), nil
+}
+
+func parseStrings(val json.RawMessage) ([]string, error) {
+	var ss []string
+	if err := json.Unmarshal(val, &ss); err != nil {
+		return nil, fmt.Errorf("want a list of strings: %w", err)
+	}
+	return ss, nil
+}
+
+func parseInterfaces(val json.RawMessage) ([]string, error) {
+	ss, err := parseStrings(val)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range ss {
+		if s == "" || len(s) > maxInterfaceNameLength {
+			return nil, fmt.Errorf("interface name %q: want 1 to %d characters", s, maxInterfaceNameLength)
+		}
+		if slices.Contains(ss[:i], s) {
+			return nil, fmt.Errorf("interface %q listed twice", s)
+		}
+	}
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	return ss, nil
+}
+
+func parseBroadcast(val json.RawMessage) ([]netip.Addr, error) {
+	ss, err := parseStrings(val)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, s := range ss {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address", s)
+		}
+		switch {
+		case !a.Is4():
+			return nil, fmt.Errorf("%s is not IPv4 (IPv6 has no broadcast; see multicast_group)", a)
+		case a.IsUnspecified(), a.IsMulticast():
+			return nil, fmt.Errorf("%s is not a broadcast address", a)
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func parseGroup(val json.RawMessage) (netip.Addr, error) {
+	var s string
+	if err := json.Unmarshal(val, &s); err != nil {
+		return netip.Addr{}, fmt.Errorf("want a string: %w", err)
+	}
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	case a.Zone() != "":
+		return netip.Addr{}, fmt.Errorf("%s: no zone please, the group is joined on every chosen interface", s)
+	case a.Is4():
+		return netip.Addr{}, fmt.Errorf("%s is IPv4: only an IPv6 link-local group (ff02::/16) is supported; IPv4 uses broadcast_addresses", s)
+	case !a.IsLinkLocalMulticast():
+		return netip.Addr{}, fmt.Errorf("%s is not an IPv6 link-local multicast group (ff02::/16)", s)
+	}
+	return a, nil
+}
+
+// parseDuration accepts a Go duration string ("250ms") or a JSON number of
+// nanoseconds (how encoding/json writes a time.Duration); it must be
+// positive.
+func parseDuration(val json.RawMessage) (time.Duration, error) {
+	var d time.Duration
+	var s string
+	if err := json.Unmarshal(val, &s); err == nil {
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as \"5s\": %w", err)
+		}
+	} else {
+		var f float64
+		if err := json.Unmarshal(val, &f); err != nil {
+			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
+		}
+		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
+		}
+		d = time.Duration(f)
+	}
+	if d <= 0 {
+		return 0, errors.New("want a positive duration")
+	}
+	return d, nil
+}

@@ -1,0 +1,322 @@
+package lan
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+const (
+	// frameHeaderLen is the length prefix of a signaling frame.
+	frameHeaderLen = 4
+	// ackByte is the receiver's answer once it queued the envelope.
+	ackByte byte = 0x06
+	// dialTimeout bounds the TCP connect of Send.
+	dialTimeout = 3 * time.Second
+	// ackTimeout bounds Send's write of the frame and wait for the ack.
+	ackTimeout = 5 * time.Second
+	// frameTimeout bounds the receiver's read of one frame.
+	frameTimeout = 5 * time.Second
+	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
+	// channel's reader, or for the first Receive; the oldest are dropped.
+	maxQueuedEnvelopes = 256
+	// receiveBuffer is the capacity of a Receive channel.
+	receiveBuffer = 16
+)
+
+// Send delivers env to env.To over TCP: it dials the address the peer
+// announced itself from (its IPv4 one when known), writes one frame (a
+// 4-byte big-endian length, then a SIGNAL message signed with this
+// device's delegated key) and waits for the peer's one-byte ack, sent once
+// the peer verified and queued the envelope. A peer not in the discovery
+// table, or whose address refuses or cannot be reached, is an error
+// wrapping sdk.ErrNotFound; errors name the peer and the address.
+func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
+	if env.To.IsZero() {
+		return fmt.Errorf("lan: send: no recipient: %w", sdk.ErrInvalidPeerID)
+	}
+	if len(env.Payload) > sdk.MaxEnvelopePayload {
+		return fmt.Errorf("lan: send to %s: payload of %d bytes exceeds %d", env.To.Short(), len(env.Payload), sdk.MaxEnvelopePayload)
+	}
+	s, self, del, _, err := p.state("send")
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	pe := p.peers[env.To]
+	var addr netip.AddrPort
+	ok := false
+	if pe != nil {
+		addr, ok = pe.signalAddr()
+	}
+	rec := p.announced
+	p.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("lan: send: peer %s not seen on the LAN: %w", env.To.Short(), sdk.ErrNotFound)
+	}
+	m := &Message{Type: TypeSignal, Ferry: p.header(self, s.port, rec), To: env.To, Payload: slices.Clone(env.Payload)}
+	if len(m.Payload) == 0 {
+		m.Payload = nil
+	}
+	if err := Sign(m, del); err != nil {
+		return fmt.Errorf("lan: send to %s: %w", env.To.Short(), err)
+	}
+	body, err := Encode(m)
+	if err != nil {
+		return fmt.Errorf("lan: send to %s: %w", env.To.Short(), err)
+	}
+	frame := binary.BigEndian.AppendUint32(make([]byte, 0, frameHeaderLen+len(body)), uint32(len(body)))
+	frame = append(frame, body...)
+
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("lan: send to %s at %s: %s", env.To.Short(), addr, fmt.Errorf(format, args...))
+	}
+	d := net.Dialer{Timeout: dialTimeout}
+	c, err := d.DialContext(ctx, "tcp", addr.String())
+	if err != nil {
+		if unreachable(err) {
+			return fmt.Errorf("lan: send to %s at %s: %w: %w", env.To.Short(), addr, sdk.ErrNotFound, err)
+		}
+		return fail("%w", err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_ = c.SetDeadline(time.Now().Add(ackTimeout))
+	if _, err := c.Write(frame); err != nil {
+		return fail("write frame: %w", ctxErr(ctx, err))
+	}
+	var ack [1]byte
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			return fail("the peer closed the connection without an ack (it refused the frame; its log says why)")
+		}
+		return fail("waiting for the ack: %w", ctxErr(ctx, err))
+	}
+	if ack[0] != ackByte {
+		return fail("ack byte 0x%02x, want 0x%02x", ack[0], ackByte)
+	}
+	return nil
+}
+
+// ctxErr prefers the context's error to the deadline error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+// unreachable reports whether a dial error means nobody is there.
+func unreachable(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTDOWN)
+}
+
+// Receive returns a channel of envelopes addressed to this device, until
+// ctx ends or the plugin closes. Every call gets every envelope; the
+// first call also gets those that arrived while none was open. A reader
+// that falls more than 256 envelopes behind loses the oldest (logged).
+func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("lan: receive: %w", sdk.ErrClosed)
+	}
+	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: envQueue{limit: maxQueuedEnvelopes}}
+	if len(p.receivers) == 0 {
+		r.queue, p.pending = p.pending, envQueue{limit: maxQueuedEnvelopes}
+	}
+	p.receivers[r] = struct{}{}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go forward(p, ctx, r.out, r.wake, r.queue.pop, func() { delete(p.receivers, r) })
+	return r.out, nil
+}
+
+// receiver is one Receive call.
+type receiver struct {
+	out   chan sdk.Envelope
+	wake  chan struct{}
+	queue envQueue // guarded by Plugin.mu
+}
+
+// envQueue is a bounded FIFO of envelopes that drops the oldest.
+type envQueue struct {
+	items   []sdk.Envelope
+	limit   int
+	dropped int
+}
+
+func (q *envQueue) push(env sdk.Envelope) {
+	if len(q.items) >= q.limit {
+		q.items = slices.Delete(q.items, 0, 1)
+		q.dropped++
+	}
+	q.items = append(q.items, env)
+}
+
+func (q *envQueue) pop() (sdk.Envelope, bool) {
+	if len(q.items) == 0 {
+		return sdk.Envelope{}, false
+	}
+	env := q.items[0]
+	q.items = q.items[1:]
+	return env, true
+}
+
+// deliverLocked queues env for every Receive channel, or for the next
+// Receive when none is open. p.mu is held.
+func (p *Plugin) deliverLocked(env sdk.Envelope) {
+	queues := 0
+	lost := false
+	if len(p.receivers) == 0 {
+		before := p.pending.dropped
+		p.pending.push(env)
+		lost = p.pending.dropped > before
+	}
+	for r := range p.receivers {
+		queues++
+		before := r.queue.dropped
+		e := env
+		if queues > 1 {
+			e.Payload = slices.Clone(env.Payload)
+		}
+		r.queue.push(e)
+		lost = lost || r.queue.dropped > before
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	if lost {
+		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+	}
+}
+
+// acceptLoop takes signaling connections on s.tcp until it is closed.
+func (p *Plugin) acceptLoop(s *sockets) {
+	defer p.wg.Done()
+	for {
+		c, err := s.tcp.AcceptTCP()
+		if err != nil {
+			if isClosedErr(err) {
+				return
+			}
+			p.logLimited("accept", "lan: accept signaling connection", "err", err)
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-p.done:
+				return
+			}
+			continue
+		}
+		src := tcpAddrPort(c.RemoteAddr())
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			_ = c.Close()
+			p.drop("signaling connection", src, reasonBusy, fmt.Sprintf("%d frames being read", maxHandshakes))
+			continue
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			_ = c.Close()
+			<-s.sem
+			return
+		}
+		p.conns[c] = struct{}{}
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go p.serveFrame(s, c, src)
+	}
+}
+
+func tcpAddrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// serveFrame reads one frame from c, checks it, delivers its envelope and
+// acks; a bad frame is logged and the connection closed without an ack.
+func (p *Plugin) serveFrame(s *sockets, c *net.TCPConn, src netip.AddrPort) {
+	defer p.wg.Done()
+	defer func() { <-s.sem }()
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+		_ = c.Close()
+	}()
+	const what = "signaling frame"
+	_ = c.SetDeadline(time.Now().Add(frameTimeout))
+	var hdr [frameHeaderLen]byte
+	if n, err := io.ReadFull(c, hdr[:]); err != nil {
+		if n == 0 && errors.Is(err, io.EOF) {
+			p.log.Debug("lan: signaling connection closed before a frame", "from", src)
+			return
+		}
+		p.drop(what, src, reasonShortFrame, fmt.Sprintf("length prefix: %v", err))
+		return
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || n > MaxFrame {
+		p.drop(what, src, reasonFrameLength, fmt.Sprintf("length prefix %d, want 1..%d", n, MaxFrame))
+		return
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(c, body); err != nil {
+		p.drop(what, src, reasonShortFrame, fmt.Sprintf("%d-byte body: %v", n, err))
+		return
+	}
+	m, err := Decode(body)
+	if err != nil {
+		p.drop(what, src, reasonMalformed, err)
+		return
+	}
+	if m.Type != TypeSignal {
+		p.drop(what, src, reasonNotSignal, fmt.Sprintf("%s (announcements travel over UDP)", m.Type))
+		return
+	}
+	now := time.Now()
+	if err := Verify(m, now); err != nil {
+		p.drop(what, src, verifyReason(err), err)
+		return
+	}
+	cert, _ := sdk.ParseCertificate(m.Ferry.Cert) // checked by Decode and Verify
+	p.mu.Lock()
+	if m.To != p.self {
+		self := p.self
+		p.mu.Unlock()
+		p.drop(what, src, reasonRecipient, fmt.Sprintf("SIGNAL from %s for %s, but this device is %s", m.Ferry.ID.Short(), m.To.Short(), self.Short()))
+		return
+	}
+	st := p.replayStateLocked(m.Ferry.ID, cert, now)
+	if fresh, _ := st.win.accept(m.Ferry.Seq); !fresh {
+		p.mu.Unlock()
+		p.drop(what, src, reasonReplay, fmt.Sprintf("SIGNAL from %s with seq %d already seen or too old", m.Ferry.ID.Short(), m.Ferry.Seq))
+		return
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.deliverLocked(sdk.Envelope{From: m.Ferry.ID, To: m.To, Payload: m.Payload})
+	p.mu.Unlock()
+	if _, err := c.Write([]byte{ackByte}); err != nil {
+		p.log.Debug("lan: could not ack a signaling frame", "from", src, "err", err)
+	}
+}
