@@ -50,6 +50,13 @@ func (dc *dataChannel) sendSocketpair(c net.Conn) (uint64, func(), error) {
 	return id, stop, nil
 }
 
+// pumpBuffer is each direction's copy buffer: large, so that a plugin
+// writing 256 KiB at a time is read in one call and TLS gets full records.
+const pumpBuffer = 256 << 10
+
+// onlyReader hides WriterTo/ReaderFrom so io.CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }
+
 // pumpConns copies both ways between a and b until both directions end,
 // passing half-closes on. When a write fails (that side broke), the other
 // side is still read to its end, so that its writer never blocks.
@@ -58,7 +65,8 @@ func pumpConns(a, b net.Conn) {
 	wg.Add(2)
 	one := func(dst, src net.Conn) {
 		defer wg.Done()
-		if _, err := io.Copy(dst, src); err != nil {
+		buf := make([]byte, pumpBuffer)
+		if _, err := io.CopyBuffer(dst, onlyReader{src}, buf); err != nil {
 			// Unblock the other direction's writer into src, then drain.
 			_ = dst.Close()
 			_, _ = io.Copy(io.Discard, src)

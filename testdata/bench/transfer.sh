@@ -78,18 +78,18 @@ def t(e):
 conn = [e for e in ev if e.get("event") == "state" and e.get("state") == "connected"][-1]
 done = [e for e in ev if e.get("event") == "done"][-1]
 b = int(sys.argv[2])
-wall, srss = open(sys.argv[3]).read().split()
-_, rrss = open(sys.argv[4]).read().split()
-print("%.1f %.1f %d %d" % (b/1e6/float(wall), b/1e6/(t(done)-t(conn)), int(srss)//1024, int(rrss)//1024))
+wall, srss, scpu = open(sys.argv[3]).read().split()
+_, rrss, rcpu = open(sys.argv[4]).read().split()
+print("%.1f %.1f %d %d %s %s" % (b/1e6/float(wall), b/1e6/(t(done)-t(conn)), int(srss)//1024, int(rrss)//1024, scpu, rcpu))
 PY
 }
 
 declare -a BARE WHOLE PHASE SRSS RRSS
 for ((i = 1; i <= RUNS; i++)); do
 	b=$(bare)
-	read -r w p s r < <(ferry_run)
+	read -r w p s r sc rc < <(ferry_run)
 	BARE+=("$b"); WHOLE+=("$w"); PHASE+=("$p"); SRSS+=("$s"); RRSS+=("$r")
-	echo "run $i: bare TLS $b MB/s | ferry whole command $w MB/s, transfer phase $p MB/s | peak RSS sender $s MiB, receiver $r MiB"
+	echo "run $i: bare TLS $b MB/s | ferry whole command $w MB/s, transfer phase $p MB/s | peak RSS sender $s MiB, receiver $r MiB | CPU s (with plugins) sender $sc, receiver $rc"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mb=$(median "${BARE[@]}"); mw=$(median "${WHOLE[@]}"); mp=$(median "${PHASE[@]}")

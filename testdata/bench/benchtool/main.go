@@ -124,7 +124,8 @@ func tlsSend(args []string) error {
 	return c.Close()
 }
 
-// rusage runs a command and writes "wall_seconds max_rss_kib" to -o once
+// rusage runs a command and writes "wall_seconds max_rss_kib cpu_seconds"
+// (user+sys of it and its waited-for children) to -o once
 // it exits. SIGTERM/SIGINT are passed on to the command.
 func rusage(args []string) error {
 	fs := flag.NewFlagSet("rusage", flag.ExitOnError)
@@ -151,11 +152,13 @@ func rusage(args []string) error {
 	wall := time.Since(start).Seconds()
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var rss int64
+	var cpu float64
 	if ru != nil {
 		rss = ru.Maxrss
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	if *outPath != "" {
-		if werr := os.WriteFile(*outPath, []byte(fmt.Sprintf("%.3f %d\n", wall, rss)), 0o600); werr != nil {
+		if werr := os.WriteFile(*outPath, []byte(fmt.Sprintf("%.3f %d %.2f\n", wall, rss, cpu)), 0o600); werr != nil {
 			return werr
 		}
 	}
