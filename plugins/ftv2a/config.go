@@ -3,7 +3,6 @@ package ftv2a
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -149,7 +148,7 @@ func parseConfig(raw []byte) (Config, error) {
 		var err error
 		switch key {
 		case "retry_interval":
-			c.RetryInterval, err = parseDuration(val)
+			c.RetryInterval, err = sdk.ParseDuration(val, false)
 		case "retries":
 			c.Retries, err = parseInt(val, 1, math.MaxInt32)
 		case "chunk_size":
@@ -159,7 +158,7 @@ func parseConfig(raw []byte) (Config, error) {
 			n, err = parseInt(val, 1, 1<<50)
 			c.CommitBytes = int64(n)
 		case "commit_interval":
-			c.CommitInterval, err = parseDuration(val)
+			c.CommitInterval, err = sdk.ParseDuration(val, false)
 		}
 		if err != nil {
 			return c, fmt.Errorf("ftv2a config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
@@ -178,33 +177,4 @@ func parseInt(val json.RawMessage, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("%v is not an integer from %d to %d", f, lo, hi)
 	}
 	return int(f), nil
-}
-
-// parseDuration accepts a positive Go duration string ("250ms") or a JSON
-// number of nanoseconds (how encoding/json writes a time.Duration).
-func parseDuration(val json.RawMessage) (time.Duration, error) {
-	var d time.Duration
-	var s string
-	if err := json.Unmarshal(val, &s); err == nil {
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as \"2s\": %w", err)
-		}
-	} else {
-		var f float64
-		if err := json.Unmarshal(val, &f); err != nil {
-			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
-		}
-		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
-			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
-		}
-		d = time.Duration(f)
-	}
-	switch {
-	case d < 0:
-		return 0, fmt.Errorf("negative duration %v", d)
-	case d == 0:
-		return 0, errors.New("want a positive duration")
-	}
-	return d, nil
 }

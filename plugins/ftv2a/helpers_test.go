@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // testTimeout bounds each test's calls, so a bug fails instead of hanging.
@@ -72,34 +73,7 @@ func newProtocol(t testing.TB, cfg Config) (*Protocol, *logBuffer) {
 // tcpPair returns a connected loopback TCP pair, closed when the test ends.
 func tcpPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	type res struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		c, err := ln.Accept()
-		ch <- res{c, err}
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := <-ch
-	if r.err != nil {
-		_ = a.Close()
-		t.Fatal(r.err)
-	}
-	t.Cleanup(func() {
-		_ = a.Close()
-		_ = r.c.Close()
-	})
-	return a.(*net.TCPConn), r.c.(*net.TCPConn)
+	return plugintest.TCPPair(t)
 }
 
 // randomBytes returns n reproducible pseudo-random bytes.

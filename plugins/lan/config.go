@@ -3,9 +3,7 @@ package lan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -120,12 +118,12 @@ func parseConfig(raw []byte) (config, error) {
 		case "multicast_group":
 			c.group, err = parseGroup(val)
 		case "announce_interval":
-			c.announceInterval, err = parseDuration(val)
+			c.announceInterval, err = sdk.ParseDuration(val, false)
 			if err == nil && c.announceInterval < minAnnounceInterval {
 				err = fmt.Errorf("%v is shorter than %v", c.announceInterval, minAnnounceInterval)
 			}
 		case "peer_timeout":
-			c.peerTimeout, err = parseDuration(val)
+			c.peerTimeout, err = sdk.ParseDuration(val, false)
 		}
 		if err != nil {
 			return c, fmt.Errorf("lan config: %s: %w: %w", f.Name, sdk.ErrInvalidConfig, err)
@@ -217,31 +215,4 @@ func parseGroup(val json.RawMessage) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%s is not an IPv6 link-local multicast group (ff02::/16)", s)
 	}
 	return a, nil
-}
-
-// parseDuration accepts a Go duration string ("250ms") or a JSON number of
-// nanoseconds (how encoding/json writes a time.Duration); it must be
-// positive.
-func parseDuration(val json.RawMessage) (time.Duration, error) {
-	var d time.Duration
-	var s string
-	if err := json.Unmarshal(val, &s); err == nil {
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as \"5s\": %w", err)
-		}
-	} else {
-		var f float64
-		if err := json.Unmarshal(val, &f); err != nil {
-			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
-		}
-		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
-			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
-		}
-		d = time.Duration(f)
-	}
-	if d <= 0 {
-		return 0, errors.New("want a positive duration")
-	}
-	return d, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -93,9 +92,9 @@ func parseConfig(raw []byte) (config, error) {
 		case "advertise":
 			c.advertise, err = parseAdvertise(val)
 		case "dial_stagger":
-			c.dialStagger, err = parseDuration(val, true)
+			c.dialStagger, err = sdk.ParseDuration(val, true)
 		case "session_timeout":
-			c.sessionTimeout, err = parseDuration(val, false)
+			c.sessionTimeout, err = sdk.ParseDuration(val, false)
 		default:
 			return c, fmt.Errorf("tcp config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
 		}
@@ -182,33 +181,4 @@ func parsePort(s string, zeroOK bool) (uint16, error) {
 		return 0, errors.New("port 0 cannot be dialled")
 	}
 	return uint16(n), nil
-}
-
-// parseDuration accepts a Go duration string ("250ms") or a JSON number of
-// nanoseconds (how encoding/json writes a time.Duration).
-func parseDuration(val json.RawMessage, zeroOK bool) (time.Duration, error) {
-	var d time.Duration
-	var s string
-	if err := json.Unmarshal(val, &s); err == nil {
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as \"250ms\": %w", err)
-		}
-	} else {
-		var f float64
-		if err := json.Unmarshal(val, &f); err != nil {
-			return 0, fmt.Errorf("want a duration string or a number of nanoseconds: %w", err)
-		}
-		if f != math.Trunc(f) || f >= math.MaxInt64 || f < math.MinInt64 {
-			return 0, fmt.Errorf("%v is not a whole number of nanoseconds", f)
-		}
-		d = time.Duration(f)
-	}
-	switch {
-	case d < 0:
-		return 0, fmt.Errorf("negative duration %v", d)
-	case d == 0 && !zeroOK:
-		return 0, errors.New("want a positive duration")
-	}
-	return d, nil
 }

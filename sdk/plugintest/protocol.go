@@ -86,7 +86,7 @@ func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int
 	for _, f := range offer.Files {
 		sink.names = append(sink.names, f.Name)
 	}
-	a, b := tcpPair(t)
+	a, b := TCPPair(t)
 	prog := &testProgress{last: map[int]int64{}}
 	errc := make(chan error, 1)
 	go func() { errc <- receiver.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: sink}) }()
@@ -127,8 +127,9 @@ func testTransfer(t *testing.T, mk MakeProtocols, refuse error, have map[int]int
 	return sink
 }
 
-// tcpPair returns a connected loopback TCP pair.
-func tcpPair(t *testing.T) (sdk.Stream, sdk.Stream) {
+// TCPPair returns a connected loopback TCP pair, closed when the test
+// ends: the streams a protocol test runs on.
+func TCPPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -150,6 +151,7 @@ func tcpPair(t *testing.T) (sdk.Stream, sdk.Stream) {
 	}
 	r := <-ch
 	if r.err != nil {
+		_ = a.Close()
 		t.Fatal(r.err)
 	}
 	t.Cleanup(func() {
