@@ -82,6 +82,7 @@ func retryable(ctx context.Context, err error) bool {
 		errors.As(err, &mismatch),
 		errors.Is(err, sdk.ErrRefused),
 		errors.Is(err, sdk.ErrNotProcessed),
+		errors.Is(err, ErrMessageTooLarge),
 		errors.Is(err, transfer.ErrHashMismatch):
 		return false
 	}

@@ -15,6 +15,11 @@ import (
 // message may be; older ones are replays or stale.
 const maxClockSkew = 10 * time.Minute
 
+// ErrMessageTooLarge is returned when a consent message does not fit one
+// sealed signaling message (sdk.MaxEnvelopePayload): an ASK for too many
+// files.
+var ErrMessageTooLarge = errors.New("signaling message too large")
+
 // answer is an ACCEPT or REFUSE for a transfer this node sends.
 type answer struct {
 	from sdk.PeerID
@@ -33,7 +38,7 @@ func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Mess
 		return err
 	}
 	if len(sealed) > sdk.MaxEnvelopePayload {
-		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte signaling limit (too many files in one transfer: %d)", m.Type, len(sealed), sdk.MaxEnvelopePayload, len(m.Files))
+		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte limit of one signaling message (%d files; send fewer at a time): %w", m.Type, len(sealed), sdk.MaxEnvelopePayload, len(m.Files), ErrMessageTooLarge)
 	}
 	var errs []error
 	for _, s := range n.signaling {
