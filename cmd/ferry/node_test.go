@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +114,34 @@ func TestHostileNamesRefused(t *testing.T) {
 	})
 	if len(found) != 0 {
 		t.Errorf("files written for refused offers: %v", found)
+	}
+}
+
+// TestTooManyFilesForOneAsk: an offer too large for one signaling message
+// fails at once, saying so, instead of being retried.
+func TestTooManyFilesForOneAsk(t *testing.T) {
+	_, recvID := startBuiltinNode(t, "bob")
+	send, _ := startBuiltinNode(t, "alice")
+	src := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(src, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	man := &transfer.Manifest{}
+	for i := range 600 {
+		man.Files = append(man.Files, transfer.LocalFile{Path: src, Info: sdk.FileInfo{
+			Name: fmt.Sprintf("photos/2026/IMG_%04d.jpg", i), Size: 1, MediaType: "image/jpeg", SHA256: make([]byte, 32),
+		}})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	peer, err := send.Resolve(ctx, recvID.ID.String(), 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RetryFor outlasts ctx: a sender that retried would end with ctx's
+	// error, not ErrMessageTooLarge.
+	err = send.Send(ctx, peer, man, node.SendOptions{RetryFor: time.Minute})
+	if !errors.Is(err, node.ErrMessageTooLarge) || !strings.Contains(err.Error(), "600 files") {
+		t.Fatalf("Send of 600 files: %v, want ErrMessageTooLarge naming the count", err)
 	}
 }
