@@ -41,6 +41,12 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}
 			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			// Start first: discovery finds the peer while the files are hashed.
+			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(s)
 			man, err := transfer.Scan(ctx, paths, nil)
 			if err != nil {
 				return err
@@ -48,11 +54,6 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 			for _, s := range man.Skipped {
 				a.log.Warn("not sent", "what", s)
 			}
-			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
-			if err != nil {
-				return err
-			}
-			defer a.closeSession(s)
 			peer, err := s.node.Resolve(ctx, to, findFor)
 			if err != nil {
 				if errors.Is(err, sdk.ErrOffline) {

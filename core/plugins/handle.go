@@ -242,17 +242,15 @@ func resubscribe[T any](ctx context.Context, h baseHandle, open func(context.Con
 			if h.i.Status().State == StateStopped {
 				return // closed on purpose
 			}
-			var err error
-			if in, err = open(ctx); err != nil {
+			next, err := open(ctx)
+			if err != nil {
 				if ctx.Err() != nil || catCtx.Err() != nil {
 					return
 				}
 				h.i.cat.log().Warn("resubscribe failed; retrying", "instance", h.i.cfg.Name, "role", h.role, "err", err)
-				in = nil
-				closed := make(chan T)
-				close(closed)
-				in = closed
+				continue // in is drained: the loop waits resubscribeDelay and tries again
 			}
+			in = next
 		}
 	}()
 	return out, nil

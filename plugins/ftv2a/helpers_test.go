@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,32 +31,14 @@ func testContext(t testing.TB) context.Context {
 }
 
 // logBuffer collects log lines and echoes them to t.Log.
-type logBuffer struct {
-	t   testing.TB
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = plugintest.LogBuffer
 
 // newProtocol returns a protocol configured with cfg (zero fields take
 // their defaults), logging to the returned buffer, closed when the test
 // ends.
 func newProtocol(t testing.TB, cfg Config) (*Protocol, *logBuffer) {
 	t.Helper()
-	logs := &logBuffer{t: t}
+	logs := plugintest.NewLogBuffer(t)
 	p := New(WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err := p.SetConfig(cfg); err != nil {
 		t.Fatalf("SetConfig: %v", err)

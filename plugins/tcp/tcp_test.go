@@ -29,32 +29,14 @@ func testContext(t testing.TB) context.Context {
 	return ctx
 }
 
-// logBuffer collects a transport's log lines and echoes them to t.Log.
-type logBuffer struct {
-	t   testing.TB
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer collects log lines and echoes them to t.Log.
+type logBuffer = plugintest.LogBuffer
 
 // configuredLog returns a configured transport listening on listen, and its
 // log. It is closed when the test ends.
 func configuredLog(t testing.TB, config map[string]any) (*Transport, *logBuffer) {
 	t.Helper()
-	logs := &logBuffer{t: t}
+	logs := plugintest.NewLogBuffer(t)
 	tr := New(WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	raw, err := json.Marshal(config)
 	if err != nil {
