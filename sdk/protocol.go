@@ -28,6 +28,14 @@ type Offer struct {
 	TransferID string
 	// Files are the files offered, in order. REQUIRED.
 	Files []FileInfo
+	// Token is the receiver's authorisation for this transfer, issued when
+	// it accepted (a JWT signed with the receiver's device key, naming the
+	// transfer, its files, the sender and an expiry). The sending core
+	// fills it; a protocol whose wire carries a token (jsonchunk's
+	// AUTHENTICATION) sends it and, on the receiving side, passes what
+	// arrived to [FileSink.Decide], where the core checks it. Plugins treat
+	// it as opaque text.
+	Token string
 }
 
 // FileSource is the host service a sending protocol reads files from.
@@ -65,6 +73,16 @@ type FileSink interface {
 	// Create opens the part file for file index of the most recently
 	// accepted offer.
 	Create(ctx context.Context, index int) (PartFile, error)
+}
+
+// RangedPart is implemented by a [PartFile] that knows every byte range it
+// holds, not just its committed prefix: a protocol that resumes by chunks
+// (jsonchunk) asks it which parts are still missing.
+type RangedPart interface {
+	PartFile
+	// Missing returns the byte ranges not committed yet, as [off, end)
+	// pairs in order; empty when the whole file is committed.
+	Missing() [][2]int64
 }
 
 // Progress receives byte counts as a transfer moves. It may be nil.

@@ -150,7 +150,14 @@ func (h *hostServer) Create(ctx context.Context, req *pb.CreateRequest) (*pb.Cre
 	}
 	h.parts[id] = part
 	h.mu.Unlock()
-	return &pb.CreateResponse{PartId: id, Offset: part.Offset(), FileStreamId: fid}, nil
+	resp := &pb.CreateResponse{PartId: id, Offset: part.Offset(), FileStreamId: fid}
+	if rp, ok := part.(RangedPart); ok {
+		resp.MissingKnown = true
+		for _, r := range rp.Missing() {
+			resp.Missing = append(resp.Missing, &pb.ByteRange{Off: r[0], End: r[1]})
+		}
+	}
+	return resp, nil
 }
 
 func (h *hostServer) part(id uint64) (PartFile, error) {
@@ -305,8 +312,26 @@ func (h *hostClient) Create(ctx context.Context, index int) (PartFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
 	}
-	return &remotePart{h: h, id: resp.GetPartId(), f: f, offset: resp.GetOffset()}, nil
+	rp := &remotePart{h: h, id: resp.GetPartId(), f: f, offset: resp.GetOffset()}
+	if !resp.GetMissingKnown() {
+		return rp, nil
+	}
+	miss := make([][2]int64, 0, len(resp.GetMissing()))
+	for _, r := range resp.GetMissing() {
+		miss = append(miss, [2]int64{r.GetOff(), r.GetEnd()})
+	}
+	return &remoteRangedPart{remotePart: rp, missing: miss}, nil
 }
+
+// remoteRangedPart is a remotePart whose host part knew its missing
+// ranges when it was created.
+type remoteRangedPart struct {
+	*remotePart
+	missing [][2]int64
+}
+
+// Missing returns the ranges the host's part file lacked at Create.
+func (p *remoteRangedPart) Missing() [][2]int64 { return p.missing }
 
 // remotePart writes into the host's part file through the handed-over
 // descriptor; Commit and Close are calls to the host.
@@ -435,7 +460,7 @@ func dialOneConn(c net.Conn) (*grpc.ClientConn, error) {
 // ---- conversions ----
 
 func offerToProto(o Offer) *pb.Offer {
-	out := &pb.Offer{TransferId: o.TransferID}
+	out := &pb.Offer{TransferId: o.TransferID, Token: o.Token}
 	for _, f := range o.Files {
 		out.Files = append(out.Files, &pb.FileInfo{Name: f.Name, Size: f.Size, MediaType: f.MediaType, Sha256: f.SHA256, ModTimeUnixNano: unixNano(f.ModTime)})
 	}
@@ -443,7 +468,7 @@ func offerToProto(o Offer) *pb.Offer {
 }
 
 func offerFromProto(p *pb.Offer) Offer {
-	out := Offer{TransferID: p.GetTransferId()}
+	out := Offer{TransferID: p.GetTransferId(), Token: p.GetToken()}
 	for _, f := range p.GetFiles() {
 		out.Files = append(out.Files, FileInfo{Name: f.GetName(), Size: f.GetSize(), MediaType: f.GetMediaType(), SHA256: f.GetSha256(), ModTime: fromUnixNano(f.GetModTimeUnixNano())})
 	}

@@ -305,6 +305,15 @@ func (p *part) File() *os.File {
 	return nil
 }
 
+// Missing passes on the part file's missing ranges, for protocols that
+// resume by chunks.
+func (p *part) Missing() [][2]int64 {
+	if rp, ok := p.PartFile.(sdk.RangedPart); ok {
+		return rp.Missing()
+	}
+	return [][2]int64{{p.Offset(), p.k.inc.Record().Files[p.index].Size}}
+}
+
 func (p *part) Close(ctx context.Context, complete bool) error {
 	if err := p.PartFile.Close(ctx, complete); err != nil {
 		return err

@@ -1688,9 +1688,12 @@ func (x *FileInfo) GetModTimeUnixNano() int64 {
 }
 
 type Offer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TransferId    string                 `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
-	Files         []*FileInfo            `protobuf:"bytes,2,rep,name=files,proto3" json:"files,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TransferId string                 `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	Files      []*FileInfo            `protobuf:"bytes,2,rep,name=files,proto3" json:"files,omitempty"`
+	// token is the receiver-issued authorisation for the transfer (a JWT);
+	// opaque to plugins.
+	Token         string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1739,6 +1742,66 @@ func (x *Offer) GetFiles() []*FileInfo {
 	return nil
 }
 
+func (x *Offer) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// ByteRange is the half-open byte range [off, end).
+type ByteRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Off           int64                  `protobuf:"varint,1,opt,name=off,proto3" json:"off,omitempty"`
+	End           int64                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ByteRange) Reset() {
+	*x = ByteRange{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ByteRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ByteRange) ProtoMessage() {}
+
+func (x *ByteRange) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ByteRange.ProtoReflect.Descriptor instead.
+func (*ByteRange) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ByteRange) GetOff() int64 {
+	if x != nil {
+		return x.Off
+	}
+	return 0
+}
+
+func (x *ByteRange) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
 type ProtocolSendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	StreamId      uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
@@ -1750,7 +1813,7 @@ type ProtocolSendRequest struct {
 
 func (x *ProtocolSendRequest) Reset() {
 	*x = ProtocolSendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1825,7 @@ func (x *ProtocolSendRequest) String() string {
 func (*ProtocolSendRequest) ProtoMessage() {}
 
 func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1838,7 @@ func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolSendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ProtocolSendRequest) GetStreamId() uint64 {
@@ -1807,7 +1870,7 @@ type ProtocolSendResponse struct {
 
 func (x *ProtocolSendResponse) Reset() {
 	*x = ProtocolSendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1882,7 @@ func (x *ProtocolSendResponse) String() string {
 func (*ProtocolSendResponse) ProtoMessage() {}
 
 func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1895,7 @@ func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolSendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 type ProtocolReceiveRequest struct {
@@ -1845,7 +1908,7 @@ type ProtocolReceiveRequest struct {
 
 func (x *ProtocolReceiveRequest) Reset() {
 	*x = ProtocolReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1920,7 @@ func (x *ProtocolReceiveRequest) String() string {
 func (*ProtocolReceiveRequest) ProtoMessage() {}
 
 func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +1933,7 @@ func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ProtocolReceiveRequest) GetStreamId() uint64 {
@@ -1895,7 +1958,7 @@ type ProtocolReceiveResponse struct {
 
 func (x *ProtocolReceiveResponse) Reset() {
 	*x = ProtocolReceiveResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1970,7 @@ func (x *ProtocolReceiveResponse) String() string {
 func (*ProtocolReceiveResponse) ProtoMessage() {}
 
 func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +1983,7 @@ func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 type OpenRequest struct {
@@ -1933,7 +1996,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1945,7 +2008,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2021,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -1985,7 +2048,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2060,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2073,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2036,7 +2099,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2111,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2124,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2079,7 +2142,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2154,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2167,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 type CreateRequest struct {
@@ -2116,7 +2179,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2191,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2204,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2152,17 +2215,22 @@ func (x *CreateRequest) GetIndex() int32 {
 }
 
 type CreateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PartId        uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
-	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	FileStreamId  uint64                 `protobuf:"varint,3,opt,name=file_stream_id,json=fileStreamId,proto3" json:"file_stream_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	PartId       uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
+	Offset       int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	FileStreamId uint64                 `protobuf:"varint,3,opt,name=file_stream_id,json=fileStreamId,proto3" json:"file_stream_id,omitempty"`
+	// missing lists the byte ranges not committed yet, when the host's part
+	// file knows them (see sdk.RangedPart); empty with missing_known unset
+	// means only offset is known.
+	Missing       []*ByteRange `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty"`
+	MissingKnown  bool         `protobuf:"varint,5,opt,name=missing_known,json=missingKnown,proto3" json:"missing_known,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2174,7 +2242,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2187,7 +2255,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2211,6 +2279,20 @@ func (x *CreateResponse) GetFileStreamId() uint64 {
 	return 0
 }
 
+func (x *CreateResponse) GetMissing() []*ByteRange {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *CreateResponse) GetMissingKnown() bool {
+	if x != nil {
+		return x.MissingKnown
+	}
+	return false
+}
+
 type CommitRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PartId        uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
@@ -2222,7 +2304,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2316,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2329,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2279,7 +2361,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2373,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2386,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 type ClosePartRequest struct {
@@ -2317,7 +2399,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2411,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2424,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2367,7 +2449,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2461,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2474,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 type ProgressRequest struct {
@@ -2405,7 +2487,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2499,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2512,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -2455,7 +2537,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2549,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2562,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2577,11 +2659,15 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\fR\x06sha256\x12+\n" +
-	"\x12mod_time_unix_nano\x18\x05 \x01(\x03R\x0fmodTimeUnixNano\"Y\n" +
+	"\x12mod_time_unix_nano\x18\x05 \x01(\x03R\x0fmodTimeUnixNano\"o\n" +
 	"\x05Offer\x12\x1f\n" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\x12/\n" +
-	"\x05files\x18\x02 \x03(\v2\x19.ferry.plugin.v1.FileInfoR\x05files\"y\n" +
+	"\x05files\x18\x02 \x03(\v2\x19.ferry.plugin.v1.FileInfoR\x05files\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\"/\n" +
+	"\tByteRange\x12\x10\n" +
+	"\x03off\x18\x01 \x01(\x03R\x03off\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"y\n" +
 	"\x13ProtocolSendRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12,\n" +
 	"\x05offer\x18\x02 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\x12\x17\n" +
@@ -2601,11 +2687,13 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05offer\x18\x01 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\"\x10\n" +
 	"\x0eDecideResponse\"%\n" +
 	"\rCreateRequest\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x05R\x05index\"g\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\"\xc2\x01\n" +
 	"\x0eCreateResponse\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12$\n" +
-	"\x0efile_stream_id\x18\x03 \x01(\x04R\ffileStreamId\"H\n" +
+	"\x0efile_stream_id\x18\x03 \x01(\x04R\ffileStreamId\x124\n" +
+	"\amissing\x18\x04 \x03(\v2\x1a.ferry.plugin.v1.ByteRangeR\amissing\x12#\n" +
+	"\rmissing_known\x18\x05 \x01(\bR\fmissingKnown\"H\n" +
 	"\rCommitRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x10\n" +
 	"\x03off\x18\x02 \x01(\x03R\x03off\x12\f\n" +
@@ -2678,7 +2766,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -2713,22 +2801,23 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*ReceiveRequest)(nil),          // 30: ferry.plugin.v1.ReceiveRequest
 	(*FileInfo)(nil),                // 31: ferry.plugin.v1.FileInfo
 	(*Offer)(nil),                   // 32: ferry.plugin.v1.Offer
-	(*ProtocolSendRequest)(nil),     // 33: ferry.plugin.v1.ProtocolSendRequest
-	(*ProtocolSendResponse)(nil),    // 34: ferry.plugin.v1.ProtocolSendResponse
-	(*ProtocolReceiveRequest)(nil),  // 35: ferry.plugin.v1.ProtocolReceiveRequest
-	(*ProtocolReceiveResponse)(nil), // 36: ferry.plugin.v1.ProtocolReceiveResponse
-	(*OpenRequest)(nil),             // 37: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 38: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 39: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 40: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 41: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 42: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 43: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 44: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 45: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 46: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 47: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 48: ferry.plugin.v1.ProgressResponse
+	(*ByteRange)(nil),               // 33: ferry.plugin.v1.ByteRange
+	(*ProtocolSendRequest)(nil),     // 34: ferry.plugin.v1.ProtocolSendRequest
+	(*ProtocolSendResponse)(nil),    // 35: ferry.plugin.v1.ProtocolSendResponse
+	(*ProtocolReceiveRequest)(nil),  // 36: ferry.plugin.v1.ProtocolReceiveRequest
+	(*ProtocolReceiveResponse)(nil), // 37: ferry.plugin.v1.ProtocolReceiveResponse
+	(*OpenRequest)(nil),             // 38: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 39: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 40: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 41: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 42: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 43: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 44: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 45: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 46: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 47: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 48: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 49: ferry.plugin.v1.ProgressResponse
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
@@ -2747,49 +2836,50 @@ var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	32, // 13: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
 	2,  // 14: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
 	32, // 15: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
-	5,  // 16: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
-	7,  // 17: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
-	10, // 18: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
-	13, // 19: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
-	16, // 20: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
-	18, // 21: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
-	21, // 22: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
-	23, // 23: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
-	25, // 24: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
-	28, // 25: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
-	30, // 26: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
-	33, // 27: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
-	35, // 28: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	37, // 29: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	39, // 30: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	41, // 31: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	43, // 32: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	45, // 33: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	47, // 34: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	6,  // 35: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 36: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 37: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 38: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 39: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	19, // 40: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	22, // 41: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	24, // 42: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	26, // 43: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	29, // 44: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	27, // 45: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	34, // 46: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	36, // 47: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	38, // 48: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	40, // 49: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	42, // 50: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	44, // 51: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	46, // 52: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	48, // 53: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	35, // [35:54] is the sub-list for method output_type
-	16, // [16:35] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	33, // 16: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
+	5,  // 17: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
+	7,  // 18: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
+	10, // 19: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
+	13, // 20: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
+	16, // 21: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
+	18, // 22: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
+	21, // 23: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
+	23, // 24: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
+	25, // 25: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
+	28, // 26: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
+	30, // 27: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
+	34, // 28: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
+	36, // 29: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
+	38, // 30: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	40, // 31: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	42, // 32: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	44, // 33: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	46, // 34: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	48, // 35: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	6,  // 36: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 37: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 38: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 39: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 40: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	19, // 41: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	22, // 42: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	24, // 43: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	26, // 44: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	29, // 45: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	27, // 46: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	35, // 47: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	37, // 48: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	39, // 49: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	41, // 50: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	43, // 51: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	45, // 52: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	47, // 53: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	49, // 54: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	36, // [36:55] is the sub-list for method output_type
+	17, // [17:36] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ferry_plugin_v1_plugin_proto_init() }
@@ -2803,7 +2893,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   6,
 		},
