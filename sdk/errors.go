@@ -43,3 +43,9 @@ var ErrOffline = errors.New("peer offline")
 // did not confirm that it processed a request, after every retry (seed 000's
 // EEE002, "request not processed").
 var ErrNotProcessed = errors.New("request not processed by peer")
+
+// ErrHashMismatch is returned by [PartFile.Close] when a received file's
+// SHA-256 is not the one the sender announced: the part file is discarded
+// and no final file is made. A protocol that can tell which bytes differ
+// (jsonchunk) names them in its own error.
+var ErrHashMismatch = errors.New("sha-256 mismatch")

@@ -28,6 +28,7 @@ var errorTable = []struct {
 	{"refused", codes.PermissionDenied, ErrRefused},
 	{"offline", codes.Unavailable, ErrOffline},
 	{"not_processed", codes.Aborted, ErrNotProcessed},
+	{"hash_mismatch", codes.DataLoss, ErrHashMismatch},
 	{"plugin_exited", codes.Unavailable, ErrPluginExited},
 	{"canceled", codes.Canceled, context.Canceled},
 	{"deadline_exceeded", codes.DeadlineExceeded, context.DeadlineExceeded},

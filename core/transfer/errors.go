@@ -1,6 +1,10 @@
 package transfer
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
 
 // ErrBadName is returned when a file name from the wire cannot be used as a
 // path inside the receive folder. The error wrapping it says why.
@@ -13,7 +17,8 @@ var ErrBadOffer = errors.New("bad offer")
 
 // ErrHashMismatch is returned when a received file's SHA-256 is not the one
 // the sender announced. The part file is deleted; no final file is made.
-var ErrHashMismatch = errors.New("sha-256 mismatch")
+// It is the SDK's sentinel, so the error crosses to a protocol plugin.
+var ErrHashMismatch = sdk.ErrHashMismatch
 
 // ErrFileChanged is returned by the sender's source when a file's size,
 // modification time or identity changed since it was scanned.
