@@ -280,3 +280,29 @@ func (in *Inbox) Prune(before time.Time) (int, error) {
 	}
 	return n, errors.Join(append([]error{err}, errs...)...)
 }
+
+// Received returns how many bytes of r's files the receiver holds durably:
+// the files done plus the committed ranges of the others' journals. It
+// only reads, so it may run beside a receiver writing the same transfer
+// (`ferry status`); a journal it cannot read counts as empty.
+func (in *Inbox) Received(r Record) int64 {
+	var n int64
+	for i, f := range r.Files {
+		if i < len(r.Done) && r.Done[i] {
+			n += f.Size
+			continue
+		}
+		j := &journal{state: in.state, rel: journalRel(r.ID, i), size: f.Size, index: i}
+		fh, err := in.state.OpenFile(native(j.rel), os.O_RDONLY, 0)
+		if err != nil {
+			continue
+		}
+		if ok, _ := j.read(fh); ok {
+			for _, s := range j.ranges {
+				n += s.end - s.off
+			}
+		}
+		_ = fh.Close()
+	}
+	return n
+}
