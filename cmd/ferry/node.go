@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,34 @@ type session struct {
 	id   *identity.Identity
 	cat  *plugins.Catalog
 	node *node.Node
+
+	mu    sync.Mutex
+	hooks []func(node.Event) // besides the renderer, e.g. outbox trackers
+}
+
+// hook adds fn to the functions every node event goes to; the returned
+// function removes it.
+func (s *session) hook(fn func(node.Event)) (remove func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks = append(s.hooks, fn)
+	i := len(s.hooks) - 1
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hooks[i] = nil
+	}
+}
+
+func (s *session) dispatch(e node.Event) {
+	s.mu.Lock()
+	hooks := slices.Clone(s.hooks)
+	s.mu.Unlock()
+	for _, h := range hooks {
+		if h != nil {
+			h(e)
+		}
+	}
 }
 
 // startNode loads config and identity, starts the plugins and the node.
@@ -37,9 +67,11 @@ func (a *app) startNode(ctx context.Context, cmd *cobra.Command, r *renderer, op
 		return nil, err
 	}
 	opts.Config, opts.Identity, opts.Catalog, opts.Logger = cfg, id, cat, a.log
+	s := &session{cfg: cfg, id: id, cat: cat}
 	if r != nil {
-		opts.Events = r.event
+		s.hooks = append(s.hooks, r.event)
 	}
+	opts.Events = s.dispatch
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	n, err := node.Start(sctx, opts)
@@ -47,7 +79,8 @@ func (a *app) startNode(ctx context.Context, cmd *cobra.Command, r *renderer, op
 		a.closeCatalog(cat)
 		return nil, fmt.Errorf("start: %w", err)
 	}
-	return &session{cfg: cfg, id: id, cat: cat, node: n}, nil
+	s.node = n
+	return s, nil
 }
 
 func (a *app) closeSession(s *session) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,8 +19,8 @@ import (
 
 func (a *app) receiveCommand() *cobra.Command {
 	var (
-		dir         string
-		yes, asJSON bool
+		dir                 string
+		yes, asJSON, resume bool
 	)
 	cmd := &cobra.Command{
 		Use:   "receive [--dir D] [--yes]",
@@ -32,7 +33,11 @@ transfer.auto_accept. Files are written to part files beside their final
 place, journaled, checked against the sender's SHA-256 and renamed into place;
 an existing file is never overwritten (a free name like "a (1).txt" is used).
 An interrupted transfer resumes when the sender sends again, even after this
-command restarts.`,
+command restarts.
+
+While it runs, it also resumes this device's own unfinished outgoing transfers
+(see "ferry status") whenever their receiver comes into sight; --resume=false
+turns that off.`,
 		Example: `  ferry receive
   ferry receive --dir ~/Downloads --yes --json`,
 		Args: cobra.NoArgs,
@@ -68,6 +73,15 @@ command restarts.`,
 			if !asJSON {
 				fmt.Fprintf(cmd.OutOrStdout(), "receiving as %s (%s) into %s; Ctrl-C to stop\n", s.cfg.DeviceName(), s.id.ID, inbox.Dir())
 			}
+			if resume {
+				box, err := openOutbox(s)
+				if err != nil {
+					return err
+				}
+				defer box.Close()
+				wait := a.autoResume(ctx, s, box, time.Minute)
+				defer wait()
+			}
 			<-ctx.Done()
 			return nil
 		},
@@ -76,6 +90,7 @@ command restarts.`,
 	f.StringVar(&dir, "dir", "", "folder to receive into (default: transfer.dir, else $FERRY_HOME/received)")
 	f.BoolVar(&yes, "yes", false, "accept every offer without asking")
 	f.BoolVar(&asJSON, "json", false, "print events as JSON lines")
+	f.BoolVar(&resume, "resume", true, "resume this device's unfinished outgoing transfers when their peer comes into sight")
 	return cmd
 }
 

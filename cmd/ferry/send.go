@@ -14,7 +14,7 @@ import (
 
 func (a *app) sendCommand() *cobra.Command {
 	var (
-		to                          string
+		to, protocol                string
 		asJSON                      bool
 		findFor, retryFor, answerIn time.Duration
 	)
@@ -31,9 +31,15 @@ configured transports, secures the stream with TLS 1.3 pinned to the peer's
 ID, and sends. If the connection breaks (the receiver restarts, the network
 drops) it resumes where the receiver's journal says, for --retry-for.
 
+An unfinished transfer is kept in $FERRY_HOME/outbox: running the same send
+again (same peer, same files) resumes it under its transfer ID, and so does
+"ferry resume"; the receiver then asks only for what it lacks. "ferry status"
+lists unfinished transfers.
+
 Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
-  ferry send photos/ notes.txt --to laptop --json`,
+  ferry send photos/ notes.txt --to laptop --json
+  ferry send big.iso --to laptop --protocol jsonchunk`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			ctx := cmd.Context()
@@ -61,11 +67,27 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 				}
 				return err
 			}
+			box, err := openOutbox(s)
+			if err != nil {
+				return err
+			}
+			defer box.Close()
+			rec := box.Match(peer.ID, man.Offer("").Files)
+			if rec != nil {
+				if protocol != "" {
+					rec.Protocol = protocol
+				}
+				if !asJSON {
+					fmt.Fprintf(cmd.OutOrStdout(), "resuming transfer %s: %s of %s confirmed earlier\n", shortID(rec.ID), size(rec.Done()), size(rec.Total()))
+				}
+			} else if rec, err = newOutgoing(man, paths, peer, protocol); err != nil {
+				return err
+			}
 			if !asJSON {
 				fmt.Fprintf(cmd.OutOrStdout(), "sending %d file(s), %s, to %s (%s)\n", len(man.Files), size(man.TotalSize()), peer.Name, peer.ID)
 			}
 			start := time.Now()
-			if err := s.node.Send(ctx, peer, man, node.SendOptions{RetryFor: retryFor}); err != nil {
+			if err := a.sendRecorded(ctx, s, box, rec, man, peer, retryFor); err != nil {
 				return err
 			}
 			if !asJSON {
@@ -77,6 +99,7 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&to, "to", "", "receiver: peer ID, unique ID prefix, or device name (REQUIRED)")
+	f.StringVar(&protocol, "protocol", "", "the only protocol to offer: a configured protocol's name (ftv2a, jsonchunk) or ID; default: every configured one, in config order")
 	f.BoolVar(&asJSON, "json", false, "print events as JSON lines instead of text and progress bars")
 	f.DurationVar(&findFor, "find-timeout", 10*time.Second, "how long to look for the peer before reporting it offline")
 	f.DurationVar(&retryFor, "retry-for", time.Minute, "how long to keep resuming after the connection breaks")

@@ -60,6 +60,9 @@ type Ferry struct {
 	Reason string `json:"reason,omitempty"`
 	// Resume is set on an ACCEPT of a transfer the receiver already knows.
 	Resume bool `json:"resume,omitempty"`
+	// Token is the receiver's transfer token (ACCEPT): a JWT the sender
+	// presents on the connection, and on any later one that resumes.
+	Token string `json:"token,omitempty"`
 }
 
 // Message is one consent message: ASK (sender → each receiver), ACCEPT or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,12 +42,15 @@ type Node struct {
 	id   *identity.Identity
 	log  *slog.Logger
 
-	discovery  []sdk.Discovery
-	signaling  []namedSignaling
-	transports map[string]sdk.Transport // by plugin name (the wire name)
-	trOrder    []string                 // plugin names in config priority
-	protocols  map[string]sdk.Protocol  // by protocol ID (the ALPN value)
-	protoOrder []string
+	discovery      []sdk.Discovery
+	discoveryNames []string
+	signaling      []namedSignaling
+	transports     map[string]sdk.Transport // by plugin name (the wire name)
+	trOrder        []string                 // plugin names in config priority
+	protocols      map[string]sdk.Protocol  // by protocol ID (the ALPN value)
+	protoOrder     []string
+	tokened        map[string]bool   // protocol IDs whose wire carries the transfer token
+	protoNames     map[string]string // instance and plugin names -> protocol ID
 
 	peers *peerTable
 
@@ -84,7 +88,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n := &Node{
 		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
-		transports: map[string]sdk.Transport{}, protocols: map[string]sdk.Protocol{},
+		transports: map[string]sdk.Transport{}, protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, protoNames: map[string]string{},
 		peers: newPeerTable(), answers: map[string]chan answer{},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -135,7 +139,10 @@ func (n *Node) start(ctx context.Context) error {
 		if _, dup := n.protocols[pid]; !dup {
 			n.protocols[pid] = p
 			n.protoOrder = append(n.protoOrder, pid)
+			n.tokened[pid] = slices.Contains(i.Status().Info.Capabilities, sdk.CapOfferToken)
 		}
+		n.protoNames[name] = pid
+		n.protoNames[i.Status().Info.Name] = pid
 	}
 	for _, name := range n.cfg.Signaling {
 		i, err := inst(name)
@@ -169,6 +176,7 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("discovery %q: watch: %w", name, err)
 		}
 		n.discovery = append(n.discovery, d)
+		n.discoveryNames = append(n.discoveryNames, name)
 		n.wg.Add(1)
 		go n.watchLoop(ch)
 		if err := d.Announce(ctx, self); err != nil {

@@ -95,12 +95,20 @@ func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, <-chan struct{}, 
 func (n *Node) Peers() []sdk.PeerInfo { return n.peers.list() }
 
 // Resolve waits up to timeout for a peer matching query (a peer ID, a
-// unique prefix of one, or a device name) to be seen. A query matching
-// several peers is an error wrapping ErrAmbiguous that lists them; none
-// by the deadline is an error wrapping sdk.ErrOffline.
+// unique prefix of one, or a device name) to be seen. A full peer ID that
+// no announcement has brought is also looked up in every discovery plugin
+// (a DHT finds peers that are not on this network), again with backoff
+// while the wait lasts, as seed 002's "search for the contact while not
+// connected". A query matching several peers is an error wrapping
+// ErrAmbiguous that lists them; none by the deadline is an error wrapping
+// sdk.ErrOffline.
 func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration) (sdk.PeerInfo, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	id, idErr := sdk.ParsePeerID(query)
+	lookup := time.NewTimer(0)
+	defer lookup.Stop()
+	backoff := 250 * time.Millisecond
 	for {
 		p, ok, changed, err := n.peers.resolve(query)
 		if err != nil {
@@ -109,14 +117,45 @@ func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration)
 		if ok {
 			return p, nil
 		}
+		var lookupC <-chan time.Time
+		if idErr == nil && len(n.discovery) > 0 {
+			lookupC = lookup.C
+		}
 		select {
 		case <-changed:
+		case <-lookupC:
+			if p, err := n.lookup(ctx, id); err == nil {
+				return p, nil
+			}
+			lookup.Reset(backoff)
+			backoff = min(2*backoff, 4*time.Second)
 		case <-t.C:
 			return sdk.PeerInfo{}, fmt.Errorf("peer %q not found by %s within %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
 		case <-ctx.Done():
 			return sdk.PeerInfo{}, ctx.Err()
 		}
 	}
+}
+
+// lookup asks each discovery plugin for peer id and records the first
+// answer in the peer table.
+func (n *Node) lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) {
+	var errs []error
+	for i, d := range n.discovery {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		p, err := d.Lookup(lctx, id)
+		cancel()
+		if err == nil && p.ID == id {
+			n.peers.apply(sdk.PeerEvent{Kind: sdk.PeerSeen, Peer: p})
+			return p, nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.discoveryNames[i], err))
+		}
+	}
+	err := errors.Join(errs...)
+	n.log.Debug("peer not found by lookup; trying again", "peer", id, "err", err)
+	return sdk.PeerInfo{}, err
 }
 
 // waitPeer waits up to timeout for peer id to be in the table, and

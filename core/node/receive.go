@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/secure"
+	"github.com/ferry-p2p/ferry/core/token"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -192,9 +193,17 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", trName, err)
 	}
+	offer, err := m.Offer()
+	if err != nil {
+		return err
+	}
+	tok, err := token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
+	if err != nil {
+		return err
+	}
 	accept := s.reply(m, connect.TypeAccept, connect.Ferry{
 		Transport: prep.Local.Transport, Description: base64.StdEncoding.EncodeToString(prep.Local.Data),
-		Protocol: pid, Resume: resume,
+		Protocol: pid, Resume: resume, Token: tok,
 	})
 	if err := n.sendMessage(cctx, from, accept); err != nil {
 		return err
@@ -216,7 +225,7 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	}
 	defer conn.Close()
 	n.state(base, connect.Connected)
-	sk := &sink{s: s, inc: inc, id: m.ID, base: base}
+	sk := &sink{s: s, inc: inc, id: m.ID, base: base, from: from, checkToken: n.tokened[pid]}
 	prog := newProgress(n, base, sk.file)
 	if err := proto.Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
 		return fmt.Errorf("receive over %s: %w", pid, err)
@@ -227,10 +236,12 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 // sink is the FileSink a receiving protocol writes through: it maps the
 // protocol's offers onto the accepted transfer.
 type sink struct {
-	s    *server
-	inc  *transfer.Incoming
-	id   string
-	base Event
+	s          *server
+	inc        *transfer.Incoming
+	id         string
+	base       Event
+	from       sdk.PeerID // the peer on the connection
+	checkToken bool       // the protocol carries the transfer token: require it
 
 	mu      sync.Mutex
 	indices []int // record index of each file of the latest offer
@@ -239,6 +250,12 @@ type sink struct {
 func (k *sink) Decide(_ context.Context, o sdk.Offer) error {
 	if o.TransferID != k.id {
 		return fmt.Errorf("offer for transfer %s on the connection of transfer %s: %w", o.TransferID, k.id, sdk.ErrRefused)
+	}
+	if k.checkToken || o.Token != "" {
+		if _, err := token.Check(k.s.n.id.PrivateKey(), k.from, o, o.Token, time.Now()); err != nil {
+			k.s.n.log.Warn("refused an offer whose token does not check out", "peer", k.from, "transfer", o.TransferID, "err", err)
+			return fmt.Errorf("%w: %w", err, sdk.ErrRefused)
+		}
 	}
 	idx := make([]int, len(o.Files))
 	for i, f := range o.Files {

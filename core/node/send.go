@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/connect"
@@ -21,6 +24,12 @@ type SendOptions struct {
 	// Receivers are the peers named in the ASK besides the one sent to
 	// (one ASK may name several receivers; each answers for itself).
 	Receivers []sdk.PeerInfo
+	// TransferID is the transfer's ID: an earlier one to resume it (the
+	// receiver then asks only for what it lacks), or "" for a new one.
+	TransferID string
+	// Protocol, if set, is the only protocol offered: a protocol ID, or
+	// the name of a configured protocol instance or plugin.
+	Protocol string
 }
 
 // Send offers the manifest's files to peer and transfers them once the
@@ -32,14 +41,28 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	if opts.RetryFor == 0 {
 		opts.RetryFor = time.Minute
 	}
-	id := transfer.NewID()
+	id := opts.TransferID
+	if id == "" {
+		id = transfer.NewID()
+	}
+	if !transfer.ValidID(id) {
+		return fmt.Errorf("send: transfer id %q is not 32 hex digits", id)
+	}
+	protos := n.protoOrder
+	if opts.Protocol != "" {
+		pid, err := n.protocolID(opts.Protocol)
+		if err != nil {
+			return err
+		}
+		protos = []string{pid}
+	}
 	offer := man.Offer(id)
 	src := &source{n: n, inner: man.Source(), offer: offer, peer: peer.ID}
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
 	delay := 500 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := n.sendOnce(ctx, peer, opts, offer, src, attempt)
+		err := n.sendOnce(ctx, peer, opts, protos, offer, src, attempt)
 		if err == nil {
 			e := base
 			e.Kind, e.Files, e.Total = EventDone, len(offer.Files), man.TotalSize()
@@ -94,7 +117,19 @@ func (n *Node) state(base Event, s connect.State) {
 	n.emit(base)
 }
 
-func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, offer sdk.Offer, src *source, attempt int) error {
+// protocolID resolves what the user named: a protocol ID, or the name of a
+// configured protocol instance or of its plugin.
+func (n *Node) protocolID(name string) (string, error) {
+	if _, ok := n.protocols[name]; ok {
+		return name, nil
+	}
+	if pid, ok := n.protoNames[name]; ok {
+		return pid, nil
+	}
+	return "", fmt.Errorf("protocol %q is not configured here (configured: %s)", name, strings.Join(slices.Sorted(maps.Keys(n.protoNames)), ", "))
+}
+
+func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, src *source, attempt int) error {
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: offer.TransferID}
 
 	n.state(base, connect.Discovering)
@@ -116,7 +151,7 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
 		Files:  connect.FilesOf(offer),
 		Time:   connect.Now(time.Now()),
-		Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.trOrder, Protocols: n.protoOrder},
+		Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.trOrder, Protocols: protos},
 	}
 	ask.Receivers = append(ask.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
 	for _, r := range opts.Receivers {
@@ -183,6 +218,7 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 	}
 	defer conn.Close()
 	n.state(base, connect.Connected)
+	offer.Token = ans.msg.Ferry.Token
 	prog := newProgress(n, base, func(i int) (string, int64) { return offer.Files[i].Name, offer.Files[i].Size })
 	if err := proto.Send(ctx, sdk.SendRequest{Stream: conn, Offer: offer, Source: src, Progress: prog}); err != nil {
 		return fmt.Errorf("send over %s: %w", ans.msg.Ferry.Protocol, err)

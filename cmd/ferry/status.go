@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-p2p/ferry/core/transfer"
+)
+
+// statusLine is one unfinished transfer, as `ferry status` lists it.
+type statusLine struct {
+	Direction string    `json:"direction"` // "send" or "receive"
+	Transfer  string    `json:"transfer"`
+	Peer      string    `json:"peer"`
+	PeerName  string    `json:"peer_name,omitempty"`
+	Files     int       `json:"files"`
+	Done      int64     `json:"done"`
+	Total     int64     `json:"total"`
+	Percent   float64   `json:"percent"`
+	Since     time.Time `json:"since"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	var (
+		asJSON bool
+		dir    string
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "List unfinished transfers with how far each got",
+		Long: `List the transfers this device has not finished: those it sends (from the
+outbox; "done" is what the receiver confirmed, as last saved) and those it
+receives (from the receiver's journals: bytes durably written). Outgoing ones
+resume with "ferry resume"; incoming ones when their sender sends again.`,
+		Example: `  ferry status
+  ferry status --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			var lines []statusLine
+			box, err := transfer.OpenOutbox(filepath.Join(cfg.Home(), "outbox"))
+			if err != nil {
+				return err
+			}
+			defer box.Close()
+			out, err := box.List()
+			if err != nil {
+				a.log.Warn("outbox", "err", err)
+			}
+			for _, o := range out {
+				lines = append(lines, statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
+					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError})
+			}
+			if dir == "" {
+				dir = cfg.TransferDir()
+			}
+			inbox, err := transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
+			if err != nil {
+				return err
+			}
+			defer inbox.Close()
+			in, err := inbox.Pending()
+			if err != nil {
+				a.log.Warn("inbox", "err", err)
+			}
+			for _, r := range in {
+				var total int64
+				for _, f := range r.Files {
+					total += f.Size
+				}
+				lines = append(lines, statusLine{Direction: "receive", Transfer: r.ID, Peer: r.Peer.String(), PeerName: r.PeerName,
+					Files: len(r.Files), Done: inbox.Received(r), Total: total, Since: r.Accepted})
+			}
+			for i := range lines {
+				lines[i].Percent = 100
+				if lines[i].Total > 0 {
+					lines[i].Percent = float64(lines[i].Done) * 100 / float64(lines[i].Total)
+				}
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				if lines == nil {
+					lines = []statusLine{}
+				}
+				return json.NewEncoder(w).Encode(lines)
+			}
+			if len(lines) == 0 {
+				fmt.Fprintln(w, "no unfinished transfers")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSINCE\tLAST ERROR")
+			for _, l := range lines {
+				who := l.PeerName
+				if who == "" {
+					who = l.Peer[:8]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%5.1f%% (%s of %s)\t%s\t%s\n", l.Direction, shortID(l.Transfer), who, l.Files,
+					l.Percent, size(l.Done), size(l.Total), l.Since.Local().Format(time.DateTime), l.LastError)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else $FERRY_HOME/received)")
+	return cmd
+}
