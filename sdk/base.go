@@ -144,6 +144,12 @@ type Plugin interface {
 	Close(ctx context.Context) error
 }
 
+// CapOfferToken is the capability of a protocol whose wire carries the
+// receiver's transfer token ([Offer.Token]) and passes it to
+// [FileSink.Decide]: with it, the receiving core refuses an offer whose
+// token is missing or does not check out.
+const CapOfferToken = "offer.token"
+
 // CapStreamFD is the capability a transport served over RPC announces: its
 // kernel-socket streams are handed to the host as descriptors.
 const CapStreamFD = "stream.fd"
