@@ -102,6 +102,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
 	c.home, c.source, c.layers = home, file, layers
+	applyPluginEnv(c, vars)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -365,4 +366,41 @@ func decode(tree map[string]any) (*Config, error) {
 		in.SHA256 = strings.ToLower(in.SHA256)
 	}
 	return c, nil
+}
+
+// pluginEnv are the environment variables that set one option of every
+// instance of one plugin, above the config file: deployment settings that
+// operators swap per machine without editing the file.
+var pluginEnv = []struct {
+	name, plugin, key string
+}{
+	// FERRY_DHT_BOOTSTRAP: the dht plugin's bootstrap multiaddrs,
+	// comma-separated.
+	{"FERRY_DHT_BOOTSTRAP", "dht", "bootstrap"},
+}
+
+// applyPluginEnv applies the set [pluginEnv] variables to c.
+func applyPluginEnv(c *Config, vars map[string]string) {
+	for _, pe := range pluginEnv {
+		raw := strings.TrimSpace(vars[pe.name])
+		if raw == "" {
+			continue
+		}
+		var list []any
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				list = append(list, s)
+			}
+		}
+		for i := range c.Plugins.Instances {
+			in := &c.Plugins.Instances[i]
+			if in.Plugin != pe.plugin && (in.Plugin != "" || in.Name != pe.plugin) {
+				continue
+			}
+			if in.Config == nil {
+				in.Config = map[string]any{}
+			}
+			in.Config[pe.key] = list
+		}
+	}
 }

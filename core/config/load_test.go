@@ -316,3 +316,33 @@ func TestEmptyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDHTBootstrapEnv: FERRY_DHT_BOOTSTRAP replaces the bootstrap list of
+// every dht instance, and of no other.
+func TestDHTBootstrapEnv(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "f.yaml", `
+plugins:
+  instances:
+    - {name: dht, config: {bootstrap: ["/ip4/127.0.0.1/tcp/1/p2p/old"], listen: ["/ip4/127.0.0.1/tcp/0"]}}
+    - {name: dht2, plugin: dht}
+    - {name: tcp}
+    - {name: ftv2a}
+discovery: [dht]
+signaling: [dht]
+`)
+	env := []string{"FERRY_DHT_BOOTSTRAP=/ip4/127.0.0.1/tcp/4001/p2p/A, /ip4/127.0.0.1/tcp/4002/p2p/B,"}
+	c := mustLoad(t, LoadOptions{File: file, Env: env})
+	want := []any{"/ip4/127.0.0.1/tcp/4001/p2p/A", "/ip4/127.0.0.1/tcp/4002/p2p/B"}
+	for _, name := range []string{"dht", "dht2"} {
+		in, _ := c.Instance(name)
+		if !reflect.DeepEqual(in.Config["bootstrap"], want) {
+			t.Errorf("%s: bootstrap = %v, want %v", name, in.Config["bootstrap"], want)
+		}
+	}
+	if in, _ := c.Instance("dht"); !reflect.DeepEqual(in.Config["listen"], []any{"/ip4/127.0.0.1/tcp/0"}) {
+		t.Errorf("dht: listen = %v, want the file's value kept", in.Config["listen"])
+	}
+	if in, _ := c.Instance("tcp"); in.Config["bootstrap"] != nil {
+		t.Errorf("tcp got a bootstrap option: %v", in.Config)
+	}
+}
