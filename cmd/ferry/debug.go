@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/identity"
+	"github.com/ferry-p2p/ferry/core/node"
 	"github.com/ferry-p2p/ferry/core/plugins"
 	"github.com/ferry-p2p/ferry/core/secure"
+	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
@@ -35,7 +38,7 @@ each other's peer ID in a TLS 1.3 handshake and exchange a one-line greeting.`,
 		Example: `  FERRY_HOME=/tmp/b ferry debug listen --card /tmp/card.json &
   FERRY_HOME=/tmp/a ferry debug dial --card /tmp/card.json`,
 	}
-	cmd.AddCommand(a.debugListenCommand(), a.debugDialCommand())
+	cmd.AddCommand(a.debugListenCommand(), a.debugDialCommand(), a.debugSendCommand())
 	return cmd
 }
 
@@ -235,4 +238,56 @@ func greet(out io.Writer, conn *secure.Conn, self *identity.Identity, transport 
 	}
 	_, _ = io.Copy(io.Discard, conn) // ends at the peer's close or the deadline
 	return nil
+}
+
+func (a *app) debugSendCommand() *cobra.Command {
+	var (
+		to, protocol, id, tokenFile string
+		findFor                     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "send PATH... --to PEER --token-file FILE",
+		Short: "Send with a transfer token of your own, to test a receiver",
+		Long: `Offer files like "ferry send", but once the receiver accepts, present the
+token in FILE instead of the one the receiver issued (an empty file presents
+none). The receiver must refuse a missing, forged, expired or foreign token
+before writing anything; this command exits non-zero with its reason. It
+does not retry and keeps no outbox record.`,
+		Example: `  ferry debug send f.bin --to KXQ3Z7M --protocol jsonchunk --token-file forged.jwt`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			ctx := cmd.Context()
+			tok, err := os.ReadFile(tokenFile)
+			if err != nil {
+				return fmt.Errorf("--token-file: %w", err)
+			}
+			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), true)
+			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor})
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(s)
+			man, err := transfer.Scan(ctx, paths, nil)
+			if err != nil {
+				return err
+			}
+			peer, err := s.node.Resolve(ctx, to, findFor)
+			if err != nil {
+				return err
+			}
+			return s.node.Send(ctx, peer, man, node.SendOptions{
+				TransferID: id, Protocol: protocol, RetryFor: time.Nanosecond,
+				Token: func(string) string { return strings.TrimSpace(string(tok)) },
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&to, "to", "", "receiver (REQUIRED)")
+	f.StringVar(&protocol, "protocol", "", "the only protocol to offer")
+	f.StringVar(&id, "transfer-id", "", "transfer ID to use (32 hex digits; default: a new one)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the token to present (REQUIRED; empty = none)")
+	f.DurationVar(&findFor, "find-timeout", 10*time.Second, "how long to look for the peer")
+	_ = cmd.MarkFlagRequired("to")
+	_ = cmd.MarkFlagRequired("token-file")
+	return cmd
 }

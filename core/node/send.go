@@ -30,6 +30,10 @@ type SendOptions struct {
 	// Protocol, if set, is the only protocol offered: a protocol ID, or
 	// the name of a configured protocol instance or plugin.
 	Protocol string
+	// Token, if set, replaces the receiver's transfer token before the
+	// protocol presents it: a tool for testing receivers (`ferry debug
+	// send --token-file`), never set in normal use.
+	Token func(issued string) string
 }
 
 // Send offers the manifest's files to peer and transfers them once the
@@ -219,6 +223,9 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 	defer conn.Close()
 	n.state(base, connect.Connected)
 	offer.Token = ans.msg.Ferry.Token
+	if opts.Token != nil {
+		offer.Token = opts.Token(offer.Token)
+	}
 	prog := newProgress(n, base, func(i int) (string, int64) { return offer.Files[i].Name, offer.Files[i].Size })
 	if err := proto.Send(ctx, sdk.SendRequest{Stream: conn, Offer: offer, Source: src, Progress: prog}); err != nil {
 		return fmt.Errorf("send over %s: %w", ans.msg.Ferry.Protocol, err)
