@@ -74,9 +74,10 @@ type tracker struct {
 	box *transfer.Outbox
 	log *app
 
-	mu   sync.Mutex
-	rec  *transfer.Outgoing
-	last time.Time
+	mu        sync.Mutex
+	rec       *transfer.Outgoing
+	last      time.Time
+	lastBytes int64 // rec.Done() at the last save
 }
 
 func (t *tracker) event(e node.Event) {
@@ -93,7 +94,9 @@ func (t *tracker) event(e node.Event) {
 	default:
 		return
 	}
-	if time.Since(t.last) >= saveEvery {
+	// Save every second, and at every twentieth of the transfer, so a
+	// killed sender's record is never far behind.
+	if time.Since(t.last) >= saveEvery || t.rec.Done()-t.lastBytes >= t.rec.Total()/20 {
 		t.saveLocked()
 	}
 }
@@ -106,7 +109,7 @@ func (t *tracker) fail(err error) {
 }
 
 func (t *tracker) saveLocked() {
-	t.last = time.Now()
+	t.last, t.lastBytes = time.Now(), t.rec.Done()
 	if err := t.box.Save(t.rec); err != nil {
 		t.log.log.Warn("could not save the transfer's progress", "transfer", t.rec.ID, "err", err)
 	}
