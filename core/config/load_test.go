@@ -24,12 +24,12 @@ func TestLoadEmbeddedDefault(t *testing.T) {
 		sdk.RoleDiscovery: {"lan"},
 		sdk.RoleSignaling: {"lan"},
 		sdk.RoleTransport: {"tcp"},
-		sdk.RoleProtocol:  {"ftv2a"},
+		sdk.RoleProtocol:  {"ftv2a", "jsonchunk"},
 	} {
 		if got := c.RoleNames(role); !reflect.DeepEqual(got, want) {
 			t.Errorf("RoleNames(%v) = %q, want %q", role, got, want)
 		}
-		if got := c.Role(role); len(got) != 1 || got[0].Name != want[0] || !got[0].Enabled {
+		if got := c.Role(role); len(got) != len(want) || got[0].Name != want[0] || !got[0].Enabled {
 			t.Errorf("Role(%v) = %+v", role, got)
 		}
 	}
@@ -240,6 +240,7 @@ plugins:
       enabled:            # null: not set, so the default (true)
     - name: spare
       enabled: false
+protocols: [ftv2a]
 `)
 	c := mustLoad(t, LoadOptions{File: p})
 	want := []PluginInstance{
@@ -311,7 +312,7 @@ func TestEmptyFile(t *testing.T) {
 	for _, content := range []string{"", "# only a comment\n", "~\n"} {
 		p := writeFile(t, t.TempDir(), "ferry.yaml", content)
 		c := mustLoad(t, LoadOptions{File: p})
-		if c.Log.Level != "info" || len(c.Plugins.Instances) != 3 {
+		if c.Log.Level != "info" || len(c.Plugins.Instances) != 4 {
 			t.Errorf("%q: got %+v, want the defaults", content, c)
 		}
 	}
@@ -329,6 +330,7 @@ plugins:
     - {name: ftv2a}
 discovery: [dht]
 signaling: [dht]
+protocols: [ftv2a]
 `)
 	env := []string{"FERRY_DHT_BOOTSTRAP=/ip4/127.0.0.1/tcp/4001/p2p/A, /ip4/127.0.0.1/tcp/4002/p2p/B,"}
 	c := mustLoad(t, LoadOptions{File: file, Env: env})
@@ -344,5 +346,27 @@ signaling: [dht]
 	}
 	if in, _ := c.Instance("tcp"); in.Config["bootstrap"] != nil {
 		t.Errorf("tcp got a bootstrap option: %v", in.Config)
+	}
+}
+
+// TestLoadDHTLoopback: configs/dht-loopback.yaml loads, runs the dht plugin
+// instead of lan, listens on loopback only, and takes its bootstrap list
+// from FERRY_DHT_BOOTSTRAP.
+func TestLoadDHTLoopback(t *testing.T) {
+	p, _ := filepath.Abs("../../configs/dht-loopback.yaml")
+	boot := "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWExample"
+	c := mustLoad(t, LoadOptions{File: p, Env: []string{"FERRY_DHT_BOOTSTRAP=" + boot}})
+	if !reflect.DeepEqual(c.Discovery, []string{"dht"}) || !reflect.DeepEqual(c.Signaling, []string{"dht"}) {
+		t.Errorf("discovery %v, signaling %v; want [dht] for both", c.Discovery, c.Signaling)
+	}
+	if lan, _ := c.Instance("lan"); lan.Enabled {
+		t.Error("lan is enabled; the DHT config must not use the LAN")
+	}
+	d, _ := c.Instance("dht")
+	if got, want := d.Config["listen"], []any{"/ip4/127.0.0.1/tcp/0"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("dht listen = %v, want %v", got, want)
+	}
+	if got, want := d.Config["bootstrap"], []any{boot}; !reflect.DeepEqual(got, want) {
+		t.Errorf("dht bootstrap = %v, want %v", got, want)
 	}
 }

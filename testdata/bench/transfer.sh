@@ -4,6 +4,8 @@
 # signaling, tcp transport, ftv2a protocol, TLS 1.3 in the core), beside a bare
 # Go TLS 1.3 file-to-file copy (io.Copy both ends, no identity check, no hash)
 # measured in the same run. RUNS (default 3) of each, alternated; medians.
+# PROTOCOL (default ftv2a) picks the protocol (`ferry send --protocol`); for
+# jsonchunk, MODE (default fast) picks its mode and CHUNK its chunk size.
 #
 # Reported for Ferry:
 #   - whole command: `ferry send` wall time, start-up, hashing the file
@@ -31,10 +33,16 @@ trap cleanup EXIT
 go build -o "$TMP/benchtool" "$ROOT/testdata/bench/benchtool"
 BT=$TMP/benchtool
 PORT=$((44000 + RANDOM % 2000))
-sed "s/port: 41771/port: $PORT/" "$ROOT/configs/loopback.yaml" >"$TMP/loopback.yaml"
+PROTOCOL=${PROTOCOL:-ftv2a}
+MODE=${MODE:-fast}
+sed -e "s/port: 41771/port: $PORT/" -e "s/mode: fast/mode: $MODE/" \
+	${CHUNK:+-e "s/chunk_size: 1048576/chunk_size: $CHUNK/"} \
+	"$ROOT/configs/loopback.yaml" >"$TMP/loopback.yaml"
 export FERRY_CONFIG=$TMP/loopback.yaml
 
-echo "bench: $SIZE_MIB MiB, $RUNS runs each, $(nproc) CPUs, $(go version | cut -d' ' -f3)"
+desc=$PROTOCOL
+[[ $PROTOCOL == jsonchunk ]] && desc="jsonchunk ($MODE mode${CHUNK:+, $CHUNK-byte chunks})"
+echo "bench: $desc, $SIZE_MIB MiB, $RUNS runs each, $(nproc) CPUs, $(go version | cut -d' ' -f3)"
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$TMP/data.bin"
 BYTES=$((SIZE_MIB << 20))
 FERRY_HOME=$TMP/alice "$BIN/ferry" id >/dev/null
@@ -62,7 +70,7 @@ ferry_run() {
 	PIDS+=("$rpid")
 	sleep 0.5 # the sender waits up to 10 s for the receiver to be discovered anyway
 	FERRY_HOME=$TMP/alice FERRY_DEVICE_NAME=alice "$BT" rusage -o "$TMP/send.rusage" -- \
-		"$BIN/ferry" send "$TMP/data.bin" --to bob --json >"$TMP/send.json" 2>"$TMP/send.err" || {
+		"$BIN/ferry" send "$TMP/data.bin" --to bob --protocol "$PROTOCOL" --json >"$TMP/send.json" 2>"$TMP/send.err" || {
 		echo "ferry send failed:" >&2; cat "$TMP/send.err" >&2; exit 1
 	}
 	kill -TERM "$rpid"; wait "$rpid" || true
