@@ -1,0 +1,244 @@
+package jsonchunk
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Defaults of the options.
+const (
+	// DefaultMode is the mode a sender offers first and a receiver picks
+	// when the sender allows it.
+	DefaultMode = ModeFast
+	// DefaultChunkSize is the chunk size in fast mode.
+	DefaultChunkSize = 1 << 20
+	// DefaultStrictChunkSize is the chunk size in strict mode, where every
+	// byte costs base64 and JSON work on both sides: 64 KiB keeps frames
+	// small and acknowledgements frequent. The seed's own is 1 KiB.
+	DefaultStrictChunkSize = 64 << 10
+	// DefaultWindow is how many chunks may be unacknowledged at once.
+	DefaultWindow = 16
+	// MaxWindow is the largest window accepted.
+	MaxWindow = 1024
+	// DefaultRetryInterval is how long the sender waits for the answer to
+	// AUTHENTICATION before it sends it again.
+	DefaultRetryInterval = 2 * time.Second
+	// DefaultRetries is how many times AUTHENTICATION is sent in all.
+	DefaultRetries = 5
+	// DefaultAckTimeout is how long the sender waits for the oldest
+	// unacknowledged chunk's RESPONSE before it gives up the connection.
+	DefaultAckTimeout = time.Minute
+	// DefaultVerifyWait is how long a receiver that found a hash mismatch
+	// waits for the sender to name the differing bytes.
+	DefaultVerifyWait = 5 * time.Second
+)
+
+// schema lists the options Configure accepts.
+var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+	{
+		Name: "mode", Type: "string", Default: DefaultMode,
+		Doc: `"fast" (offer and accept raw chunk bytes after each TRANSFER frame, falling back to strict with a peer that does not) or "strict" (only the seed's wire: base64 data in the JSON).`,
+	},
+	{
+		Name: "chunk_size", Type: "int", Default: strconv.Itoa(DefaultChunkSize),
+		Doc: "Bytes of file content per TRANSFER in fast mode, 1 to 16777216.",
+	},
+	{
+		Name: "strict_chunk_size", Type: "int", Default: strconv.Itoa(DefaultStrictChunkSize),
+		Doc: "Bytes of file content per TRANSFER in strict mode, 1 to 8388608 (the seed uses 1024).",
+	},
+	{
+		Name: "window", Type: "int", Default: strconv.Itoa(DefaultWindow),
+		Doc: "Chunks a sender may have sent and not yet seen acknowledged, 1 to 1024; a receiver's own window caps the sender's. A cut connection resends at most window × chunk size bytes.",
+	},
+	{
+		Name: "retry_interval", Type: "duration", Default: DefaultRetryInterval.String(),
+		Doc: "How long the sender waits for the RESPONSE to its AUTHENTICATION before it sends it again.",
+	},
+	{
+		Name: "retries", Type: "int", Default: strconv.Itoa(DefaultRetries),
+		Doc: "How many times the sender sends AUTHENTICATION in all before it gives up with \"request not processed\".",
+	},
+	{
+		Name: "ack_timeout", Type: "duration", Default: DefaultAckTimeout.String(),
+		Doc: "How long the sender waits for the acknowledgement of its oldest unacknowledged chunk before it gives up the connection (the transfer resumes on the next).",
+	},
+	{
+		Name: "verify_wait", Type: "duration", Default: DefaultVerifyWait.String(),
+		Doc: "How long a receiver whose file failed its SHA-256 check waits for the sender to name the differing bytes.",
+	},
+}}
+
+// Config is the protocol's configuration: what Configure decodes from
+// JSON, or what [Protocol.SetConfig] sets in Go. Zero fields take their
+// defaults.
+type Config struct {
+	// Mode is ModeFast or ModeStrict.
+	Mode string
+	// ChunkSize is the chunk size in fast mode, at most MaxChunkSize.
+	ChunkSize int
+	// StrictChunkSize is the chunk size in strict mode, at most
+	// MaxStrictChunkSize.
+	StrictChunkSize int
+	// Window is how many chunks may be unacknowledged at once.
+	Window int
+	// RetryInterval is how long the sender waits for the answer to
+	// AUTHENTICATION before it sends it again.
+	RetryInterval time.Duration
+	// Retries is how many times AUTHENTICATION is sent in all.
+	Retries int
+	// AckTimeout bounds the wait for the oldest chunk's acknowledgement.
+	AckTimeout time.Duration
+	// VerifyWait bounds the receiver's wait for the sender's range after
+	// a hash mismatch.
+	VerifyWait time.Duration
+}
+
+// DefaultConfig returns the configuration with every option at its default.
+func DefaultConfig() Config {
+	return Config{
+		Mode:            DefaultMode,
+		ChunkSize:       DefaultChunkSize,
+		StrictChunkSize: DefaultStrictChunkSize,
+		Window:          DefaultWindow,
+		RetryInterval:   DefaultRetryInterval,
+		Retries:         DefaultRetries,
+		AckTimeout:      DefaultAckTimeout,
+		VerifyWait:      DefaultVerifyWait,
+	}
+}
+
+// withDefaults fills zero fields with their defaults.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Mode == "" {
+		c.Mode = d.Mode
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = d.ChunkSize
+	}
+	if c.StrictChunkSize == 0 {
+		c.StrictChunkSize = d.StrictChunkSize
+	}
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	if c.RetryInterval == 0 {
+		c.RetryInterval = d.RetryInterval
+	}
+	if c.Retries == 0 {
+		c.Retries = d.Retries
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = d.AckTimeout
+	}
+	if c.VerifyWait == 0 {
+		c.VerifyWait = d.VerifyWait
+	}
+	return c
+}
+
+// Validate checks c after zero fields took their defaults. Errors wrap
+// sdk.ErrInvalidConfig and name the option.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var err error
+	switch {
+	case c.Mode != ModeFast && c.Mode != ModeStrict:
+		err = fmt.Errorf("mode: %q, want %q or %q", c.Mode, ModeFast, ModeStrict)
+	case c.ChunkSize < 1 || c.ChunkSize > MaxChunkSize:
+		err = fmt.Errorf("chunk_size: %d, want 1 to %d", c.ChunkSize, MaxChunkSize)
+	case c.StrictChunkSize < 1 || c.StrictChunkSize > MaxStrictChunkSize:
+		err = fmt.Errorf("strict_chunk_size: %d, want 1 to %d", c.StrictChunkSize, MaxStrictChunkSize)
+	case c.Window < 1 || c.Window > MaxWindow:
+		err = fmt.Errorf("window: %d, want 1 to %d", c.Window, MaxWindow)
+	case c.RetryInterval < 0:
+		err = fmt.Errorf("retry_interval: negative duration %v", c.RetryInterval)
+	case c.Retries < 1:
+		err = fmt.Errorf("retries: %d, want at least 1", c.Retries)
+	case c.AckTimeout < 0:
+		err = fmt.Errorf("ack_timeout: negative duration %v", c.AckTimeout)
+	case c.VerifyWait < 0:
+		err = fmt.Errorf("verify_wait: negative duration %v", c.VerifyWait)
+	}
+	if err != nil {
+		return fmt.Errorf("jsonchunk config: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// chunkSize returns the chunk size of mode.
+func (c Config) chunkSize(mode string) int {
+	if mode == ModeStrict {
+		return c.StrictChunkSize
+	}
+	return c.ChunkSize
+}
+
+// parseConfig decodes the JSON object the host passes to Configure. Keys
+// not in the schema and values of the wrong form are errors wrapping
+// sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take
+// the default.
+func parseConfig(raw []byte) (Config, error) {
+	c := DefaultConfig()
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return c, fmt.Errorf("jsonchunk config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	for key, val := range obj {
+		if _, ok := schema.Field(key); !ok {
+			return c, fmt.Errorf("jsonchunk config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
+		}
+		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
+			continue
+		}
+		var err error
+		switch key {
+		case "mode":
+			err = json.Unmarshal(val, &c.Mode)
+			if err == nil && c.Mode != ModeFast && c.Mode != ModeStrict {
+				err = fmt.Errorf("%q is neither %q nor %q", c.Mode, ModeFast, ModeStrict)
+			}
+		case "chunk_size":
+			c.ChunkSize, err = parseInt(val, 1, MaxChunkSize)
+		case "strict_chunk_size":
+			c.StrictChunkSize, err = parseInt(val, 1, MaxStrictChunkSize)
+		case "window":
+			c.Window, err = parseInt(val, 1, MaxWindow)
+		case "retry_interval":
+			c.RetryInterval, err = sdk.ParseDuration(val, false)
+		case "retries":
+			c.Retries, err = parseInt(val, 1, math.MaxInt32)
+		case "ack_timeout":
+			c.AckTimeout, err = sdk.ParseDuration(val, false)
+		case "verify_wait":
+			c.VerifyWait, err = sdk.ParseDuration(val, false)
+		}
+		if err != nil {
+			return c, fmt.Errorf("jsonchunk config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
+		}
+	}
+	return c, c.Validate()
+}
+
+// parseInt accepts a JSON integer in [lo, hi].
+func parseInt(val json.RawMessage, lo, hi int) (int, error) {
+	var f float64
+	if err := json.Unmarshal(val, &f); err != nil {
+		return 0, fmt.Errorf("want an integer: %w", err)
+	}
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, fmt.Errorf("%v is not an integer from %d to %d", f, lo, hi)
+	}
+	return int(f), nil
+}

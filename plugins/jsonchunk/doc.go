@@ -1,0 +1,2 @@
+// Package jsonchunk is the jsonchunk protocol plugin.
+package jsonchunk

@@ -1,0 +1,293 @@
+package jsonchunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// openFiles creates the part file of every file, learns what each holds,
+// closes those already whole as complete, and answers AUTHENTICATION with
+// RESPONSE Ok: the mode, the window and the ranges held.
+func (r *receiver) openFiles(ctx context.Context) error {
+	for i, f := range r.files {
+		part, err := r.sink.Create(ctx, i)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctxErr(ctx, "receive")
+			}
+			why := fmt.Errorf("create the part file of %q: %w", f.info.Name, err)
+			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: CodeRetry}}
+			r.respond(r.answer)
+			return fmt.Errorf("jsonchunk: transfer %s: %w", r.tid, why)
+		}
+		f.part = part
+		f.view = openView(part)
+		f.held = heldRanges(part, f.info.Size)
+	}
+	ext := &ResponseExtension{V: ExtensionVersion, Mode: r.mode, Window: r.window, ChunkSize: r.chunk}
+	var resumed int64
+	for i, f := range r.files {
+		if f.held.covers(0, f.info.Size) {
+			if err := r.complete(ctx, i, r.auth.MessageID); err != nil {
+				return err
+			}
+		}
+		if len(f.held) > 0 || f.done {
+			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.clone()})
+			if f.info.Size == 0 {
+				ext.Have[len(ext.Have)-1].Ranges = [][2]int64{{0, 0}}
+			}
+		}
+		resumed += f.held.total()
+		r.progress(i)
+	}
+	if resumed > 0 {
+		r.log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: %d bytes already held", r.tid, resumed),
+			"transfer", r.tid, "held", resumed, "mode", r.mode)
+	}
+	r.answer = &Response{MessageID: r.auth.MessageID, Response: Ok, Ferry: ext}
+	if err := WriteMessage(r.bw, r.answer); err != nil {
+		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %w", err)
+	}
+	if err := r.bw.Flush(); err != nil {
+		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %v: %w", err, sdk.ErrOffline)
+	}
+	r.log.Debug("jsonchunk: AUTHENTICATION accepted", "transfer", r.tid, "files", len(r.files), "mode", r.mode, "chunk_size", r.chunk)
+	return nil
+}
+
+// heldRanges returns the ranges part holds: all but its missing ranges
+// when it knows them, else its committed prefix.
+func heldRanges(part sdk.PartFile, size int64) ranges {
+	var held ranges
+	rp, ok := part.(sdk.RangedPart)
+	if !ok {
+		held.add(0, min(max(part.Offset(), 0), size))
+		return held
+	}
+	var miss ranges
+	for _, m := range rp.Missing() {
+		miss.add(max(m[0], 0), min(m[1], size))
+	}
+	return miss.gaps(0, size)
+}
+
+// serve receives chunks until the sender hangs up.
+func (r *receiver) serve(ctx context.Context) error {
+	var next *inMsg
+	for {
+		var msg inMsg
+		if next != nil {
+			msg, next = *next, nil
+		} else {
+			select {
+			case <-ctx.Done():
+				return ctxErr(ctx, "receive")
+			case msg = <-r.in:
+			}
+		}
+		if msg.err != nil {
+			if msg.err == io.EOF && r.allDone() {
+				r.log.Debug("jsonchunk: transfer received", "transfer", r.tid)
+				return nil
+			}
+			return r.readFailed(msg.err)
+		}
+		switch m := msg.m.(type) {
+		case *Authentication:
+			if m.MessageID != r.auth.MessageID {
+				return fmt.Errorf("jsonchunk: a second AUTHENTICATION in one conversation: %w", ErrMalformed)
+			}
+			r.respond(r.answer) // the sender's retry
+		case *Response:
+			r.log.Debug("jsonchunk: ignoring a RESPONSE from the sender", "message_id", m.MessageID, "response", m.Response)
+		case *Transfer:
+			if err := r.onChunk(m); err != nil {
+				return err
+			}
+			// Group commit: take every chunk already read, up to the
+			// window, then commit them together.
+		drain:
+			for len(r.batch) < r.window {
+				select {
+				case x := <-r.in:
+					t, ok := x.m.(*Transfer)
+					if !ok {
+						next = &x
+						break drain
+					}
+					if err := r.onChunk(t); err != nil {
+						return err
+					}
+				default:
+					break drain
+				}
+			}
+			if err := r.commitBatch(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *receiver) allDone() bool {
+	for _, f := range r.files {
+		if !f.done {
+			return false
+		}
+	}
+	return true
+}
+
+// onChunk checks a TRANSFER and writes the bytes of it not yet held nor
+// written; the chunk joins the batch to be acknowledged.
+func (r *receiver) onChunk(t *Transfer) error {
+	if err := r.checkChunk(t); err != nil {
+		r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: err.Error()})
+		return fmt.Errorf("jsonchunk: bad TRANSFER from the sender: %w", err)
+	}
+	f := r.files[t.File]
+	end := t.Offset + int64(len(t.Data))
+	for _, g := range f.held.gaps(t.Offset, end) {
+		for _, w := range f.pend.gaps(g[0], g[1]) {
+			if _, err := f.part.WriteAt(t.Data[w[0]-t.Offset:w[1]-t.Offset], w[0]); err != nil {
+				r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
+				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], err)
+			}
+			f.pend.add(w[0], w[1])
+		}
+	}
+	r.pool.put(t.Data)
+	r.batch = append(r.batch, batched{id: t.MessageID, file: t.File})
+	return nil
+}
+
+// checkChunk checks that t fits the conversation: a known file, a range
+// inside it, the chunk UUID of its place, the mode negotiated.
+func (r *receiver) checkChunk(t *Transfer) error {
+	if t.File >= len(r.files) {
+		return malformed("TRANSFER for file %d of %d", t.File, len(r.files))
+	}
+	f := r.files[t.File]
+	if end := t.Offset + int64(len(t.Data)); end > f.info.Size {
+		return malformed("TRANSFER of [%d, %d) goes beyond %q's %d bytes", t.Offset, end, f.info.Name, f.info.Size)
+	}
+	if want := ChunkID(r.tid, t.File, t.Offset); !strings.EqualFold(t.Chunk, want) {
+		return malformed("TRANSFER chunk %s is not the chunk of file %d at %d (%s)", t.Chunk, t.File, t.Offset, want)
+	}
+	if t.Raw != (r.mode == ModeFast) {
+		return malformed("TRANSFER in the wrong mode: %s mode was agreed", r.mode)
+	}
+	return nil
+}
+
+// commitBatch commits what the batch wrote, closes the files it made
+// whole, and acknowledges its chunks: a file's last acknowledgement says
+// it is complete.
+func (r *receiver) commitBatch(ctx context.Context) error {
+	last := make(map[int]string) // file -> id of its last chunk in the batch
+	var order []int
+	for _, b := range r.batch {
+		if _, ok := last[b.file]; !ok {
+			order = append(order, b.file)
+		}
+		last[b.file] = b.id
+	}
+	completed := make(map[int]bool)
+	for _, i := range order {
+		f := r.files[i]
+		for _, rg := range f.pend {
+			if err := f.part.Commit(ctx, rg[0], rg[1]-rg[0]); err != nil {
+				if ctx.Err() != nil {
+					return ctxErr(ctx, "receive")
+				}
+				r.respond(&Response{MessageID: last[i], Response: Error, Reason: "commit failed: " + err.Error()})
+				return fmt.Errorf("jsonchunk: commit [%d, %d) of %q: %w", rg[0], rg[1], f.info.Name, err)
+			}
+			f.held.add(rg[0], rg[1])
+		}
+		f.pend = f.pend[:0]
+		r.progress(i)
+		if !f.done && f.held.covers(0, f.info.Size) {
+			if err := r.complete(ctx, i, last[i]); err != nil {
+				return err
+			}
+			completed[i] = true
+		}
+	}
+	for _, b := range r.batch {
+		resp := Response{MessageID: b.id, Response: Ok}
+		if completed[b.file] && last[b.file] == b.id {
+			resp.Ferry = &ResponseExtension{Complete: true, File: &b.file}
+		}
+		frame, err := appendResponse(nil, &resp)
+		if err == nil {
+			_, err = r.bw.Write(frame)
+		}
+		if err != nil {
+			return fmt.Errorf("jsonchunk: acknowledge a chunk: %v: %w", err, sdk.ErrOffline)
+		}
+	}
+	r.batch = r.batch[:0]
+	if err := r.bw.Flush(); err != nil {
+		return fmt.Errorf("jsonchunk: acknowledge chunks: %v: %w", err, sdk.ErrOffline)
+	}
+	return nil
+}
+
+// complete closes file i as complete; answerTo is the message whose
+// answer tells the sender how that went.
+func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
+	f := r.files[i]
+	err := f.part.Close(ctx, true)
+	if err == nil {
+		f.done = true
+		r.log.Debug("jsonchunk: file received", "file", f.info.Name, "size", f.info.Size)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctxErr(ctx, "receive")
+	}
+	if errors.Is(err, sdk.ErrHashMismatch) {
+		f.part = nil // the core discarded it
+		return r.mismatch(ctx, i, answerTo, err)
+	}
+	r.log.Warn("jsonchunk: finishing the file failed: not confirmed to the sender", "file", f.info.Name, "err", err)
+	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "finishing the file failed: " + err.Error(), Ferry: &ResponseExtension{Code: CodeRetry, File: &i}})
+	return fmt.Errorf("jsonchunk: finish %q: %w", f.info.Name, err)
+}
+
+// abort winds the call down: the part files not complete are committed as
+// far as written and closed as incomplete, so the core keeps them for a
+// resume, and the read handles are closed.
+func (r *receiver) abort(ctx context.Context) {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, f := range r.files {
+		if f.view != nil {
+			_ = f.view.Close()
+			f.view = nil
+		}
+		if f.part == nil || f.done {
+			continue
+		}
+		for _, rg := range f.pend {
+			if err := f.part.Commit(cctx, rg[0], rg[1]-rg[0]); err != nil {
+				r.log.Warn("jsonchunk: commit of an interrupted file failed", "file", f.info.Name, "err", err)
+				break
+			}
+			f.held.add(rg[0], rg[1])
+		}
+		f.pend = nil
+		if err := f.part.Close(cctx, false); err != nil {
+			r.log.Warn("jsonchunk: closing an interrupted file failed", "file", f.info.Name, "err", err)
+		}
+		f.part = nil
+		r.log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.total(), "size", f.info.Size)
+	}
+}

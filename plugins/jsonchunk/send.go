@@ -1,0 +1,592 @@
+package jsonchunk
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+const (
+	// sendBufferSize is the size of the sender's write buffer on the stream.
+	sendBufferSize = 256 << 10
+	// sendReadBuffer is the size of the sender's read buffer: it reads
+	// only RESPONSEs, many small ones in strict mode.
+	sendReadBuffer = 64 << 10
+	// farewellTimeout bounds the writes of a failing Send (its last
+	// buffered bytes, the end of its side), so that a receiver that
+	// stopped reading cannot hold it.
+	farewellTimeout = 5 * time.Second
+)
+
+// Send runs the sending side, as the package documentation describes:
+// AUTHENTICATION (sent again every retry_interval until answered, retries
+// times in all), then the chunks the receiver lacks, at most window of
+// them unacknowledged. It returns nil only once the receiver has confirmed
+// every file complete, and then closes the stream's write side. A refusal
+// gives an error wrapping sdk.ErrRefused with the receiver's reason; no
+// answer to AUTHENTICATION, one wrapping sdk.ErrNotProcessed; a stream
+// that breaks, one wrapping sdk.ErrOffline (the next Send resumes); a file
+// that failed its hash check, one wrapping sdk.ErrHashMismatch that names
+// the differing byte ranges.
+func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
+	cfg, ctx, end, err := p.begin(ctx, "send")
+	if err != nil {
+		return err
+	}
+	defer end()
+	switch {
+	case req.Stream == nil:
+		return errors.New("jsonchunk: send: no stream")
+	case req.Source == nil:
+		return errors.New("jsonchunk: send: no file source")
+	}
+	auth, err := authFor(cfg, req.Offer)
+	if err != nil {
+		return fmt.Errorf("jsonchunk: send: %w", err)
+	}
+	s := &sender{
+		cfg:    cfg,
+		log:    p.logger(),
+		st:     req.Stream,
+		bw:     bufio.NewWriterSize(req.Stream, sendBufferSize),
+		src:    req.Source,
+		prog:   req.Progress,
+		offer:  req.Offer,
+		auth:   auth,
+		events: make(chan event, 64),
+	}
+	return s.run(ctx)
+}
+
+// authFor builds the AUTHENTICATION of offer, checking that the wire can
+// carry it.
+func authFor(cfg Config, offer sdk.Offer) (*Authentication, error) {
+	fid, err := FIDFromTransferID(offer.TransferID)
+	if err != nil {
+		return nil, err
+	}
+	modes := []string{ModeStrict}
+	sizes := map[string]int{ModeStrict: cfg.StrictChunkSize}
+	if cfg.Mode == ModeFast {
+		modes = []string{ModeFast, ModeStrict}
+		sizes[ModeFast] = cfg.ChunkSize
+	}
+	a := &Authentication{
+		MessageID: uuid.NewString(),
+		Token:     offer.Token,
+		FID:       fid,
+		Files:     make([]File, 0, len(offer.Files)),
+		Tags:      []string{},
+		Ferry:     &AuthExtension{V: ExtensionVersion, Modes: modes, ChunkSize: sizes, Window: cfg.Window},
+	}
+	for i, f := range offer.Files {
+		if f.Size < 0 {
+			return nil, fmt.Errorf("file %d %q: negative size %d", i, f.Name, f.Size)
+		}
+		if len(f.SHA256) != 0 && len(f.SHA256) != 32 {
+			return nil, fmt.Errorf("file %d %q: SHA-256 of %d bytes", i, f.Name, len(f.SHA256))
+		}
+		wf := File{Name: f.Name, Size: uint64(f.Size)}
+		if len(f.SHA256) > 0 || f.MediaType != "" || !f.ModTime.IsZero() {
+			wf.Ferry = &FileExtension{SHA256: hex.EncodeToString(f.SHA256), MediaType: f.MediaType}
+			if !f.ModTime.IsZero() {
+				wf.Ferry.ModTime = f.ModTime.UTC().Format(time.RFC3339Nano)
+			}
+		}
+		a.Files = append(a.Files, wf)
+	}
+	if _, err := appendAuthentication(nil, a); err != nil {
+		return nil, fmt.Errorf("the offer cannot be sent: %w", err)
+	}
+	return a, nil
+}
+
+// event is what the sender's reader goroutine delivers: a RESPONSE, or
+// the error that ended reading.
+type event struct {
+	r   *Response
+	err error
+}
+
+// errRetry says the retry timer fired before the awaited answer came.
+var errRetry = errors.New("retry interval passed")
+
+// linkError is a failure of the stream itself (EOF, reset, closed).
+type linkError struct{ err error }
+
+func (e *linkError) Error() string { return e.err.Error() }
+func (e *linkError) Unwrap() error { return e.err }
+
+// sender is the state of one Send call.
+type sender struct {
+	cfg    Config
+	log    *slog.Logger
+	st     sdk.Stream
+	bw     *bufio.Writer
+	src    sdk.FileSource
+	prog   sdk.Progress
+	offer  sdk.Offer
+	auth   *Authentication
+	events chan event
+
+	// Negotiated in the answer to AUTHENTICATION.
+	mode   string
+	chunk  int
+	window int
+
+	files    []*outFile
+	inflight map[string]*sentChunk // by message-id
+	frame    []byte                // the frame being written, reused
+	data     []byte                // the chunk being read, reused
+
+	// The source read position: file cf, range cr of its todo, at pos.
+	cf, cr int
+	pos    int64
+	rd     io.ReadCloser
+}
+
+// outFile is the sending state of one file.
+type outFile struct {
+	info    sdk.FileInfo
+	todo    ranges // what the receiver lacked when it answered
+	held    int64  // bytes it held then
+	acked   int64  // bytes acknowledged since
+	pending int    // chunks sent and not acknowledged
+	sent    bool   // every chunk of todo is sent
+	done    bool   // the receiver confirmed the file complete
+}
+
+// sentChunk is a chunk awaiting its acknowledgement.
+type sentChunk struct {
+	file int
+	off  int64
+	n    int
+}
+
+// run runs the conversation. The reader goroutine it starts is stopped
+// (by a read deadline) before it returns; a cancelled ctx closes the
+// stream so that blocked writes return.
+func (s *sender) run(ctx context.Context) (err error) {
+	stopClose := context.AfterFunc(ctx, func() { _ = s.st.Close() })
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.readLoop(quit)
+	}()
+	defer func() {
+		if s.rd != nil {
+			_ = s.rd.Close()
+		}
+		close(quit)
+		_ = s.st.SetReadDeadline(time.Unix(1, 0))
+		wg.Wait()
+		_ = s.st.SetReadDeadline(time.Time{})
+		stopClose()
+		if err != nil && ctx.Err() != nil {
+			err = ctxErr(ctx, "send")
+		}
+	}()
+	if err := s.authenticate(ctx); err != nil {
+		s.farewell()
+		return err
+	}
+	if err := s.transfer(ctx); err != nil {
+		s.farewell()
+		return err
+	}
+	if err := s.bw.Flush(); err != nil {
+		return fmt.Errorf("jsonchunk: send: %w", err)
+	}
+	if err := s.st.CloseWrite(); err != nil {
+		return fmt.Errorf("jsonchunk: send: close the write side: %w", err)
+	}
+	return nil
+}
+
+// farewell tells the receiver, as well as the stream allows, that nothing
+// more comes; it keeps what it has.
+func (s *sender) farewell() {
+	_ = s.st.SetWriteDeadline(time.Now().Add(farewellTimeout))
+	_ = s.bw.Flush()
+	_ = s.st.CloseWrite()
+	_ = s.st.SetWriteDeadline(time.Time{})
+}
+
+// readLoop reads the receiver's messages until an error or quit. Only
+// RESPONSE flows from receiver to sender.
+func (s *sender) readLoop(quit <-chan struct{}) {
+	r := NewReader(bufio.NewReaderSize(s.st, sendReadBuffer), 1)
+	for {
+		m, err := r.Next()
+		var ev event
+		switch v := m.(type) {
+		case *Response:
+			ev.r = v
+		case nil:
+			ev.err = err
+		default:
+			ev.err = malformed("the receiver sent %s; only RESPONSE flows back to the sender", m.Type())
+		}
+		select {
+		case s.events <- ev:
+		case <-quit:
+			return
+		}
+		if ev.err != nil {
+			return
+		}
+	}
+}
+
+// next waits for the receiver's next RESPONSE, or timeout (a nil channel
+// never fires). A stream failure comes back as a *linkError, a bad
+// message as an error wrapping ErrMalformed, a fire of timeout as
+// errRetry.
+func (s *sender) next(ctx context.Context, timeout <-chan time.Time) (*Response, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctxErr(ctx, "send")
+	case <-timeout:
+		return nil, errRetry
+	case ev := <-s.events:
+		return s.classify(ctx, ev)
+	}
+}
+
+// poll returns the receiver's next RESPONSE if one has come, without
+// waiting.
+func (s *sender) poll(ctx context.Context) (*Response, error) {
+	select {
+	case ev := <-s.events:
+		return s.classify(ctx, ev)
+	default:
+		return nil, nil
+	}
+}
+
+func (s *sender) classify(ctx context.Context, ev event) (*Response, error) {
+	switch {
+	case ev.err == nil:
+		return ev.r, nil
+	case ctx.Err() != nil:
+		return nil, ctxErr(ctx, "send")
+	case errors.Is(ev.err, ErrMalformed):
+		return nil, fmt.Errorf("jsonchunk: bad message from the receiver: %w", ev.err)
+	}
+	return nil, &linkError{ev.err}
+}
+
+// authenticate sends AUTHENTICATION until the receiver answers it, and
+// takes in the answer: mode, window and what the receiver already holds.
+func (s *sender) authenticate(ctx context.Context) error {
+	frame, err := appendAuthentication(nil, s.auth)
+	if err != nil {
+		return fmt.Errorf("jsonchunk: send: %w", err)
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for tries := 1; ; tries++ {
+		_, err := s.bw.Write(frame)
+		if err == nil {
+			err = s.bw.Flush()
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctxErr(ctx, "send")
+			}
+			return fmt.Errorf("jsonchunk: %w before answering AUTHENTICATION: %v", sdk.ErrOffline, err)
+		}
+		timer.Reset(s.cfg.RetryInterval)
+		for {
+			r, err := s.next(ctx, timer.C)
+			var le *linkError
+			switch {
+			case errors.Is(err, errRetry):
+			case errors.As(err, &le):
+				return fmt.Errorf("jsonchunk: %w before answering AUTHENTICATION: %v", sdk.ErrOffline, le.err)
+			case err != nil:
+				return err
+			case r.MessageID != s.auth.MessageID:
+				s.log.Debug("jsonchunk: ignoring a RESPONSE to another message before the answer to AUTHENTICATION", "message_id", r.MessageID)
+				continue
+			default:
+				return s.answered(ctx, r)
+			}
+			break
+		}
+		if tries >= s.cfg.Retries {
+			return fmt.Errorf("jsonchunk: AUTHENTICATION not processed by the receiver after %d tries (no RESPONSE within %v of each): %w",
+				tries, s.cfg.RetryInterval, sdk.ErrNotProcessed)
+		}
+		s.log.Debug("jsonchunk: no RESPONSE yet: sending AUTHENTICATION again", "try", tries+1)
+	}
+}
+
+// answered takes in the receiver's RESPONSE to AUTHENTICATION.
+func (s *sender) answered(ctx context.Context, r *Response) error {
+	e := r.Ferry
+	if r.Response == Error {
+		switch {
+		case e != nil && (e.Verify != nil || e.Code == CodeHashMismatch):
+			return s.mismatch(ctx, r)
+		case e != nil && e.Code == CodeRetry:
+			return fmt.Errorf("jsonchunk: the receiver could not take the transfer now: %s", r.Reason)
+		}
+		return fmt.Errorf("jsonchunk: transfer %s: %w: %s", s.offer.TransferID, sdk.ErrRefused, r.Reason)
+	}
+	if e == nil || e.V < 1 {
+		return errors.New("jsonchunk: the receiver's RESPONSE has no ferry object: it cannot map chunks to files (a seed-only peer), so the transfer cannot be confirmed")
+	}
+	if !slices.Contains(s.auth.Ferry.Modes, e.Mode) {
+		return fmt.Errorf("jsonchunk: the receiver picked mode %q, not one of %q", e.Mode, s.auth.Ferry.Modes)
+	}
+	s.mode = e.Mode
+	s.chunk = s.cfg.chunkSize(e.Mode)
+	s.window = s.cfg.Window
+	if e.Window > 0 {
+		s.window = min(s.window, e.Window)
+	}
+	s.files = make([]*outFile, len(s.offer.Files))
+	for i, f := range s.offer.Files {
+		s.files[i] = &outFile{info: f}
+	}
+	have := make([]ranges, len(s.files))
+	for _, h := range e.Have {
+		if h.File >= len(s.files) {
+			return fmt.Errorf("jsonchunk: the receiver says it holds parts of file %d of %d", h.File, len(s.files))
+		}
+		f := s.files[h.File]
+		if len(h.Ranges) == 1 && h.Ranges[0] == [2]int64{0, f.info.Size} {
+			f.done = true
+		}
+		for _, rg := range h.Ranges {
+			if rg[1] > f.info.Size {
+				return fmt.Errorf("jsonchunk: the receiver says it holds [%d, %d) of %q, which has %d bytes", rg[0], rg[1], f.info.Name, f.info.Size)
+			}
+			have[h.File].add(rg[0], rg[1])
+		}
+	}
+	var resumed int64
+	for i, f := range s.files {
+		f.held = have[i].total()
+		resumed += f.held
+		if !f.done {
+			f.todo = have[i].gaps(0, f.info.Size)
+		}
+		f.sent = len(f.todo) == 0
+		s.progress(i)
+	}
+	if resumed > 0 {
+		s.log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: the receiver holds %d bytes", s.offer.TransferID, resumed),
+			"transfer", s.offer.TransferID, "held", resumed, "mode", s.mode)
+	}
+	s.log.Debug("jsonchunk: AUTHENTICATION accepted", "mode", s.mode, "chunk_size", s.chunk, "window", s.window)
+	return nil
+}
+
+// transfer sends the chunks the receiver lacks and waits for every file's
+// confirmation.
+func (s *sender) transfer(ctx context.Context) error {
+	s.inflight = make(map[string]*sentChunk, s.window)
+	s.data = make([]byte, s.chunk)
+	timer := time.NewTimer(s.cfg.AckTimeout)
+	defer timer.Stop()
+	for !s.allDone() {
+		for len(s.inflight) < s.window {
+			more, err := s.sendChunk(ctx)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			r, err := s.poll(ctx)
+			if err != nil {
+				return s.linkFailed(err)
+			}
+			if r != nil {
+				if err := s.onResponse(ctx, r); err != nil {
+					return err
+				}
+				timer.Reset(s.cfg.AckTimeout)
+			}
+		}
+		if s.allDone() {
+			break
+		}
+		if len(s.inflight) == 0 {
+			return s.unconfirmed()
+		}
+		if err := s.bw.Flush(); err != nil {
+			return s.linkFailed(&linkError{err})
+		}
+		r, err := s.next(ctx, timer.C)
+		switch {
+		case errors.Is(err, errRetry):
+			return fmt.Errorf("jsonchunk: no acknowledgement from the receiver for %v with %d chunks unacknowledged", s.cfg.AckTimeout, len(s.inflight))
+		case err != nil:
+			return s.linkFailed(err)
+		}
+		if err := s.onResponse(ctx, r); err != nil {
+			return err
+		}
+		timer.Reset(s.cfg.AckTimeout)
+	}
+	return nil
+}
+
+// linkFailed words an error met while sending chunks.
+func (s *sender) linkFailed(err error) error {
+	var le *linkError
+	if errors.As(err, &le) {
+		var sent, total int64
+		for _, f := range s.files {
+			sent += f.held + f.acked
+			total += f.info.Size
+		}
+		return fmt.Errorf("jsonchunk: %w while sending transfer %s (%d of %d bytes confirmed): %v", sdk.ErrOffline, s.offer.TransferID, sent, total, le.err)
+	}
+	return err
+}
+
+// unconfirmed is the error of a receiver that acknowledged every chunk
+// without confirming every file.
+func (s *sender) unconfirmed() error {
+	for _, f := range s.files {
+		if !f.done {
+			return fmt.Errorf("jsonchunk: the receiver acknowledged every chunk of %q without confirming the file complete", f.info.Name)
+		}
+	}
+	return nil
+}
+
+func (s *sender) allDone() bool {
+	for _, f := range s.files {
+		if !f.done {
+			return false
+		}
+	}
+	return true
+}
+
+// sendChunk reads and writes the next chunk, if any is left.
+func (s *sender) sendChunk(ctx context.Context) (bool, error) {
+	for s.cf < len(s.files) && (s.files[s.cf].sent || s.cr >= len(s.files[s.cf].todo)) {
+		s.files[s.cf].sent = true
+		s.cf, s.cr = s.cf+1, 0
+	}
+	if s.cf >= len(s.files) {
+		return false, nil
+	}
+	f := s.files[s.cf]
+	rg := f.todo[s.cr]
+	if s.rd == nil {
+		rd, err := s.src.Open(ctx, s.cf, rg[0])
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, ctxErr(ctx, "send")
+			}
+			return false, fmt.Errorf("jsonchunk: open %q at %d: %w", f.info.Name, rg[0], err)
+		}
+		s.rd, s.pos = rd, rg[0]
+	}
+	n := int(min(int64(s.chunk), rg[1]-s.pos))
+	data := s.data[:n]
+	if _, err := io.ReadFull(s.rd, data); err != nil {
+		if ctx.Err() != nil {
+			return false, ctxErr(ctx, "send")
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, fmt.Errorf("jsonchunk: read %q at %d: the source ended before the size offered, %d", f.info.Name, s.pos, f.info.Size)
+		}
+		return false, fmt.Errorf("jsonchunk: read %q at %d: %w", f.info.Name, s.pos, err)
+	}
+	t := Transfer{
+		MessageID: uuid.NewString(),
+		Chunk:     ChunkID(s.offer.TransferID, s.cf, s.pos),
+		File:      s.cf,
+		Offset:    s.pos,
+		Data:      data,
+		Raw:       s.mode == ModeFast,
+	}
+	var err error
+	if s.frame, err = appendTransfer(s.frame[:0], &t); err != nil {
+		return false, fmt.Errorf("jsonchunk: send: %w", err)
+	}
+	_, err = s.bw.Write(s.frame)
+	if err == nil && t.Raw {
+		_, err = s.bw.Write(data)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctxErr(ctx, "send")
+		}
+		return false, s.linkFailed(&linkError{err})
+	}
+	s.inflight[t.MessageID] = &sentChunk{file: s.cf, off: s.pos, n: n}
+	f.pending++
+	s.pos += int64(n)
+	if s.pos == rg[1] {
+		_ = s.rd.Close()
+		s.rd = nil
+		s.cr++
+		if s.cr == len(f.todo) {
+			f.sent = true
+		}
+	}
+	return true, nil
+}
+
+// onResponse takes in a RESPONSE while chunks flow.
+func (s *sender) onResponse(ctx context.Context, r *Response) error {
+	c, ok := s.inflight[r.MessageID]
+	if !ok {
+		s.log.Debug("jsonchunk: ignoring a RESPONSE to no chunk in flight", "message_id", r.MessageID, "response", r.Response)
+		return nil
+	}
+	f := s.files[c.file]
+	if r.Response == Error {
+		if e := r.Ferry; e != nil && (e.Verify != nil || e.Code == CodeHashMismatch) {
+			return s.mismatch(ctx, r)
+		}
+		return fmt.Errorf("jsonchunk: the receiver failed the chunk of %q at %d: %s", f.info.Name, c.off, r.Reason)
+	}
+	delete(s.inflight, r.MessageID)
+	f.pending--
+	f.acked += int64(c.n)
+	s.progress(c.file)
+	if r.Ferry != nil && r.Ferry.Complete {
+		if f.pending > 0 || !f.sent {
+			return fmt.Errorf("jsonchunk: the receiver confirmed %q complete with chunks still unacknowledged", f.info.Name)
+		}
+		f.done = true
+		s.log.Debug("jsonchunk: file confirmed", "file", f.info.Name, "size", f.info.Size)
+	} else if f.pending == 0 && f.sent && !f.done {
+		return s.unconfirmed()
+	}
+	return nil
+}
+
+func (s *sender) progress(i int) {
+	if s.prog != nil {
+		f := s.files[i]
+		if f.done {
+			s.prog.Update(i, f.info.Size)
+			return
+		}
+		s.prog.Update(i, f.held+f.acked)
+	}
+}
