@@ -1,0 +1,2 @@
+// Package dht is Ferry's DHT discovery and signaling plugin.
+package dht

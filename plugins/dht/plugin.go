@@ -1,0 +1,328 @@
+package dht
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// Name is the plugin's name.
+const Name = "dht"
+
+// PluginVersion is the plugin's own version.
+const PluginVersion = "0.1.0"
+
+// stateKeyFile is the libp2p key of a bootstrap_only instance, in its
+// state folder.
+const stateKeyFile = "libp2p.key"
+
+// Option sets up a Plugin in [New].
+type Option func(*Plugin)
+
+// WithLogger sets the logger for state changes, refused input and
+// failures. A nil logger means slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Plugin) {
+		if l != nil {
+			p.log = l
+		}
+	}
+}
+
+// Plugin is the dht discovery and signaling plugin. Make it with [New];
+// Configure starts its DHT node and Close stops it. All methods are safe
+// to call concurrently.
+type Plugin struct {
+	log   *slog.Logger
+	drops dropLog
+	seq   atomic.Uint64 // the last record Seq signed
+
+	cfgMu sync.Mutex // serialises Configure
+
+	mu         sync.Mutex
+	configured bool
+	closed     bool
+	cfg        config
+	self       sdk.PeerID
+	del        *sdk.Delegation
+	sess       *session
+	announced  *sdk.PeerInfo // what Announce asked for, nil before
+	peers      map[sdk.PeerID]*peerEntry
+	watchers   map[*watcher]struct{}
+	receivers  map[*receiver]struct{}
+	pending    envQueue // envelopes for the next Receive
+
+	done chan struct{} // closed by Close
+	wg   sync.WaitGroup
+}
+
+var (
+	_ sdk.Discovery = (*Plugin)(nil)
+	_ sdk.Signaling = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New(opts ...Option) *Plugin {
+	p := &Plugin{
+		log:       slog.Default(),
+		peers:     map[sdk.PeerID]*peerEntry{},
+		watchers:  map[*watcher]struct{}{},
+		receivers: map[*receiver]struct{}{},
+		pending:   envQueue{limit: maxQueuedEnvelopes},
+		done:      make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Info describes the plugin. It answers before Configure.
+func (p *Plugin) Info(ctx context.Context) (sdk.Info, error) {
+	if p.isClosed() {
+		return sdk.Info{}, fmt.Errorf("dht: info: %w", sdk.ErrClosed)
+	}
+	return sdk.Info{
+		Name:         Name,
+		Version:      PluginVersion,
+		Roles:        []sdk.Role{sdk.RoleDiscovery, sdk.RoleSignaling},
+		APIVersions:  []int{sdk.APIVersion},
+		Capabilities: []string{"discovery.lookup"},
+	}, nil
+}
+
+// ConfigSchema lists the options: listen, bootstrap, protocol_prefix,
+// record_ttl, lookup_timeout, max_connections and bootstrap_only.
+func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
+	if p.isClosed() {
+		return sdk.ConfigSchema{}, fmt.Errorf("dht: config schema: %w", sdk.ErrClosed)
+	}
+	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+}
+
+// Configure checks the options and the delegation, starts the libp2p host
+// (binding the listen addresses, so an address in use is reported here)
+// and the DHT, and returns: bootstrapping and filling the routing table
+// happen in the background, so Configure takes milliseconds even when no
+// bootstrap peer answers. The delegated key is the libp2p identity.
+// Calling it again with the same options and key changes nothing; with
+// others, it starts a new node, switches to it, stops the old one and
+// publishes the announced record again.
+func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
+	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
+		return fmt.Errorf("dht: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
+	}
+	cfg, err := parseConfig(req.Config)
+	if err != nil {
+		return err
+	}
+	if !cfg.bootstrapOnly {
+		if err := checkDelegation(req, time.Now()); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("dht: configure: %w", err)
+	}
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("dht: configure: %w", sdk.ErrClosed)
+	}
+	if p.configured && p.cfg.equal(cfg) && p.self == req.Self && sameKey(p.del, req.Delegation) {
+		p.del = req.Delegation // the same key, perhaps a renewed certificate
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+
+	sess, err := p.newSession(cfg, req)
+	if err != nil {
+		return err
+	}
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		sess.close()
+		return fmt.Errorf("dht: configure: %w", sdk.ErrClosed)
+	}
+	if p.configured && p.self != req.Self {
+		p.announced = nil // that record was another device's
+	}
+	if pe := p.peers[req.Self]; pe != nil {
+		delete(p.peers, req.Self) // now ourselves
+		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+	}
+	old := p.sess
+	p.cfg, p.self, p.del, p.sess = cfg, req.Self, req.Delegation, sess
+	if !p.configured {
+		p.wg.Add(1)
+		go p.expiryLoop()
+	}
+	p.configured = true
+	announced := p.announced != nil
+	p.mu.Unlock()
+
+	if old != nil {
+		old.close()
+	}
+	if announced && !cfg.bootstrapOnly {
+		if err := sess.sign(); err != nil {
+			p.log.Warn("dht: cannot sign the record again after Configure", "err", err)
+		}
+		sess.kickPublish()
+	}
+	return nil
+}
+
+// newSession starts the node for one configuration.
+func (p *Plugin) newSession(cfg config, req sdk.ConfigureRequest) (*session, error) {
+	keyFile := ""
+	if cfg.bootstrapOnly && req.StateDir != "" {
+		keyFile = filepath.Join(req.StateDir, stateKeyFile)
+	}
+	return startSession(p, cfg, req.Self, req.Delegation, keyFile)
+}
+
+// sameKey reports whether two delegations carry the same key.
+func sameKey(a, b *sdk.Delegation) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Key.Equal(b.Key)
+}
+
+// checkDelegation checks that the host gave a usable delegated key for
+// req.Self.
+func checkDelegation(req sdk.ConfigureRequest, now time.Time) error {
+	d := req.Delegation
+	switch {
+	case req.Self.IsZero():
+		return fmt.Errorf("dht: configure: no self peer ID: %w", sdk.ErrInvalidConfig)
+	case d == nil:
+		return fmt.Errorf("dht: configure: dht needs a delegated signing key from the host (its records are signed with it and it is the libp2p identity); only bootstrap_only runs without: %w", sdk.ErrInvalidConfig)
+	case len(d.Key) != ed25519.PrivateKeySize:
+		return fmt.Errorf("dht: configure: delegated key of %d bytes, want %d: %w", len(d.Key), ed25519.PrivateKeySize, sdk.ErrInvalidConfig)
+	case d.Cert.Issuer != req.Self:
+		return fmt.Errorf("dht: configure: the delegation was issued by %s, not by this device %s: %w", d.Cert.Issuer.Short(), req.Self.Short(), sdk.ErrInvalidConfig)
+	}
+	if pub, ok := d.Key.Public().(ed25519.PublicKey); !ok || !pub.Equal(d.Cert.Key) {
+		return fmt.Errorf("dht: configure: the delegated key does not match its certificate: %w", sdk.ErrInvalidConfig)
+	}
+	if err := d.Cert.Verify(now); err != nil {
+		return fmt.Errorf("dht: configure: delegation: %w: %w", sdk.ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// Close stops the node and closes every Watch and Receive channel, and
+// waits, until ctx ends, for its goroutines to stop. Records it published
+// expire on their own (after record_ttl).
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("dht: close: %w", sdk.ErrClosed)
+	}
+	p.closed = true
+	close(p.done)
+	sess := p.sess
+	p.sess = nil
+	p.mu.Unlock()
+
+	stopped := make(chan struct{})
+	go func() {
+		if sess != nil {
+			sess.close()
+		}
+		p.wg.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dht: close: waiting for goroutines: %w", ctx.Err())
+	}
+}
+
+// Addrs returns the libp2p multiaddrs of the plugin's DHT node, each
+// ending in /p2p/<peer id> (what other nodes list as bootstrap peers), or
+// nil before Configure and after Close.
+func (p *Plugin) Addrs() []string {
+	p.mu.Lock()
+	s := p.sess
+	p.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.n.addrs()
+}
+
+// DHTPeers returns how many DHT peers the node's routing table holds.
+func (p *Plugin) DHTPeers() int {
+	p.mu.Lock()
+	s := p.sess
+	p.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	return s.n.kad.RoutingTable().Size()
+}
+
+func (p *Plugin) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// session returns the running session, or an error when the plugin is
+// closed or not configured.
+func (p *Plugin) session(op string) (*session, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return nil, fmt.Errorf("dht: %s: %w", op, sdk.ErrClosed)
+	case !p.configured || p.sess == nil:
+		return nil, fmt.Errorf("dht: %s: %w", op, sdk.ErrNotConfigured)
+	}
+	return p.sess, nil
+}
+
+// refuser returns the plugin's rate-limited logger of refused input.
+func (p *Plugin) refuser() refuser { return refuser{log: p.log, drops: &p.drops} }
+
+// logLimited logs msg at warn level, at most once per dropLogEvery for key.
+func (p *Plugin) logLimited(key, msg string, args ...any) {
+	if n, ok := p.drops.allow("limited\x00"+key, time.Now()); ok {
+		if n > 0 {
+			args = append(args, "suppressed", n)
+		}
+		p.log.Warn(msg, args...)
+	}
+}
+
+// nextSeq returns a fresh record Seq: the time in Unix milliseconds, or
+// one more than the last when the clock did not move on.
+func (p *Plugin) nextSeq(now time.Time) uint64 {
+	for {
+		last := p.seq.Load()
+		next := max(last+1, uint64(now.UnixMilli()))
+		if p.seq.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}

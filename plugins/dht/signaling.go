@@ -1,0 +1,389 @@
+package dht
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+const (
+	// frameVersion is the first byte of a signaling frame body.
+	frameVersion = 1
+	// frameHeaderLen is the fixed part of a signaling frame body: version,
+	// sender ID, sender certificate, recipient ID.
+	frameHeaderLen = 1 + sdk.PeerIDLen + sdk.CertificateSize + sdk.PeerIDLen
+	// MaxFrame is the largest signaling frame body accepted: the fixed
+	// part and a payload of sdk.MaxEnvelopePayload bytes.
+	MaxFrame = frameHeaderLen + sdk.MaxEnvelopePayload
+	// ackByte is the receiver's answer once it queued the envelope.
+	ackByte byte = 0x06
+	// dialTimeout bounds connecting to a recipient's node.
+	dialTimeout = 5 * time.Second
+	// ackTimeout bounds opening the stream, writing the frame and waiting
+	// for the ack.
+	ackTimeout = 5 * time.Second
+	// frameTimeout bounds the receiver's read of one frame.
+	frameTimeout = 5 * time.Second
+	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
+	// channel's reader, or for the first Receive; the oldest are dropped.
+	maxQueuedEnvelopes = 256
+	// receiveBuffer is the capacity of a Receive channel.
+	receiveBuffer = 16
+)
+
+// dialError is a failure to reach a recipient's node at the addresses of
+// its record, as opposed to a refusal by a node that was reached.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// encodeSignal returns a whole signaling frame: length prefix and body.
+func encodeSignal(from sdk.PeerID, cert []byte, to sdk.PeerID, payload []byte) []byte {
+	b := make([]byte, 0, 4+frameHeaderLen+len(payload))
+	b = binary.BigEndian.AppendUint32(b, uint32(frameHeaderLen+len(payload)))
+	b = append(b, frameVersion)
+	b = append(b, from[:]...)
+	b = append(b, cert...)
+	b = append(b, to[:]...)
+	return append(b, payload...)
+}
+
+// signalFrame is a decoded signaling frame body.
+type signalFrame struct {
+	from, to sdk.PeerID
+	cert     sdk.Certificate
+	payload  []byte
+}
+
+// decodeSignal decodes a frame body of frameHeaderLen to MaxFrame bytes.
+func decodeSignal(b []byte) (signalFrame, error) {
+	var f signalFrame
+	if len(b) < frameHeaderLen || len(b) > MaxFrame {
+		return f, fmt.Errorf("%w: %d bytes, want %d to %d", errFrameLength, len(b), frameHeaderLen, MaxFrame)
+	}
+	if b[0] != frameVersion {
+		return f, fmt.Errorf("frame version %d, want %d", b[0], frameVersion)
+	}
+	b = b[1:]
+	copy(f.from[:], b[:sdk.PeerIDLen])
+	b = b[sdk.PeerIDLen:]
+	cert, err := sdk.ParseCertificate(b[:sdk.CertificateSize])
+	if err != nil {
+		return f, err
+	}
+	f.cert = cert
+	b = b[sdk.CertificateSize:]
+	copy(f.to[:], b[:sdk.PeerIDLen])
+	f.payload = slices.Clone(b[sdk.PeerIDLen:])
+	return f, nil
+}
+
+// Send delivers env to env.To over a direct libp2p stream: it takes the
+// recipient's record from the table (neighbours' hellos, earlier
+// lookups) or looks it up in the DHT, connects to the record's libp2p
+// addresses, opens a <prefix>/signal/1.0.0 stream, writes one frame
+// (sender ID and certificate, recipient, payload) and waits for the
+// recipient's one-byte ack, written once it queued the envelope. When the
+// addresses fail, they are dropped and the record is looked up once more
+// before Send gives up. A recipient without a record, or unreachable at
+// every address, is an error wrapping sdk.ErrNotFound that names it.
+func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
+	if env.To.IsZero() {
+		return fmt.Errorf("dht: send: no recipient: %w", sdk.ErrInvalidPeerID)
+	}
+	if len(env.Payload) > sdk.MaxEnvelopePayload {
+		return fmt.Errorf("dht: send to %s: payload of %d bytes exceeds %d", env.To.Short(), len(env.Payload), sdk.MaxEnvelopePayload)
+	}
+	s, err := p.session("send")
+	if err != nil {
+		return err
+	}
+	if s.del == nil {
+		return fmt.Errorf("dht: send: a bootstrap_only node carries no signaling: %w", sdk.ErrUnsupported)
+	}
+	if env.To == s.self {
+		p.deliver(sdk.Envelope{From: s.self, To: s.self, Payload: slices.Clone(env.Payload)})
+		return nil
+	}
+	cert, err := s.del.Cert.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("dht: send: %w", err)
+	}
+	frame := encodeSignal(s.self, cert, env.To, env.Payload)
+	to := env.To.Short()
+
+	sr := p.cached(env.To, time.Now())
+	if sr == nil {
+		p.log.Debug("dht: send: looking up the recipient", "to", env.To, "key", Key(env.To))
+		var raw []byte
+		if sr, raw, err = s.fetch(ctx, env.To); err != nil {
+			return fmt.Errorf("dht: send to %s: %w", to, err)
+		}
+		p.learn(sr, raw, time.Now())
+	}
+	err = s.deliver(ctx, sr, frame)
+	var de *dialError
+	if !errors.As(err, &de) {
+		if err != nil {
+			return fmt.Errorf("dht: send to %s: %w", to, err)
+		}
+		return nil
+	}
+	// The addresses failed: drop them and look the peer up once more.
+	p.markStale(env.To)
+	s.forget(sr)
+	p.log.Info("dht: send: recipient unreachable at the addresses of its record; looking it up again", "to", env.To, "addrs", sr.Record.P2PAddrs, "err", de.err)
+	sr2, raw2, err := s.fetch(ctx, env.To)
+	if err != nil {
+		return fmt.Errorf("dht: send to %s: unreachable at %v (%v), and looking it up again: %w", to, sr.Record.P2PAddrs, de.err, err)
+	}
+	p.learn(sr2, raw2, time.Now())
+	if !newer(&sr2.Record, &sr.Record) {
+		return fmt.Errorf("dht: send to %s: unreachable at %v, and the DHT knows no newer address: %w: %w", to, sr.Record.P2PAddrs, sdk.ErrNotFound, de.err)
+	}
+	err = s.deliver(ctx, sr2, frame)
+	if errors.As(err, &de) {
+		p.markStale(env.To)
+		s.forget(sr2)
+		return fmt.Errorf("dht: send to %s: unreachable at %v: %w: %w", to, sr2.Record.P2PAddrs, sdk.ErrNotFound, de.err)
+	}
+	if err != nil {
+		return fmt.Errorf("dht: send to %s: %w", to, err)
+	}
+	return nil
+}
+
+// deliver connects to the node of record sr, writes frame on a signal
+// stream and waits for the ack. A failure to reach the node is a
+// *dialError.
+func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) error {
+	ai, err := sr.AddrInfo()
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	h := s.n.h
+	if h.Network().Connectedness(ai.ID) != network.Connected {
+		if len(ai.Addrs) == 0 {
+			return &dialError{errors.New("its record has no libp2p address")}
+		}
+		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, max(time.Until(sr.Record.Expires()), time.Minute))
+		s.p.log.Debug("dht: send: connecting", "to", sr.Record.ID, "addrs", sr.Record.P2PAddrs)
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		err := h.Connect(dctx, ai)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &dialError{err}
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	st, err := h.NewStream(sctx, ai.ID, s.signalProto)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &dialError{fmt.Errorf("open a signaling stream: %w", err)}
+	}
+	defer st.Close()
+	stop := context.AfterFunc(sctx, func() { st.Reset() })
+	defer stop()
+	_ = st.SetDeadline(time.Now().Add(ackTimeout))
+	if _, err := st.Write(frame); err != nil {
+		return fmt.Errorf("write the frame: %w", ctxErr(ctx, err))
+	}
+	_ = st.CloseWrite()
+	var ack [1]byte
+	if _, err := io.ReadFull(st, ack[:]); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("no ack: the peer refused the frame or did not answer within %v (its log says why): %w", ackTimeout, err)
+	}
+	if ack[0] != ackByte {
+		return fmt.Errorf("ack byte 0x%02x, want 0x%02x", ack[0], ackByte)
+	}
+	s.p.log.Debug("dht: send: delivered", "to", sr.Record.ID, "bytes", len(frame))
+	return nil
+}
+
+// forget drops the libp2p addresses of sr's node and the dial back-off,
+// so that the next attempt uses only what a fresh lookup gives.
+func (s *session) forget(sr *SignedRecord) {
+	id, err := sr.LibP2PID()
+	if err != nil {
+		return
+	}
+	s.n.h.Peerstore().ClearAddrs(id)
+	if sw, ok := s.n.h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(id)
+	}
+}
+
+// ctxErr prefers the context's error to the deadline error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+// handleSignal serves one signal stream: it reads one frame, checks that
+// the certificate was issued by the claimed sender, is valid, certifies
+// the very key the connection was authenticated with, and that the
+// envelope is for this device; then it queues the envelope and acks. A
+// bad frame is logged once and the stream reset, without an ack.
+func (s *session) handleSignal(st network.Stream) {
+	select {
+	case s.inSem <- struct{}{}:
+		defer func() { <-s.inSem }()
+	default:
+		st.Reset()
+		s.p.refuser().refuse("signaling frame", streamSource(st), reasonBusy, fmt.Errorf("%d streams being served", maxInbound))
+		return
+	}
+	const what = "signaling frame"
+	src := streamSource(st)
+	refuse := func(reason string, err error) {
+		st.Reset()
+		s.p.refuser().refuse(what, src, reason, err)
+	}
+	_ = st.SetDeadline(time.Now().Add(frameTimeout))
+	body, err := readFrame(st, frameHeaderLen, MaxFrame)
+	if err != nil {
+		if errors.Is(err, errFrameLength) {
+			refuse(reasonFrameLength, err)
+		} else {
+			refuse(reasonShortFrame, err)
+		}
+		return
+	}
+	f, err := decodeSignal(body)
+	if err != nil {
+		refuse(reasonMalformed, err)
+		return
+	}
+	switch {
+	case f.cert.Issuer != f.from:
+		refuse(reasonBadCert, fmt.Errorf("the sender claims to be %s, but its certificate was issued by %s", f.from.Short(), f.cert.Issuer.Short()))
+		return
+	case !keyEqual(st.Conn().RemotePublicKey(), f.cert.Key):
+		refuse(reasonKeyMismatch, fmt.Errorf("the certificate of %s certifies another key than the one this connection was made with", f.from.Short()))
+		return
+	}
+	if err := f.cert.Verify(time.Now()); err != nil {
+		refuse(reasonBadCert, err)
+		return
+	}
+	if f.to != s.self {
+		refuse(reasonRecipient, fmt.Errorf("an envelope from %s for %s, but this device is %s", f.from.Short(), f.to.Short(), s.self.Short()))
+		return
+	}
+	if !s.p.deliver(sdk.Envelope{From: f.from, To: f.to, Payload: f.payload}) {
+		st.Reset()
+		return
+	}
+	if _, err := st.Write([]byte{ackByte}); err != nil {
+		s.p.log.Debug("dht: could not ack a signaling frame", "from", src, "err", err)
+	}
+	_ = st.Close()
+}
+
+// Receive returns a channel of envelopes addressed to this device, until
+// ctx ends or the plugin closes. Every call gets every envelope; the
+// first call also gets those that arrived while none was open. A reader
+// that falls more than 256 envelopes behind loses the oldest (logged).
+func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("dht: receive: %w", sdk.ErrClosed)
+	}
+	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: envQueue{limit: maxQueuedEnvelopes}}
+	if len(p.receivers) == 0 {
+		r.queue, p.pending = p.pending, envQueue{limit: maxQueuedEnvelopes}
+	}
+	p.receivers[r] = struct{}{}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go forward(p, ctx, r.out, r.wake, r.queue.pop, func() { delete(p.receivers, r) })
+	return r.out, nil
+}
+
+// receiver is one Receive call.
+type receiver struct {
+	out   chan sdk.Envelope
+	wake  chan struct{}
+	queue envQueue // guarded by Plugin.mu
+}
+
+// envQueue is a bounded FIFO of envelopes that drops the oldest.
+type envQueue struct {
+	items   []sdk.Envelope
+	limit   int
+	dropped int
+}
+
+func (q *envQueue) push(env sdk.Envelope) {
+	if len(q.items) >= q.limit {
+		q.items = slices.Delete(q.items, 0, 1)
+		q.dropped++
+	}
+	q.items = append(q.items, env)
+}
+
+func (q *envQueue) pop() (sdk.Envelope, bool) {
+	if len(q.items) == 0 {
+		return sdk.Envelope{}, false
+	}
+	env := q.items[0]
+	q.items = q.items[1:]
+	return env, true
+}
+
+// deliver queues env for every Receive channel, or for the next Receive
+// when none is open. It reports false when the plugin is closed.
+func (p *Plugin) deliver(env sdk.Envelope) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	lost := false
+	if len(p.receivers) == 0 {
+		before := p.pending.dropped
+		p.pending.push(env)
+		lost = p.pending.dropped > before
+	}
+	first := true
+	for r := range p.receivers {
+		e := env
+		if !first {
+			e.Payload = slices.Clone(env.Payload)
+		}
+		first = false
+		before := r.queue.dropped
+		r.queue.push(e)
+		lost = lost || r.queue.dropped > before
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	if lost {
+		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+	}
+	return true
+}
