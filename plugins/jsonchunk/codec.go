@@ -65,13 +65,26 @@ func (r *Reader) Next() (Message, error) {
 	if err := r.readBody(int(length) - 1); err != nil {
 		return nil, fmt.Errorf("jsonchunk: read %s of %d bytes: %w", typ, length-1, err)
 	}
+	// A typed nil pointer must not become a non-nil Message.
 	switch typ {
 	case TypeAuthentication:
-		return decodeAuthentication(r.body)
+		a, err := decodeAuthentication(r.body)
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	case TypeResponse:
-		return decodeResponse(r.body)
+		resp, err := decodeResponse(r.body)
+		if err != nil {
+			return nil, err
+		}
+		return resp, nil
 	}
-	return r.decodeTransfer()
+	t, err := r.decodeTransfer()
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // setAlloc makes the Reader take chunk buffers from alloc, which returns

@@ -192,7 +192,10 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := NewReader(bytes.NewReader(c.in), 0).Next()
+			m, err := NewReader(bytes.NewReader(c.in), 0).Next()
+			if m != nil {
+				t.Errorf("Next returned %#v with its error", m)
+			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}
@@ -373,6 +376,9 @@ func FuzzDecode(f *testing.F) {
 		for range 8 {
 			m, err := r.Next()
 			if err != nil {
+				if m != nil {
+					t.Fatalf("Next returned %#v with its error %v", m, err)
+				}
 				if err != io.EOF && !errors.Is(err, ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF) {
 					t.Fatalf("unclassified error %v", err)
 				}
