@@ -131,7 +131,12 @@ func TestBadChunks(t *testing.T) {
 	}{
 		{"wrong chunk UUID", func() *Transfer { c := chunkOf(0, data, 0, 100, true); c.Chunk = ChunkID(testTID, 0, 1); return c }, "is not the chunk of file 0 at 0"},
 		{"beyond the file", func() *Transfer { return chunkOf(0, append(bytes.Clone(data), make([]byte, 500)...), 4500, 1000, true) }, "goes beyond"},
-		{"unknown file", func() *Transfer { c := chunkOf(0, data, 0, 10, true); c.File = 3; c.Chunk = ChunkID(testTID, 3, 0); return c }, "file 3 of 1"},
+		{"unknown file", func() *Transfer {
+			c := chunkOf(0, data, 0, 10, true)
+			c.File = 3
+			c.Chunk = ChunkID(testTID, 3, 0)
+			return c
+		}, "file 3 of 1"},
 		{"wrong mode", func() *Transfer { return chunkOf(0, data, 0, 10, false) }, "wrong mode"},
 	}
 	for _, c := range cases {
