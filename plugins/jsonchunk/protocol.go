@@ -85,6 +85,9 @@ func (p *Protocol) Info(context.Context) (sdk.Info, error) {
 		Roles:       []sdk.Role{sdk.RoleProtocol},
 		APIVersions: []int{sdk.APIVersion},
 		ProtocolID:  ProtocolID,
+		// The token rides in AUTHENTICATION and reaches Decide: the
+		// receiving core requires it.
+		Capabilities: []string{sdk.CapOfferToken},
 	}, nil
 }
 
