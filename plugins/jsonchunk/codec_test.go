@@ -188,6 +188,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"zero length data", transfer(`"ferry":{"file":0,"offset":0,"length":0}`), "length is 0", false},
 		{"huge length", transfer(`"ferry":{"file":0,"offset":0,"length":1099511627776}`), "over the chunk limit", true},
 		{"raw data cut", append(transfer(`"ferry":{"file":0,"offset":0,"length":3}`), 'h'), "unexpected EOF", false},
+		{"raw newline in data", transfer(`"data":"aGV5` + "\n" + `AA==","ferry":{"file":0,"offset":0}`), "not valid JSON", false},
+		{"escaped newline in data", transfer(`"data":"aGV5\nAA==","ferry":{"file":0,"offset":0}`), "not base64", false},
+		{"data unterminated", transfer(`"data":"aGV5`), "not valid JSON", false},
 		{"file string", transfer(`"data":"aGV5","ferry":{"file":"0","offset":0}`), "wrong JSON type", false},
 	}
 	for _, c := range cases {
@@ -222,6 +225,31 @@ func TestEscapedBase64(t *testing.T) {
 	}
 	if got := m.(*Transfer).Data; !bytes.Equal(got, []byte{0xff, 0xff}) {
 		t.Errorf("data %x, want ffff", got)
+	}
+}
+
+// TestStrictDataPaths checks that the fast path for strict data reads
+// what encoding/json reads, whatever else the JSON holds.
+func TestStrictDataPaths(t *testing.T) {
+	head := `{"message-id":"` + id1 + `","chunk":"` + id2 + `",`
+	tail := `"ferry":{"file":0,"offset":0}}`
+	for _, body := range []string{
+		head + `"data":"aGV5",` + tail,
+		head + `"x":{"data":"AAAA"},"data":"aGV5",` + tail,
+		head + `"data":"aGV5","x":{"data":"AAAA"},` + tail,
+		head + `"data":"AAAA","data":"aGV5",` + tail,
+		head + `"data" : "aGV5",` + tail,
+		head + `"DATA":"aGV5",` + tail,
+		head + `"note":"\"data\":\"AAAA","data":"aGV5",` + tail,
+	} {
+		m, err := NewReader(bytes.NewReader(rawFrame(TypeTransfer, body)), 0).Next()
+		if err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if got := m.(*Transfer).Data; string(got) != "hey" {
+			t.Errorf("%s: data %q, want \"hey\"", body, got)
+		}
 	}
 }
 

@@ -148,7 +148,7 @@ func (r *receiver) run(ctx context.Context) (err error) {
 	r.auth = a
 	r.tid, _ = TransferIDFromFID(a.FID) // checked by the decoder
 	refusal := r.negotiate(a)
-	r.pool = newBufPool(r.chunk)
+	r.pool = newBufPool(r.chunk, r.window)
 	r.rd.setAlloc(r.pool.get)
 	r.rd.maxData = max(r.chunk, 1)
 	wg.Add(1)
@@ -307,9 +307,12 @@ type bufPool struct {
 	free chan []byte
 }
 
-func newBufPool(chunk int) *bufPool {
+// newBufPool returns a pool of buffers of chunk bytes that keeps enough
+// for a window of chunks, those queued for the writer and the one being
+// read.
+func newBufPool(chunk, window int) *bufPool {
 	// Base64 decoding asks for up to two bytes more than the chunk.
-	return &bufPool{size: chunk + 4, free: make(chan []byte, 8)}
+	return &bufPool{size: chunk + 4, free: make(chan []byte, window+2)}
 }
 
 func (p *bufPool) get(n int) []byte {
