@@ -64,7 +64,10 @@ func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
 		prog:   req.Progress,
 		offer:  req.Offer,
 		auth:   auth,
-		events: make(chan event, 64),
+		// Room for every acknowledgement the window allows and the
+		// answers to repeated AUTHENTICATIONs, so that the reader never
+		// waits for the writer while the writer waits for the receiver.
+		events: make(chan event, cfg.Window+cfg.Retries+1),
 	}
 	return s.run(ctx)
 }
