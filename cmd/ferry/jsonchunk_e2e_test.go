@@ -48,8 +48,7 @@ func configVariant(t *testing.T, edits ...string) string {
 // The jsonchunk lines of configs/loopback.yaml that the tests change.
 const (
 	jcMode   = "mode: fast"
-	jcChunk  = "chunk_size: 1048576"
-	jcWindow = "window: 16"
+	jcStrict = "strict_chunk_size: 65536"
 	tcpLine  = `listen: ["127.0.0.1:0"]`
 )
 
@@ -108,7 +107,7 @@ func TestJSONChunkModes(t *testing.T) {
 		cfg   []string
 		sizes []int64
 	}{
-		{"strict", []string{jcMode, "mode: strict", jcChunk, "chunk_size: 1024"}, []int64{0, 1000, 300 << 10, 1<<20 + 7}},
+		{"strict", []string{jcMode, "mode: strict", jcStrict, "strict_chunk_size: 1024"}, []int64{0, 1000, 300 << 10, 1<<20 + 7}},
 		{"fast", nil, []int64{0, 1000, 3<<20 + 5, 20 << 20}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -459,6 +458,11 @@ func TestJSONChunkReceiverKilled(t *testing.T) {
 	}
 	_ = recv.wait(10 * time.Second)
 	recv2 := startReceiver(t, b, dst, "--yes")
+	resumed := recv2.waitEvent("file resumed", 90*time.Second, func(e node.Event) bool { return e.Kind == node.EventFile })
+	if resumed.Offset <= 0 {
+		t.Errorf("restarted receiver took the file up at %d, want > 0 (the chunks its journal holds)", resumed.Offset)
+	}
+	t.Logf("restarted receiver holds %d bytes; %.0f%% not resent", resumed.Offset, 100*float64(resumed.Offset)/size)
 	if err := send.wait(150 * time.Second); err != nil {
 		t.Fatalf("send: %v\nstderr:\n%s\nreceiver:\n%s", err, send.stderr.String(), recv2.stderr.String())
 	}

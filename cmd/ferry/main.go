@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/identity"
 	"github.com/ferry-p2p/ferry/core/plugins"
+	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/ftv2a"
 	"github.com/ferry-p2p/ferry/plugins/lan"
 	"github.com/ferry-p2p/ferry/plugins/tcp"
@@ -32,6 +33,7 @@ var builtins = map[string]plugins.Factory{
 	"tcp":   func() sdk.Plugin { return tcp.New() },
 	"lan":   func() sdk.Plugin { return lan.New() },
 	"ftv2a": func() sdk.Plugin { return ftv2a.New() },
+	"dht":   func() sdk.Plugin { return dht.New() },
 }
 
 // closeTimeout bounds how long shutting the plugins down may take.
@@ -107,7 +109,7 @@ $FERRY_CONFIG, else $FERRY_HOME/ferry.yaml when it exists. FERRY_HOME
 	pf.StringVar(&a.configFile, "config", "", "config file (overrides $FERRY_CONFIG and $FERRY_HOME/ferry.yaml)")
 	pf.StringVar(&a.logLevel, config.FlagName("log.level"), "", "log level: debug, info, warn or error (overrides log.level)")
 
-	root.AddCommand(a.sendCommand(), a.receiveCommand(), a.resumeCommand(), a.statusCommand(), a.peersCommand(), a.idCommand(), a.configCommand(), a.pluginsCommand(), a.debugCommand())
+	root.AddCommand(a.sendCommand(), a.receiveCommand(), a.resumeCommand(), a.statusCommand(), a.dhtCommand(), a.peersCommand(), a.idCommand(), a.configCommand(), a.pluginsCommand(), a.debugCommand())
 	return root
 }
 
