@@ -43,9 +43,8 @@ func NewReader(r io.Reader, maxData int) *Reader {
 // returned wrapped. A message that breaks the wire format gives an error
 // wrapping ErrMalformed (and ErrTooLarge for lengths over the limits,
 // which are refused before anything is allocated for them); the stream is
-// then out of step and must be closed. A TRANSFER's Data is the Reader's
-// to reuse only when it was made by the allocation hook set with
-// setAlloc; otherwise it belongs to the caller.
+// then out of step and must be closed. A TRANSFER's Data belongs to the
+// caller (the receiver here hands it back to its buffer pool).
 func (r *Reader) Next() (Message, error) {
 	if n, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
@@ -376,8 +375,7 @@ func WriteMessage(w io.Writer, m Message) error {
 	return err
 }
 
-// appendFrame appends the frame of type t around the JSON that fill
-// appends.
+// appendFrame appends the frame of type t around the JSON body.
 func appendFrame(dst []byte, t MessageType, body []byte) ([]byte, error) {
 	if len(body)+1 > MaxFrame {
 		return dst, tooLarge("%s of %d bytes is over the frame limit of %d", t, len(body)+1, MaxFrame)

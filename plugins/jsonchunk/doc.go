@@ -76,8 +76,9 @@
 //
 // Strict mode is the seed's wire: "data" holds the chunk in standard
 // base64 with padding (JSON cannot carry raw bytes), costing a third more
-// bytes and a JSON scan of every byte on both sides. Fast mode sends the
-// chunk's bytes raw after the frame, announced by "ferry.length".
+// bytes on the wire and base64 work on every byte on both sides. Fast mode
+// sends the chunk's bytes raw after the frame, announced by "ferry.length".
+// Both modes carry the same messages and pass the same tests.
 //
 // The sender lists the modes it allows in AUTHENTICATION's "ferry.modes",
 // preferred first, with its chunk size in each: option mode "fast" offers

@@ -30,15 +30,15 @@ const cleanupTimeout = 10 * time.Second
 type Option func(*Protocol)
 
 // WithLogger sets the logger for refusals, resumes, hash mismatches and
-// conversation trouble. A nil logger, or no option, means slog.Default() at the time of
-// each call.
+// conversation trouble. A nil logger, or no option, means slog.Default()
+// at the time of each call.
 func WithLogger(l *slog.Logger) Option {
 	return func(p *Protocol) { p.log = l }
 }
 
-// Protocol is the jsonchunk protocol plugin: the sending and the receiving side
-// of the conversation described in the package documentation. Make it with
-// [New] and configure it with Configure (JSON, as the host does) or
+// Protocol is the jsonchunk protocol plugin: the sending and the receiving
+// side of the conversation described in the package documentation. Make it
+// with [New] and configure it with Configure (JSON, as the host does) or
 // [Protocol.SetConfig] (in Go) before Send or Receive. All methods are safe
 // to call concurrently; one Protocol serves any number of calls at once.
 type Protocol struct {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -281,3 +283,62 @@ func (s *sniffer) Write(p []byte) (int, error) {
 	}
 	return s.Stream.Write(p)
 }
+
+// TestNoGoroutinesLeft checks that Send and Receive leave no goroutine
+// behind, whether they succeed, are refused, are cut or are cancelled.
+func TestNoGoroutinesLeft(t *testing.T) {
+	base := runtime.NumGoroutine()
+	ctx := testContext(t)
+	s, r := newProtocol(t, Config{ChunkSize: 4096, Window: 2}), newProtocol(t, Config{})
+	data := randomBytes(100_000, 8)
+	src := &memSource{files: [][]byte{data}}
+	a, b := tcpPair(t)
+	if sendErr, recvErr := transfer(ctx, s, r, a, b, offerOf(data), src, newDiskSink(t), nil); sendErr != nil || recvErr != nil {
+		t.Fatalf("Send %v, Receive %v", sendErr, recvErr)
+	}
+	refusing := newDiskSink(t)
+	refusing.refuse = sdk.ErrRefused
+	a, b = tcpPair(t)
+	_, _ = transfer(ctx, s, r, a, b, offerOf(data), src, refusing, nil)
+	a, front := tcpPair(t)
+	back, b := tcpPair(t)
+	px := startProxy(front, back, 30_000)
+	_, _ = transfer(ctx, s, r, a, b, offerOf(data), src, newDiskSink(t), nil)
+	px.kill()
+	px.wait()
+	cctx, cancel := context.WithCancel(ctx)
+	a, b = tcpPair(t)
+	errc := runAsync(func() error { return r.Receive(cctx, sdk.ReceiveRequest{Stream: b, Sink: newDiskSink(t)}) })
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_ = s.Send(cctx, sdk.SendRequest{Stream: a, Offer: offerOf(data), Source: &slowSource{memSource: src}})
+	<-errc
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines left, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// slowSource is a memSource whose reads take a while.
+type slowSource struct{ *memSource }
+
+func (s *slowSource) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {
+	rc, err := s.memSource.Open(ctx, index, offset)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{readerFunc(func(p []byte) (int, error) {
+		time.Sleep(time.Millisecond)
+		return rc.Read(p[:min(len(p), 512)])
+	}), rc}, nil
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }

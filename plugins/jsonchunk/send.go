@@ -56,14 +56,14 @@ func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
 		return fmt.Errorf("jsonchunk: send: %w", err)
 	}
 	s := &sender{
-		cfg:    cfg,
-		log:    p.logger(),
-		st:     req.Stream,
-		bw:     bufio.NewWriterSize(req.Stream, sendBufferSize),
-		src:    req.Source,
-		prog:   req.Progress,
-		offer:  req.Offer,
-		auth:   auth,
+		cfg:   cfg,
+		log:   p.logger(),
+		st:    req.Stream,
+		bw:    bufio.NewWriterSize(req.Stream, sendBufferSize),
+		src:   req.Source,
+		prog:  req.Progress,
+		offer: req.Offer,
+		auth:  auth,
 		// Room for every acknowledgement the window allows and the
 		// answers to repeated AUTHENTICATIONs, so that the reader never
 		// waits for the writer while the writer waits for the receiver.
