@@ -26,7 +26,7 @@ const (
 	lookupQuorum = 3
 	// maxRefreshes bounds the lookups that check, at expiry, whether a
 	// peer renewed its record.
-	maxRefreshes = 8
+	maxRefreshes = 3
 )
 
 // peerEntry is one peer of the table: the freshest record seen of it.

@@ -2,6 +2,7 @@ package dht_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,14 +107,14 @@ func (c *logCapture) refused(reason string) []capturedRecord {
 }
 
 // awaitRefused waits for a line about input refused for reason whose
-// detail contains detail, and returns all such lines.
+// message or detail contains detail, and returns all such lines.
 func (c *logCapture) awaitRefused(t testing.TB, reason, detail string) []capturedRecord {
 	t.Helper()
 	deadline := time.Now().Add(eventually)
 	for time.Now().Before(deadline) {
 		var got []capturedRecord
 		for _, r := range c.refused(reason) {
-			if strings.Contains(r.attrs["detail"], detail) {
+			if strings.Contains(r.attrs["detail"], detail) || strings.Contains(r.msg, detail) {
 				got = append(got, r)
 			}
 		}
@@ -170,16 +171,17 @@ func seedNode(t testing.TB) []string {
 // testNode is one in-process instance under test.
 type testNode struct {
 	*dht.Plugin
-	id  sdk.PeerID
-	del *sdk.Delegation
-	log *logCapture
+	id     sdk.PeerID
+	devKey ed25519.PrivateKey // the device key, to make new delegations
+	del    *sdk.Delegation
+	log    *logCapture
 }
 
 // newNode configures an in-process instance bootstrapping from boot, with
 // extra options, and closes it at the end of the test.
 func newNode(t testing.TB, name string, boot []string, extra map[string]any) *testNode {
 	t.Helper()
-	id, _, del := dhtsim.NewIdentity(t)
+	id, devKey, del := dhtsim.NewIdentity(t)
 	lc := newLogCapture(t, name)
 	p := dht.New(dht.WithLogger(slog.New(lc)))
 	ctx, cancel := context.WithTimeout(context.Background(), eventually)
@@ -188,7 +190,7 @@ func newNode(t testing.TB, name string, boot []string, extra map[string]any) *te
 		t.Fatalf("%s: Configure: %v", name, err)
 	}
 	t.Cleanup(func() { closePlugin(t, name, p) })
-	return &testNode{Plugin: p, id: id, del: del, log: lc}
+	return &testNode{Plugin: p, id: id, devKey: devKey, del: del, log: lc}
 }
 
 // closePlugin closes p, accepting that it was closed already.

@@ -26,7 +26,7 @@ import (
 
 const (
 	// stateTick is how often the node looks at its routing table.
-	stateTick = 200 * time.Millisecond
+	stateTick = 50 * time.Millisecond
 	// bootstrapDialTimeout bounds one attempt to reach a bootstrap peer.
 	bootstrapDialTimeout = 5 * time.Second
 	// identifyGrace is how long a node that reached a bootstrap peer waits
@@ -81,9 +81,9 @@ type nodeOptions struct {
 	maxConns      int
 	validator     record.Validator
 	log           *slog.Logger
-	// onFilled, when not nil, runs (on the node's goroutine) each time the
-	// routing table goes from empty to filled and the refresh that follows
-	// is done: the time to publish again.
+	// onFilled, when not nil, runs (on the node's goroutines) each time the
+	// routing table goes from empty to filled, and again when the refresh
+	// that follows is done: the times to publish. It must not block.
 	onFilled func()
 }
 
@@ -300,6 +300,9 @@ func (n *node) run() {
 			retry = retryMin
 			if !wasFilled {
 				wasFilled = true
+				if n.opts.onFilled != nil {
+					n.opts.onFilled() // publish now, and again once refreshed
+				}
 				n.wg.Add(1)
 				go n.refresh()
 			}

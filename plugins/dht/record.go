@@ -305,7 +305,7 @@ func verifyRecord(key string, sr *SignedRecord, now time.Time) error {
 		return fmt.Errorf("%w: signature of %d bytes, want %d", ErrRecordForged, len(sr.Sig), ed25519.SignatureSize)
 	}
 	if err := sdk.VerifyDelegated(r.ID, sr.Cert, signingBytes(sr.Raw), sr.Sig, now); err != nil {
-		return fmt.Errorf("%w: %w", ErrRecordForged, err)
+		return fmt.Errorf("%w: the record of %s: %w", ErrRecordForged, r.ID.Short(), err)
 	}
 	exp := r.Expires()
 	switch {

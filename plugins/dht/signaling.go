@@ -148,8 +148,8 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 		return fmt.Errorf("dht: send to %s: unreachable at %v (%v), and looking it up again: %w", to, sr.Record.P2PAddrs, de.err, err)
 	}
 	p.learn(sr2, raw2, time.Now())
-	if !newer(&sr2.Record, &sr.Record) {
-		return fmt.Errorf("dht: send to %s: unreachable at %v, and the DHT knows no newer address: %w: %w", to, sr.Record.P2PAddrs, sdk.ErrNotFound, de.err)
+	if sr2.Record.Seq == sr.Record.Seq && sr2.Cert.Key.Equal(sr.Cert.Key) {
+		return fmt.Errorf("dht: send to %s: unreachable at %v, and the DHT knows no other address: %w: %w", to, sr.Record.P2PAddrs, sdk.ErrNotFound, de.err)
 	}
 	err = s.deliver(ctx, sr2, frame)
 	if errors.As(err, &de) {
