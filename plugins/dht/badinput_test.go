@@ -213,7 +213,7 @@ func TestBadFrames(t *testing.T) {
 	signal := protocol.ID("/ferry/signal/1.0.0")
 	hello := protocol.ID("/ferry/hello/1.0.0")
 	x, y := newTestDevice(t), newTestDevice(t)
-	stranger := newPlainNode(t, nil)        // a random libp2p key
+	stranger := newPlainNode(t, nil)       // a random libp2p key
 	asX := newPlainNode(t, x.libp2pKey(t)) // X's delegated key as its identity
 
 	noAck := func(name string, got []byte) {

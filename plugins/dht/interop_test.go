@@ -22,7 +22,7 @@ import (
 // nothing of Ferry: it takes any value and keeps the newest written.
 type permissive struct{}
 
-func (permissive) Validate(string, []byte) error         { return nil }
+func (permissive) Validate(string, []byte) error        { return nil }
 func (permissive) Select(string, [][]byte) (int, error) { return 0, nil }
 
 // plainNode is a go-libp2p host with a kad-dht server on the Ferry
