@@ -57,7 +57,8 @@ func (r *receiver) openFiles(ctx context.Context) error {
 	if err := r.bw.Flush(); err != nil {
 		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %v: %w", err, sdk.ErrOffline)
 	}
-	r.log.Debug("jsonchunk: AUTHENTICATION accepted", "transfer", r.tid, "files", len(r.files), "mode", r.mode, "chunk_size", r.chunk)
+	r.log.Info(fmt.Sprintf("jsonchunk: receiving transfer %s: %d files in %s mode", r.tid, len(r.files), r.mode),
+		"transfer", r.tid, "files", len(r.files), "mode", r.mode, "chunk_size", r.chunk)
 	return nil
 }
 
