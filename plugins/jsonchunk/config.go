@@ -31,8 +31,9 @@ const (
 	DefaultRetryInterval = 2 * time.Second
 	// DefaultRetries is how many times AUTHENTICATION is sent in all.
 	DefaultRetries = 5
-	// DefaultAckTimeout is how long the sender waits for the oldest
-	// unacknowledged chunk's RESPONSE before it gives up the connection.
+	// DefaultAckTimeout is how long the sender waits for the next
+	// acknowledgement (or for a chunk write) before it gives up the
+	// connection.
 	DefaultAckTimeout = time.Minute
 	// DefaultVerifyWait is how long a receiver that found a hash mismatch
 	// waits for the sender to name the differing bytes.
@@ -67,7 +68,7 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 	},
 	{
 		Name: "ack_timeout", Type: "duration", Default: DefaultAckTimeout.String(),
-		Doc: "How long the sender waits for the acknowledgement of its oldest unacknowledged chunk before it gives up the connection (the transfer resumes on the next).",
+		Doc: "How long the sender, with a window of chunks unacknowledged (or a chunk it cannot write), waits for the receiver before it gives up the connection (the transfer resumes on the next).",
 	},
 	{
 		Name: "verify_wait", Type: "duration", Default: DefaultVerifyWait.String(),
@@ -93,7 +94,8 @@ type Config struct {
 	RetryInterval time.Duration
 	// Retries is how many times AUTHENTICATION is sent in all.
 	Retries int
-	// AckTimeout bounds the wait for the oldest chunk's acknowledgement.
+	// AckTimeout bounds the sender's wait for the next acknowledgement, and
+	// each chunk's write.
 	AckTimeout time.Duration
 	// VerifyWait bounds the receiver's wait for the sender's range after
 	// a hash mismatch.

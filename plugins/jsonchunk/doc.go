@@ -148,8 +148,9 @@
 // acknowledgement was lost are among them, and the next answer's "have"
 // reports them), and that is all a resume may send again. The window also
 // bounds the receiver's memory: it reads ahead at most window chunks.
-// Without an acknowledgement for ack_timeout while chunks are
-// unacknowledged, the sender gives the connection up.
+// When it may send no more and no acknowledgement comes for ack_timeout,
+// or a chunk cannot be written for as long, the sender gives the
+// connection up (and the next one resumes).
 //
 // Confirmation. When the committed ranges of a file cover it whole, the
 // receiver closes its part file as complete (the core checks the

@@ -215,6 +215,11 @@ func (s *sender) readLoop(quit <-chan struct{}) {
 // errRetry.
 func (s *sender) next(ctx context.Context, timeout <-chan time.Time) (*Response, error) {
 	select {
+	case ev := <-s.events: // an answer already here wins over a timeout
+		return s.classify(ctx, ev)
+	default:
+	}
+	select {
 	case <-ctx.Done():
 		return nil, ctxErr(ctx, "send")
 	case <-timeout:
@@ -254,6 +259,8 @@ func (s *sender) transfer(ctx context.Context) error {
 	s.data = make([]byte, s.chunk)
 	timer := time.NewTimer(s.cfg.AckTimeout)
 	defer timer.Stop()
+	// A receiver that stops reading fails the writes after ack_timeout.
+	defer func() { _ = s.st.SetWriteDeadline(time.Time{}) }()
 	for !s.allDone() {
 		for len(s.inflight) < s.window {
 			more, err := s.sendChunk(ctx)
@@ -271,7 +278,6 @@ func (s *sender) transfer(ctx context.Context) error {
 				if err := s.onResponse(ctx, r); err != nil {
 					return err
 				}
-				timer.Reset(s.cfg.AckTimeout)
 			}
 		}
 		if s.allDone() {
@@ -283,6 +289,7 @@ func (s *sender) transfer(ctx context.Context) error {
 		if err := s.bw.Flush(); err != nil {
 			return s.linkFailed(&linkError{err})
 		}
+		timer.Reset(s.cfg.AckTimeout)
 		r, err := s.next(ctx, timer.C)
 		switch {
 		case errors.Is(err, errRetry):
@@ -293,7 +300,6 @@ func (s *sender) transfer(ctx context.Context) error {
 		if err := s.onResponse(ctx, r); err != nil {
 			return err
 		}
-		timer.Reset(s.cfg.AckTimeout)
 	}
 	return nil
 }
@@ -376,6 +382,7 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 	if s.frame, err = appendTransfer(s.frame[:0], &t); err != nil {
 		return false, fmt.Errorf("jsonchunk: send: %w", err)
 	}
+	_ = s.st.SetWriteDeadline(time.Now().Add(s.cfg.AckTimeout))
 	_, err = s.bw.Write(s.frame)
 	if err == nil && t.Raw {
 		_, err = s.bw.Write(data)

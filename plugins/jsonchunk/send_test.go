@@ -256,3 +256,25 @@ func TestSendContextBeforeAnswer(t *testing.T) {
 		t.Errorf("Send: %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestSendReceiverStopsReading: a receiver that stops reading fails the
+// sender's writes after ack_timeout, even with the window not full.
+func TestSendReceiverStopsReading(t *testing.T) {
+	cfg := fastCfg
+	cfg.ChunkSize, cfg.Window = MaxChunkSize, 64
+	s := newProtocol(t, cfg)
+	a, b := tcpPair(t)
+	files := [][]byte{make([]byte, 64<<20)}
+	p := newRawPeer(t, b)
+	go func() { p.send(okAnswer(p.auth())) }() // and read nothing more
+	start := time.Now()
+	err := s.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offerOf(files...), Source: &memSource{files: files}})
+	if !errors.Is(err, sdk.ErrOffline) || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("Send: %v, want sdk.ErrOffline after a write timeout", err)
+	}
+	// Reading 16 MiB chunks takes its time under the race detector; what
+	// matters is that Send does not wait for ever.
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("Send gave up after %v, ack_timeout is %v", d, cfg.AckTimeout)
+	}
+}
