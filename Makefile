@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint bench demo proto clean
+.PHONY: all build test lint bench bench-jsonchunk bench-dht demo proto clean
 
 all: build
 
@@ -49,6 +49,16 @@ bench: build
 	else \
 		echo "testdata/bench/plugin-boundary.sh not written yet"; exit 1; \
 	fi
+
+# bench-jsonchunk: 1 GiB in fast mode and 100 MiB in strict mode between two
+# ferry processes, each beside a bare TLS 1.3 copy in the same run.
+bench-jsonchunk: build
+	bash testdata/bench/jsonchunk.sh
+
+# bench-dht: DHT look-ups on 10, 20 and 50 in-process nodes on 127.0.0.1,
+# memory per node, and the signaling round trip.
+bench-dht:
+	bash testdata/bench/dht-sim.sh
 
 demo: build
 	bash testdata/demo/demo.sh

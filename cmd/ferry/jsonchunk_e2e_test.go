@@ -330,7 +330,9 @@ func TestJSONChunkCuttingProxy(t *testing.T) {
 	writeRandom(t, src, size, 31)
 
 	run := func(cuts int) (made int, sent int64) {
-		a, b, c := proxiedPeers(t, bin, cuts, 1<<20, size/2)
+		// Cut points up to size/8: five cuts forward at most 30 MiB of
+		// the 48, so each of them happens before the file is done.
+		a, b, c := proxiedPeers(t, bin, cuts, 256<<10, size/8)
 		idB := b.id()
 		dst := t.TempDir()
 		recv := startReceiver(t, b, dst, "--yes")

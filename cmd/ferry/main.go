@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/plugins"
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/ftv2a"
+	"github.com/ferry-p2p/ferry/plugins/jsonchunk"
 	"github.com/ferry-p2p/ferry/plugins/lan"
 	"github.com/ferry-p2p/ferry/plugins/tcp"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -30,10 +31,11 @@ import (
 // builtins are the in-process twins of the plugin binaries, used for
 // instances configured with builtin: true.
 var builtins = map[string]plugins.Factory{
-	"tcp":   func() sdk.Plugin { return tcp.New() },
-	"lan":   func() sdk.Plugin { return lan.New() },
-	"ftv2a": func() sdk.Plugin { return ftv2a.New() },
-	"dht":   func() sdk.Plugin { return dht.New() },
+	"tcp":       func() sdk.Plugin { return tcp.New() },
+	"lan":       func() sdk.Plugin { return lan.New() },
+	"ftv2a":     func() sdk.Plugin { return ftv2a.New() },
+	"dht":       func() sdk.Plugin { return dht.New() },
+	"jsonchunk": func() sdk.Plugin { return jsonchunk.New() },
 }
 
 // closeTimeout bounds how long shutting the plugins down may take.
