@@ -68,7 +68,7 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 	},
 	{
 		Name: "ack_timeout", Type: "duration", Default: DefaultAckTimeout.String(),
-		Doc: "How long the sender, with a window of chunks unacknowledged (or a chunk it cannot write), waits for the receiver before it gives up the connection (the transfer resumes on the next).",
+		Doc: "How long one side waits for the other before it gives up the connection (the transfer resumes on the next): the sender for an acknowledgement when its window is full, either side for a write, the receiver for the sender's next message.",
 	},
 	{
 		Name: "verify_wait", Type: "duration", Default: DefaultVerifyWait.String(),

@@ -150,7 +150,9 @@
 // bounds the receiver's memory: it reads ahead at most window chunks.
 // When it may send no more and no acknowledgement comes for ack_timeout,
 // or a chunk cannot be written for as long, the sender gives the
-// connection up (and the next one resumes).
+// connection up (and the next one resumes). Likewise the receiver gives up
+// a sender that sends nothing for ack_timeout while it waits for data, or
+// does not read its answers for as long.
 //
 // Confirmation. When the committed ranges of a file cover it whole, the
 // receiver closes its part file as complete (the core checks the

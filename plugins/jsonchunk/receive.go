@@ -134,7 +134,11 @@ func (r *receiver) run(ctx context.Context) (err error) {
 			}
 		}
 	}()
+	// The sender speaks first; one that does not within ack_timeout is
+	// not coming.
+	_ = r.st.SetReadDeadline(time.Now().Add(r.cfg.AckTimeout))
 	m, err := r.rd.Next()
+	_ = r.st.SetReadDeadline(time.Time{})
 	if err != nil {
 		return r.readFailed(err)
 	}
@@ -283,6 +287,7 @@ func (r *receiver) refused(ctx context.Context, why error) error {
 // respond writes one RESPONSE and flushes; a write error is logged, as
 // the read side notices a broken stream.
 func (r *receiver) respond(resp *Response) {
+	r.writeDeadline()
 	if err := WriteMessage(r.bw, resp); err == nil {
 		err = r.bw.Flush()
 		if err != nil {
@@ -291,6 +296,12 @@ func (r *receiver) respond(resp *Response) {
 	} else {
 		r.log.Warn("jsonchunk: cannot encode a RESPONSE", "err", err)
 	}
+}
+
+// writeDeadline bounds the next writes: a sender that stops reading fails
+// them after ack_timeout instead of holding the receiver.
+func (r *receiver) writeDeadline() {
+	_ = r.st.SetWriteDeadline(time.Now().Add(r.cfg.AckTimeout))
 }
 
 // progress reports file i's committed bytes.

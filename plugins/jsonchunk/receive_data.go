@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -51,6 +52,7 @@ func (r *receiver) openFiles(ctx context.Context) error {
 			"transfer", r.tid, "held", resumed, "mode", r.mode)
 	}
 	r.answer = &Response{MessageID: r.auth.MessageID, Response: Ok, Ferry: ext}
+	r.writeDeadline()
 	if err := WriteMessage(r.bw, r.answer); err != nil {
 		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %w", err)
 	}
@@ -78,17 +80,24 @@ func heldRanges(part sdk.PartFile, size int64) ranges {
 	return miss.gaps(0, size)
 }
 
-// serve receives chunks until the sender hangs up.
+// serve receives chunks until the sender hangs up. A sender that sends
+// nothing for ack_timeout while the receiver waits for it (gone without a
+// word, as behind a NAT that forgot the connection) ends the call.
 func (r *receiver) serve(ctx context.Context) error {
 	var next *inMsg
+	idle := time.NewTimer(r.cfg.AckTimeout)
+	defer idle.Stop()
 	for {
 		var msg inMsg
 		if next != nil {
 			msg, next = *next, nil
 		} else {
+			idle.Reset(r.cfg.AckTimeout)
 			select {
 			case <-ctx.Done():
 				return ctxErr(ctx, "receive")
+			case <-idle.C:
+				return r.readFailed(fmt.Errorf("nothing from the sender for %v", r.cfg.AckTimeout))
 			case msg = <-r.in:
 			}
 		}
@@ -221,6 +230,7 @@ func (r *receiver) commitBatch(ctx context.Context) error {
 			completed[i] = true
 		}
 	}
+	r.writeDeadline()
 	for _, b := range r.batch {
 		resp := Response{MessageID: b.id, Response: Ok}
 		if completed[b.file] && last[b.file] == b.id {

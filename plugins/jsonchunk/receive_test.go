@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -254,5 +255,43 @@ func TestBadTokens(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestReceiveSilentSender: a sender that stops sending, before or after
+// AUTHENTICATION, ends Receive after ack_timeout with sdk.ErrOffline, and
+// the part files are kept (closed incomplete).
+func TestReceiveSilentSender(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		t.Run(fmt.Sprintf("after-auth-%v", after), func(t *testing.T) {
+			ctx := testContext(t)
+			recv := newProtocol(t, Config{AckTimeout: 200 * time.Millisecond})
+			sink := newDiskSink(t)
+			a, b := tcpPair(t)
+			errc := runAsync(func() error { return recv.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: sink}) })
+			data := randomBytes(3000, 7)
+			if after {
+				p := newRawPeer(t, a)
+				auth := authFast(1000, data)
+				p.send(auth)
+				wantOk(t, p.response(), auth.MessageID)
+				c := chunkOf(0, data, 0, 1000, true)
+				p.send(c)
+				wantOk(t, p.response(), c.MessageID)
+			}
+			select {
+			case err := <-errc:
+				if !errors.Is(err, sdk.ErrOffline) {
+					t.Errorf("Receive: %v, want sdk.ErrOffline", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Receive still waits for a silent sender")
+			}
+			if after {
+				if held, done := sink.state("f0"); done || held.total() != 1000 {
+					t.Errorf("part file: %v held, done %v; want the first 1000 bytes kept", held, done)
+				}
+			}
+		})
 	}
 }
