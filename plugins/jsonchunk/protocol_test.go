@@ -100,6 +100,9 @@ func TestInfo(t *testing.T) {
 		!slices.Equal(info.Roles, []sdk.Role{sdk.RoleProtocol}) || !slices.Equal(info.APIVersions, []int{sdk.APIVersion}) {
 		t.Errorf("Info = %+v", info)
 	}
+	if !slices.Contains(info.Capabilities, sdk.CapOfferToken) {
+		t.Errorf("Info.Capabilities = %q, want %q: the token rides in AUTHENTICATION", info.Capabilities, sdk.CapOfferToken)
+	}
 	s, err := p.ConfigSchema(testContext(t))
 	if err != nil {
 		t.Fatal(err)
