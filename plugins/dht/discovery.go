@@ -62,7 +62,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	if err != nil {
 		return err
 	}
-	if s.del == nil {
+	if s.del.Load() == nil {
 		return fmt.Errorf("dht: announce: a bootstrap_only node announces nothing: %w", sdk.ErrUnsupported)
 	}
 	if self.ID.IsZero() {
@@ -258,6 +258,9 @@ func (p *Plugin) expire(now time.Time) {
 			continue
 		}
 		s := p.sess
+		if s == nil {
+			return // between two nodes of a Configure
+		}
 		if s.n.hasPeers() && running < maxRefreshes {
 			running++
 			pe.refreshing = true

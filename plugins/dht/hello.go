@@ -63,6 +63,8 @@ func (s *session) hello(id peer.ID) {
 		return
 	}
 	defer st.Close()
+	stop := context.AfterFunc(ctx, func() { st.Reset() }) // Close does not wait for a slow neighbour
+	defer stop()
 	_ = st.SetDeadline(time.Now().Add(helloTimeout))
 	if err := writeFrame(st, s.current()); err != nil {
 		st.Reset()

@@ -356,6 +356,7 @@ func TestSendToStaleAddress(t *testing.T) {
 	b := newNode(t, "b", seed, nil)
 	announceSelf(t, b, b.id, "b")
 	awaitLookup(t, a, b.id, "b")
+	b.log.awaitMessage(t, "dht: published the record") // in the DHT, not only in a's table
 
 	// A record of b from another (dead) node of b's, fresher than the real
 	// one, pointing at a closed port.
@@ -394,4 +395,25 @@ func TestSendToStaleAddress(t *testing.T) {
 		t.Fatalf("Send to a node that is gone: %v, want sdk.ErrNotFound naming it as unreachable", err)
 	}
 	t.Logf("Send to a node that is gone: %v", err)
+}
+
+// TestReconfigureFixedPort checks that Configure with a new delegated key
+// on a fixed listen port frees the port before the new node binds it.
+func TestReconfigureFixedPort(t *testing.T) {
+	free := unreachableBootstrap(t) // a port the kernel just gave back
+	listen := free[:strings.Index(free, "/p2p/")]
+	n := newNode(t, "n", nil, map[string]any{"listen": []string{listen}})
+	if !strings.HasPrefix(n.Addrs()[0], listen+"/p2p/") {
+		t.Fatalf("listening at %v, want %s", n.Addrs(), listen)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	defer cancel()
+	del2 := renewDelegation(t, n)
+	cfg := dhtsim.Config(t, nil, map[string]any{"listen": []string{listen}})
+	if err := n.Configure(ctx, sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: cfg, Self: n.id, Delegation: del2}); err != nil {
+		t.Fatalf("Configure again on the same fixed port: %v", err)
+	}
+	if got := n.Addrs(); len(got) != 1 || !strings.HasPrefix(got[0], listen+"/p2p/") {
+		t.Fatalf("after Configure listening at %v, want %s", got, listen)
+	}
 }

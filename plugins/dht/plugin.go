@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,13 +141,27 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		p.mu.Unlock()
 		return fmt.Errorf("dht: configure: %w", sdk.ErrClosed)
 	}
-	if p.configured && p.cfg.equal(cfg) && p.self == req.Self && sameKey(p.del, req.Delegation) {
-		p.del = req.Delegation // the same key, perhaps a renewed certificate
+	if p.configured && p.sess != nil && p.cfg.equal(cfg) && p.self == req.Self && sameKey(p.del, req.Delegation) {
+		// The same key, perhaps with a renewed certificate: keep the node.
+		p.del = req.Delegation
+		if req.Delegation != nil {
+			p.sess.del.Store(req.Delegation)
+		}
 		p.mu.Unlock()
 		return nil
 	}
+	old := p.sess
 	p.mu.Unlock()
 
+	// A fixed listen port is held by the old node: free it first. With
+	// port 0 the new node starts before the old one stops, with no gap.
+	if old != nil && fixedPort(old.cfg.listen) {
+		p.mu.Lock()
+		p.sess = nil
+		p.mu.Unlock()
+		old.close()
+		old = nil
+	}
 	sess, err := p.newSession(cfg, req)
 	if err != nil {
 		return err
@@ -165,7 +180,6 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		delete(p.peers, req.Self) // now ourselves
 		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
 	}
-	old := p.sess
 	p.cfg, p.self, p.del, p.sess = cfg, req.Self, req.Delegation, sess
 	if !p.configured {
 		p.wg.Add(1)
@@ -194,6 +208,16 @@ func (p *Plugin) newSession(cfg config, req sdk.ConfigureRequest) (*session, err
 		keyFile = filepath.Join(req.StateDir, stateKeyFile)
 	}
 	return startSession(p, cfg, req.Self, req.Delegation, keyFile)
+}
+
+// fixedPort reports whether a listen address names a port other than 0.
+func fixedPort(listen []string) bool {
+	for _, s := range listen {
+		if !strings.HasSuffix(s, "/tcp/0") {
+			return true
+		}
+	}
+	return false
 }
 
 // sameKey reports whether two delegations carry the same key.

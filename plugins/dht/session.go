@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -33,7 +34,7 @@ type session struct {
 	p    *Plugin
 	cfg  config
 	self sdk.PeerID
-	del  *sdk.Delegation // nil when bootstrap_only
+	del  atomic.Pointer[sdk.Delegation] // nil when bootstrap_only; a renewed certificate replaces it
 	n    *node
 
 	helloProto  protocol.ID
@@ -48,8 +49,9 @@ type session struct {
 	outSem chan struct{} // hellos being started
 	once   sync.Once
 
-	recMu sync.Mutex
-	rec   []byte // this device's current signed record, nil before Announce
+	signMu sync.Mutex // serialises sign, so the current record is the newest
+	recMu  sync.Mutex
+	rec    []byte // this device's current signed record, nil before Announce
 }
 
 // startSession starts the node of one configuration and its goroutines.
@@ -66,7 +68,7 @@ func startSession(p *Plugin, cfg config, self sdk.PeerID, del *sdk.Delegation, k
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
-		p: p, cfg: cfg, self: self, del: del,
+		p: p, cfg: cfg, self: self,
 		helloProto:  cfg.prefix + "/hello/1.0.0",
 		signalProto: cfg.prefix + "/signal/1.0.0",
 		ctx:         ctx, cancel: cancel,
@@ -85,6 +87,7 @@ func startSession(p *Plugin, cfg config, self sdk.PeerID, del *sdk.Delegation, k
 		return nil, err
 	}
 	s.n = n
+	s.del.Store(del)
 	sub, err := n.h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
 	if err != nil {
 		cancel()
@@ -134,9 +137,11 @@ func (s *session) current() []byte {
 // sign signs a new record of what was announced, with a fresh Seq and
 // expiry, and makes it the current one. It does nothing before Announce.
 func (s *session) sign() error {
-	if s.del == nil {
+	if s.del.Load() == nil {
 		return nil
 	}
+	s.signMu.Lock()
+	defer s.signMu.Unlock()
 	s.p.mu.Lock()
 	info := s.p.announced
 	s.p.mu.Unlock()
@@ -155,9 +160,13 @@ func (s *session) sign() error {
 
 // signInfo builds and signs the record of info.
 func (s *session) signInfo(info *sdk.PeerInfo, now time.Time) ([]byte, error) {
+	del := s.del.Load()
+	if del == nil {
+		return nil, fmt.Errorf("no delegated key: %w", sdk.ErrUnsupported)
+	}
 	exp := now.Add(s.cfg.recordTTL)
-	if s.del.Cert.Expires.Before(exp) {
-		exp = s.del.Cert.Expires // a record never outlives its certificate
+	if del.Cert.Expires.Before(exp) {
+		exp = del.Cert.Expires // a record never outlives its certificate
 	}
 	p2p := s.n.addrs()
 	if len(p2p) > maxListEntries {
@@ -168,7 +177,7 @@ func (s *session) signInfo(info *sdk.PeerInfo, now time.Time) ([]byte, error) {
 		Name: info.Name, P2PAddrs: p2p, Addrs: slices.Clone(info.Addrs),
 		Roles: slices.Clone(info.Roles), Transports: slices.Clone(info.Transports), Protocols: slices.Clone(info.Protocols),
 	}
-	raw, err := SignRecord(r, s.del)
+	raw, err := SignRecord(r, del)
 	if err != nil {
 		return nil, err
 	}

@@ -108,14 +108,15 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	if err != nil {
 		return err
 	}
-	if s.del == nil {
+	del := s.del.Load()
+	if del == nil {
 		return fmt.Errorf("dht: send: a bootstrap_only node carries no signaling: %w", sdk.ErrUnsupported)
 	}
 	if env.To == s.self {
 		p.deliver(sdk.Envelope{From: s.self, To: s.self, Payload: slices.Clone(env.Payload)})
 		return nil
 	}
-	cert, err := s.del.Cert.MarshalBinary()
+	cert, err := del.Cert.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("dht: send: %w", err)
 	}
