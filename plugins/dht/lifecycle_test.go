@@ -76,10 +76,18 @@ func TestStartWithUnreachableBootstrap(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), eventually)
 	defer cancel()
 	announceSelf(t, d, id, "alone") // kept for when peers come
+	lookupStart := time.Now()
 	_, err = d.Lookup(ctx, plugintest.RandomPeerID(t))
+	took := time.Since(lookupStart)
 	if !errors.Is(err, sdk.ErrNotFound) || !strings.Contains(err.Error(), "no DHT peers (bootstrap "+boot+" unreachable)") {
 		t.Fatalf("Lookup with no DHT peers: %v, want sdk.ErrNotFound saying \"no DHT peers (bootstrap %s unreachable)\"", err, boot)
 	}
+	// Refused at once, not after lookup_timeout (3s): the node knows it has
+	// no peer as soon as the bootstrap dial is refused.
+	if took >= 3*time.Second {
+		t.Errorf("Lookup with no DHT peers took %v, lookup_timeout is 3s", took)
+	}
+	t.Logf("Lookup with no DHT peers failed after %v: %v", took, err)
 	s, err := pp.Signaling()
 	if err != nil {
 		t.Fatal(err)

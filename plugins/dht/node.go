@@ -46,6 +46,7 @@ const (
 type nodeState int
 
 const (
+	// stateUnknown is the zero value: not started.
 	stateUnknown nodeState = iota
 	// stateBootstrapping: joining through the bootstrap peers.
 	stateBootstrapping
@@ -57,6 +58,7 @@ const (
 	stateClosed
 )
 
+// String names the state as the log does.
 func (s nodeState) String() string {
 	switch s {
 	case stateBootstrapping:
@@ -67,6 +69,7 @@ func (s nodeState) String() string {
 		return "no DHT peers"
 	case stateClosed:
 		return "closed"
+	case stateUnknown:
 	}
 	return "unknown"
 }

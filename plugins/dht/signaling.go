@@ -44,7 +44,10 @@ const (
 // its record, as opposed to a refusal by a node that was reached.
 type dialError struct{ err error }
 
+// Error returns the dial error's text.
 func (e *dialError) Error() string { return e.err.Error() }
+
+// Unwrap returns the dial error.
 func (e *dialError) Unwrap() error { return e.err }
 
 // encodeSignal returns a whole signaling frame: length prefix and body.

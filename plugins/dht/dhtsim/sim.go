@@ -261,11 +261,13 @@ func AwaitLookup(ctx context.Context, t testing.TB, d sdk.Discovery, id sdk.Peer
 	}
 }
 
+// testWriter writes log lines to a test's log.
 type testWriter struct {
 	t      testing.TB
 	prefix string
 }
 
+// Write logs p, one line, to the test.
 func (w testWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for n > 0 && p[n-1] == '\n' {
