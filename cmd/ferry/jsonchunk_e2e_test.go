@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -206,12 +205,11 @@ type cutter struct {
 	rng    *rand.Rand
 	lo, hi int64 // cut after a number of client bytes in [lo, hi)
 
-	mu      sync.Mutex
-	cuts    int   // cuts still to make
-	made    int   // cuts made
-	sent    int64 // client→server bytes forwarded, all connections
-	conns   sync.WaitGroup
-	forward atomic.Int64
+	mu    sync.Mutex
+	cuts  int   // cuts still to make
+	made  int   // cuts made
+	sent  int64 // client→server bytes forwarded, all connections
+	conns sync.WaitGroup
 }
 
 func newCutter(t *testing.T, target string, cuts int, lo, hi int64, seed uint64) *cutter {
