@@ -117,7 +117,7 @@ func (p *Plugin) learn(sr *SignedRecord, raw []byte, now time.Time) {
 
 // logLimitedLocked is logLimited for callers holding p.mu.
 func (p *Plugin) logLimitedLocked(key, msg string, args ...any) {
-	if n, ok := p.drops.allow("limited\x00"+key, time.Now()); ok {
+	if n, ok := p.drops.Allow("limited\x00"+key, time.Now()); ok {
 		if n > 0 {
 			args = append(args, "suppressed", n)
 		}

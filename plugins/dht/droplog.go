@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	record "github.com/libp2p/go-libp2p-record"
+
+	"github.com/ferry-p2p/ferry/sdk/lograte"
 )
 
 // Reasons for refusing input, as logged in the "reason" attribute.
@@ -26,48 +27,9 @@ const (
 	reasonNotNeighbour = "not the neighbour's record"
 )
 
-const (
-	// dropLogEvery is how often one source may log one reason.
-	dropLogEvery = 10 * time.Second
-	// dropLogKeys bounds the rate limiter's memory; when full it starts
-	// afresh.
-	dropLogKeys = 4096
-)
-
-// dropLog rate-limits log lines by key: the first line of a key is
-// logged, the next ones within dropLogEvery are only counted, and the
-// count is reported with the next line logged.
-type dropLog struct {
-	mu      sync.Mutex
-	entries map[string]*dropEntry
-}
-
-type dropEntry struct {
-	next       time.Time
-	suppressed int
-}
-
-// allow reports whether a line for key may be logged now and how many
-// were suppressed since the last one.
-func (d *dropLog) allow(key string, now time.Time) (suppressed int, ok bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.entries == nil || len(d.entries) >= dropLogKeys {
-		d.entries = map[string]*dropEntry{}
-	}
-	e := d.entries[key]
-	if e == nil {
-		e = &dropEntry{}
-		d.entries[key] = e
-	}
-	if now.Before(e.next) {
-		e.suppressed++
-		return 0, false
-	}
-	n := e.suppressed
-	e.next, e.suppressed = now.Add(dropLogEvery), 0
-	return n, true
-}
+// dropLog rate-limits the log lines of refused input: one line per kind
+// of input, source and reason every lograte.DefaultEvery.
+type dropLog = lograte.Limiter
 
 // refuser logs refused input: one warning per kind of input, source and
 // reason every dropLogEvery.
@@ -80,7 +42,7 @@ type refuser struct {
 // Expired records are logged at debug level: a store holds them until it
 // collects them, and a record that merely aged is nobody's fault.
 func (r refuser) refuse(what, src, reason string, err error) {
-	n, ok := r.drops.allow(what+"\x00"+src+"\x00"+reason, time.Now())
+	n, ok := r.drops.Allow(what+"\x00"+src+"\x00"+reason, time.Now())
 	if !ok {
 		return
 	}

@@ -331,7 +331,7 @@ func (p *Plugin) refuser() refuser { return refuser{log: p.log, drops: &p.drops}
 
 // logLimited logs msg at warn level, at most once per dropLogEvery for key.
 func (p *Plugin) logLimited(key, msg string, args ...any) {
-	if n, ok := p.drops.allow("limited\x00"+key, time.Now()); ok {
+	if n, ok := p.drops.Allow("limited\x00"+key, time.Now()); ok {
 		if n > 0 {
 			args = append(args, "suppressed", n)
 		}

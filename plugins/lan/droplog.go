@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/ferry-p2p/ferry/sdk/lograte"
 )
 
 // Reasons for dropping input, as logged in the "reason" attribute.
@@ -25,54 +26,15 @@ const (
 	reasonBusy         = "too many handshakes"
 )
 
-const (
-	// dropLogEvery is how often one source may log one reason.
-	dropLogEvery = 10 * time.Second
-	// dropLogKeys bounds the rate limiter's memory; when full it starts
-	// afresh.
-	dropLogKeys = 4096
-)
-
-// dropLog rate-limits log lines by key: the first line of a key is
-// logged, the next ones within dropLogEvery are only counted, and the
-// count is reported with the next line logged.
-type dropLog struct {
-	mu      sync.Mutex
-	entries map[string]*dropEntry
-}
-
-type dropEntry struct {
-	next       time.Time
-	suppressed int
-}
-
-// allow reports whether a line for key may be logged now and how many
-// were suppressed since the last one.
-func (d *dropLog) allow(key string, now time.Time) (suppressed int, ok bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.entries == nil || len(d.entries) >= dropLogKeys {
-		d.entries = map[string]*dropEntry{}
-	}
-	e := d.entries[key]
-	if e == nil {
-		e = &dropEntry{}
-		d.entries[key] = e
-	}
-	if now.Before(e.next) {
-		e.suppressed++
-		return 0, false
-	}
-	n := e.suppressed
-	e.next, e.suppressed = now.Add(dropLogEvery), 0
-	return n, true
-}
+// dropLog rate-limits the log lines of refused input: one line per kind
+// of input, source and reason every lograte.DefaultEvery.
+type dropLog = lograte.Limiter
 
 // drop logs, at warn level and at most once per dropLogEvery for each
 // kind of input (what), source IP and reason, that input from src was
 // dropped.
 func (p *Plugin) drop(what string, src netip.AddrPort, reason string, detail any) {
-	n, ok := p.drops.allow(what+"\x00"+src.Addr().String()+"\x00"+reason, time.Now())
+	n, ok := p.drops.Allow(what+"\x00"+src.Addr().String()+"\x00"+reason, time.Now())
 	if !ok {
 		return
 	}

@@ -346,7 +346,7 @@ func (p *Plugin) logOnce(key, msg string, args ...any) {
 
 // logLimited logs msg at warn level, at most once per dropLogEvery for key.
 func (p *Plugin) logLimited(key, msg string, args ...any) {
-	if n, ok := p.drops.allow(key, time.Now()); ok {
+	if n, ok := p.drops.Allow(key, time.Now()); ok {
 		if n > 0 {
 			args = append(args, "suppressed", n)
 		}
