@@ -32,7 +32,7 @@ const (
 type dropLog = lograte.Limiter
 
 // refuser logs refused input: one warning per kind of input, source and
-// reason every dropLogEvery.
+// reason every lograte.DefaultEvery.
 type refuser struct {
 	log   *slog.Logger
 	drops *dropLog

@@ -329,7 +329,7 @@ func (p *Plugin) session(op string) (*session, error) {
 // refuser returns the plugin's rate-limited logger of refused input.
 func (p *Plugin) refuser() refuser { return refuser{log: p.log, drops: &p.drops} }
 
-// logLimited logs msg at warn level, at most once per dropLogEvery for key.
+// logLimited logs msg at warn level, at most once per lograte.DefaultEvery for key.
 func (p *Plugin) logLimited(key, msg string, args ...any) {
 	if n, ok := p.drops.Allow("limited\x00"+key, time.Now()); ok {
 		if n > 0 {

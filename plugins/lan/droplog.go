@@ -30,7 +30,7 @@ const (
 // of input, source and reason every lograte.DefaultEvery.
 type dropLog = lograte.Limiter
 
-// drop logs, at warn level and at most once per dropLogEvery for each
+// drop logs, at warn level and at most once per lograte.DefaultEvery for each
 // kind of input (what), source IP and reason, that input from src was
 // dropped.
 func (p *Plugin) drop(what string, src netip.AddrPort, reason string, detail any) {

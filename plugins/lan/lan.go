@@ -344,7 +344,7 @@ func (p *Plugin) logOnce(key, msg string, args ...any) {
 	}
 }
 
-// logLimited logs msg at warn level, at most once per dropLogEvery for key.
+// logLimited logs msg at warn level, at most once per lograte.DefaultEvery for key.
 func (p *Plugin) logLimited(key, msg string, args ...any) {
 	if n, ok := p.drops.Allow(key, time.Now()); ok {
 		if n > 0 {
