@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 // Name is the plugin's name.
@@ -59,7 +60,7 @@ type Plugin struct {
 	peers      map[sdk.PeerID]*peerEntry
 	watchers   map[*watcher]struct{}
 	receivers  map[*receiver]struct{}
-	pending    envQueue // envelopes for the next Receive
+	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
 
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
@@ -77,7 +78,7 @@ func New(opts ...Option) *Plugin {
 		peers:     map[sdk.PeerID]*peerEntry{},
 		watchers:  map[*watcher]struct{}{},
 		receivers: map[*receiver]struct{}{},
-		pending:   envQueue{limit: maxQueuedEnvelopes},
+		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
 		done:      make(chan struct{}),
 	}
 	for _, o := range opts {

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 const (
@@ -315,14 +316,17 @@ func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("dht: receive: %w", sdk.ErrClosed)
 	}
-	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: envQueue{limit: maxQueuedEnvelopes}}
+	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}}
 	if len(p.receivers) == 0 {
-		r.queue, p.pending = p.pending, envQueue{limit: maxQueuedEnvelopes}
+		r.queue, p.pending = p.pending, feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}
 	}
 	p.receivers[r] = struct{}{}
 	p.wg.Add(1)
 	p.mu.Unlock()
-	go forward(p, ctx, r.out, r.wake, r.queue.pop, func() { delete(p.receivers, r) })
+	go func() {
+		defer p.wg.Done()
+		feed.Forward(ctx, p.done, &p.mu, r.out, r.wake, r.queue.Pop, func() { delete(p.receivers, r) })
+	}()
 	return r.out, nil
 }
 
@@ -330,31 +334,7 @@ func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 type receiver struct {
 	out   chan sdk.Envelope
 	wake  chan struct{}
-	queue envQueue // guarded by Plugin.mu
-}
-
-// envQueue is a bounded FIFO of envelopes that drops the oldest.
-type envQueue struct {
-	items   []sdk.Envelope
-	limit   int
-	dropped int
-}
-
-func (q *envQueue) push(env sdk.Envelope) {
-	if len(q.items) >= q.limit {
-		q.items = slices.Delete(q.items, 0, 1)
-		q.dropped++
-	}
-	q.items = append(q.items, env)
-}
-
-func (q *envQueue) pop() (sdk.Envelope, bool) {
-	if len(q.items) == 0 {
-		return sdk.Envelope{}, false
-	}
-	env := q.items[0]
-	q.items = q.items[1:]
-	return env, true
+	queue feed.Bounded[sdk.Envelope] // guarded by Plugin.mu
 }
 
 // deliver queues env for every Receive channel, or for the next Receive
@@ -367,9 +347,9 @@ func (p *Plugin) deliver(env sdk.Envelope) bool {
 	}
 	lost := false
 	if len(p.receivers) == 0 {
-		before := p.pending.dropped
-		p.pending.push(env)
-		lost = p.pending.dropped > before
+		before := p.pending.Dropped
+		p.pending.Push(env)
+		lost = p.pending.Dropped > before
 	}
 	first := true
 	for r := range p.receivers {
@@ -378,9 +358,9 @@ func (p *Plugin) deliver(env sdk.Envelope) bool {
 			e.Payload = slices.Clone(env.Payload)
 		}
 		first = false
-		before := r.queue.dropped
-		r.queue.push(e)
-		lost = lost || r.queue.dropped > before
+		before := r.queue.Dropped
+		r.queue.Push(e)
+		lost = lost || r.queue.Dropped > before
 		select {
 		case r.wake <- struct{}{}:
 		default:

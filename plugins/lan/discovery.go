@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 const (
@@ -409,26 +410,29 @@ func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("lan: watch: %w", sdk.ErrClosed)
 	}
-	w := &watcher{out: make(chan sdk.PeerEvent, watchBuffer), wake: make(chan struct{}, 1), queue: eventQueue{pending: map[sdk.PeerID]sdk.PeerEvent{}}}
+	w := &watcher{out: make(chan sdk.PeerEvent, watchBuffer), wake: make(chan struct{}, 1)}
 	ids := make([]sdk.PeerID, 0, len(p.peers))
 	for id := range p.peers {
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b sdk.PeerID) int { return p.peers[a].info.Seen.Compare(p.peers[b].info.Seen) })
 	for _, id := range ids {
-		w.queue.push(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: cloneInfo(p.peers[id].info)})
+		w.queue.Push(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: cloneInfo(p.peers[id].info)})
 	}
 	p.watchers[w] = struct{}{}
 	p.wg.Add(1)
 	p.mu.Unlock()
-	go forward(p, ctx, w.out, w.wake, w.queue.pop, func() { delete(p.watchers, w) })
+	go func() {
+		defer p.wg.Done()
+		feed.Forward(ctx, p.done, &p.mu, w.out, w.wake, w.queue.Pop, func() { delete(p.watchers, w) })
+	}()
 	return w.out, nil
 }
 
 // emitLocked queues ev for every watcher. p.mu is held.
 func (p *Plugin) emitLocked(ev sdk.PeerEvent) {
 	for w := range p.watchers {
-		w.queue.push(ev)
+		w.queue.Push(ev)
 		select {
 		case w.wake <- struct{}{}:
 		default:
@@ -440,78 +444,5 @@ func (p *Plugin) emitLocked(ev sdk.PeerEvent) {
 type watcher struct {
 	out   chan sdk.PeerEvent
 	wake  chan struct{}
-	queue eventQueue // guarded by Plugin.mu
-}
-
-// eventQueue holds at most one pending event per peer, in the order peers
-// first got one.
-type eventQueue struct {
-	order   []sdk.PeerID
-	pending map[sdk.PeerID]sdk.PeerEvent
-}
-
-func (q *eventQueue) push(ev sdk.PeerEvent) {
-	id := ev.Peer.ID
-	old, ok := q.pending[id]
-	if !ok {
-		q.pending[id] = ev
-		q.order = append(q.order, id)
-		return
-	}
-	switch {
-	case old.Kind == sdk.PeerJoined && ev.Kind == sdk.PeerSeen:
-		ev.Kind = sdk.PeerJoined
-	case old.Kind == sdk.PeerJoined && ev.Kind == sdk.PeerLeft:
-		// The watcher never learnt of it: nothing to report.
-		delete(q.pending, id)
-		q.order = slices.DeleteFunc(q.order, func(x sdk.PeerID) bool { return x == id })
-		return
-	}
-	q.pending[id] = ev
-}
-
-func (q *eventQueue) pop() (sdk.PeerEvent, bool) {
-	if len(q.order) == 0 {
-		return sdk.PeerEvent{}, false
-	}
-	id := q.order[0]
-	q.order = q.order[1:]
-	ev := q.pending[id]
-	delete(q.pending, id)
-	return ev, true
-}
-
-// forward copies what pop yields to out until ctx ends or the plugin
-// closes, then runs remove (with p.mu held) and closes out. pop is called
-// with p.mu held; wake says there may be more. The caller did p.wg.Add(1).
-func forward[T any](p *Plugin, ctx context.Context, out chan<- T, wake <-chan struct{}, pop func() (T, bool), remove func()) {
-	defer p.wg.Done()
-	defer close(out)
-	defer func() {
-		p.mu.Lock()
-		remove()
-		p.mu.Unlock()
-	}()
-	for {
-		p.mu.Lock()
-		item, ok := pop()
-		p.mu.Unlock()
-		if !ok {
-			select {
-			case <-wake:
-				continue
-			case <-ctx.Done():
-				return
-			case <-p.done:
-				return
-			}
-		}
-		select {
-		case out <- item:
-		case <-ctx.Done():
-			return
-		case <-p.done:
-			return
-		}
-	}
+	queue feed.PeerEvents // guarded by Plugin.mu
 }

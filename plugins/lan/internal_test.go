@@ -40,50 +40,6 @@ func TestWindow(t *testing.T) {
 	step(100*windowBits-1, false, false)
 }
 
-func TestEventQueueCoalesces(t *testing.T) {
-	a, b := plugintest.RandomPeerID(t), plugintest.RandomPeerID(t)
-	ev := func(k sdk.PeerEventKind, id sdk.PeerID, name string) sdk.PeerEvent {
-		return sdk.PeerEvent{Kind: k, Peer: sdk.PeerInfo{ID: id, Name: name}}
-	}
-	q := eventQueue{pending: map[sdk.PeerID]sdk.PeerEvent{}}
-	q.push(ev(sdk.PeerJoined, a, "a1"))
-	q.push(ev(sdk.PeerSeen, b, "b1")) // b was read as joined before
-	for i := range 1000 {
-		q.push(ev(sdk.PeerSeen, a, "a"+string(rune('0'+i%10))))
-	}
-	q.push(ev(sdk.PeerSeen, a, "a-last"))
-	q.push(ev(sdk.PeerLeft, b, "b1"))
-	got := func() sdk.PeerEvent {
-		t.Helper()
-		e, ok := q.pop()
-		if !ok {
-			t.Fatal("queue empty")
-		}
-		return e
-	}
-	if e := got(); e.Kind != sdk.PeerJoined || e.Peer.Name != "a-last" {
-		t.Fatalf("first = %v %q, want joined with the newest record", e.Kind, e.Peer.Name)
-	}
-	if e := got(); e.Kind != sdk.PeerLeft || e.Peer.ID != b {
-		t.Fatalf("second = %v, want b left", e.Kind)
-	}
-	if _, ok := q.pop(); ok {
-		t.Fatal("more than one event per peer queued")
-	}
-	// Joined then left, unread: nothing.
-	q.push(ev(sdk.PeerJoined, a, "a"))
-	q.push(ev(sdk.PeerLeft, a, "a"))
-	if e, ok := q.pop(); ok {
-		t.Fatalf("joined+left left %v queued", e.Kind)
-	}
-	// Left then joined, unread: joined.
-	q.push(ev(sdk.PeerLeft, a, "a"))
-	q.push(ev(sdk.PeerJoined, a, "a back"))
-	if e := got(); e.Kind != sdk.PeerJoined || e.Peer.Name != "a back" {
-		t.Fatalf("left+joined = %v %q", e.Kind, e.Peer.Name)
-	}
-}
-
 func TestDirectedBroadcast(t *testing.T) {
 	for in, want := range map[string]string{
 		"127.0.0.0/8":    "127.255.255.255",
@@ -166,7 +122,7 @@ func TestSlowWatcher(t *testing.T) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for w := range n.watchers {
-		if q := len(w.queue.order); q > len(ids)+1 {
+		if q := w.queue.Len(); q > len(ids)+1 {
 			t.Errorf("a watcher holds %d queued events for %d peers", q, len(ids)+1)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 // Name is the plugin's name.
@@ -61,7 +62,7 @@ type Plugin struct {
 	once       map[string]bool        // conditions already logged
 	watchers   map[*watcher]struct{}
 	receivers  map[*receiver]struct{}
-	pending    envQueue // envelopes for the next Receive
+	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
 	conns      map[net.Conn]struct{}
 
 	kick chan struct{} // wakes the timer loop after Configure or Announce
@@ -84,7 +85,7 @@ func New(opts ...Option) *Plugin {
 		once:      map[string]bool{},
 		watchers:  map[*watcher]struct{}{},
 		receivers: map[*receiver]struct{}{},
-		pending:   envQueue{limit: maxQueuedEnvelopes},
+		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
 		conns:     map[net.Conn]struct{}{},
 		kick:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
