@@ -1,7 +1,6 @@
 package dht
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -108,25 +107,12 @@ func (c config) republishEvery() time.Duration { return c.recordTTL / 3 }
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return c, nil
+	values, err := sdk.ConfigValues(Name, raw, schema)
+	if err != nil {
+		return c, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("dht config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	for key := range obj {
-		if _, ok := schema.Field(key); !ok {
-			return c, fmt.Errorf("dht config: unknown key %q (known: listen, bootstrap, protocol_prefix, record_ttl, lookup_timeout, max_connections, bootstrap_only): %w", key, sdk.ErrInvalidConfig)
-		}
-	}
-	// Keys in schema order, so that the first error is the same every time.
-	for _, f := range schema.Fields {
-		val, ok := obj[f.Name]
-		if !ok || bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			continue
-		}
+	for _, f := range values {
+		val := f.Value
 		var err error
 		switch f.Name {
 		case "listen":
@@ -143,7 +129,7 @@ func parseConfig(raw []byte) (config, error) {
 		case "lookup_timeout":
 			c.lookupTimeout, err = sdk.ParseDuration(val, false)
 		case "max_connections":
-			c.maxConnections, err = parseInt(val, minMaxConnections, maxMaxConnections)
+			c.maxConnections, err = sdk.ParseInt(val, minMaxConnections, maxMaxConnections)
 		case "bootstrap_only":
 			err = json.Unmarshal(val, &c.bootstrapOnly)
 		}
@@ -261,12 +247,4 @@ func checkPrefix(s string) (protocol.ID, error) {
 		return "", fmt.Errorf("%q is the public Amino DHT's; Ferry runs a private DHT", s)
 	}
 	return protocol.ID(s), nil
-}
-
-func parseInt(val json.RawMessage, lo, hi int) (int, error) {
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(val)), 10, 64)
-	if err != nil || n < int64(lo) || n > int64(hi) {
-		return 0, fmt.Errorf("%.32s is not a whole number from %d to %d", val, lo, hi)
-	}
-	return int(n), nil
 }

@@ -1,8 +1,6 @@
 package ftv2a
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -130,32 +128,23 @@ func (c Config) Validate() error {
 // the default.
 func parseConfig(raw []byte) (Config, error) {
 	c := DefaultConfig()
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return c, nil
+	values, err := sdk.ConfigValues(Name, raw, schema)
+	if err != nil {
+		return c, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("ftv2a config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	for key, val := range obj {
-		if _, ok := schema.Field(key); !ok {
-			return c, fmt.Errorf("ftv2a config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
-		}
-		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			continue
-		}
+	for _, f := range values {
+		key, val := f.Name, f.Value
 		var err error
 		switch key {
 		case "retry_interval":
 			c.RetryInterval, err = sdk.ParseDuration(val, false)
 		case "retries":
-			c.Retries, err = parseInt(val, 1, math.MaxInt32)
+			c.Retries, err = sdk.ParseInt(val, 1, math.MaxInt32)
 		case "chunk_size":
-			c.ChunkSize, err = parseInt(val, 1, MaxDataLimit)
+			c.ChunkSize, err = sdk.ParseInt(val, 1, MaxDataLimit)
 		case "commit_bytes":
 			var n int
-			n, err = parseInt(val, 1, 1<<50)
+			n, err = sdk.ParseInt(val, 1, 1<<50)
 			c.CommitBytes = int64(n)
 		case "commit_interval":
 			c.CommitInterval, err = sdk.ParseDuration(val, false)
@@ -165,16 +154,4 @@ func parseConfig(raw []byte) (Config, error) {
 		}
 	}
 	return c, c.Validate()
-}
-
-// parseInt accepts a JSON integer in [lo, hi].
-func parseInt(val json.RawMessage, lo, hi int) (int, error) {
-	var f float64
-	if err := json.Unmarshal(val, &f); err != nil {
-		return 0, fmt.Errorf("want an integer: %w", err)
-	}
-	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		return 0, fmt.Errorf("%v is not an integer from %d to %d", f, lo, hi)
-	}
-	return int(f), nil
 }

@@ -1,7 +1,6 @@
 package jsonchunk
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -189,21 +188,12 @@ func (c Config) chunkSize(mode string) int {
 // the default.
 func parseConfig(raw []byte) (Config, error) {
 	c := DefaultConfig()
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return c, nil
+	values, err := sdk.ConfigValues(Name, raw, schema)
+	if err != nil {
+		return c, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("jsonchunk config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	for key, val := range obj {
-		if _, ok := schema.Field(key); !ok {
-			return c, fmt.Errorf("jsonchunk config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
-		}
-		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			continue
-		}
+	for _, f := range values {
+		key, val := f.Name, f.Value
 		var err error
 		switch key {
 		case "mode":
@@ -212,15 +202,15 @@ func parseConfig(raw []byte) (Config, error) {
 				err = fmt.Errorf("%q is neither %q nor %q", c.Mode, ModeFast, ModeStrict)
 			}
 		case "chunk_size":
-			c.ChunkSize, err = parseInt(val, 1, MaxChunkSize)
+			c.ChunkSize, err = sdk.ParseInt(val, 1, MaxChunkSize)
 		case "strict_chunk_size":
-			c.StrictChunkSize, err = parseInt(val, 1, MaxStrictChunkSize)
+			c.StrictChunkSize, err = sdk.ParseInt(val, 1, MaxStrictChunkSize)
 		case "window":
-			c.Window, err = parseInt(val, 1, MaxWindow)
+			c.Window, err = sdk.ParseInt(val, 1, MaxWindow)
 		case "retry_interval":
 			c.RetryInterval, err = sdk.ParseDuration(val, false)
 		case "retries":
-			c.Retries, err = parseInt(val, 1, math.MaxInt32)
+			c.Retries, err = sdk.ParseInt(val, 1, math.MaxInt32)
 		case "ack_timeout":
 			c.AckTimeout, err = sdk.ParseDuration(val, false)
 		case "verify_wait":
@@ -231,16 +221,4 @@ func parseConfig(raw []byte) (Config, error) {
 		}
 	}
 	return c, c.Validate()
-}
-
-// parseInt accepts a JSON integer in [lo, hi].
-func parseInt(val json.RawMessage, lo, hi int) (int, error) {
-	var f float64
-	if err := json.Unmarshal(val, &f); err != nil {
-		return 0, fmt.Errorf("want an integer: %w", err)
-	}
-	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		return 0, fmt.Errorf("%v is not an integer from %d to %d", f, lo, hi)
-	}
-	return int(f), nil
 }

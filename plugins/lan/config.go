@@ -88,25 +88,12 @@ func (c config) sameSockets(o config) bool {
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return c, nil
+	values, err := sdk.ConfigValues(Name, raw, schema)
+	if err != nil {
+		return c, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("lan config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	// Keys in schema order, so that the first error is the same every time.
-	for key := range obj {
-		if _, ok := schema.Field(key); !ok {
-			return c, fmt.Errorf("lan config: unknown key %q (known: port, interfaces, broadcast_addresses, multicast_group, announce_interval, peer_timeout): %w", key, sdk.ErrInvalidConfig)
-		}
-	}
-	for _, f := range schema.Fields {
-		val, ok := obj[f.Name]
-		if !ok || bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			continue
-		}
+	for _, f := range values {
+		val := f.Value
 		var err error
 		switch f.Name {
 		case "port":
@@ -144,16 +131,8 @@ func parsePort(val json.RawMessage) (uint16, error) {
 	return uint16(n), nil
 }
 
-func parseStrings(val json.RawMessage) ([]string, error) {
-	var ss []string
-	if err := json.Unmarshal(val, &ss); err != nil {
-		return nil, fmt.Errorf("want a list of strings: %w", err)
-	}
-	return ss, nil
-}
-
 func parseInterfaces(val json.RawMessage) ([]string, error) {
-	ss, err := parseStrings(val)
+	ss, err := sdk.ParseStrings(val)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +151,7 @@ func parseInterfaces(val json.RawMessage) ([]string, error) {
 }
 
 func parseBroadcast(val json.RawMessage) ([]netip.Addr, error) {
-	ss, err := parseStrings(val)
+	ss, err := sdk.ParseStrings(val)
 	if err != nil {
 		return nil, err
 	}

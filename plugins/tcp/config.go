@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,20 +70,12 @@ func (c config) equal(o config) bool {
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return c, nil
+	values, err := sdk.ConfigValues(Name, raw, schema)
+	if err != nil {
+		return c, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("tcp config: want a JSON object: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	for key, val := range obj {
-		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			if _, ok := schema.Field(key); ok {
-				continue
-			}
-		}
+	for _, f := range values {
+		key, val := f.Name, f.Value
 		var err error
 		switch key {
 		case "listen":
@@ -95,8 +86,6 @@ func parseConfig(raw []byte) (config, error) {
 			c.dialStagger, err = sdk.ParseDuration(val, true)
 		case "session_timeout":
 			c.sessionTimeout, err = sdk.ParseDuration(val, false)
-		default:
-			return c, fmt.Errorf("tcp config: unknown key %q: %w", key, sdk.ErrInvalidConfig)
 		}
 		if err != nil {
 			return c, fmt.Errorf("tcp config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
@@ -105,17 +94,9 @@ func parseConfig(raw []byte) (config, error) {
 	return c, nil
 }
 
-func parseStrings(val json.RawMessage) ([]string, error) {
-	var ss []string
-	if err := json.Unmarshal(val, &ss); err != nil {
-		return nil, fmt.Errorf("want a list of strings: %w", err)
-	}
-	return ss, nil
-}
-
 // parseListen checks listen addresses: IP:port or :port.
 func parseListen(val json.RawMessage) ([]string, error) {
-	ss, err := parseStrings(val)
+	ss, err := sdk.ParseStrings(val)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +140,7 @@ func splitListen(s string) (network string, addr netip.AddrPort, err error) {
 
 // parseAdvertise checks advertised addresses: host:port with a real port.
 func parseAdvertise(val json.RawMessage) ([]string, error) {
-	ss, err := parseStrings(val)
+	ss, err := sdk.ParseStrings(val)
 	if err != nil {
 		return nil, err
 	}
