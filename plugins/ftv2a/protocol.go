@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Identity of the plugin.
@@ -44,23 +44,16 @@ func WithLogger(l *slog.Logger) Option {
 type Protocol struct {
 	log *slog.Logger // nil: slog.Default()
 
-	mu         sync.Mutex
-	cfg        Config
-	configured bool
-	closed     bool
-	calls      sync.WaitGroup // running Send and Receive calls
-
-	// closing is cancelled by Close; it cancels the running calls.
-	closing context.Context
-	close   context.CancelFunc
+	// life holds the configuration and the running Send and Receive
+	// calls, which Close cancels.
+	life *lifecycle.State[Config]
 }
 
 var _ sdk.Protocol = (*Protocol)(nil)
 
 // New returns an unconfigured protocol.
 func New(opts ...Option) *Protocol {
-	p := &Protocol{}
-	p.closing, p.close = context.WithCancel(context.Background())
+	p := &Protocol{life: lifecycle.New[Config](Name)}
 	for _, o := range opts {
 		o(p)
 	}
@@ -76,7 +69,7 @@ func (p *Protocol) logger() *slog.Logger {
 
 // Info describes the plugin. It answers before Configure.
 func (p *Protocol) Info(context.Context) (sdk.Info, error) {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return sdk.Info{}, fmt.Errorf("ftv2a: info: %w", sdk.ErrClosed)
 	}
 	return sdk.Info{
@@ -91,7 +84,7 @@ func (p *Protocol) Info(context.Context) (sdk.Info, error) {
 // ConfigSchema lists the options: retry_interval, retries, chunk_size,
 // commit_bytes and commit_interval.
 func (p *Protocol) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return sdk.ConfigSchema{}, fmt.Errorf("ftv2a: config schema: %w", sdk.ErrClosed)
 	}
 	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
@@ -108,7 +101,7 @@ func (p *Protocol) Configure(_ context.Context, req sdk.ConfigureRequest) error 
 	if err != nil {
 		return err
 	}
-	return p.apply(cfg)
+	return p.life.Configure(cfg)
 }
 
 // SetConfig is Configure for Go callers: it applies c, whose zero fields
@@ -117,82 +110,27 @@ func (p *Protocol) SetConfig(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return p.apply(c.withDefaults())
-}
-
-func (p *Protocol) apply(c Config) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return fmt.Errorf("ftv2a: configure: %w", sdk.ErrClosed)
-	}
-	p.cfg, p.configured = c, true
-	return nil
+	return p.life.Configure(c.withDefaults())
 }
 
 // Close ends the running Send and Receive calls (their context is
 // cancelled and their streams closed) and waits, until ctx ends, for them
 // to return. Later calls return sdk.ErrClosed.
 func (p *Protocol) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return fmt.Errorf("ftv2a: close: %w", sdk.ErrClosed)
-	}
-	p.closed = true
-	p.mu.Unlock()
-	p.close()
-	stopped := make(chan struct{})
-	go func() {
-		p.calls.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("ftv2a: close: waiting for running transfers: %w", ctx.Err())
-	}
-}
-
-func (p *Protocol) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
+	return p.life.Close(ctx)
 }
 
 // begin registers a Send or Receive call. It returns the configuration to
 // use, a context that Close also cancels (with a cause wrapping
 // sdk.ErrClosed), and the function to call when the call returns.
 func (p *Protocol) begin(ctx context.Context, op string) (Config, context.Context, func(), error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.closed:
-		return Config{}, nil, nil, fmt.Errorf("ftv2a: %s: %w", op, sdk.ErrClosed)
-	case !p.configured:
-		return Config{}, nil, nil, fmt.Errorf("ftv2a: %s: %w", op, sdk.ErrNotConfigured)
-	}
-	p.calls.Add(1)
-	ctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(p.closing, func() {
-		cancel(fmt.Errorf("ftv2a: %s: protocol closed: %w", op, sdk.ErrClosed))
-	})
-	return p.cfg, ctx, func() {
-		stop()
-		cancel(nil)
-		p.calls.Done()
-	}, nil
+	return p.life.Begin(ctx, op)
 }
 
 // ctxErr is the error of a call whose context ended: its cause, so that a
 // Close shows as sdk.ErrClosed.
 func ctxErr(ctx context.Context, op string) error {
-	cause := context.Cause(ctx)
-	if cause == ctx.Err() {
-		return fmt.Errorf("ftv2a: %s: %w", op, cause)
-	}
-	return cause
+	return lifecycle.Err(ctx, Name, op)
 }
 
 // cleanupContext returns a context for the part-file calls made while a

@@ -72,9 +72,7 @@ func TestSetConfig(t *testing.T) {
 	if err := p.SetConfig(Config{RetryInterval: time.Millisecond}); err != nil {
 		t.Fatalf("SetConfig: %v", err)
 	}
-	p.mu.Lock()
-	got := p.cfg
-	p.mu.Unlock()
+	got, _ := p.life.Config()
 	want := DefaultConfig()
 	want.RetryInterval = time.Millisecond
 	if got != want {
