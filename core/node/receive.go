@@ -138,7 +138,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		e.Message = "resume"
 	}
 	n.emit(e)
-	if err := s.connectAndReceive(ctx, from, m, inc, resume, base); err != nil {
+	if err := s.connectAndReceive(ctx, from, m, offer, inc, resume, base); err != nil {
 		e := base
 		e.Kind, e.Message = EventError, err.Error()
 		n.emit(e)
@@ -165,7 +165,7 @@ func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect
 	}
 }
 
-func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, inc *transfer.Incoming, resume bool, base Event) error {
+func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, offer sdk.Offer, inc *transfer.Incoming, resume bool, base Event) error {
 	n := s.n
 	var trName, pid string
 	for _, t := range m.Ferry.Transports {
@@ -193,10 +193,8 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", trName, err)
 	}
-	offer, err := m.Offer()
-	if err != nil {
-		return err
-	}
+	// The token lets the sender present this transfer on this and any
+	// later connection (jsonchunk's AUTHENTICATION).
 	tok, err := token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
 	if err != nil {
 		return err
