@@ -43,15 +43,17 @@ pass() { echo "  ok:   $*"; }
 fail() { echo "  FAIL: $*"; FAILED=1; }
 show() { sed 's/^/    | /' "$1"; }
 
-# node NAME CMD...: run ferry as device NAME (its own home under $TMP).
-# It execs ferry in a subshell, so that "node ... &" leaves $! = ferry's PID.
-node() {
-	(
-		export FERRY_HOME=$TMP/$1 FERRY_DEVICE_NAME=$1
-		shift
-		exec "$FERRY" "$@"
-	)
+# as NAME CMD...: become ferry running as device NAME (its own home under
+# $TMP). It execs, so call it only in a subshell: "as ... &" runs it in the
+# background subshell itself, leaving $! = ferry's PID for the cleanup.
+as() {
+	export FERRY_HOME=$TMP/$1 FERRY_DEVICE_NAME=$1
+	shift
+	exec "$FERRY" "$@"
 }
+
+# node NAME CMD...: run ferry as device NAME in the foreground.
+node() { (as "$@"); }
 
 echo "== identities"
 ID_A=$(node alice id)
@@ -69,7 +71,7 @@ echo "hello from alice" >"$TMP/src/photos/readme.txt"
 echo "  video.bin (64 MiB) and photos/ ($(find "$TMP/src/photos" -type f | wc -l) files)"
 
 echo "== bob receives (ferry receive --yes), alice sends to \"bob\" (config: configs/loopback.yaml, lan port $PORT)"
-node bob receive --yes --dir "$TMP/inbox" >"$TMP/bob.out" 2>"$TMP/bob.err" &
+as bob receive --yes --dir "$TMP/inbox" >"$TMP/bob.out" 2>"$TMP/bob.err" &
 PIDS+=($!)
 
 A_RC=0
