@@ -142,11 +142,8 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		return err
 	}
 	n.state(base, connect.Resolving)
-	for _, d := range n.discovery {
-		if fresh, err := d.Lookup(ctx, peer.ID); err == nil {
-			info = fresh
-			break
-		}
+	if fresh, err := n.lookup(ctx, peer.ID); err == nil {
+		info = fresh
 	}
 
 	n.state(base, connect.Signaling)
