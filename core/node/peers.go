@@ -154,7 +154,7 @@ func (n *Node) lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) 
 		}
 	}
 	err := errors.Join(errs...)
-	n.log.Debug("peer not found by lookup; trying again", "peer", id, "err", err)
+	n.log.Debug("peer not found by discovery look-up", "peer", id, "err", err)
 	return sdk.PeerInfo{}, err
 }
 
