@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/node"
 )
 
@@ -66,7 +67,14 @@ func (r *renderer) event(e node.Event) {
 	case node.EventPeer:
 		fmt.Fprintf(r.out, "peer %s: %s (%s) via %s\n", e.State, e.PeerName, e.Peer, e.Message)
 	case node.EventState:
-		fmt.Fprintf(r.out, "[%s] %s\n", who, e.State)
+		switch {
+		case e.State == connect.Failed.String():
+			// The error event that follows says what failed.
+		case e.Transport != "":
+			fmt.Fprintf(r.out, "[%s] %s over %s (%s)\n", who, e.State, e.Transport, e.Message)
+		default:
+			fmt.Fprintf(r.out, "[%s] %s\n", who, e.State)
+		}
 	case node.EventOffer:
 		r.get(e.Transfer).total = e.Total
 		fmt.Fprintf(r.out, "offer from %s (%s): %d file(s), %s\n", e.PeerName, e.Peer, e.Files, size(e.Total))

@@ -78,6 +78,10 @@ type PluginInstance struct {
 	// Config is handed to the plugin's Configure as JSON. It is free-form
 	// here; the plugin host checks it against the plugin's ConfigSchema.
 	Config map[string]any `mapstructure:"config"`
+	// Priority orders a transport instance against the others: lower is
+	// preferred, equal priorities race, and 0 means 10 times its place in
+	// the transports list (10, 20, 30, ...). See [Config.TransportPriority].
+	Priority int `mapstructure:"priority"`
 }
 
 // Transfer is the transfer section.
@@ -139,6 +143,21 @@ func (c *Config) TransferDir() string {
 		return c.Transfer.Dir
 	}
 	return filepath.Join(c.home, "received")
+}
+
+// TransportPriority returns the priority of the transport instance name:
+// its priority key, or when that is 0, 10 times its 1-based place in the
+// transports list.
+func (c *Config) TransportPriority(name string) int {
+	if in, ok := c.Instance(name); ok && in.Priority > 0 {
+		return in.Priority
+	}
+	for i, n := range c.Transports {
+		if n == name {
+			return 10 * (i + 1)
+		}
+	}
+	return 10 * (len(c.Transports) + 1)
 }
 
 // Instance returns the instance with the given name.

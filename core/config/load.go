@@ -263,6 +263,12 @@ func parseText(k kind, s string) (any, string) {
 			return nil, fmt.Sprintf("wrong type: expected true or false, got %q", s)
 		}
 		return b, ""
+	case kindInt:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Sprintf("wrong type: expected a whole number, got %q", s)
+		}
+		return n, ""
 	case kindStrings:
 		var list []string
 		for _, e := range strings.Split(s, ",") {

@@ -370,3 +370,25 @@ func TestLoadDHTLoopback(t *testing.T) {
 		t.Errorf("dht bootstrap = %v, want %v", got, want)
 	}
 }
+
+// TestTransportPriority checks the priority key and its default: 10 times
+// the place in the transports list.
+func TestTransportPriority(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "f.yaml", `
+plugins:
+  instances:
+    - {name: lan}
+    - {name: tcp}
+    - {name: tcp2, plugin: tcp, priority: 5}
+    - {name: tcp3, plugin: tcp}
+    - {name: ftv2a}
+transports: [tcp, tcp2, tcp3]
+protocols: [ftv2a]
+`)
+	c := mustLoad(t, LoadOptions{File: file})
+	for name, want := range map[string]int{"tcp": 10, "tcp2": 5, "tcp3": 30} {
+		if got := c.TransportPriority(name); got != want {
+			t.Errorf("TransportPriority(%s) = %d, want %d", name, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ type kind int
 const (
 	kindString      kind = iota + 1 // a string
 	kindBool                        // a boolean
+	kindInt                         // a whole number
 	kindStrings                     // a list of strings
 	kindSection                     // a mapping with fixed keys
 	kindSectionList                 // a list of mappings with fixed keys
@@ -52,6 +53,8 @@ func sectionOf(t reflect.Type) *section {
 			f.kind = kindString
 		case ft.Kind() == reflect.Bool:
 			f.kind = kindBool
+		case ft.Kind() == reflect.Int:
+			f.kind = kindInt
 		case ft.Kind() == reflect.Struct:
 			f.kind, f.sub = kindSection, sectionOf(ft)
 		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
@@ -104,7 +107,7 @@ func leavesOf(s *section, prefix string) []leaf {
 		switch f.kind {
 		case kindSection:
 			out = append(out, leavesOf(f.sub, key)...)
-		case kindString, kindBool, kindStrings:
+		case kindString, kindBool, kindInt, kindStrings:
 			out = append(out, leaf{key: key, field: f})
 		case kindSectionList, kindFree:
 			// Not expressible as one variable or flag.

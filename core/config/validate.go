@@ -15,6 +15,8 @@ var (
 	logFormats  = []string{"text", "json"}
 	instanceRE  = regexp.MustCompile(`^[a-z0-9-]+$`)
 	sha256HexRE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	// maxPriority bounds a transport instance's priority key.
+	maxPriority = 1000
 )
 
 // checkLayer checks one layer's tree against the schema before merging, so
@@ -65,6 +67,12 @@ func checkValue(l *layer, f field, v any, key string, errs *[]*ValidationError) 
 	case kindBool:
 		if _, ok := v.(bool); !ok {
 			return bad("a boolean (true or false)")
+		}
+	case kindInt:
+		switch v.(type) {
+		case int, int64, uint64:
+		default:
+			return bad("a whole number")
 		}
 	case kindStrings:
 		list, ok := v.([]any)
@@ -272,6 +280,9 @@ func (v *validator) instances() {
 		}
 		if in.Plugin == "." || in.Plugin == ".." || strings.ContainsAny(in.Plugin, `/\`) {
 			v.fail(key+".plugin", fmt.Sprintf("%q is not a plugin name: give the binary's file name in plugins.dir, not a path", in.Plugin), nil)
+		}
+		if in.Priority < 0 || in.Priority > maxPriority {
+			v.fail(key+".priority", fmt.Sprintf("%d is not a priority: want 1..%d (lower is preferred), or 0 for 10 times the place in the transports list", in.Priority, maxPriority), nil)
 		}
 		if in.SHA256 != "" && !sha256HexRE.MatchString(in.SHA256) {
 			v.fail(key+".sha256", fmt.Sprintf("%q is not a sha256 pin: want 64 hex digits, or empty to use the lock file", in.SHA256), nil)

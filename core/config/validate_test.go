@@ -44,6 +44,30 @@ plugins:
 			contains: []string{"unknown key", `did you mean "sha256"?`, "name, plugin, builtin, enabled, sha256, config"},
 		},
 		{
+			name: "negative transport priority",
+			file: `
+plugins:
+  instances:
+    - name: tcp
+      priority: -5
+`,
+			key:      "plugins.instances[0].priority",
+			from:     "file",
+			contains: []string{"-5 is not a priority", "lower is preferred"},
+		},
+		{
+			name: "priority that is not a number",
+			file: `
+plugins:
+  instances:
+    - name: tcp
+      priority: high
+`,
+			key:      "plugins.instances[0].priority",
+			from:     "file",
+			contains: []string{"a whole number"},
+		},
+		{
 			name:     "unknown key, no close match",
 			file:     "log:\n  colour: true\n",
 			key:      "log.colour",

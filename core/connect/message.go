@@ -19,8 +19,14 @@ const (
 	TypeRefuse = "REFUSE"
 )
 
-// MessageVersion is the "ferry.v" this package writes.
-const MessageVersion = 1
+// MessageVersion is the "ferry.v" this package writes. Version 2 adds
+// ACCEPT's candidates (every shared transport, raced by the sender, which
+// nominates the winner) and the attempt number an answer echoes; a
+// version-1 peer gets and gives a single transport.
+const MessageVersion = 2
+
+// maxCandidates bounds an ACCEPT's candidate list.
+const maxCandidates = 16
 
 // TimeLayout is the seed's "time" format.
 const TimeLayout = "2006-01-02 15:04:05"
@@ -52,10 +58,19 @@ type Ferry struct {
 	Transports []string `json:"transports,omitempty"`
 	Protocols  []string `json:"protocols,omitempty"`
 	// Transport, Description and Protocol are the receiver's choice and
-	// its transport description (ACCEPT).
+	// its transport description (ACCEPT). From version 2 on, Transport and
+	// Description repeat the first of Candidates, for version-1 senders.
 	Transport   string `json:"transport,omitempty"`
 	Description string `json:"description,omitempty"` // base64
 	Protocol    string `json:"protocol,omitempty"`
+	// Candidates are every transport the receiver shares with the ASK, in
+	// the receiver's priority order, each with its description (ACCEPT,
+	// version 2).
+	Candidates []Candidate `json:"candidates,omitempty"`
+	// Attempt numbers the sender's attempts at one transfer (ASK, from 1);
+	// an answer echoes it, so that a late answer to an earlier attempt is
+	// recognised as stale.
+	Attempt int `json:"attempt,omitempty"`
 	// Reason says why a transfer was refused (REFUSE).
 	Reason string `json:"reason,omitempty"`
 	// Resume is set on an ACCEPT of a transfer the receiver already knows.
@@ -63,6 +78,13 @@ type Ferry struct {
 	// Token is the receiver's transfer token (ACCEPT): a JWT the sender
 	// presents on the connection, and on any later one that resumes.
 	Token string `json:"token,omitempty"`
+}
+
+// Candidate is one transport a receiver offers in its ACCEPT, with the
+// description the sender needs to connect over it.
+type Candidate struct {
+	Transport   string `json:"transport"`
+	Description string `json:"description"` // base64
 }
 
 // Message is one consent message: ASK (sender → each receiver), ACCEPT or
@@ -166,6 +188,17 @@ func (m *Message) check() error {
 			if _, err := base64.StdEncoding.DecodeString(m.Ferry.Description); err != nil {
 				return bad("ferry.description: %v", err)
 			}
+			if len(m.Ferry.Candidates) > maxCandidates {
+				return bad("ACCEPT has %d candidates, want at most %d", len(m.Ferry.Candidates), maxCandidates)
+			}
+			for i, c := range m.Ferry.Candidates {
+				if c.Transport == "" {
+					return bad("ferry.candidates[%d] names no transport", i)
+				}
+				if _, err := base64.StdEncoding.DecodeString(c.Description); err != nil {
+					return bad("ferry.candidates[%d].description: %v", i, err)
+				}
+			}
 		}
 	}
 	return nil
@@ -234,4 +267,31 @@ func Now(t time.Time) string { return t.UTC().Format(TimeLayout) }
 func (m *Message) DescriptionBytes() []byte {
 	b, _ := base64.StdEncoding.DecodeString(m.Ferry.Description)
 	return b
+}
+
+// Offered returns an ACCEPT's transports with their decoded descriptions:
+// its candidates, or for a version-1 receiver its single transport.
+func (m *Message) Offered() []sdk.Description {
+	if len(m.Ferry.Candidates) == 0 {
+		return []sdk.Description{{Transport: m.Ferry.Transport, Data: m.DescriptionBytes()}}
+	}
+	out := make([]sdk.Description, len(m.Ferry.Candidates))
+	for i, c := range m.Ferry.Candidates {
+		b, _ := base64.StdEncoding.DecodeString(c.Description) // checked by DecodeMessage
+		out[i] = sdk.Description{Transport: c.Transport, Data: b}
+	}
+	return out
+}
+
+// SetCandidates fills an ACCEPT's candidates from descriptions, first
+// preferred, and repeats the first in Transport and Description for
+// version-1 senders.
+func (m *Message) SetCandidates(ds []sdk.Description) {
+	m.Ferry.Candidates = nil
+	for _, d := range ds {
+		m.Ferry.Candidates = append(m.Ferry.Candidates, Candidate{Transport: d.Transport, Description: base64.StdEncoding.EncodeToString(d.Data)})
+	}
+	if len(m.Ferry.Candidates) > 0 {
+		m.Ferry.Transport, m.Ferry.Description = m.Ferry.Candidates[0].Transport, m.Ferry.Candidates[0].Description
+	}
 }

@@ -72,6 +72,22 @@ func TestDecodeRefuses(t *testing.T) {
 		"empty name":     func(m *Message) { m.Files[0].Name = "" },
 		"no protocols":   func(m *Message) { m.Ferry.Protocols = nil },
 		"accept no recv": func(m *Message) { m.Type = TypeAccept },
+		"candidate without transport": func(m *Message) {
+			toAccept(t, m)
+			m.SetCandidates([]sdk.Description{{Transport: "tcp", Data: []byte("x")}, {Data: []byte("y")}})
+		},
+		"candidate bad base64": func(m *Message) {
+			toAccept(t, m)
+			m.SetCandidates([]sdk.Description{{Transport: "tcp", Data: []byte("x")}})
+			m.Ferry.Candidates[0].Description = "%%%"
+		},
+		"too many candidates": func(m *Message) {
+			toAccept(t, m)
+			m.SetCandidates(make([]sdk.Description, maxCandidates+1))
+			for i := range m.Ferry.Candidates {
+				m.Ferry.Candidates[i].Transport = "t"
+			}
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -85,6 +101,58 @@ func TestDecodeRefuses(t *testing.T) {
 	for _, raw := range []string{"", "{", "[]", `{"type":1}`, "null"} {
 		if _, err := DecodeMessage([]byte(raw)); !errors.Is(err, ErrBadMessage) {
 			t.Errorf("DecodeMessage(%q): %v", raw, err)
+		}
+	}
+}
+
+// toAccept turns the valid ASK into a valid ACCEPT.
+func toAccept(t testing.TB, m *Message) {
+	t.Helper()
+	m.Type, m.Receivers, m.Files = TypeAccept, nil, nil
+	m.Receiver = &User{Name: "Bob", ID: testID(t, 2)}
+	m.Ferry = Ferry{V: MessageVersion, Protocol: "/ferry/ftv2a/1", Transport: "tcp"}
+}
+
+// TestCandidates checks that an ACCEPT's candidates survive the wire in
+// order, that the first is repeated for version-1 senders, and that a
+// version-1 ACCEPT reads as its single transport.
+func TestCandidates(t *testing.T) {
+	m := validAsk(t)
+	toAccept(t, m)
+	m.Ferry.Attempt = 3
+	want := []sdk.Description{{Transport: "ice", Data: []byte("ufrag pwd")}, {Transport: "tcp", Data: []byte(`{"v":1}`)}}
+	m.SetCandidates(want)
+	b, err := EncodeMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := back.Offered()
+	if len(got) != 2 || got[0].Transport != "ice" || string(got[0].Data) != "ufrag pwd" || got[1].Transport != "tcp" || string(got[1].Data) != `{"v":1}` {
+		t.Errorf("Offered = %+v, want %+v", got, want)
+	}
+	if back.Ferry.Transport != "ice" || string(back.DescriptionBytes()) != "ufrag pwd" || back.Ferry.Attempt != 3 {
+		t.Errorf("version-1 fields %q %q attempt %d, want the first candidate and attempt 3", back.Ferry.Transport, back.DescriptionBytes(), back.Ferry.Attempt)
+	}
+	v1 := validAsk(t)
+	toAccept(t, v1)
+	v1.Ferry.V, v1.Ferry.Description = 1, "aGk="
+	if got := v1.Offered(); len(got) != 1 || got[0].Transport != "tcp" || string(got[0].Data) != "hi" {
+		t.Errorf("version-1 Offered = %+v", got)
+	}
+}
+
+func TestStateZeroIsUnknown(t *testing.T) {
+	var s State
+	if s != Unknown || s.String() != "unknown" {
+		t.Errorf("zero State is %v (%q), want Unknown", int(s), s)
+	}
+	for st, name := range map[State]string{Discovering: "discovering", Connected: "connected", Failed: "failed", State(99): "unknown"} {
+		if st.String() != name {
+			t.Errorf("State(%d) = %q, want %q", int(st), st, name)
 		}
 	}
 }

@@ -1,11 +1,17 @@
 package node
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/connect"
+)
 
 // Event kinds reported to [Options.Events].
 const (
 	EventPeer     = "peer"     // a peer joined, was seen or left (State says which)
-	EventState    = "state"    // a connection changed state (State)
+	EventState    = "state"    // a connection changed state (State; once connected, Transport and why in Message)
 	EventOffer    = "offer"    // an ASK arrived (receiver)
 	EventAccepted = "accepted" // the transfer was accepted
 	EventRefused  = "refused"  // the transfer was refused (Message: reason)
@@ -19,28 +25,60 @@ const (
 
 // Event is one thing that happened, for progress output and --json.
 type Event struct {
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"event"`
-	Peer     string    `json:"peer,omitempty"`
-	PeerName string    `json:"peer_name,omitempty"`
-	Transfer string    `json:"transfer,omitempty"`
-	State    string    `json:"state,omitempty"`
-	File     string    `json:"file,omitempty"`
-	Index    int       `json:"index,omitempty"`
-	Files    int       `json:"files,omitempty"`
-	Path     string    `json:"path,omitempty"`
-	Bytes    int64     `json:"bytes,omitempty"`
-	Total    int64     `json:"total,omitempty"`
-	Offset   int64     `json:"offset,omitempty"`
-	Message  string    `json:"message,omitempty"`
+	Time      time.Time `json:"time"`
+	Kind      string    `json:"event"`
+	Peer      string    `json:"peer,omitempty"`
+	PeerName  string    `json:"peer_name,omitempty"`
+	Transfer  string    `json:"transfer,omitempty"`
+	State     string    `json:"state,omitempty"`
+	Transport string    `json:"transport,omitempty"`
+	File      string    `json:"file,omitempty"`
+	Index     int       `json:"index,omitempty"`
+	Files     int       `json:"files,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	Bytes     int64     `json:"bytes,omitempty"`
+	Total     int64     `json:"total,omitempty"`
+	Offset    int64     `json:"offset,omitempty"`
+	Message   string    `json:"message,omitempty"`
+}
+
+// Subscribe adds fn to the functions every event goes to, besides
+// [Options.Events], and returns the function that removes it. fn is
+// called from several goroutines and must not block.
+func (n *Node) Subscribe(fn func(Event)) (remove func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id := n.nextSub
+	n.nextSub++
+	n.subs[id] = fn
+	return func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		delete(n.subs, id)
+	}
 }
 
 func (n *Node) emit(e Event) {
-	if n.opts.Events == nil {
-		return
-	}
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	n.opts.Events(e)
+	if n.opts.Events != nil {
+		n.opts.Events(e)
+	}
+	n.mu.Lock()
+	subs := slices.Collect(maps.Values(n.subs))
+	n.mu.Unlock()
+	for _, fn := range subs {
+		fn(e)
+	}
+}
+
+// observer turns a connection's changes into state events of the
+// transfer base names.
+func (n *Node) observer(base Event) connect.Observer {
+	return func(c connect.Change) {
+		e := base
+		e.Kind, e.State, e.Transport, e.Message = EventState, c.State.String(), c.Transport, c.Why
+		n.emit(e)
+	}
 }

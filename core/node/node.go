@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/config"
+	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/identity"
 	"github.com/ferry-p2p/ferry/core/plugins"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -29,10 +30,14 @@ type Options struct {
 	// Events, if set, is called for every Event, from several goroutines;
 	// it must not block.
 	Events func(Event)
-	// Timeouts; zero means the default in parentheses.
+	// Timeouts; zero means the default in parentheses. They set the
+	// matching fields of Policy.
 	PeerTimeout    time.Duration // wait for a peer to be discovered (10s)
 	AnswerTimeout  time.Duration // wait for ACCEPT/REFUSE (5m)
-	ConnectTimeout time.Duration // transport + TLS (30s)
+	ConnectTimeout time.Duration // transports + TLS (30s)
+	// Policy bounds each connection state and sets how transports race;
+	// its zero fields take core/connect's defaults.
+	Policy connect.Policy
 }
 
 // Node is one running Ferry device.
@@ -45,22 +50,25 @@ type Node struct {
 	discovery      []sdk.Discovery
 	discoveryNames []string
 	signaling      []namedSignaling
-	transports     map[string]sdk.Transport // by plugin name (the wire name)
-	trOrder        []string                 // plugin names in config priority
-	protocols      map[string]sdk.Protocol  // by protocol ID (the ALPN value)
+	transports     connect.Transports      // by wire name (the plugin's name), with priorities
+	protocols      map[string]sdk.Protocol // by protocol ID (the ALPN value)
 	protoOrder     []string
 	tokened        map[string]bool   // protocol IDs whose wire carries the transfer token
 	protoNames     map[string]string // instance and plugin names -> protocol ID
 
-	peers *peerTable
+	peers    *peerTable
+	dialer   *connect.Dialer
+	answerer *connect.Answerer
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	answers map[string]chan answer // transfer ID -> the sender waiting for it
-	serve   *server                // set by Serve
+	answers map[string]chan *connect.Message // transfer ID -> the sender waiting for it
+	serve   *server                          // set by Serve
+	subs    map[int]func(Event)              // Subscribe's functions
+	nextSub int
 }
 
 type namedSignaling struct {
@@ -77,20 +85,22 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.PeerTimeout == 0 {
-		opts.PeerTimeout = 10 * time.Second
-	}
-	if opts.AnswerTimeout == 0 {
-		opts.AnswerTimeout = 5 * time.Minute
-	}
-	if opts.ConnectTimeout == 0 {
-		opts.ConnectTimeout = 30 * time.Second
+	pol := opts.Policy
+	for _, d := range []struct {
+		to   *time.Duration
+		from time.Duration
+	}{{&pol.Discover, opts.PeerTimeout}, {&pol.Answer, opts.AnswerTimeout}, {&pol.Connect, opts.ConnectTimeout}} {
+		if d.from > 0 {
+			*d.to = d.from
+		}
 	}
 	n := &Node{
 		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
-		transports: map[string]sdk.Transport{}, protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, protoNames: map[string]string{},
-		peers: newPeerTable(), answers: map[string]chan answer{},
+		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, protoNames: map[string]string{},
+		peers: newPeerTable(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
 	}
+	n.dialer = &connect.Dialer{Identity: n.id, Directory: directory{n}, Messenger: messenger{n}, Policy: pol}
+	n.answerer = &connect.Answerer{Identity: n.id, Policy: pol}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.start(ctx); err != nil {
 		n.Close()
@@ -118,11 +128,12 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("transport %q: %w", name, err)
 		}
 		wire := i.Status().Info.Name
-		if _, dup := n.transports[wire]; !dup {
-			n.transports[wire] = tr
-			n.trOrder = append(n.trOrder, wire)
+		if _, dup := n.transports.Find(wire); !dup {
+			n.transports = append(n.transports, connect.Transport{Name: wire, Priority: n.cfg.TransportPriority(name), Transport: tr})
 		}
 	}
+	n.transports = n.transports.Sorted()
+	n.dialer.Transports, n.answerer.Transports = n.transports, n.transports
 	for _, name := range n.cfg.Protocols {
 		i, err := inst(name)
 		if err != nil {
@@ -190,7 +201,7 @@ func (n *Node) start(ctx context.Context) error {
 func (n *Node) Self() sdk.PeerInfo {
 	return sdk.PeerInfo{
 		ID: n.id.ID, Name: n.cfg.DeviceName(),
-		Transports: n.trOrder, Protocols: n.protoOrder,
+		Transports: n.transports.Names(), Protocols: n.protoOrder,
 		Roles: []string{"send", "receive"},
 	}
 }

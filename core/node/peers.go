@@ -52,16 +52,22 @@ func (t *peerTable) list() []sdk.PeerInfo {
 	return out
 }
 
-// resolve matches query against the table: a full peer ID, a unique prefix
-// of one (dashes and case ignored), or a unique device name.
-func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, <-chan struct{}, error) {
+// get returns the entry of peer id, and a channel closed at the next
+// change of the table.
+func (t *peerTable) get(id sdk.PeerID) (sdk.PeerInfo, bool, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	return p, ok, t.changed
+}
+
+// match matches query against the table: a unique prefix of a peer ID
+// (dashes, spaces and case ignored), or a unique device name. It also
+// returns a channel closed at the next change of the table.
+func (t *peerTable) match(query string) (sdk.PeerInfo, bool, <-chan struct{}, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ch := t.changed
-	if id, err := sdk.ParsePeerID(query); err == nil {
-		p, ok := t.peers[id]
-		return p, ok, ch, nil
-	}
 	norm := func(s string) string { return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s)) }
 	q := norm(query)
 	var byID, byName []sdk.PeerInfo
@@ -95,30 +101,51 @@ func (t *peerTable) resolve(query string) (sdk.PeerInfo, bool, <-chan struct{}, 
 func (n *Node) Peers() []sdk.PeerInfo { return n.peers.list() }
 
 // Resolve waits up to timeout for a peer matching query (a peer ID, a
-// unique prefix of one, or a device name) to be seen. A full peer ID that
-// no announcement has brought is also looked up in every discovery plugin
-// (a DHT finds peers that are not on this network), again with backoff
-// while the wait lasts, as seed 002's "search for the contact while not
-// connected". A query matching several peers is an error wrapping
-// ErrAmbiguous that lists them; none by the deadline is an error wrapping
-// sdk.ErrOffline.
+// unique prefix of one, or a device name) to be seen. A full peer ID is
+// parsed once and handed to [Node.Find]. A query matching several peers is
+// an error wrapping ErrAmbiguous that lists them; none by the deadline is
+// an error wrapping sdk.ErrOffline.
 func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration) (sdk.PeerInfo, error) {
+	if id, err := sdk.ParsePeerID(query); err == nil {
+		return n.Find(ctx, id, timeout)
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	id, idErr := sdk.ParsePeerID(query)
-	lookup := time.NewTimer(0)
-	defer lookup.Stop()
-	backoff := 250 * time.Millisecond
 	for {
-		p, ok, changed, err := n.peers.resolve(query)
+		p, ok, changed, err := n.peers.match(query)
 		if err != nil {
 			return sdk.PeerInfo{}, err
 		}
 		if ok {
 			return p, nil
 		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return sdk.PeerInfo{}, n.notFound(query, timeout)
+		case <-ctx.Done():
+			return sdk.PeerInfo{}, ctx.Err()
+		}
+	}
+}
+
+// Find waits up to timeout for peer id to be seen. Meanwhile it also looks
+// the peer up in every discovery plugin (a DHT finds peers that are not on
+// this network), with backoff, as seed 002's "search for the contact while
+// not connected". None by the deadline is an error wrapping sdk.ErrOffline.
+func (n *Node) Find(ctx context.Context, id sdk.PeerID, timeout time.Duration) (sdk.PeerInfo, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	lookup := time.NewTimer(0)
+	defer lookup.Stop()
+	backoff := 250 * time.Millisecond
+	for {
+		p, ok, changed := n.peers.get(id)
+		if ok {
+			return p, nil
+		}
 		var lookupC <-chan time.Time
-		if idErr == nil && len(n.discovery) > 0 {
+		if len(n.discovery) > 0 {
 			lookupC = lookup.C
 		}
 		select {
@@ -130,11 +157,15 @@ func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration)
 			lookup.Reset(backoff)
 			backoff = min(2*backoff, 4*time.Second)
 		case <-t.C:
-			return sdk.PeerInfo{}, fmt.Errorf("peer %q not found by %s within %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
+			return sdk.PeerInfo{}, n.notFound(id.String(), timeout)
 		case <-ctx.Done():
 			return sdk.PeerInfo{}, ctx.Err()
 		}
 	}
+}
+
+func (n *Node) notFound(query string, timeout time.Duration) error {
+	return fmt.Errorf("peer %q not found by %s within %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
 }
 
 // lookup asks each discovery plugin for peer id and records the first
@@ -158,8 +189,14 @@ func (n *Node) lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) 
 	return sdk.PeerInfo{}, err
 }
 
-// waitPeer waits up to timeout for peer id to be in the table, and
-// returns its latest entry.
-func (n *Node) waitPeer(ctx context.Context, id sdk.PeerID, timeout time.Duration) (sdk.PeerInfo, error) {
-	return n.Resolve(ctx, id.String(), timeout)
+// directory is the node's peer table and discovery plugins, as a
+// connection asks them.
+type directory struct{ n *Node }
+
+func (d directory) Wait(ctx context.Context, id sdk.PeerID, timeout time.Duration) (sdk.PeerInfo, error) {
+	return d.n.Find(ctx, id, timeout)
+}
+
+func (d directory) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) {
+	return d.n.lookup(ctx, id)
 }

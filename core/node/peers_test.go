@@ -42,24 +42,24 @@ func TestResolve(t *testing.T) {
 		{"nobody", sdk.PeerID{}, false, false},
 	}
 	for _, tc := range cases {
-		p, ok, _, err := tab.resolve(tc.query)
+		p, ok, _, err := tab.match(tc.query)
 		if tc.ambiguous {
 			if !errors.Is(err, ErrAmbiguous) {
-				t.Errorf("resolve(%q): %v, want ErrAmbiguous", tc.query, err)
+				t.Errorf("match(%q): %v, want ErrAmbiguous", tc.query, err)
 			}
 			continue
 		}
 		if err != nil || ok != tc.found || (ok && p.ID != tc.want) {
-			t.Errorf("resolve(%q) = %s, %v, %v; want %s, %v", tc.query, p.ID.Short(), ok, err, tc.want.Short(), tc.found)
+			t.Errorf("match(%q) = %s, %v, %v; want %s, %v", tc.query, p.ID.Short(), ok, err, tc.want.Short(), tc.found)
 		}
 	}
 	// The ambiguity error lists the candidates.
-	_, _, _, err := tab.resolve("phone")
+	_, _, _, err := tab.match("phone")
 	if err == nil || !strings.Contains(err.Error(), b.ID.String()) || !strings.Contains(err.Error(), c.ID.String()) {
 		t.Errorf("ambiguity error does not list both phones: %v", err)
 	}
 	tab.apply(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: c})
-	if p, ok, _, err := tab.resolve("phone"); err != nil || !ok || p.ID != b.ID {
+	if p, ok, _, err := tab.match("phone"); err != nil || !ok || p.ID != b.ID {
 		t.Errorf("after one phone left: %s, %v, %v", p.ID.Short(), ok, err)
 	}
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/connect"
-	"github.com/ferry-p2p/ferry/core/secure"
 	"github.com/ferry-p2p/ferry/core/token"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -165,33 +163,22 @@ func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect
 	}
 }
 
+// connectAndReceive answers the ASK through core/connect (every shared
+// transport, in this device's priority order, raced; the sender nominates)
+// and runs the protocol on the stream that won.
 func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, offer sdk.Offer, inc *transfer.Incoming, resume bool, base Event) error {
 	n := s.n
-	var trName, pid string
-	for _, t := range m.Ferry.Transports {
-		if _, ok := n.transports[t]; ok {
-			trName = t
-			break
-		}
-	}
+	var pid string
 	for _, p := range m.Ferry.Protocols {
 		if _, ok := n.protocols[p]; ok {
 			pid = p
 			break
 		}
 	}
-	if trName == "" || pid == "" {
-		reason := fmt.Sprintf("no common transport or protocol (offered %v and %v; have %v and %v)", m.Ferry.Transports, m.Ferry.Protocols, n.trOrder, n.protoOrder)
+	if len(n.transports.Shared(m.Ferry.Transports)) == 0 || pid == "" {
+		reason := fmt.Sprintf("no common transport or protocol (offered %v and %v; have %v and %v)", m.Ferry.Transports, m.Ferry.Protocols, n.transports.Names(), n.protoOrder)
 		_ = n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: reason}))
 		return errors.New(reason)
-	}
-	tr, proto := n.transports[trName], n.protocols[pid]
-	cctx, cancel := context.WithTimeout(ctx, n.opts.ConnectTimeout)
-	defer cancel()
-	n.state(base, connect.Connecting)
-	prep, err := tr.Prepare(cctx, sdk.PrepareRequest{Peer: from, Role: sdk.Responder})
-	if err != nil {
-		return fmt.Errorf("prepare %s: %w", trName, err)
 	}
 	// The token lets the sender present this transfer on this and any
 	// later connection (jsonchunk's AUTHENTICATION).
@@ -199,33 +186,23 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	if err != nil {
 		return err
 	}
-	accept := s.reply(m, connect.TypeAccept, connect.Ferry{
-		Transport: prep.Local.Transport, Description: base64.StdEncoding.EncodeToString(prep.Local.Data),
-		Protocol: pid, Resume: resume, Token: tok,
-	})
-	if err := n.sendMessage(cctx, from, accept); err != nil {
-		return err
+	accept := func(ctx context.Context, descs []sdk.Description) error {
+		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt})
+		a.SetCandidates(descs)
+		return n.sendMessage(ctx, from, a)
 	}
-	stream, err := tr.Connect(cctx, sdk.ConnectRequest{Session: prep.Session})
-	if err != nil {
-		return fmt.Errorf("wait for %s over %s: %w", from.Short(), trName, err)
-	}
-	n.state(base, connect.Securing)
-	only := func(p sdk.PeerID) error {
-		if p != from {
-			return &secure.PeerMismatchError{Expected: from, Actual: p}
-		}
-		return nil
-	}
-	conn, err := secure.Server(cctx, stream, n.id, only, []string{pid})
+	ans := *n.answerer
+	ans.Observe = n.observer(base)
+	res, err := ans.Answer(ctx, from, m, pid, accept)
 	if err != nil {
 		return err
 	}
+	conn := res.Conn
 	defer conn.Close()
-	n.state(base, connect.Connected)
+	n.log.Debug("connected", "peer", from, "transport", res.Transport, "why", res.Why)
 	sk := &sink{s: s, inc: inc, id: m.ID, base: base, from: from, checkToken: n.tokened[pid]}
 	prog := newProgress(n, base, sk.file)
-	if err := proto.Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
+	if err := n.protocols[pid].Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
 		return fmt.Errorf("receive over %s: %w", pid, err)
 	}
 	return nil

@@ -110,15 +110,13 @@ func retryable(ctx context.Context, err error) bool {
 		errors.Is(err, sdk.ErrRefused),
 		errors.Is(err, sdk.ErrNotProcessed),
 		errors.Is(err, ErrMessageTooLarge),
+		errors.Is(err, connect.ErrBadMessage),
+		errors.Is(err, connect.ErrNoAnswer),
+		errors.Is(err, connect.ErrBadAnswer),
 		errors.Is(err, transfer.ErrHashMismatch):
 		return false
 	}
 	return true
-}
-
-func (n *Node) state(base Event, s connect.State) {
-	base.Kind, base.State = EventState, s.String()
-	n.emit(base)
 }
 
 // protocolID resolves what the user named: a protocol ID, or the name of a
@@ -133,99 +131,60 @@ func (n *Node) protocolID(name string) (string, error) {
 	return "", fmt.Errorf("protocol %q is not configured here (configured: %s)", name, strings.Join(slices.Sorted(maps.Keys(n.protoNames)), ", "))
 }
 
+// sendOnce makes one connection to peer through core/connect (which walks
+// Discovering to Connected and picks the transport) and runs the protocol
+// the receiver chose on it.
 func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, src *source, attempt int) error {
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: offer.TransferID}
-
-	n.state(base, connect.Discovering)
-	info, err := n.waitPeer(ctx, peer.ID, n.opts.PeerTimeout)
-	if err != nil {
-		return err
-	}
-	n.state(base, connect.Resolving)
-	if fresh, err := n.lookup(ctx, peer.ID); err == nil {
-		info = fresh
-	}
-
-	n.state(base, connect.Signaling)
-	ask := &connect.Message{
-		Type: connect.TypeAsk, ID: offer.TransferID,
-		Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
-		Files:  connect.FilesOf(offer),
-		Time:   connect.Now(time.Now()),
-		Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.trOrder, Protocols: protos},
-	}
-	ask.Receivers = append(ask.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
-	for _, r := range opts.Receivers {
-		if r.ID != info.ID {
-			ask.Receivers = append(ask.Receivers, connect.User{Name: r.Name, ID: r.ID.String()})
+	d := *n.dialer
+	d.Observe = n.observer(base)
+	ask := func(info sdk.PeerInfo) *connect.Message {
+		m := &connect.Message{
+			Type: connect.TypeAsk, ID: offer.TransferID,
+			Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
+			Files:  connect.FilesOf(offer),
+			Time:   connect.Now(time.Now()),
+			Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.transports.Names(), Protocols: protos},
 		}
-	}
-	answers, drop := n.expectAnswer(offer.TransferID)
-	defer drop()
-	if err := n.sendMessage(ctx, peer.ID, ask); err != nil {
-		if errors.Is(err, connect.ErrBadMessage) {
-			return permanentError{err}
+		m.Receivers = append(m.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
+		for _, r := range opts.Receivers {
+			if r.ID != info.ID {
+				m.Receivers = append(m.Receivers, connect.User{Name: r.Name, ID: r.ID.String()})
+			}
 		}
-		return err
+		if attempt == 0 {
+			n.log.Info("offer sent; waiting for the receiver to accept", "peer", peer.ID, "name", info.Name, "files", len(offer.Files))
+		}
+		return m
 	}
-	if attempt == 0 {
-		n.log.Info("offer sent; waiting for the receiver to accept", "peer", peer.ID, "name", info.Name, "files", len(offer.Files))
-	}
-	var ans answer
-	select {
-	case ans = <-answers:
-	case <-time.After(n.opts.AnswerTimeout):
-		return permanentError{fmt.Errorf("no answer from %s within %s", peer.ID.Short(), n.opts.AnswerTimeout)}
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if ans.msg.Type == connect.TypeRefuse {
+	res, err := d.Dial(ctx, peer.ID, attempt+1, ask)
+	if res != nil && res.Answer != nil {
 		e := base
-		e.Kind, e.Message = EventRefused, ans.msg.Ferry.Reason
-		n.emit(e)
-		reason := ans.msg.Ferry.Reason
-		if reason == "" {
-			reason = "no reason given"
+		if res.Answer.Type == connect.TypeRefuse {
+			e.Kind, e.Message = EventRefused, res.Answer.Ferry.Reason
+		} else {
+			e.Kind = EventAccepted
 		}
-		return fmt.Errorf("%s (%s) sent REFUSE: %s: %w", peer.ID.Short(), info.Name, reason, sdk.ErrRefused)
+		n.emit(e)
 	}
-	e := base
-	e.Kind = EventAccepted
-	n.emit(e)
-	tr, ok := n.transports[ans.msg.Ferry.Transport]
-	if !ok {
-		return permanentError{fmt.Errorf("receiver chose transport %q, which this device does not have", ans.msg.Ferry.Transport)}
-	}
-	proto, ok := n.protocols[ans.msg.Ferry.Protocol]
-	if !ok {
-		return permanentError{fmt.Errorf("receiver chose protocol %q, which this device does not have", ans.msg.Ferry.Protocol)}
-	}
-
-	n.state(base, connect.Connecting)
-	cctx, cancel := context.WithTimeout(ctx, n.opts.ConnectTimeout)
-	defer cancel()
-	prep, err := tr.Prepare(cctx, sdk.PrepareRequest{Peer: peer.ID, Role: sdk.Initiator})
-	if err != nil {
-		return fmt.Errorf("prepare %s: %w", ans.msg.Ferry.Transport, err)
-	}
-	stream, err := tr.Connect(cctx, sdk.ConnectRequest{Session: prep.Session, Remote: sdk.Description{Transport: ans.msg.Ferry.Transport, Data: ans.msg.DescriptionBytes()}})
-	if err != nil {
-		return fmt.Errorf("connect to %s over %s: %w", peer.ID.Short(), ans.msg.Ferry.Transport, err)
-	}
-	n.state(base, connect.Securing)
-	conn, err := secure.Client(cctx, stream, n.id, peer.ID, []string{ans.msg.Ferry.Protocol})
 	if err != nil {
 		return err
 	}
+	conn := res.Conn
 	defer conn.Close()
-	n.state(base, connect.Connected)
-	offer.Token = ans.msg.Ferry.Token
+	n.log.Debug("connected", "peer", peer.ID, "transport", res.Transport, "why", res.Why)
+	pid := res.Answer.Ferry.Protocol
+	proto, ok := n.protocols[pid]
+	if !ok {
+		return permanentError{fmt.Errorf("receiver chose protocol %q, which this device does not have", pid)}
+	}
+	offer.Token = res.Answer.Ferry.Token
 	if opts.Token != nil {
 		offer.Token = opts.Token(offer.Token)
 	}
 	prog := newProgress(n, base, func(i int) (string, int64) { return offer.Files[i].Name, offer.Files[i].Size })
 	if err := proto.Send(ctx, sdk.SendRequest{Stream: conn, Offer: offer, Source: src, Progress: prog}); err != nil {
-		return fmt.Errorf("send over %s: %w", ans.msg.Ferry.Protocol, err)
+		return fmt.Errorf("send over %s: %w", pid, err)
 	}
 	return nil
 }

@@ -20,12 +20,6 @@ const maxClockSkew = 10 * time.Minute
 // files.
 var ErrMessageTooLarge = errors.New("signaling message too large")
 
-// answer is an ACCEPT or REFUSE for a transfer this node sends.
-type answer struct {
-	from sdk.PeerID
-	msg  *connect.Message
-}
-
 // sendMessage seals m for peer and hands it to the first signaling
 // instance that takes it.
 func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Message) error {
@@ -105,17 +99,29 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 				continue
 			}
 			select {
-			case ch <- answer{from: from, msg: m}:
+			case ch <- m:
 			default:
 			}
 		}
 	}
 }
 
-// expectAnswer registers a waiter for transfer id's answer; call the
+// messenger carries a connection's consent messages over the node's
+// signaling plugins.
+type messenger struct{ n *Node }
+
+func (m messenger) Send(ctx context.Context, peer sdk.PeerID, msg *connect.Message) error {
+	return m.n.sendMessage(ctx, peer, msg)
+}
+
+func (m messenger) Expect(id string) (<-chan *connect.Message, func()) {
+	return m.n.expectAnswer(id)
+}
+
+// expectAnswer registers a waiter for transfer id's answers; call the
 // returned function to drop it.
-func (n *Node) expectAnswer(id string) (<-chan answer, func()) {
-	ch := make(chan answer, 4)
+func (n *Node) expectAnswer(id string) (<-chan *connect.Message, func()) {
+	ch := make(chan *connect.Message, 4)
 	n.mu.Lock()
 	n.answers[id] = ch
 	n.mu.Unlock()
