@@ -1,6 +1,9 @@
-// Command ferry is the Ferry command-line tool: it shows this device's peer
-// ID, checks configuration, lists and pins plugins, and offers debugging
-// commands that connect two peers through a transport plugin.
+// Command ferry is the Ferry command-line tool. It sends files and folders
+// to a peer (send, resume, status), receives them (receive), lists the
+// peers discovery sees (peers), shows this device's peer ID (id), checks the
+// configuration (config), lists and pins plugins (plugins), runs a DHT
+// bootstrap node (dht bootstrap), and offers debugging commands (debug).
+// It only parses flags and renders events: the work is done by core/node.
 package main
 
 import (

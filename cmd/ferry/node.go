@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,34 +19,6 @@ type session struct {
 	id   *identity.Identity
 	cat  *plugins.Catalog
 	node *node.Node
-
-	mu    sync.Mutex
-	hooks []func(node.Event) // besides the renderer, e.g. outbox trackers
-}
-
-// hook adds fn to the functions every node event goes to; the returned
-// function removes it.
-func (s *session) hook(fn func(node.Event)) (remove func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hooks = append(s.hooks, fn)
-	i := len(s.hooks) - 1
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.hooks[i] = nil
-	}
-}
-
-func (s *session) dispatch(e node.Event) {
-	s.mu.Lock()
-	hooks := slices.Clone(s.hooks)
-	s.mu.Unlock()
-	for _, h := range hooks {
-		if h != nil {
-			h(e)
-		}
-	}
 }
 
 // startNode loads config and identity, starts the plugins and the node.
@@ -69,9 +39,8 @@ func (a *app) startNode(ctx context.Context, cmd *cobra.Command, r *renderer, op
 	opts.Config, opts.Identity, opts.Catalog, opts.Logger = cfg, id, cat, a.log
 	s := &session{cfg: cfg, id: id, cat: cat}
 	if r != nil {
-		s.hooks = append(s.hooks, r.event)
+		opts.Events = r.event
 	}
-	opts.Events = s.dispatch
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	n, err := node.Start(sctx, opts)

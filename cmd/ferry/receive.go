@@ -79,7 +79,7 @@ turns that off.`,
 					return err
 				}
 				defer box.Close()
-				wait := a.autoResume(ctx, s, box, time.Minute)
+				wait := s.node.Outgoing(box).AutoResume(ctx, time.Minute)
 				defer wait()
 			}
 			<-ctx.Done()

@@ -63,7 +63,7 @@ these transfers by itself when their peer comes back.`,
 				if !asJSON {
 					fmt.Fprintf(cmd.OutOrStdout(), "resuming transfer %s to %s (%s): %s of %s confirmed\n", shortID(rec.ID), rec.PeerName, rec.Peer.Short(), size(rec.Done()), size(rec.Total()))
 				}
-				if err := a.resumeRecorded(ctx, s, box, rec, findFor, retryFor); err != nil {
+				if err := s.node.Outgoing(box).Resume(ctx, rec, findFor, retryFor); err != nil {
 					errs = append(errs, err)
 				}
 			}

@@ -72,23 +72,20 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 				return err
 			}
 			defer box.Close()
-			rec := box.Match(peer.ID, man.Offer("").Files)
-			if rec != nil {
-				if protocol != "" {
-					rec.Protocol = protocol
-				}
-				if !asJSON {
-					fmt.Fprintf(cmd.OutOrStdout(), "resuming transfer %s: %s of %s confirmed earlier\n", shortID(rec.ID), size(rec.Done()), size(rec.Total()))
-				}
-			} else if rec, err = newOutgoing(man, paths, peer, protocol); err != nil {
+			out := s.node.Outgoing(box)
+			rec, resumed, err := out.Record(man, paths, peer, protocol)
+			if err != nil {
 				return err
+			}
+			if resumed && !asJSON {
+				fmt.Fprintf(cmd.OutOrStdout(), "resuming transfer %s: %s of %s confirmed earlier\n", shortID(rec.ID), size(rec.Done()), size(rec.Total()))
 			}
 			if !asJSON {
 				fmt.Fprintf(cmd.OutOrStdout(), "sending %d file(s), %s, to %s (%s)\n", len(man.Files), size(man.TotalSize()), peer.Name, peer.ID)
 			}
 			start := time.Now()
-			if err := a.sendRecorded(ctx, s, box, rec, man, peer, retryFor); err != nil {
-				return err
+			if err := out.Send(ctx, rec, man, peer, retryFor); err != nil {
+				return resumeHint(ctx, rec, err)
 			}
 			if !asJSON {
 				secs := time.Since(start).Seconds()

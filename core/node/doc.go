@@ -3,5 +3,6 @@
 // discovery reports, opens sealed signaling messages, and runs transfers
 // through the connection states of core/connect: the sender's side
 // (Send) and the receiver's side (Serve), with consent, resume and
-// progress events.
+// progress events. [Outgoing] keeps unfinished outgoing transfers in an
+// outbox and resumes them, by hand or when their peer comes back.
 package node

@@ -1,0 +1,219 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/transfer"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// saveEvery is the least time between two saves of an outgoing transfer's
+// progress.
+const saveEvery = time.Second
+
+// Outgoing sends transfers recorded in an outbox, so that one that is
+// interrupted (the sender killed, the peer gone) resumes later under the
+// same transfer ID, and the receiver asks only for what it lacks. It is
+// what `ferry send`, `ferry resume` and `ferry receive --resume` use, and
+// what an app embedding the core calls. Make it with [Node.Outgoing].
+type Outgoing struct {
+	n   *Node
+	box *transfer.Outbox
+	log *slog.Logger
+}
+
+// Outgoing returns the sender of the transfers recorded in box. The caller
+// keeps box open while it is in use, and closes it.
+func (n *Node) Outgoing(box *transfer.Outbox) *Outgoing {
+	return &Outgoing{n: n, box: box, log: n.log}
+}
+
+// Record returns the outbox record for sending man (scanned from paths) to
+// peer: the unfinished one with the same peer and files, to be resumed
+// (resumed is true; protocol, if set, replaces its protocol), or a new one.
+// A new record is saved by [Outgoing.Send].
+func (o *Outgoing) Record(man *transfer.Manifest, paths []string, peer sdk.PeerInfo, protocol string) (rec *transfer.Outgoing, resumed bool, err error) {
+	files := man.Offer("").Files
+	if rec := o.box.Match(peer.ID, files); rec != nil {
+		if protocol != "" {
+			rec.Protocol = protocol
+		}
+		return rec, true, nil
+	}
+	abs := make([]string, len(paths))
+	for i, p := range paths {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", p, err)
+		}
+		abs[i] = a
+	}
+	return &transfer.Outgoing{
+		ID: transfer.NewID(), Peer: peer.ID, PeerName: peer.Name, Protocol: protocol,
+		Paths: abs, Files: files, Sent: make([]int64, len(files)),
+	}, false, nil
+}
+
+// Send sends rec's files (man, scanned from rec.Paths) to peer under rec's
+// transfer ID, resuming after broken connections for retryFor. The record
+// is saved before the offer and kept current from progress events; it is
+// removed once every file is verified, or when the receiver refuses.
+func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transfer.Manifest, peer sdk.PeerInfo, retryFor time.Duration) error {
+	if len(rec.Sent) != len(rec.Files) {
+		rec.Sent = make([]int64, len(rec.Files))
+	}
+	rec.LastError = ""
+	if err := o.box.Save(rec); err != nil {
+		return err
+	}
+	t := &tracker{box: o.box, rec: rec, log: o.log}
+	defer o.n.Subscribe(t.event)()
+	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol})
+	if err == nil || errors.Is(err, sdk.ErrRefused) {
+		if rerr := o.box.Remove(rec.ID); rerr != nil {
+			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
+		}
+		return err
+	}
+	t.fail(err)
+	return err
+}
+
+// Resume scans rec's paths again and, if they still hold the same files,
+// sends the rest of the transfer, waiting up to findFor for the peer.
+func (o *Outgoing) Resume(ctx context.Context, rec *transfer.Outgoing, findFor, retryFor time.Duration) error {
+	man, err := transfer.Scan(ctx, rec.Paths, nil)
+	if err != nil {
+		return fmt.Errorf("transfer %s: scan again: %w", rec.ID, err)
+	}
+	if !rec.SameFiles(man.Offer("").Files) {
+		return fmt.Errorf("transfer %s: the files under %v changed since it started, so it cannot resume; send them again as a new transfer", rec.ID, rec.Paths)
+	}
+	peer, err := o.n.Find(ctx, rec.Peer, findFor)
+	if err != nil {
+		return fmt.Errorf("transfer %s: %w", rec.ID, err)
+	}
+	return o.Send(ctx, rec, man, peer, retryFor)
+}
+
+// AutoResume resumes, in the background, each unfinished transfer whose
+// peer is (or comes) in sight, until ctx ends; wait returns once every
+// resume it started has stopped. It is what a running receiver does for
+// the transfers its device sends.
+func (o *Outgoing) AutoResume(ctx context.Context, retryFor time.Duration) (wait func()) {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		running = map[string]bool{}
+	)
+	try := func(peer sdk.PeerID) {
+		recs, err := o.box.List()
+		if err != nil {
+			o.log.Warn("outbox", "err", err)
+		}
+		for _, rec := range recs {
+			if rec.Peer != peer {
+				continue
+			}
+			mu.Lock()
+			busy := running[rec.ID]
+			running[rec.ID] = true
+			mu.Unlock()
+			if busy {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { mu.Lock(); delete(running, rec.ID); mu.Unlock() }()
+				o.log.Info("peer is back: resuming the transfer to it", "peer", rec.Peer, "transfer", rec.ID)
+				if err := o.Resume(ctx, rec, 10*time.Second, retryFor); err != nil && ctx.Err() == nil {
+					o.log.Warn("automatic resume stopped", "transfer", rec.ID, "err", err)
+				}
+			}()
+		}
+	}
+	peers := make(chan sdk.PeerID, 64)
+	remove := o.n.Subscribe(func(e Event) {
+		if e.Kind != EventPeer || e.State != sdk.PeerJoined.String() {
+			return
+		}
+		id, err := sdk.ParsePeerID(e.Peer)
+		if err != nil {
+			return
+		}
+		select {
+		case peers <- id:
+		default:
+		}
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer remove()
+		for _, p := range o.n.Peers() {
+			try(p.ID)
+		}
+		for {
+			select {
+			case p := <-peers:
+				try(p)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return wg.Wait
+}
+
+// tracker keeps an outgoing transfer's record current from node events.
+type tracker struct {
+	box *transfer.Outbox
+	log *slog.Logger
+
+	mu        sync.Mutex
+	rec       *transfer.Outgoing
+	last      time.Time
+	lastBytes int64 // rec.Done() at the last save
+}
+
+func (t *tracker) event(e Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e.Transfer != t.rec.ID || e.Index < 0 || e.Index >= len(t.rec.Sent) {
+		return
+	}
+	switch e.Kind {
+	case EventFile:
+		t.rec.Sent[e.Index] = max(t.rec.Sent[e.Index], e.Offset)
+	case EventProgress:
+		t.rec.Sent[e.Index] = max(t.rec.Sent[e.Index], e.Bytes)
+	default:
+		return
+	}
+	// Save every second, and at every twentieth of the transfer, so a
+	// killed sender's record is never far behind.
+	if time.Since(t.last) >= saveEvery || t.rec.Done()-t.lastBytes >= t.rec.Total()/20 {
+		t.saveLocked()
+	}
+}
+
+func (t *tracker) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.LastError = err.Error()
+	t.saveLocked()
+}
+
+func (t *tracker) saveLocked() {
+	t.last, t.lastBytes = time.Now(), t.rec.Done()
+	if err := t.box.Save(t.rec); err != nil {
+		t.log.Warn("could not save the transfer's progress", "transfer", t.rec.ID, "err", err)
+	}
+}
