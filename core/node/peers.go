@@ -100,14 +100,23 @@ func (t *peerTable) match(query string) (sdk.PeerInfo, bool, <-chan struct{}, er
 // Peers returns the peers discovery currently reports.
 func (n *Node) Peers() []sdk.PeerInfo { return n.peers.list() }
 
+// ErrSelf is returned by Resolve and Find when asked for this device.
+var ErrSelf = errors.New("that is this device's own peer ID")
+
 // Resolve waits up to timeout for a peer matching query (a peer ID, a
 // unique prefix of one, or a device name) to be seen. A full peer ID is
-// parsed once and handed to [Node.Find]. A query matching several peers is
-// an error wrapping ErrAmbiguous that lists them; none by the deadline is
-// an error wrapping sdk.ErrOffline.
+// parsed once and handed to [Node.Find]; a query of a full ID's length whose
+// check characters do not match is refused at once, naming the group, as a
+// typo rather than an offline peer. A query matching several peers is an
+// error wrapping ErrAmbiguous that lists them; none by the deadline is an
+// error wrapping sdk.ErrOffline that lists the peers that were seen.
 func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration) (sdk.PeerInfo, error) {
-	if id, err := sdk.ParsePeerID(query); err == nil {
+	id, err := sdk.ParsePeerID(query)
+	if err == nil {
 		return n.Find(ctx, id, timeout)
+	}
+	if fullLength(query) {
+		return sdk.PeerInfo{}, fmt.Errorf("not a peer ID (mistyped?): %w", err)
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -129,11 +138,26 @@ func (n *Node) Resolve(ctx context.Context, query string, timeout time.Duration)
 	}
 }
 
+// fullLength reports whether query has as many characters as a printed
+// peer ID, separators aside: then it was meant as a whole ID.
+func fullLength(query string) bool {
+	k := 0
+	for _, r := range query {
+		if r != '-' && r != ' ' && r != '\t' {
+			k++
+		}
+	}
+	return k == 56
+}
+
 // Find waits up to timeout for peer id to be seen. Meanwhile it also looks
 // the peer up in every discovery plugin (a DHT finds peers that are not on
 // this network), with backoff, as seed 002's "search for the contact while
 // not connected". None by the deadline is an error wrapping sdk.ErrOffline.
 func (n *Node) Find(ctx context.Context, id sdk.PeerID, timeout time.Duration) (sdk.PeerInfo, error) {
+	if id == n.id.ID {
+		return sdk.PeerInfo{}, fmt.Errorf("%s: %w; send to another device", id, ErrSelf)
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	lookup := time.NewTimer(0)
@@ -164,8 +188,21 @@ func (n *Node) Find(ctx context.Context, id sdk.PeerID, timeout time.Duration) (
 	}
 }
 
+// notFound says that query found no peer, and which peers were seen, so a
+// mistyped name or prefix is told apart from a peer that is offline.
 func (n *Node) notFound(query string, timeout time.Duration) error {
-	return fmt.Errorf("peer %q not found by %s within %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
+	seen := n.peers.list()
+	if len(seen) == 0 {
+		return fmt.Errorf("peer %q not found by %s within %s, and no other peer was seen either: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, sdk.ErrOffline)
+	}
+	names := make([]string, 0, len(seen))
+	for _, p := range seen {
+		names = append(names, fmt.Sprintf("%s (%s)", p.Name, p.ID.Short()))
+	}
+	if len(names) > 10 {
+		names = append(names[:10], fmt.Sprintf("and %d more", len(seen)-10))
+	}
+	return fmt.Errorf("peer %q not found by %s within %s; peers seen: %s: %w", query, strings.Join(n.cfg.Discovery, ", "), timeout, strings.Join(names, ", "), sdk.ErrOffline)
 }
 
 // lookup asks each discovery plugin for peer id and records the first

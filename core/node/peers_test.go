@@ -1,10 +1,15 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ferry-p2p/ferry/core/config"
+	"github.com/ferry-p2p/ferry/core/identity"
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
@@ -61,5 +66,51 @@ func TestResolve(t *testing.T) {
 	tab.apply(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: c})
 	if p, ok, _, err := tab.match("phone"); err != nil || !ok || p.ID != b.ID {
 		t.Errorf("after one phone left: %s, %v, %v", p.ID.Short(), ok, err)
+	}
+}
+
+// TestResolveMistakes checks that a user's mistakes are answered at once
+// (a mistyped full ID, this device's own ID), and that a name matching
+// nobody waits only the window given and then lists the peers seen.
+func TestResolveMistakes(t *testing.T) {
+	self, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := peerWith(0x42, "bob")
+	n := &Node{id: self, cfg: &config.Config{Discovery: []string{"lan"}}, peers: newPeerTable(), log: slog.New(slog.DiscardHandler)}
+	n.peers.apply(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: bob})
+
+	typo := []byte(bob.ID.String())
+	i := 10 // a character in the second group
+	typo[i] = map[bool]byte{true: 'B', false: 'C'}[typo[i] != 'B']
+	cases := []struct {
+		name    string
+		query   string
+		window  time.Duration
+		want    []string
+		wantErr error
+		bound   time.Duration
+	}{
+		{"mistyped full id", string(typo), 10 * time.Second, []string{"mistyped", "check character of group"}, sdk.ErrInvalidPeerID, time.Second},
+		{"own id", self.ID.String(), 10 * time.Second, []string{"this device's own peer ID"}, ErrSelf, time.Second},
+		{"unknown name", "alice", 300 * time.Millisecond, []string{`"alice" not found`, "peers seen: bob (" + bob.ID.Short() + ")"}, sdk.ErrOffline, 5 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := n.Resolve(context.Background(), tc.query, tc.window)
+			if took := time.Since(start); took > tc.bound {
+				t.Errorf("took %s, want at most %s", took, tc.bound)
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want one wrapping %v", err, tc.wantErr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }
