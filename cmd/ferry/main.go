@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,9 +48,22 @@ const closeTimeout = 10 * time.Second
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "ferry: %v\n", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		os.Exit(1)
 	}
 }
+
+// exitError is an error with an exit status other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 // run builds the command tree and executes it with the process arguments,
 // cancelled on SIGINT or SIGTERM.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,11 @@ again (same peer, same files) resumes it under its transfer ID, and so does
 "ferry resume"; the receiver then asks only for what it lacks. "ferry status"
 lists unfinished transfers.
 
-Exit status 0 means the receiver has checked the SHA-256 of every file.`,
+Exit status 0 means the receiver has checked the SHA-256 of every file.
+Exit status 3 means every file that was sent was checked, but some paths
+were skipped (FIFOs, sockets, devices, symlinks, names a receiver would
+refuse); the error lists each with its reason. A send with nothing sendable
+fails before any peer is looked up. Any other failure exits 1.`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
   ferry send photos/ notes.txt --to laptop --json
   ferry send big.iso --to laptop --protocol jsonchunk`,
@@ -56,6 +61,10 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 			man, err := transfer.Scan(ctx, paths, nil)
 			if err != nil {
 				return err
+			}
+			if len(man.Files) == 0 {
+				// Before any peer is looked up or any outbox entry made.
+				return fmt.Errorf("nothing to send: %s", skippedSummary(man.Skipped))
 			}
 			for _, s := range man.Skipped {
 				a.log.Warn("not sent", "what", s)
@@ -91,6 +100,9 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 				secs := time.Since(start).Seconds()
 				fmt.Fprintf(cmd.OutOrStdout(), "sent in %.1fs (%s/s)\n", secs, size(int64(float64(man.TotalSize())/max(secs, 0.001))))
 			}
+			if len(man.Skipped) > 0 {
+				return &exitError{code: exitSkipped, err: fmt.Errorf("sent %d file(s), but skipped %s", len(man.Files), skippedSummary(man.Skipped))}
+			}
 			return nil
 		},
 	}
@@ -102,4 +114,21 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.`,
 	f.DurationVar(&retryFor, "retry-for", time.Minute, "how long to keep resuming after the connection breaks")
 	f.DurationVar(&answerIn, "answer-timeout", 5*time.Minute, "how long to wait for the receiver to accept or refuse")
 	return cmd
+}
+
+// exitSkipped is the exit status of a send that delivered every file it
+// sent but skipped some paths.
+const exitSkipped = 3
+
+// skippedSummary lists skipped paths with their reasons, at most ten.
+func skippedSummary(skipped []string) string {
+	if len(skipped) == 0 {
+		return "no files found"
+	}
+	list := skipped
+	more := ""
+	if len(list) > 10 {
+		list, more = list[:10], fmt.Sprintf("; and %d more", len(skipped)-10)
+	}
+	return fmt.Sprintf("%d path(s): %s%s", len(skipped), strings.Join(list, "; "), more)
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -147,4 +149,56 @@ func TestResumeAfterReceiverKilled(t *testing.T) {
 	}
 	t.Logf("resumed at offset %d of %d (%.0f%% not resent)", sent.Offset, size, 100*float64(sent.Offset)/size)
 	_ = os.Remove(src)
+}
+
+// TestSkippedPaths: a send of only unsendable paths fails before any peer
+// is looked up and leaves no outbox entry; a folder holding a FIFO and a
+// dangling symlink beside a file delivers the file, then exits 3 naming
+// each skipped path and why.
+func TestSkippedPaths(t *testing.T) {
+	bin := binDir(t)
+	a, b := newNode(t, bin), newNode(t, bin)
+	idB := b.id()
+	src := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(src, "pipe"), 0o600); err != nil {
+		t.Skipf("no FIFO here (%v): this test needs one", err)
+	}
+	if err := os.Symlink(filepath.Join(src, "nowhere"), filepath.Join(src, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing sendable: the receiver is not even running, and the error
+	// comes before --find-timeout could pass.
+	start := time.Now()
+	_, errs, err := a.run("send", filepath.Join(src, "pipe"), filepath.Join(src, "dangling"), "--to", idB, "--find-timeout", "30s")
+	if err == nil {
+		t.Fatal("a send of only a FIFO and a symlink exited 0")
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("took %s: looked for the peer before finding there was nothing to send", took)
+	}
+	if !contains(errs, "nothing to send", "pipe", "dangling") {
+		t.Errorf("error does not say there was nothing to send and why:\n%s", errs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(a.home, "outbox")); len(entries) > 0 {
+		t.Errorf("outbox has %d entries after a send with nothing to send", len(entries))
+	}
+
+	// A folder with one good file: it arrives, and the exit status says
+	// that something was skipped.
+	writeRandom(t, filepath.Join(src, "good.txt"), 1000, 9)
+	dst := t.TempDir()
+	startReceiver(t, b, dst, "--yes")
+	_, errs, err = a.run("send", src, "--to", idB)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitSkipped {
+		t.Fatalf("send exited with %v, want status %d:\n%s", err, exitSkipped, errs)
+	}
+	if !contains(errs, "skipped 2 path(s)", "pipe", "dangling") {
+		t.Errorf("summary does not name both skipped paths:\n%s", errs)
+	}
+	got := treeHashes(t, dst)
+	if len(got) != 1 {
+		t.Errorf("received %v, want only good.txt", got)
+	}
 }
