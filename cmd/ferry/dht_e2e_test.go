@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ferry-p2p/ferry/sdk"
 )
 
 // startBootstrap runs `ferry dht bootstrap` on 127.0.0.1 and returns the
@@ -96,9 +94,15 @@ func TestDHTTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("peers: %v\n%s", err, errs)
 	}
-	var peers []sdk.PeerInfo
+	var peers []peerView
 	if err := json.Unmarshal([]byte(out), &peers); err != nil {
 		t.Fatalf("peers --json: %v\n%s", err, out)
+	}
+	// One key style in every --json output: snake_case.
+	for _, key := range []string{`"id":`, `"source":`, `"addrs":`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("peers --json lacks the key %s: %s", key, out)
+		}
 	}
 	found := false
 	for _, p := range peers {

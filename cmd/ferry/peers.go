@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-p2p/ferry/core/node"
+	"github.com/ferry-p2p/ferry/sdk"
 )
 
 func (a *app) peersCommand() *cobra.Command {
@@ -48,7 +49,11 @@ peers as they join and leave until interrupted.`,
 			peers := s.node.Peers()
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return json.NewEncoder(out).Encode(peers)
+				views := make([]peerView, len(peers))
+				for i, p := range peers {
+					views[i] = viewPeer(p)
+				}
+				return json.NewEncoder(out).Encode(views)
 			}
 			if len(peers) == 0 {
 				fmt.Fprintf(out, "no peers found within %s\n", wait)
@@ -67,4 +72,26 @@ peers as they join and leave until interrupted.`,
 	f.BoolVar(&watch, "watch", false, "print peers as they join and leave until interrupted")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// peerView is a peer as `ferry peers --json` prints it: snake_case keys,
+// as every other --json output uses.
+type peerView struct {
+	ID         sdk.PeerID `json:"id"`
+	Name       string     `json:"name"`
+	Source     string     `json:"source"`
+	Addrs      []string   `json:"addrs"`
+	Transports []string   `json:"transports"`
+	Protocols  []string   `json:"protocols"`
+	Roles      []string   `json:"roles"`
+	Seen       time.Time  `json:"seen"`
+	Expires    *time.Time `json:"expires,omitempty"`
+}
+
+func viewPeer(p sdk.PeerInfo) peerView {
+	v := peerView{ID: p.ID, Name: p.Name, Source: p.Source, Addrs: p.Addrs, Transports: p.Transports, Protocols: p.Protocols, Roles: p.Roles, Seen: p.Seen}
+	if !p.Expires.IsZero() {
+		v.Expires = &p.Expires
+	}
+	return v
 }
