@@ -440,7 +440,7 @@ func gatherRelay(ctx context.Context, cfg config, u *stun.URI, network string, l
 		if ctx.Err() != nil {
 			return fail(fmt.Errorf("no allocation before the gather timeout: %w", err))
 		}
-		return fail(fmt.Errorf("allocate: %w", err))
+		return fail(fmt.Errorf("allocate: %w", explainTURN(err, cfg.turnUsername)))
 	}
 	ra, ok := relay.LocalAddr().(*net.UDPAddr)
 	if !ok {
@@ -478,6 +478,30 @@ func gatherRelay(ctx context.Context, cfg config, u *stun.URI, network string, l
 		return fail(fmt.Errorf("permit own relay address: %w", err))
 	}
 	return l, nil
+}
+
+// explainTURN says in words what a TURN error code means.
+func explainTURN(err error, user string) error {
+	var te *stun.TurnError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var why string
+	switch te.ErrorCodeAttr.Code {
+	case stun.CodeUnauthorized:
+		why = fmt.Sprintf("the server refused the credentials of user %q (check turn_username and turn_password)", user)
+	case stun.CodeForbidden:
+		why = fmt.Sprintf("user %q may not allocate here", user)
+	case stun.CodeAddrFamilyNotSupported:
+		why = "the server does not relay this address family"
+	case stun.CodeAllocQuotaReached:
+		why = "the user's allocation quota is reached"
+	case stun.CodeInsufficientCapacity:
+		why = "the server has no capacity left"
+	default:
+		return err
+	}
+	return fmt.Errorf("%s: %w", why, err)
 }
 
 // String names a candidate's origin for logs.
