@@ -34,7 +34,9 @@ func TestParseConfig(t *testing.T) {
 		{"loopback", `{"include_loopback":true,"interfaces":["lo"]}`,
 			func(c config) bool { return c.includeLoopback && len(c.interfaces) == 1 }, ""},
 		{"timeouts", `{"gather_timeout":"500ms","session_timeout":"2m"}`,
-			func(c config) bool { return c.gatherTimeout == 500*time.Millisecond && c.sessionTimeout == 2*time.Minute }, ""},
+			func(c config) bool {
+				return c.gatherTimeout == 500*time.Millisecond && c.sessionTimeout == 2*time.Minute
+			}, ""},
 		{"ports", `{"port_min":50000,"port_max":50100}`,
 			func(c config) bool { return c.portMin == 50000 && c.portMax == 50100 }, ""},
 
