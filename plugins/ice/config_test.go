@@ -2,10 +2,16 @@ package ice
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -127,5 +133,48 @@ func TestConfigureRefusesOtherAPI(t *testing.T) {
 	}
 	if _, err := tr.Prepare(context.Background(), sdk.PrepareRequest{}); !errors.Is(err, sdk.ErrNotConfigured) {
 		t.Errorf("Prepare before Configure: %v, want ErrNotConfigured", err)
+	}
+}
+
+// shippedInstance is the part of a configs/*.yaml instance entry read here.
+type shippedInstance struct {
+	Name   string         `yaml:"name"`
+	Config map[string]any `yaml:"config"`
+}
+
+// TestShippedConfig checks that the ice block of configs/ice-loopback.yaml
+// is valid and keeps everything on the machine (parsed only).
+func TestShippedConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "configs", "ice-loopback.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Plugins struct {
+			Instances []shippedInstance `yaml:"instances"`
+		} `yaml:"plugins"`
+		Transports []string `yaml:"transports"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(doc.Transports, []string{"ice"}) {
+		t.Errorf("transports %v, want [ice]", doc.Transports)
+	}
+	i := slices.IndexFunc(doc.Plugins.Instances, func(in shippedInstance) bool { return in.Name == "ice" })
+	if i < 0 {
+		t.Fatal("no ice instance")
+	}
+	raw, err := json.Marshal(doc.Plugins.Instances[i].Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseConfig(raw)
+	if err != nil {
+		t.Fatalf("ice config %s: %v", raw, err)
+	}
+	if !c.includeLoopback || !slices.Equal(c.interfaces, []string{"lo"}) || !c.host || c.srflx || c.relay ||
+		len(c.stunServers) > 0 || len(c.turnServers) > 0 {
+		t.Errorf("ice config parsed as %+v, want host candidates on lo only", c)
 	}
 }
