@@ -327,3 +327,22 @@ func TestTURNClosedConnect(t *testing.T) {
 		t.Errorf("Connect with no peer: %v, want DeadlineExceeded", err)
 	}
 }
+
+// TestTURNFamilies: with both families configured, an IPv4 and an IPv6
+// allocation are requested (RFC 6156); the server here relays IPv4 only,
+// so Prepare keeps the IPv4 relay and logs the IPv6 refusal.
+func TestTURNFamilies(t *testing.T) {
+	srv := startTURN(t)
+	tr, logs := configuredLog(t, with(relayOptions(srv.url("udp")), map[string]any{"network_types": []string{"udp4", "udp6"}}))
+	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := parseDescription(p.Local, addrPolicy{loopback: true})
+	if err != nil || len(d.cands) != 1 || !d.cands[0].addr.Addr().Is4() {
+		t.Fatalf("description %q (%v), want one IPv4 relay", p.Local.Data, err)
+	}
+	if !strings.Contains(logs.String(), "IPv6 relay") {
+		t.Errorf("the IPv6 allocation's failure is not logged:\n%s", logs.String())
+	}
+}
