@@ -249,12 +249,15 @@ func (t *Transport) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.St
 // track registers a connected stream; after Close it is torn down.
 func (t *Transport) track(s *stream) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		go s.teardown()
+	closed := t.closed
+	if !closed {
+		t.streams[s] = struct{}{}
+	}
+	t.mu.Unlock()
+	if closed {
+		s.teardown()
 		return fmt.Errorf("ice: connect: %w", sdk.ErrClosed)
 	}
-	t.streams[s] = struct{}{}
 	return nil
 }
 

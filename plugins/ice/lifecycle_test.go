@@ -94,13 +94,9 @@ func TestPeerNeverAnswers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(testContext(t), 500*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err = tr.Connect(ctx, sdk.ConnectRequest{Session: p.Session, Remote: sdk.Description{Transport: Name, Data: []byte(silent)}})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Connect to a silent peer: %v, want DeadlineExceeded", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("Connect took %v after its context ended", took)
 	}
 
 	short := configured(t, with(loopbackOptions(), map[string]any{"session_timeout": "600ms"}))
