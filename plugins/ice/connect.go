@@ -67,7 +67,7 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	if cfg.ipv6 {
 		networks = append(networks, ice.NetworkTypeUDP6)
 	}
-	agent, err := ice.NewAgentWithOptions(
+	opts := []ice.AgentOption{
 		ice.WithNetworkTypes(networks),
 		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
 		ice.WithLocalCredentials(localUfrag, localPwd),
@@ -76,7 +76,13 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 			return ok && pol.allows(a.Unmap())
 		}),
 		ice.WithLoggerFactory(t.logs),
-	)
+	}
+	if initiator && onlyRelays(s.locals, remote.cands) {
+		// pion waits 2 s before nominating a relayed pair, in case a
+		// direct one works; when both sides offer relays only, none can.
+		opts = append(opts, ice.WithRelayAcceptanceMinWait(0))
+	}
+	agent, err := ice.NewAgentWithOptions(opts...)
 	if err != nil {
 		releaseAll(s.locals)
 		return nil, fmt.Errorf("new agent: %w", err)
@@ -219,6 +225,21 @@ func (t *Transport) openQUIC(ctx context.Context, l *link, pc *packetConn, initi
 		return nil, nil, fmt.Errorf("open control stream: %w", err)
 	}
 	return st, ctl, nil
+}
+
+// onlyRelays reports whether every candidate on both sides is relayed.
+func onlyRelays(locals []*local, remotes []candidate) bool {
+	for _, l := range locals {
+		if l.cand.typ != typeRelay {
+			return false
+		}
+	}
+	for _, r := range remotes {
+		if r.typ != typeRelay {
+			return false
+		}
+	}
+	return len(locals) > 0 && len(remotes) > 0
 }
 
 // pairString names the selected pair for the log.
