@@ -472,10 +472,21 @@ func gatherRelay(ctx context.Context, cfg config, u *stun.URI, network string, l
 	}
 	// A peer relayed by this server reaches us from the server's relay
 	// address; permit it now, since a responder may never learn the
-	// initiator's candidates (see the package doc).
-	if err := client.CreatePermission(net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Addr(), 1))); err != nil {
+	// initiator's candidates (see the package doc). pion's call takes no
+	// context: closing the client ends it if ctx ends first. A failure
+	// only costs peers on this server that we do not know of.
+	perm := make(chan error, 1)
+	go func() { perm <- client.CreatePermission(net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Addr(), 1))) }()
+	select {
+	case err := <-perm:
+		if err != nil {
+			_, err = fail(fmt.Errorf("permit the server's own relay address: %w", err))
+			return l, err
+		}
+	case <-ctx.Done():
 		l.release()
-		return fail(fmt.Errorf("permit own relay address: %w", err))
+		<-perm
+		return fail(fmt.Errorf("no permission before the gather timeout: %w", ctx.Err()))
 	}
 	return l, nil
 }

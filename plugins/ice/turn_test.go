@@ -193,6 +193,22 @@ func TestTURNRelay(t *testing.T) {
 			checkRelayed(t, "responder", lb)
 		})
 	}
+	// A relay-only initiator reaches a responder with host candidates
+	// only, which learns the relayed address from the checks.
+	t.Run("relay to host core flow", func(t *testing.T) {
+		a, la := configuredLog(t, relayOptions(srv.url("udp")))
+		b := configured(t, loopbackOptions())
+		sa, sb, err := connectCore(testContext(t), t, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sa.Close()
+		defer sb.Close()
+		exchange(t, sa, sb, 256<<10)
+		if !strings.Contains(la.String(), `pair="relay 127.0.0.1:`) || !strings.Contains(la.String(), `<-> host 127.0.0.1:`) {
+			t.Errorf("initiator did not connect relay to host:\n%s", la.String())
+		}
+	})
 }
 
 // TestRelayDescription: a relay-only description lists relayed candidates
