@@ -15,17 +15,20 @@ const (
 	goodPwd   = "7c33834e7cf944bf0e367b47"
 )
 
+// broadcast is the limited broadcast address, as text (only parsed here).
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255}).String()
+
 // desc joins a description's lines.
 func desc(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 
 func TestParseDescription(t *testing.T) {
-	host := "H6e6ca382 1 UDP 2130706431 192.168.0.126 42751 typ host"
-	srflx := "Sc0a8007e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 192.168.0.126 rport 42751"
+	host := "H6e6ca382 1 UDP 2130706431 192.0.2.126 42751 typ host"
+	srflx := "Sc0a8007e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 192.0.2.126 rport 42751"
 	relay := "R12345678 1 UDP 16777215 198.51.100.2 49170 typ relay raddr 0.0.0.0 rport 0"
 	v6 := "H1 1 udp 2130706175 2001:db8::5 9 typ host"
 	many := make([]string, 0, maxCandidates+1)
 	for i := range maxCandidates + 1 {
-		many = append(many, fmt.Sprintf("H1 1 UDP 1 10.0.%d.%d 1 typ host", i/250, i%250+1))
+		many = append(many, fmt.Sprintf("H1 1 UDP 1 198.18.%d.%d 1 typ host", i/250, i%250+1))
 	}
 	cases := []struct {
 		name  string
@@ -36,7 +39,7 @@ func TestParseDescription(t *testing.T) {
 	}{
 		{"seed-like", desc(goodUfrag, goodPwd, host, srflx, relay), false, 3, ""},
 		{"package doc's example", desc("jHX4wR9xkP1TqL0a", "Yz3V1dVxq0p2rC5y9o8fQbT7aM6uN4eK",
-			"Hd1e2f3a4 1 UDP 2130706431 192.168.0.126 42751 typ host",
+			"Hd1e2f3a4 1 UDP 2130706431 192.0.2.126 42751 typ host",
 			"S0b1c2d3e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 0.0.0.0 rport 42751",
 			"R5f6a7b8c 1 UDP 16777215 198.51.100.2 49170 typ relay raddr 0.0.0.0 rport 53211"), false, 3, ""},
 		{"no final newline", goodUfrag + "\n" + goodPwd + "\n" + host, false, 1, ""},
@@ -57,40 +60,40 @@ func TestParseDescription(t *testing.T) {
 		{"empty line", desc(goodUfrag, goodPwd, "", host), false, 0, "line 3: empty line"},
 		{"nul byte", desc(goodUfrag, goodPwd, host+"\x00"), false, 0, "line 3: byte 0x00"},
 		{"long line", desc(goodUfrag, goodPwd, host+strings.Repeat(" ", maxLineLen)), false, 0, "line 3: 3"},
-		{"too few fields", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 5 typ"), false, 0, "line 3: 7 fields"},
-		{"double space", desc(goodUfrag, goodPwd, "H1  1 UDP 1 10.0.0.1 5 typ host"), false, 0, "line 3: 9 fields"},
-		{"component 2", desc(goodUfrag, goodPwd, "H1 2 UDP 1 10.0.0.1 5 typ host"), false, 0, "line 3: component \"2\""},
-		{"tcp", desc(goodUfrag, goodPwd, "H1 1 TCP 1 10.0.0.1 5 typ host"), false, 0, "ICE-TCP is not supported"},
-		{"seed's tcptype", desc(goodUfrag, goodPwd, "H6e6ca382 1 TCP 2130706431 192.168.0.126 42751 typ host tcptype passive"), false, 0, "line 3: 10 fields"},
-		{"priority 0", desc(goodUfrag, goodPwd, "H1 1 UDP 0 10.0.0.1 5 typ host"), false, 0, "priority \"0\""},
-		{"priority too big", desc(goodUfrag, goodPwd, "H1 1 UDP 4294967296 10.0.0.1 5 typ host"), false, 0, "priority"},
-		{"priority with sign", desc(goodUfrag, goodPwd, "H1 1 UDP +5 10.0.0.1 5 typ host"), false, 0, "priority"},
+		{"too few fields", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 5 typ"), false, 0, "line 3: 7 fields"},
+		{"double space", desc(goodUfrag, goodPwd, "H1  1 UDP 1 198.51.100.1 5 typ host"), false, 0, "line 3: 9 fields"},
+		{"component 2", desc(goodUfrag, goodPwd, "H1 2 UDP 1 198.51.100.1 5 typ host"), false, 0, "line 3: component \"2\""},
+		{"tcp", desc(goodUfrag, goodPwd, "H1 1 TCP 1 198.51.100.1 5 typ host"), false, 0, "ICE-TCP is not supported"},
+		{"seed's tcptype", desc(goodUfrag, goodPwd, "H6e6ca382 1 TCP 2130706431 192.0.2.126 42751 typ host tcptype passive"), false, 0, "line 3: 10 fields"},
+		{"priority 0", desc(goodUfrag, goodPwd, "H1 1 UDP 0 198.51.100.1 5 typ host"), false, 0, "priority \"0\""},
+		{"priority too big", desc(goodUfrag, goodPwd, "H1 1 UDP 4294967296 198.51.100.1 5 typ host"), false, 0, "priority"},
+		{"priority with sign", desc(goodUfrag, goodPwd, "H1 1 UDP +5 198.51.100.1 5 typ host"), false, 0, "priority"},
 		{"host name", desc(goodUfrag, goodPwd, "H1 1 UDP 1 peer.example 5 typ host"), false, 0, "line 3: address: \"peer.example\" is not an IP"},
 		{"mdns name", desc(goodUfrag, goodPwd, "H1 1 UDP 1 1f4a.local 5 typ host"), false, 0, "is not an IP"},
 		{"unspecified", desc(goodUfrag, goodPwd, "H1 1 UDP 1 0.0.0.0 5 typ host"), false, 0, "line 3: address not allowed: unspecified"},
 		{"unspecified v6", desc(goodUfrag, goodPwd, "H1 1 UDP 1 :: 5 typ host"), false, 0, "unspecified"},
 		{"multicast", desc(goodUfrag, goodPwd, "H1 1 UDP 1 239.255.0.1 5 typ host"), false, 0, "multicast"},
 		{"multicast v6", desc(goodUfrag, goodPwd, "H1 1 UDP 1 ff02::1 5 typ host"), false, 0, "multicast"},
-		{"broadcast", desc(goodUfrag, goodPwd, "H1 1 UDP 1 255.255.255.255 5 typ host"), false, 0, "broadcast"},
+		{"broadcast", desc(goodUfrag, goodPwd, "H1 1 UDP 1 "+broadcast+" 5 typ host"), false, 0, "broadcast"},
 		{"this network", desc(goodUfrag, goodPwd, "H1 1 UDP 1 0.1.2.3 5 typ host"), false, 0, "0.0.0.0/8"},
 		{"link-local", desc(goodUfrag, goodPwd, "H1 1 UDP 1 169.254.1.1 5 typ host"), false, 0, "link-local"},
 		{"link-local v6", desc(goodUfrag, goodPwd, "H1 1 UDP 1 fe80::1 5 typ host"), false, 0, "link-local"},
 		{"zone", desc(goodUfrag, goodPwd, "H1 1 UDP 1 fe80::1%eth0 5 typ host"), true, 0, "zone"},
 		{"loopback not allowed", desc(goodUfrag, goodPwd, "H1 1 UDP 1 127.0.0.1 5 typ host"), false, 0, "loopback address 127.0.0.1 (include_loopback is off)"},
 		{"loopback v6 not allowed", desc(goodUfrag, goodPwd, "H1 1 UDP 1 ::1 5 typ host"), false, 0, "loopback"},
-		{"mapped v4", desc(goodUfrag, goodPwd, "H1 1 UDP 1 ::ffff:10.0.0.1 5 typ host"), false, 0, "write IPv4 addresses in dotted form"},
+		{"mapped v4", desc(goodUfrag, goodPwd, "H1 1 UDP 1 ::ffff:192.0.2.1 5 typ host"), false, 0, "write IPv4 addresses in dotted form"},
 		{"uncanonical v6", desc(goodUfrag, goodPwd, "H1 1 UDP 1 2001:DB8::1 5 typ host"), false, 0, "not in canonical form"},
-		{"port 0", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 0 typ host"), false, 0, "port \"0\""},
-		{"port too big", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 65536 typ host"), false, 0, "port"},
-		{"port leading zero", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 05 typ host"), false, 0, "port"},
-		{"no typ", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 5 type host"), false, 0, "want \"typ\""},
-		{"prflx", desc(goodUfrag, goodPwd, "P1 1 UDP 1 10.0.0.1 5 typ prflx"), false, 0, "candidate type \"prflx\""},
-		{"host with raddr", desc(goodUfrag, goodPwd, "H1 1 UDP 1 10.0.0.1 5 typ host raddr 10.0.0.2 rport 6"), false, 0, "a host candidate has no related address"},
-		{"bad raddr keyword", desc(goodUfrag, goodPwd, "S1 1 UDP 1 10.0.0.1 5 typ srflx rad 10.0.0.2 rport 6"), false, 0, "raddr <address> rport <port>"},
-		{"bad raddr", desc(goodUfrag, goodPwd, "S1 1 UDP 1 10.0.0.1 5 typ srflx raddr x rport 6"), false, 0, "raddr"},
-		{"bad rport", desc(goodUfrag, goodPwd, "S1 1 UDP 1 10.0.0.1 5 typ srflx raddr 10.0.0.2 rport x"), false, 0, "rport"},
-		{"bad foundation", desc(goodUfrag, goodPwd, "H-1 1 UDP 1 10.0.0.1 5 typ host"), false, 0, "foundation"},
-		{"duplicate address", desc(goodUfrag, goodPwd, host, "Hx 1 UDP 5 192.168.0.126 42751 typ host"), false, 0, "line 4: address 192.168.0.126:42751 already on line 3"},
+		{"port 0", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 0 typ host"), false, 0, "port \"0\""},
+		{"port too big", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 65536 typ host"), false, 0, "port"},
+		{"port leading zero", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 05 typ host"), false, 0, "port"},
+		{"no typ", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 5 type host"), false, 0, "want \"typ\""},
+		{"prflx", desc(goodUfrag, goodPwd, "P1 1 UDP 1 198.51.100.1 5 typ prflx"), false, 0, "candidate type \"prflx\""},
+		{"host with raddr", desc(goodUfrag, goodPwd, "H1 1 UDP 1 198.51.100.1 5 typ host raddr 198.51.100.9 rport 6"), false, 0, "a host candidate has no related address"},
+		{"bad raddr keyword", desc(goodUfrag, goodPwd, "S1 1 UDP 1 198.51.100.1 5 typ srflx rad 198.51.100.9 rport 6"), false, 0, "raddr <address> rport <port>"},
+		{"bad raddr", desc(goodUfrag, goodPwd, "S1 1 UDP 1 198.51.100.1 5 typ srflx raddr x rport 6"), false, 0, "raddr"},
+		{"bad rport", desc(goodUfrag, goodPwd, "S1 1 UDP 1 198.51.100.1 5 typ srflx raddr 198.51.100.9 rport x"), false, 0, "rport"},
+		{"bad foundation", desc(goodUfrag, goodPwd, "H-1 1 UDP 1 198.51.100.1 5 typ host"), false, 0, "foundation"},
+		{"duplicate address", desc(goodUfrag, goodPwd, host, "Hx 1 UDP 5 192.0.2.126 42751 typ host"), false, 0, "line 4: address 192.0.2.126:42751 already on line 3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,14 +130,14 @@ func TestParseDescriptionOtherTransport(t *testing.T) {
 // TestDescriptionRoundTrip checks the seed's format, field by field.
 func TestDescriptionRoundTrip(t *testing.T) {
 	in := description{ufrag: goodUfrag, pwd: goodPwd, cands: []candidate{
-		{foundation: "H6e6ca382", priority: 2130706431, typ: typeHost, addr: netip.MustParseAddrPort("192.168.0.126:42751")},
+		{foundation: "H6e6ca382", priority: 2130706431, typ: typeHost, addr: netip.MustParseAddrPort("192.0.2.126:42751")},
 		{foundation: "Sc0a8007e", priority: 1694498815, typ: typeSrflx, addr: netip.MustParseAddrPort("203.0.113.7:42751"),
 			related: netip.MustParseAddrPort("0.0.0.0:42751")},
 		{foundation: "R00000001", priority: 16777215, typ: typeRelay, addr: netip.MustParseAddrPort("[2001:db8::2]:49170"),
 			related: netip.MustParseAddrPort("[2001:db8::9]:3478")},
 	}}
 	want := desc(goodUfrag, goodPwd,
-		"H6e6ca382 1 UDP 2130706431 192.168.0.126 42751 typ host",
+		"H6e6ca382 1 UDP 2130706431 192.0.2.126 42751 typ host",
 		"Sc0a8007e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 0.0.0.0 rport 42751",
 		"R00000001 1 UDP 16777215 2001:db8::2 49170 typ relay raddr 2001:db8::9 rport 3478")
 	enc := in.sdk()
@@ -197,12 +200,12 @@ func TestInitiatorCredentials(t *testing.T) {
 // (so the parser accepts only the canonical form).
 func FuzzParseDescription(f *testing.F) {
 	f.Add([]byte(desc(goodUfrag, goodPwd,
-		"H6e6ca382 1 UDP 2130706431 192.168.0.126 42751 typ host",
-		"Sc0a8007e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 192.168.0.126 rport 42751",
+		"H6e6ca382 1 UDP 2130706431 192.0.2.126 42751 typ host",
+		"Sc0a8007e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 192.0.2.126 rport 42751",
 		"R12345678 1 UDP 16777215 2001:db8::2 49170 typ relay raddr 0.0.0.0 rport 0")))
 	f.Add([]byte(desc(goodUfrag, goodPwd)))
 	f.Add([]byte(desc(goodUfrag, goodPwd, "H1 1 UDP 1 127.0.0.1 5000 typ host")))
-	f.Add([]byte(desc(goodUfrag, goodPwd, "H6e6ca382 1 TCP 2130706431 192.168.0.126 42751 typ host tcptype passive")))
+	f.Add([]byte(desc(goodUfrag, goodPwd, "H6e6ca382 1 TCP 2130706431 192.0.2.126 42751 typ host tcptype passive")))
 	f.Add([]byte("\x00\xff garbage \xfe"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {

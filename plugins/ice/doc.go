@@ -10,7 +10,7 @@
 //
 //	jHX4wR9xkP1TqL0a
 //	Yz3V1dVxq0p2rC5y9o8fQbT7aM6uN4eK
-//	Hd1e2f3a4 1 UDP 2130706431 192.168.0.126 42751 typ host
+//	Hd1e2f3a4 1 UDP 2130706431 192.0.2.126 42751 typ host
 //	S0b1c2d3e 1 UDP 1694498815 203.0.113.7 42751 typ srflx raddr 0.0.0.0 rport 42751
 //	R5f6a7b8c 1 UDP 16777215 198.51.100.2 49170 typ relay raddr 0.0.0.0 rport 53211
 //
