@@ -53,8 +53,8 @@ func startCoturn(t *testing.T) turnServer {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-c", confPath)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := plugintest.NewLogBuffer(t)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start turnserver: %v", err)
 	}

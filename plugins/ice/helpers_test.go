@@ -10,7 +10,6 @@ import (
 	"maps"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -198,20 +197,3 @@ func checkNoLeaks(t *testing.T) {
 // discardLog drops everything.
 var discardLog = slog.New(slog.DiscardHandler)
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
