@@ -44,11 +44,12 @@ const (
 var errChecksFailed = errors.New("ICE checks failed: no candidate pair works")
 
 // connect builds the ICE agent of a claimed session from its gathered
-// sockets, runs the checks, and opens the QUIC stream over the pair.
+// sockets, runs the checks, and opens the QUIC stream over the pair. When
+// ctx ends, the error says only what was under way; the caller adds why.
 func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote description) (_ *stream, err error) {
 	if ctx.Err() != nil {
 		releaseAll(s.locals)
-		return nil, ctx.Err()
+		return nil, errors.New("before the checks began")
 	}
 	initiator := s.role == sdk.Initiator
 	var localUfrag, localPwd, remoteUfrag, remotePwd string
@@ -138,7 +139,7 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 			return nil, fmt.Errorf("%w (%d local, %d remote candidates)", cause, len(s.locals), len(remote.cands))
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("waiting for ICE checks: %w", ctx.Err())
+			return nil, fmt.Errorf("while waiting for ICE checks (%d local, %d remote candidates)", len(s.locals), len(remote.cands))
 		}
 		return nil, fmt.Errorf("ICE: %w", err)
 	}
@@ -153,9 +154,9 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	st, ctl, err := t.openQUIC(ctx, l, pc, initiator)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("QUIC over the selected pair: %w", ctx.Err())
+			return nil, fmt.Errorf("while opening QUIC over the selected pair %s", pairString(pair))
 		}
-		return nil, fmt.Errorf("QUIC over the selected pair: %w", err)
+		return nil, fmt.Errorf("QUIC over the selected pair %s: %w", pairString(pair), err)
 	}
 	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "pair", pairString(pair),
 		"checks", checked.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))

@@ -196,4 +196,3 @@ func checkNoLeaks(t *testing.T) {
 
 // discardLog drops everything.
 var discardLog = slog.New(slog.DiscardHandler)
-

@@ -59,8 +59,6 @@ type session struct {
 	locals     []*local
 	created    time.Time
 	timer      *time.Timer
-
-	claimed bool // Connect took it; guarded by Transport.mu
 }
 
 // New returns an unconfigured transport.
@@ -162,13 +160,14 @@ func (t *Transport) Prepare(ctx context.Context, req sdk.PrepareRequest) (sdk.Pr
 	}
 
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		releaseAll(s.locals)
 		return sdk.PrepareResponse{}, fmt.Errorf("ice: prepare: %w", sdk.ErrClosed)
 	}
 	t.sessions[s.id] = s
 	s.timer = time.AfterFunc(cfg.sessionTimeout, func() { t.expire(s) })
+	t.mu.Unlock()
 	t.log.Debug("ice: prepared", "peer", s.peer, "role", s.role.String(), "candidates", len(s.locals))
 	return sdk.PrepareResponse{Session: s.id, Local: d.sdk()}, nil
 }
@@ -176,7 +175,7 @@ func (t *Transport) Prepare(ctx context.Context, req sdk.PrepareRequest) (sdk.Pr
 // expire releases a session that no Connect took in time.
 func (t *Transport) expire(s *session) {
 	t.mu.Lock()
-	if t.sessions[s.id] != s || s.claimed {
+	if t.sessions[s.id] != s { // connecting, or released by Close
 		t.mu.Unlock()
 		return
 	}
@@ -208,18 +207,14 @@ func (t *Transport) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.St
 
 	t.mu.Lock()
 	s := t.sessions[req.Session]
-	switch {
-	case s == nil:
-		t.mu.Unlock()
-		return nil, fmt.Errorf("ice: connect: session %q: %w", req.Session, sdk.ErrNotFound)
-	case s.claimed:
-		t.mu.Unlock()
-		return nil, fmt.Errorf("ice: connect: session %q is already connecting: %w", req.Session, sdk.ErrNotFound)
+	if s != nil {
+		s.timer.Stop()
+		delete(t.sessions, s.id)
 	}
-	s.claimed = true
-	s.timer.Stop()
-	delete(t.sessions, s.id)
 	t.mu.Unlock()
+	if s == nil {
+		return nil, fmt.Errorf("ice: connect: session %q (never prepared, expired, or already connecting): %w", req.Session, sdk.ErrNotFound)
+	}
 
 	switch {
 	case s.role == sdk.Initiator && !hasRemote:
@@ -237,9 +232,9 @@ func (t *Transport) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.St
 	if err != nil {
 		if cctx.Err() != nil {
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w (%w)", lifecycle.Err(ctx, Name, "connect"), err)
+				return nil, fmt.Errorf("%w: %w", lifecycle.Err(ctx, Name, "connect"), err)
 			}
-			return nil, fmt.Errorf("%w (%w)", context.Cause(cctx), err)
+			return nil, fmt.Errorf("%w: %w", context.Cause(cctx), err)
 		}
 		return nil, fmt.Errorf("ice: connect: %w", err)
 	}
