@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,7 +129,7 @@ func noCandidatesReason(cfg config) string {
 	if len(why) == 0 {
 		return "no candidate type has a source (srflx needs stun_servers, relay needs turn_servers)"
 	}
-	return fmt.Sprint(why)
+	return strings.Join(why, "; ")
 }
 
 // foundation is the seed's form of a foundation: the type's initial and a
