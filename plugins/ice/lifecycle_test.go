@@ -159,7 +159,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 		}
 	}
 	ctx := testContext(t)
-	var open, lingering []sdk.Stream
+	var open []sdk.Stream
 	for range 3 {
 		sa, sb, err := connectCore(ctx, t, a, b)
 		if err != nil {
@@ -176,8 +176,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	if _, err := sa.Write(make([]byte, 64<<10)); err != nil {
 		t.Fatal(err)
 	}
-	_ = sa.Close()
-	lingering = append(lingering, sa)
+	_ = sa.Close() // sb never reads it: sa lingers until Close
 	open = append(open, sb)
 	for range 2 {
 		if _, err := a.Prepare(ctx, sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Initiator}); err != nil {
