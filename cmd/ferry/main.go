@@ -26,6 +26,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/plugins"
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/ftv2a"
+	"github.com/ferry-p2p/ferry/plugins/ice"
 	"github.com/ferry-p2p/ferry/plugins/jsonchunk"
 	"github.com/ferry-p2p/ferry/plugins/lan"
 	"github.com/ferry-p2p/ferry/plugins/tcp"
@@ -40,6 +41,7 @@ var builtins = map[string]plugins.Factory{
 	"ftv2a":     func() sdk.Plugin { return ftv2a.New() },
 	"dht":       func() sdk.Plugin { return dht.New() },
 	"jsonchunk": func() sdk.Plugin { return jsonchunk.New() },
+	"ice":       func() sdk.Plugin { return ice.New() },
 }
 
 // closeTimeout bounds how long shutting the plugins down may take.

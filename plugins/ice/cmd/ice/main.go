@@ -1,0 +1,11 @@
+// Command ice is Ferry's ICE transport plugin binary (STUN, TURN, a QUIC
+// stream over the selected pair). The core starts it; it is not meant to
+// be run by hand.
+package main
+
+import (
+	"github.com/ferry-p2p/ferry/plugins/ice"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+func main() { sdk.Serve(ice.New()) }
