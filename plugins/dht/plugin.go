@@ -58,9 +58,14 @@ type Plugin struct {
 	sess       *session
 	announced  *sdk.PeerInfo // what Announce asked for, nil before
 	peers      map[sdk.PeerID]*peerEntry
-	watchers   map[*watcher]struct{}
-	receivers  map[*receiver]struct{}
-	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
+
+	// watchers are the Watch channels. Events are published with mu
+	// held, so that a Watch's snapshot of the table and the events after
+	// it agree.
+	watchers *feed.Hub[sdk.PeerEvent]
+	// inbox holds the Receive channels, and the envelopes for the next
+	// Receive while none is open.
+	inbox *feed.Hub[sdk.Envelope]
 
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
@@ -74,12 +79,11 @@ var (
 // New returns an unconfigured plugin.
 func New(opts ...Option) *Plugin {
 	p := &Plugin{
-		log:       slog.Default(),
-		peers:     map[sdk.PeerID]*peerEntry{},
-		watchers:  map[*watcher]struct{}{},
-		receivers: map[*receiver]struct{}{},
-		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
-		done:      make(chan struct{}),
+		log:      slog.Default(),
+		peers:    map[sdk.PeerID]*peerEntry{},
+		watchers: feed.NewPeerEvents(watchBuffer),
+		inbox:    feed.NewEnvelopes(receiveBuffer, maxQueuedEnvelopes),
+		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(p)
@@ -179,7 +183,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	if pe := p.peers[req.Self]; pe != nil {
 		delete(p.peers, req.Self) // now ourselves
-		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
 	}
 	p.cfg, p.self, p.del, p.sess = cfg, req.Self, req.Delegation, sess
 	if !p.configured {
@@ -263,6 +267,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.done)
+	// Closing the hubs under mu: a Watch or Receive either came before
+	// or fails.
+	p.watchers.Close()
+	p.inbox.Close()
 	sess := p.sess
 	p.sess = nil
 	p.mu.Unlock()

@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/ferry-p2p/ferry/sdk"
-	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 const (
@@ -311,30 +310,11 @@ func (s *session) handleSignal(st network.Stream) {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("dht: receive: %w", sdk.ErrClosed)
+	ch, err := p.inbox.Subscribe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dht: receive: %w", err)
 	}
-	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}}
-	if len(p.receivers) == 0 {
-		r.queue, p.pending = p.pending, feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}
-	}
-	p.receivers[r] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, r.out, r.wake, r.queue.Pop, func() { delete(p.receivers, r) })
-	}()
-	return r.out, nil
-}
-
-// receiver is one Receive call.
-type receiver struct {
-	out   chan sdk.Envelope
-	wake  chan struct{}
-	queue feed.Bounded[sdk.Envelope] // guarded by Plugin.mu
+	return ch, nil
 }
 
 // deliver queues env for every Receive channel, or for the next Receive
@@ -345,28 +325,7 @@ func (p *Plugin) deliver(env sdk.Envelope) bool {
 	if p.closed {
 		return false
 	}
-	lost := false
-	if len(p.receivers) == 0 {
-		before := p.pending.Dropped
-		p.pending.Push(env)
-		lost = p.pending.Dropped > before
-	}
-	first := true
-	for r := range p.receivers {
-		e := env
-		if !first {
-			e.Payload = slices.Clone(env.Payload)
-		}
-		first = false
-		before := r.queue.Dropped
-		r.queue.Push(e)
-		lost = lost || r.queue.Dropped > before
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	if lost {
+	if p.inbox.Publish(env) {
 		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
 	}
 	return true

@@ -240,7 +240,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 		st.left = max(st.left, h.Seq)
 		if pe != nil {
 			delete(p.peers, h.ID)
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
 		}
 		p.mu.Unlock()
 		return
@@ -275,7 +275,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 	pe.info.Addrs = pe.addrs()
 	pe.info.Seen = now
 	pe.info.Expires = now.Add(p.cfg.peerTimeout)
-	p.emitLocked(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
+	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
 
 	// A JOIN asks who is there: answer with a unicast PING, if announced.
 	var reply []byte
@@ -352,7 +352,7 @@ func (p *Plugin) expire(now time.Time) {
 		pe := p.peers[id]
 		if now.After(pe.info.Expires) {
 			delete(p.peers, id)
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
 			continue
 		}
 		if pe.v4.IsValid() && pe.v6.IsValid() {
@@ -406,43 +406,14 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 // always its current state.
 func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("lan: watch: %w", sdk.ErrClosed)
+	defer p.mu.Unlock()
+	known := make([]sdk.PeerInfo, 0, len(p.peers))
+	for _, pe := range p.peers {
+		known = append(known, cloneInfo(pe.info))
 	}
-	w := &watcher{out: make(chan sdk.PeerEvent, watchBuffer), wake: make(chan struct{}, 1)}
-	ids := make([]sdk.PeerID, 0, len(p.peers))
-	for id := range p.peers {
-		ids = append(ids, id)
+	ch, err := p.watchers.Subscribe(ctx, feed.Joined(known)...)
+	if err != nil {
+		return nil, fmt.Errorf("lan: watch: %w", err)
 	}
-	slices.SortFunc(ids, func(a, b sdk.PeerID) int { return p.peers[a].info.Seen.Compare(p.peers[b].info.Seen) })
-	for _, id := range ids {
-		w.queue.Push(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: cloneInfo(p.peers[id].info)})
-	}
-	p.watchers[w] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, w.out, w.wake, w.queue.Pop, func() { delete(p.watchers, w) })
-	}()
-	return w.out, nil
-}
-
-// emitLocked queues ev for every watcher. p.mu is held.
-func (p *Plugin) emitLocked(ev sdk.PeerEvent) {
-	for w := range p.watchers {
-		w.queue.Push(ev)
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// watcher is one Watch call.
-type watcher struct {
-	out   chan sdk.PeerEvent
-	wake  chan struct{}
-	queue feed.PeerEvents // guarded by Plugin.mu
+	return ch, nil
 }

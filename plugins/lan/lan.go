@@ -60,10 +60,15 @@ type Plugin struct {
 	replay     map[replayKey]*replayState
 	replied    map[replyKey]time.Time // last PING reply to a JOIN
 	once       map[string]bool        // conditions already logged
-	watchers   map[*watcher]struct{}
-	receivers  map[*receiver]struct{}
-	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
 	conns      map[net.Conn]struct{}
+
+	// watchers are the Watch channels. Events are published with mu
+	// held, so that a Watch's snapshot of the table and the events after
+	// it agree.
+	watchers *feed.Hub[sdk.PeerEvent]
+	// inbox holds the Receive channels, and the envelopes for the next
+	// Receive while none is open.
+	inbox *feed.Hub[sdk.Envelope]
 
 	kick chan struct{} // wakes the timer loop after Configure or Announce
 	done chan struct{} // closed by Close
@@ -78,17 +83,16 @@ var (
 // New returns an unconfigured plugin.
 func New(opts ...Option) *Plugin {
 	p := &Plugin{
-		log:       slog.Default(),
-		peers:     map[sdk.PeerID]*peer{},
-		replay:    map[replayKey]*replayState{},
-		replied:   map[replyKey]time.Time{},
-		once:      map[string]bool{},
-		watchers:  map[*watcher]struct{}{},
-		receivers: map[*receiver]struct{}{},
-		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
-		conns:     map[net.Conn]struct{}{},
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		log:      slog.Default(),
+		peers:    map[sdk.PeerID]*peer{},
+		replay:   map[replayKey]*replayState{},
+		replied:  map[replyKey]time.Time{},
+		once:     map[string]bool{},
+		conns:    map[net.Conn]struct{}{},
+		watchers: feed.NewPeerEvents(watchBuffer),
+		inbox:    feed.NewEnvelopes(receiveBuffer, maxQueuedEnvelopes),
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(p)
@@ -168,7 +172,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		p.announced = nil // that record was another device's
 		if pe := p.peers[req.Self]; pe != nil {
 			delete(p.peers, req.Self) // now ourselves
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
 		}
 	}
 	p.cfg, p.self, p.del = cfg, req.Self, req.Delegation
@@ -231,6 +235,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return fmt.Errorf("lan: close: %w", sdk.ErrClosed)
 	}
 	p.closed = true // from here on, no new JOIN or PING is sent
+	// Closing the hubs under mu: a Watch or Receive either came before
+	// or fails.
+	p.watchers.Close()
+	p.inbox.Close()
 	p.mu.Unlock()
 	// LEAVE while the sockets are still open. announce serialises sends,
 	// so a PING being sent finishes first and none follows the LEAVE.

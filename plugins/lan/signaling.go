@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
-	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 const (
@@ -128,57 +127,17 @@ func unreachable(err error) bool {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("lan: receive: %w", sdk.ErrClosed)
+	ch, err := p.inbox.Subscribe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lan: receive: %w", err)
 	}
-	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}}
-	if len(p.receivers) == 0 {
-		r.queue, p.pending = p.pending, feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}
-	}
-	p.receivers[r] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, r.out, r.wake, r.queue.Pop, func() { delete(p.receivers, r) })
-	}()
-	return r.out, nil
-}
-
-// receiver is one Receive call.
-type receiver struct {
-	out   chan sdk.Envelope
-	wake  chan struct{}
-	queue feed.Bounded[sdk.Envelope] // guarded by Plugin.mu
+	return ch, nil
 }
 
 // deliverLocked queues env for every Receive channel, or for the next
 // Receive when none is open. p.mu is held.
 func (p *Plugin) deliverLocked(env sdk.Envelope) {
-	queues := 0
-	lost := false
-	if len(p.receivers) == 0 {
-		before := p.pending.Dropped
-		p.pending.Push(env)
-		lost = p.pending.Dropped > before
-	}
-	for r := range p.receivers {
-		queues++
-		before := r.queue.Dropped
-		e := env
-		if queues > 1 {
-			e.Payload = slices.Clone(env.Payload)
-		}
-		r.queue.Push(e)
-		lost = lost || r.queue.Dropped > before
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	if lost {
+	if p.inbox.Publish(env) {
 		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
 	}
 }
