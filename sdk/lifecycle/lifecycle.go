@@ -7,6 +7,11 @@
 // configuration it runs with and a context that Close cancels, with a
 // cause wrapping [sdk.ErrClosed]. A configuration applied later does not
 // change calls already running.
+//
+// A protocol plugin need not handle the State itself: it embeds a
+// [Protocol], which answers Info, ConfigSchema, Configure and Close and
+// starts each Send and Receive, and writes only the conversation. Any
+// plugin's Configure starts with [CheckAPIVersion].
 package lifecycle
 
 import (

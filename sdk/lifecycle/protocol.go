@@ -1,0 +1,213 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// CleanupTimeout bounds the part-file calls a Send or Receive makes while
+// it winds down after its context ended; see [CleanupContext].
+const CleanupTimeout = 10 * time.Second
+
+// CheckAPIVersion is the first step of every plugin's Configure: it
+// refuses a plugin API major version other than [sdk.APIVersion] (0, from
+// a host that does not say, is taken as this one) with an error wrapping
+// sdk.ErrUnsupported, prefixed with the plugin's name.
+func CheckAPIVersion(name string, v int) error {
+	if v != 0 && v != sdk.APIVersion {
+		return fmt.Errorf("%s: configure: API version %d, want %d: %w", name, v, sdk.APIVersion, sdk.ErrUnsupported)
+	}
+	return nil
+}
+
+// CleanupContext returns a context for the part-file calls made while a
+// call winds down, valid for [CleanupTimeout] even when ctx has ended.
+func CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+}
+
+// Spec describes a protocol plugin to [NewProtocol].
+type Spec[C any] struct {
+	// Info is what Info answers. Info.Name (REQUIRED) also prefixes
+	// errors; empty Roles and APIVersions mean [sdk.RoleProtocol] and
+	// [sdk.APIVersion].
+	Info sdk.Info
+	// Schema lists the options Configure accepts.
+	Schema sdk.ConfigSchema
+	// Parse decodes the JSON object Configure gets. REQUIRED.
+	Parse func(raw []byte) (C, error)
+	// Check checks a configuration SetConfig gets from Go and fills in
+	// its defaults; nil takes it as it is.
+	Check func(C) (C, error)
+}
+
+// Option sets up a [Protocol] in [NewProtocol].
+type Option func(*options)
+
+// options are what the Options set.
+type options struct {
+	log *slog.Logger
+}
+
+// WithLogger sets the logger that [Protocol.Logger] returns. A nil
+// logger, or no option, means slog.Default() at the time of each call.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// Protocol is the part of a protocol plugin that does not depend on its
+// wire format: Info and ConfigSchema, which answer before Configure;
+// Configure, which checks the API version and decodes the options;
+// Close; and the start of every Send and Receive ([Protocol.RunSend],
+// [Protocol.RunReceive]). A protocol plugin embeds a *Protocol and adds
+// Send and Receive. After Close every call fails with an error wrapping
+// [sdk.ErrClosed], a second Close too. It is safe for concurrent use.
+type Protocol[C any] struct {
+	name   string
+	info   sdk.Info
+	schema sdk.ConfigSchema
+	parse  func([]byte) (C, error)
+	check  func(C) (C, error)
+	log    *slog.Logger // nil: slog.Default()
+	state  *State[C]
+}
+
+// NewProtocol returns the base of an unconfigured protocol plugin.
+func NewProtocol[C any](spec Spec[C], opts ...Option) *Protocol[C] {
+	info := spec.Info
+	if len(info.Roles) == 0 {
+		info.Roles = []sdk.Role{sdk.RoleProtocol}
+	}
+	if len(info.APIVersions) == 0 {
+		info.APIVersions = []int{sdk.APIVersion}
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Protocol[C]{
+		name:   info.Name,
+		info:   info,
+		schema: spec.Schema,
+		parse:  spec.Parse,
+		check:  spec.Check,
+		log:    o.log,
+		state:  New[C](info.Name),
+	}
+}
+
+// Logger returns the logger given with [WithLogger], or slog.Default().
+func (p *Protocol[C]) Logger() *slog.Logger {
+	if p.log != nil {
+		return p.log
+	}
+	return slog.Default()
+}
+
+// Info describes the plugin. It answers before Configure.
+func (p *Protocol[C]) Info(context.Context) (sdk.Info, error) {
+	if p.state.Closed() {
+		return sdk.Info{}, fmt.Errorf("%s: info: %w", p.name, sdk.ErrClosed)
+	}
+	info := p.info
+	info.Roles = slices.Clone(info.Roles)
+	info.APIVersions = slices.Clone(info.APIVersions)
+	info.Capabilities = slices.Clone(info.Capabilities)
+	return info, nil
+}
+
+// ConfigSchema lists the options Configure accepts. It answers before
+// Configure.
+func (p *Protocol[C]) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
+	if p.state.Closed() {
+		return sdk.ConfigSchema{}, fmt.Errorf("%s: config schema: %w", p.name, sdk.ErrClosed)
+	}
+	return sdk.ConfigSchema{Fields: slices.Clone(p.schema.Fields)}, nil
+}
+
+// Configure applies the options, a JSON object (see ConfigSchema). It may
+// be called again: calls already running keep the options they started
+// with.
+func (p *Protocol[C]) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	if err := CheckAPIVersion(p.name, req.APIVersion); err != nil {
+		return err
+	}
+	cfg, err := p.parse(req.Config)
+	if err != nil {
+		return err
+	}
+	return p.state.Configure(cfg)
+}
+
+// SetConfig is Configure for Go callers: it applies c once the plugin's
+// check accepted it (and filled in its defaults).
+func (p *Protocol[C]) SetConfig(c C) error {
+	if p.check != nil {
+		var err error
+		if c, err = p.check(c); err != nil {
+			return err
+		}
+	}
+	return p.state.Configure(c)
+}
+
+// Config returns the configuration calls started now run with, and
+// whether Configure or SetConfig set one.
+func (p *Protocol[C]) Config() (C, bool) {
+	return p.state.Config()
+}
+
+// Close ends the running Send and Receive calls (their context is
+// cancelled) and waits, until ctx ends, for them to return.
+func (p *Protocol[C]) Close(ctx context.Context) error {
+	return p.state.Close(ctx)
+}
+
+// RunSend starts a Send: it fails with an error wrapping sdk.ErrClosed
+// after Close, one wrapping sdk.ErrNotConfigured before Configure, and
+// one naming what is missing when req has no stream or no source;
+// otherwise it runs send with the configuration to use and a context
+// that Close also cancels (with a cause wrapping sdk.ErrClosed, see
+// [Err]), and returns its error.
+func (p *Protocol[C]) RunSend(ctx context.Context, req sdk.SendRequest, send func(context.Context, C) error) error {
+	missing := ""
+	switch {
+	case req.Stream == nil:
+		missing = "stream"
+	case req.Source == nil:
+		missing = "file source"
+	}
+	return p.run(ctx, "send", missing, send)
+}
+
+// RunReceive is [Protocol.RunSend] for a Receive, whose request needs a
+// stream and a sink.
+func (p *Protocol[C]) RunReceive(ctx context.Context, req sdk.ReceiveRequest, receive func(context.Context, C) error) error {
+	missing := ""
+	switch {
+	case req.Stream == nil:
+		missing = "stream"
+	case req.Sink == nil:
+		missing = "file sink"
+	}
+	return p.run(ctx, "receive", missing, receive)
+}
+
+// run runs call op with the checks of RunSend; missing names the part of
+// the request that is nil, if any.
+func (p *Protocol[C]) run(ctx context.Context, op, missing string, call func(context.Context, C) error) error {
+	cfg, ctx, end, err := p.state.Begin(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer end()
+	if missing != "" {
+		return fmt.Errorf("%s: %s: no %s", p.name, op, missing)
+	}
+	return call(ctx, cfg)
+}
