@@ -122,6 +122,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// checked returns c with its defaults once [Config.Validate] accepts it:
+// what SetConfig applies.
+func checked(c Config) (Config, error) {
+	return c.withDefaults(), c.Validate()
+}
+
 // parseConfig decodes the JSON object the host passes to Configure. Keys
 // not in the schema and values of the wrong form are errors wrapping
 // sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take

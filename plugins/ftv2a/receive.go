@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // receiveBufferSize is the size of the receiver's write buffer: it only
@@ -29,26 +30,17 @@ const receiveBufferSize = 4 << 10
 // closes the stream. A part file left incomplete is closed with
 // complete=false, so the core keeps it for a resume.
 func (p *Protocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "receive")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("ftv2a: receive: no stream")
-	case req.Sink == nil:
-		return errors.New("ftv2a: receive: no file sink")
-	}
-	r := &receiver{
-		cfg:  cfg,
-		log:  p.logger(),
-		st:   req.Stream,
-		bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
-		sink: req.Sink,
-		prog: req.Progress,
-	}
-	return r.run(ctx)
+	return p.RunReceive(ctx, req, func(ctx context.Context, cfg Config) error {
+		r := &receiver{
+			cfg:  cfg,
+			log:  p.Logger(),
+			st:   req.Stream,
+			bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
+			sink: req.Sink,
+			prog: req.Progress,
+		}
+		return r.run(ctx)
+	})
 }
 
 // receiver is the state of one Receive call.
@@ -155,7 +147,7 @@ func (r *receiver) abort(ctx context.Context) {
 		return
 	}
 	r.cur = nil
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := lifecycle.CleanupContext(ctx)
 	defer cancel()
 	if err := r.settle(c, true); err != nil {
 		r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)

@@ -32,41 +32,32 @@ const (
 // wrapping sdk.ErrNotProcessed; a stream that breaks before the
 // acknowledgement or the confirmation, with one wrapping sdk.ErrOffline.
 func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "send")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("ftv2a: send: no stream")
-	case req.Source == nil:
-		return errors.New("ftv2a: send: no file source")
-	}
-	tid, err := parseTransferID(req.Offer.TransferID)
-	if err != nil {
-		return fmt.Errorf("ftv2a: send: %w", err)
-	}
-	for i, f := range req.Offer.Files {
-		if err := checkFile(f); err != nil {
-			return fmt.Errorf("ftv2a: send: file %d: %w", i, err)
+	return p.RunSend(ctx, req, func(ctx context.Context, cfg Config) error {
+		tid, err := parseTransferID(req.Offer.TransferID)
+		if err != nil {
+			return fmt.Errorf("ftv2a: send: %w", err)
 		}
-	}
-	s := &sender{
-		cfg:    cfg,
-		log:    p.logger(),
-		st:     req.Stream,
-		bw:     bufio.NewWriterSize(req.Stream, sendBufferSize),
-		src:    req.Source,
-		prog:   req.Progress,
-		files:  req.Offer.Files,
-		tid:    tid,
-		events: make(chan event, 16),
-		buf:    make([]byte, HeaderSize+1+cfg.ChunkSize),
-		timer:  time.NewTimer(time.Hour),
-	}
-	s.timer.Stop()
-	return s.run(ctx)
+		for i, f := range req.Offer.Files {
+			if err := checkFile(f); err != nil {
+				return fmt.Errorf("ftv2a: send: file %d: %w", i, err)
+			}
+		}
+		s := &sender{
+			cfg:    cfg,
+			log:    p.Logger(),
+			st:     req.Stream,
+			bw:     bufio.NewWriterSize(req.Stream, sendBufferSize),
+			src:    req.Source,
+			prog:   req.Progress,
+			files:  req.Offer.Files,
+			tid:    tid,
+			events: make(chan event, 16),
+			buf:    make([]byte, HeaderSize+1+cfg.ChunkSize),
+			timer:  time.NewTimer(time.Hour),
+		}
+		s.timer.Stop()
+		return s.run(ctx)
+	})
 }
 
 // parseTransferID decodes a transfer ID: 32 lowercase hex characters.

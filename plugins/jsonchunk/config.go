@@ -182,6 +182,12 @@ func (c Config) chunkSize(mode string) int {
 	return c.ChunkSize
 }
 
+// checked returns c with its defaults once [Config.Validate] accepts it:
+// what SetConfig applies.
+func checked(c Config) (Config, error) {
+	return c.withDefaults(), c.Validate()
+}
+
 // parseConfig decodes the JSON object the host passes to Configure. Keys
 // not in the schema and values of the wrong form are errors wrapping
 // sdk.ErrInvalidConfig that name the key. Missing keys and JSON null take

@@ -41,28 +41,19 @@ const (
 // conversation, one wrapping ErrMalformed. On an error Receive closes the
 // stream.
 func (p *Protocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "receive")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("jsonchunk: receive: no stream")
-	case req.Sink == nil:
-		return errors.New("jsonchunk: receive: no file sink")
-	}
-	r := &receiver{
-		cfg:  cfg,
-		log:  p.logger(),
-		st:   req.Stream,
-		bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
-		sink: req.Sink,
-		prog: req.Progress,
-		in:   make(chan inMsg, cfg.Window),
-	}
-	r.rd = NewReader(bufio.NewReaderSize(req.Stream, readBuffer), 1)
-	return r.run(ctx)
+	return p.RunReceive(ctx, req, func(ctx context.Context, cfg Config) error {
+		r := &receiver{
+			cfg:  cfg,
+			log:  p.Logger(),
+			st:   req.Stream,
+			bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
+			sink: req.Sink,
+			prog: req.Progress,
+			in:   make(chan inMsg, cfg.Window),
+		}
+		r.rd = NewReader(bufio.NewReaderSize(req.Stream, readBuffer), 1)
+		return r.run(ctx)
+	})
 }
 
 // inMsg is what the receiver's reader goroutine delivers: a message, or

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // openFiles creates the part file of every file, learns what each holds,
@@ -277,7 +278,7 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 // far as written and closed as incomplete, so the core keeps them for a
 // resume, and the read handles are closed.
 func (r *receiver) abort(ctx context.Context) {
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := lifecycle.CleanupContext(ctx)
 	defer cancel()
 	for _, f := range r.files {
 		if f.view != nil {

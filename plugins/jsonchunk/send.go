@@ -38,36 +38,28 @@ const (
 // that failed its hash check, one wrapping sdk.ErrHashMismatch that names
 // the differing byte ranges.
 func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "send")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("jsonchunk: send: no stream")
-	case req.Source == nil:
-		return errors.New("jsonchunk: send: no file source")
-	}
-	auth, err := authFor(cfg, req.Offer)
-	if err != nil {
-		return fmt.Errorf("jsonchunk: send: %w", err)
-	}
-	s := &sender{
-		cfg:   cfg,
-		log:   p.logger(),
-		st:    req.Stream,
-		bw:    bufio.NewWriterSize(req.Stream, sendBufferSize),
-		src:   req.Source,
-		prog:  req.Progress,
-		offer: req.Offer,
-		auth:  auth,
-		// Room for every acknowledgement the window allows and the
-		// answers to repeated AUTHENTICATIONs, so that the reader never
-		// waits for the writer while the writer waits for the receiver.
-		events: make(chan event, cfg.Window+cfg.Retries+1),
-	}
-	return s.run(ctx)
+	return p.RunSend(ctx, req, func(ctx context.Context, cfg Config) error {
+		auth, err := authFor(cfg, req.Offer)
+		if err != nil {
+			return fmt.Errorf("jsonchunk: send: %w", err)
+		}
+		s := &sender{
+			cfg:   cfg,
+			log:   p.Logger(),
+			st:    req.Stream,
+			bw:    bufio.NewWriterSize(req.Stream, sendBufferSize),
+			src:   req.Source,
+			prog:  req.Progress,
+			offer: req.Offer,
+			auth:  auth,
+			// Room for every acknowledgement the window allows and the
+			// answers to repeated AUTHENTICATIONs, so that the reader
+			// never waits for the writer while the writer waits for the
+			// receiver.
+			events: make(chan event, cfg.Window+cfg.Retries+1),
+		}
+		return s.run(ctx)
+	})
 }
 
 // event is what the sender's reader goroutine delivers: a RESPONSE, or
