@@ -1,7 +1,6 @@
 package ftv2a
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -47,16 +46,12 @@ var _ sdk.Protocol = (*Protocol)(nil)
 // New returns an unconfigured protocol.
 func New(opts ...Option) *Protocol {
 	spec := lifecycle.Spec[Config]{
-		Info:   sdk.Info{Name: Name, Version: Version, ProtocolID: ProtocolID},
-		Schema: schema,
-		Parse:  parseConfig,
-		Check:  checked,
+		Info:          sdk.Info{Name: Name, Version: Version, ProtocolID: ProtocolID},
+		Schema:        schema,
+		Parse:         parseConfig,
+		Check:         checked,
+		SendBuffer:    sendBufferSize,
+		ReceiveBuffer: receiveBufferSize,
 	}
 	return &Protocol{lifecycle.NewProtocol(spec, opts...)}
-}
-
-// ctxErr is the error of a call whose context ended: its cause, so that a
-// Close shows as sdk.ErrClosed.
-func ctxErr(ctx context.Context, op string) error {
-	return lifecycle.Err(ctx, Name, op)
 }

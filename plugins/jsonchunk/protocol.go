@@ -1,7 +1,6 @@
 package jsonchunk
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -50,12 +49,13 @@ func New(opts ...Option) *Protocol {
 	// The token rides in AUTHENTICATION and reaches Decide: the receiving
 	// core requires it.
 	info.Capabilities = []string{sdk.CapOfferToken}
-	spec := lifecycle.Spec[Config]{Info: info, Schema: schema, Parse: parseConfig, Check: checked}
+	spec := lifecycle.Spec[Config]{
+		Info:          info,
+		Schema:        schema,
+		Parse:         parseConfig,
+		Check:         checked,
+		SendBuffer:    sendBufferSize,
+		ReceiveBuffer: receiveBufferSize,
+	}
 	return &Protocol{lifecycle.NewProtocol(spec, opts...)}
-}
-
-// ctxErr is the error of a call whose context ended: its cause, so that a
-// Close shows as sdk.ErrClosed.
-func ctxErr(ctx context.Context, op string) error {
-	return lifecycle.Err(ctx, Name, op)
 }

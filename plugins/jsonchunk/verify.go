@@ -90,19 +90,19 @@ func (r *receiver) mismatch(ctx context.Context, i int, answerTo string, cause e
 		if err == nil {
 			ext.Verify = &Verify{File: i, Block: block, SHA256: hashes}
 		} else {
-			r.log.Warn("jsonchunk: cannot read back the file that failed its hash check", "file", f.info.Name, "err", err)
+			r.Log.Warn("jsonchunk: cannot read back the file that failed its hash check", "file", f.info.Name, "err", err)
 		}
 	}
-	r.log.Warn("jsonchunk: file failed its sha-256 check", "file", f.info.Name, "transfer", r.tid, "err", cause)
+	r.Log.Warn("jsonchunk: file failed its sha-256 check", "file", f.info.Name, "transfer", r.tid, "err", cause)
 	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "sha-256 mismatch", Ferry: ext})
-	wait := time.NewTimer(r.cfg.VerifyWait)
+	wait := time.NewTimer(r.Config.VerifyWait)
 	defer wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		case <-wait.C:
-			return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender did not say which bytes differ within %v: %w", r.tid, f.info.Name, r.cfg.VerifyWait, cause)
+			return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender did not say which bytes differ within %v: %w", r.tid, f.info.Name, r.Config.VerifyWait, cause)
 		case m := <-r.in:
 			if m.err != nil {
 				return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender hung up without saying which bytes differ: %w", r.tid, f.info.Name, cause)
@@ -166,10 +166,10 @@ func (s *sender) mismatch(ctx context.Context, r *Response) error {
 	}
 	i := v.File
 	reply := &Response{MessageID: r.MessageID, Response: Error, Reason: text, Ferry: &ResponseExtension{Code: CodeHashMismatch, File: &i, Ranges: diff}}
-	if err := WriteMessage(s.bw, reply); err == nil {
-		_ = s.bw.Flush()
+	if err := WriteMessage(s.Writer, reply); err == nil {
+		_ = s.Writer.Flush()
 	}
-	s.log.Warn("jsonchunk: "+text, "transfer", s.offer.TransferID, "file", fi.Name)
+	s.Log.Warn("jsonchunk: "+text, "transfer", s.offer.TransferID, "file", fi.Name)
 	return fmt.Errorf("jsonchunk: transfer %s: %s: %w", s.offer.TransferID, text, sdk.ErrHashMismatch)
 }
 

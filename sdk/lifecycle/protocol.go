@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,25 @@ type Spec[C any] struct {
 	// Check checks a configuration SetConfig gets from Go and fills in
 	// its defaults; nil takes it as it is.
 	Check func(C) (C, error)
+	// SendBuffer and ReceiveBuffer are the sizes of the write buffer
+	// ([Call].Writer) of a Send and of a Receive; 0 means 4096.
+	SendBuffer, ReceiveBuffer int
+}
+
+// Call is one running Send or Receive, as [Protocol.RunSend] and
+// [Protocol.RunReceive] hand it to the plugin: what every call works
+// with, whatever the wire format.
+type Call[C any] struct {
+	// Conversation is the call's stream and the buffer writes to it go
+	// through, and the errors' prefix: the plugin's name, "send" or
+	// "receive".
+	Conversation
+	// Config is the configuration the call runs with.
+	Config C
+	// Log is the plugin's logger (see [Protocol.Logger]).
+	Log *slog.Logger
+	// Progress is the request's progress reporter. It may be nil.
+	Progress sdk.Progress
 }
 
 // Option sets up a [Protocol] in [NewProtocol].
@@ -68,37 +88,25 @@ func WithLogger(l *slog.Logger) Option {
 // Send and Receive. After Close every call fails with an error wrapping
 // [sdk.ErrClosed], a second Close too. It is safe for concurrent use.
 type Protocol[C any] struct {
-	name   string
-	info   sdk.Info
-	schema sdk.ConfigSchema
-	parse  func([]byte) (C, error)
-	check  func(C) (C, error)
-	log    *slog.Logger // nil: slog.Default()
-	state  *State[C]
+	name  string
+	spec  Spec[C]      // with Info's defaults filled in
+	log   *slog.Logger // nil: slog.Default()
+	state *State[C]
 }
 
 // NewProtocol returns the base of an unconfigured protocol plugin.
 func NewProtocol[C any](spec Spec[C], opts ...Option) *Protocol[C] {
-	info := spec.Info
-	if len(info.Roles) == 0 {
-		info.Roles = []sdk.Role{sdk.RoleProtocol}
+	if len(spec.Info.Roles) == 0 {
+		spec.Info.Roles = []sdk.Role{sdk.RoleProtocol}
 	}
-	if len(info.APIVersions) == 0 {
-		info.APIVersions = []int{sdk.APIVersion}
+	if len(spec.Info.APIVersions) == 0 {
+		spec.Info.APIVersions = []int{sdk.APIVersion}
 	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Protocol[C]{
-		name:   info.Name,
-		info:   info,
-		schema: spec.Schema,
-		parse:  spec.Parse,
-		check:  spec.Check,
-		log:    o.log,
-		state:  New[C](info.Name),
-	}
+	return &Protocol[C]{name: spec.Info.Name, spec: spec, log: o.log, state: New[C](spec.Info.Name)}
 }
 
 // Logger returns the logger given with [WithLogger], or slog.Default().
@@ -114,7 +122,7 @@ func (p *Protocol[C]) Info(context.Context) (sdk.Info, error) {
 	if p.state.Closed() {
 		return sdk.Info{}, fmt.Errorf("%s: info: %w", p.name, sdk.ErrClosed)
 	}
-	info := p.info
+	info := p.spec.Info
 	info.Roles = slices.Clone(info.Roles)
 	info.APIVersions = slices.Clone(info.APIVersions)
 	info.Capabilities = slices.Clone(info.Capabilities)
@@ -127,7 +135,7 @@ func (p *Protocol[C]) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
 	if p.state.Closed() {
 		return sdk.ConfigSchema{}, fmt.Errorf("%s: config schema: %w", p.name, sdk.ErrClosed)
 	}
-	return sdk.ConfigSchema{Fields: slices.Clone(p.schema.Fields)}, nil
+	return sdk.ConfigSchema{Fields: slices.Clone(p.spec.Schema.Fields)}, nil
 }
 
 // Configure applies the options, a JSON object (see ConfigSchema). It may
@@ -137,7 +145,7 @@ func (p *Protocol[C]) Configure(_ context.Context, req sdk.ConfigureRequest) err
 	if err := CheckAPIVersion(p.name, req.APIVersion); err != nil {
 		return err
 	}
-	cfg, err := p.parse(req.Config)
+	cfg, err := p.spec.Parse(req.Config)
 	if err != nil {
 		return err
 	}
@@ -147,9 +155,9 @@ func (p *Protocol[C]) Configure(_ context.Context, req sdk.ConfigureRequest) err
 // SetConfig is Configure for Go callers: it applies c once the plugin's
 // check accepted it (and filled in its defaults).
 func (p *Protocol[C]) SetConfig(c C) error {
-	if p.check != nil {
+	if p.spec.Check != nil {
 		var err error
-		if c, err = p.check(c); err != nil {
+		if c, err = p.spec.Check(c); err != nil {
 			return err
 		}
 	}
@@ -171,10 +179,10 @@ func (p *Protocol[C]) Close(ctx context.Context) error {
 // RunSend starts a Send: it fails with an error wrapping sdk.ErrClosed
 // after Close, one wrapping sdk.ErrNotConfigured before Configure, and
 // one naming what is missing when req has no stream or no source;
-// otherwise it runs send with the configuration to use and a context
-// that Close also cancels (with a cause wrapping sdk.ErrClosed, see
-// [Err]), and returns its error.
-func (p *Protocol[C]) RunSend(ctx context.Context, req sdk.SendRequest, send func(context.Context, C) error) error {
+// otherwise it runs send with a context that Close also cancels (with a
+// cause wrapping sdk.ErrClosed, see [Err]) and the [Call], and returns
+// its error.
+func (p *Protocol[C]) RunSend(ctx context.Context, req sdk.SendRequest, send func(context.Context, *Call[C]) error) error {
 	missing := ""
 	switch {
 	case req.Stream == nil:
@@ -182,12 +190,12 @@ func (p *Protocol[C]) RunSend(ctx context.Context, req sdk.SendRequest, send fun
 	case req.Source == nil:
 		missing = "file source"
 	}
-	return p.run(ctx, "send", missing, send)
+	return p.run(ctx, "send", missing, req.Stream, p.spec.SendBuffer, req.Progress, send)
 }
 
 // RunReceive is [Protocol.RunSend] for a Receive, whose request needs a
 // stream and a sink.
-func (p *Protocol[C]) RunReceive(ctx context.Context, req sdk.ReceiveRequest, receive func(context.Context, C) error) error {
+func (p *Protocol[C]) RunReceive(ctx context.Context, req sdk.ReceiveRequest, receive func(context.Context, *Call[C]) error) error {
 	missing := ""
 	switch {
 	case req.Stream == nil:
@@ -195,12 +203,12 @@ func (p *Protocol[C]) RunReceive(ctx context.Context, req sdk.ReceiveRequest, re
 	case req.Sink == nil:
 		missing = "file sink"
 	}
-	return p.run(ctx, "receive", missing, receive)
+	return p.run(ctx, "receive", missing, req.Stream, p.spec.ReceiveBuffer, req.Progress, receive)
 }
 
 // run runs call op with the checks of RunSend; missing names the part of
-// the request that is nil, if any.
-func (p *Protocol[C]) run(ctx context.Context, op, missing string, call func(context.Context, C) error) error {
+// the request that is nil, if any; st, buffer and prog make the Call.
+func (p *Protocol[C]) run(ctx context.Context, op, missing string, st sdk.Stream, buffer int, prog sdk.Progress, call func(context.Context, *Call[C]) error) error {
 	cfg, ctx, end, err := p.state.Begin(ctx, op)
 	if err != nil {
 		return err
@@ -209,5 +217,10 @@ func (p *Protocol[C]) run(ctx context.Context, op, missing string, call func(con
 	if missing != "" {
 		return fmt.Errorf("%s: %s: no %s", p.name, op, missing)
 	}
-	return call(ctx, cfg)
+	return call(ctx, &Call[C]{
+		Conversation: Conversation{Name: p.name, Op: op, Stream: st, Writer: bufio.NewWriterSize(st, buffer)},
+		Config:       cfg,
+		Log:          p.Logger(),
+		Progress:     prog,
+	})
 }

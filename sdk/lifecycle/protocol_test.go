@@ -25,6 +25,7 @@ func demoSpec() Spec[int] {
 			}
 			return len(raw), nil
 		},
+		ReceiveBuffer: 512,
 		Check: func(n int) (int, error) {
 			if n < 0 {
 				return 0, sdk.ErrInvalidConfig
@@ -109,7 +110,7 @@ func TestProtocolRun(t *testing.T) {
 	defer pb.Close()
 	a, b := pipeStream{pa}, pipeStream{pb}
 	ran := false
-	run := func(context.Context, int) error {
+	run := func(context.Context, *Call[int]) error {
 		ran = true
 		return nil
 	}
@@ -134,13 +135,26 @@ func TestProtocolRun(t *testing.T) {
 	if ran {
 		t.Error("the call ran despite a missing part")
 	}
-	var got int
-	err := p.RunReceive(ctx, sdk.ReceiveRequest{Stream: b, Sink: nopSink{}}, func(_ context.Context, n int) error {
-		got = n
+	var got *Call[int]
+	prog := nopProgress{}
+	err := p.RunReceive(ctx, sdk.ReceiveRequest{Stream: b, Sink: nopSink{}, Progress: prog}, func(_ context.Context, c *Call[int]) error {
+		got = c
 		return errors.New("the call's own error")
 	})
-	if got != 7 || err == nil || err.Error() != "the call's own error" {
-		t.Errorf("RunReceive ran with %d and returned %v; want 7 and the call's error", got, err)
+	if err == nil || err.Error() != "the call's own error" {
+		t.Errorf("RunReceive returned %v, want the call's error", err)
+	}
+	switch {
+	case got == nil:
+		t.Fatal("the call did not run")
+	case got.Config != 7 || got.Log != slog.Default() || got.Progress != prog:
+		t.Errorf("the call got config %d, log %p, progress %v; want 7, slog.Default(), the request's", got.Config, got.Log, got.Progress)
+	case got.Name != "demo" || got.Op != "receive" || got.Stream != b || got.Writer == nil:
+		t.Errorf("the call's conversation is %+v, want demo, receive, the request's stream and a writer", got.Conversation)
+	}
+	// The writer buffers up to Spec.ReceiveBuffer bytes.
+	if n := got.Writer.Size(); n != 512 {
+		t.Errorf("receive buffer of %d bytes, want Spec.ReceiveBuffer (512)", n)
 	}
 }
 
@@ -165,3 +179,8 @@ func (nopSink) Create(context.Context, int) (sdk.PartFile, error) { return nil, 
 type pipeStream struct{ net.Conn }
 
 func (pipeStream) CloseWrite() error { return nil }
+
+// nopProgress is a Progress that drops the counts.
+type nopProgress struct{}
+
+func (nopProgress) Update(int, int64) {}

@@ -22,7 +22,7 @@ func (p waitProtocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error
 	return p.RunReceive(ctx, req, wait)
 }
 
-func wait(ctx context.Context, _ struct{}) error {
+func wait(ctx context.Context, _ *lifecycle.Call[struct{}]) error {
 	<-ctx.Done()
 	return lifecycle.Err(ctx, "wait", "call")
 }
