@@ -109,17 +109,10 @@ func (s *State[C]) Close(ctx context.Context) error {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	stopped := make(chan struct{})
-	go func() {
-		s.calls.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: close: waiting for running calls: %w", s.name, ctx.Err())
+	if err := Wait(ctx, &s.calls); err != nil {
+		return fmt.Errorf("%s: close: waiting for running calls: %w", s.name, err)
 	}
+	return nil
 }
 
 // Err is the error of call op of plugin name whose context ended: the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -14,17 +13,6 @@ import (
 // CleanupTimeout bounds the part-file calls a Send or Receive makes while
 // it winds down after its context ended; see [CleanupContext].
 const CleanupTimeout = 10 * time.Second
-
-// CheckAPIVersion is the first step of every plugin's Configure: it
-// refuses a plugin API major version other than [sdk.APIVersion] (0, from
-// a host that does not say, is taken as this one) with an error wrapping
-// sdk.ErrUnsupported, prefixed with the plugin's name.
-func CheckAPIVersion(name string, v int) error {
-	if v != 0 && v != sdk.APIVersion {
-		return fmt.Errorf("%s: configure: API version %d, want %d: %w", name, v, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	return nil
-}
 
 // CleanupContext returns a context for the part-file calls made while a
 // call winds down, valid for [CleanupTimeout] even when ctx has ended.
@@ -88,8 +76,9 @@ func WithLogger(l *slog.Logger) Option {
 // Send and Receive. After Close every call fails with an error wrapping
 // [sdk.ErrClosed], a second Close too. It is safe for concurrent use.
 type Protocol[C any] struct {
+	Description
 	name  string
-	spec  Spec[C]      // with Info's defaults filled in
+	spec  Spec[C]
 	log   *slog.Logger // nil: slog.Default()
 	state *State[C]
 }
@@ -106,7 +95,9 @@ func NewProtocol[C any](spec Spec[C], opts ...Option) *Protocol[C] {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Protocol[C]{name: spec.Info.Name, spec: spec, log: o.log, state: New[C](spec.Info.Name)}
+	p := &Protocol[C]{name: spec.Info.Name, spec: spec, log: o.log, state: New[C](spec.Info.Name)}
+	p.Description = Describe(spec.Info, spec.Schema, p.state.Closed)
+	return p
 }
 
 // Logger returns the logger given with [WithLogger], or slog.Default().
@@ -117,35 +108,11 @@ func (p *Protocol[C]) Logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Info describes the plugin. It answers before Configure.
-func (p *Protocol[C]) Info(context.Context) (sdk.Info, error) {
-	if p.state.Closed() {
-		return sdk.Info{}, fmt.Errorf("%s: info: %w", p.name, sdk.ErrClosed)
-	}
-	info := p.spec.Info
-	info.Roles = slices.Clone(info.Roles)
-	info.APIVersions = slices.Clone(info.APIVersions)
-	info.Capabilities = slices.Clone(info.Capabilities)
-	return info, nil
-}
-
-// ConfigSchema lists the options Configure accepts. It answers before
-// Configure.
-func (p *Protocol[C]) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
-	if p.state.Closed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("%s: config schema: %w", p.name, sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(p.spec.Schema.Fields)}, nil
-}
-
 // Configure applies the options, a JSON object (see ConfigSchema). It may
 // be called again: calls already running keep the options they started
 // with.
 func (p *Protocol[C]) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	if err := CheckAPIVersion(p.name, req.APIVersion); err != nil {
-		return err
-	}
-	cfg, err := p.spec.Parse(req.Config)
+	cfg, err := ParseConfig(p.name, req, p.spec.Parse)
 	if err != nil {
 		return err
 	}

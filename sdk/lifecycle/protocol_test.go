@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -35,18 +34,6 @@ func demoSpec() Spec[int] {
 			}
 			return n, nil
 		},
-	}
-}
-
-func TestCheckAPIVersion(t *testing.T) {
-	for _, c := range []struct {
-		v  int
-		ok bool
-	}{{0, true}, {sdk.APIVersion, true}, {sdk.APIVersion + 1, false}, {-1, false}} {
-		err := CheckAPIVersion("demo", c.v)
-		if c.ok != (err == nil) || (!c.ok && (!errors.Is(err, sdk.ErrUnsupported) || !strings.HasPrefix(err.Error(), "demo: configure:"))) {
-			t.Errorf("CheckAPIVersion(%d) = %v, want ok %v (else ErrUnsupported, prefixed)", c.v, err, c.ok)
-		}
 	}
 }
 
