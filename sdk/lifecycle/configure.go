@@ -11,29 +11,29 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// Description answers a plugin's Info and ConfigSchema, which the host
-// asks before Configure, until the plugin closes; after that both fail
-// with an error wrapping [sdk.ErrClosed]. A plugin embeds the one
-// [Describe] made.
-type Description struct {
+// Meta answers a plugin's Info and ConfigSchema, which the host asks
+// before Configure, until the plugin closes; after that both fail with
+// an error wrapping [sdk.ErrClosed]. A plugin embeds the one [Describe]
+// made.
+type Meta struct {
 	info   sdk.Info
 	schema sdk.ConfigSchema
 	closed func() bool
 }
 
-// Describe returns the Description of a plugin: what Info and
-// ConfigSchema answer, and closed, which reports whether the plugin was
-// closed. info.Name prefixes the errors.
-func Describe(info sdk.Info, schema sdk.ConfigSchema, closed func() bool) Description {
-	return Description{info: info, schema: schema, closed: closed}
+// Describe returns the Meta of a plugin: what Info and ConfigSchema
+// answer, and closed, which reports whether the plugin was closed.
+// info.Name prefixes the errors.
+func Describe(info sdk.Info, schema sdk.ConfigSchema, closed func() bool) Meta {
+	return Meta{info: info, schema: schema, closed: closed}
 }
 
 // Info describes the plugin. It answers before Configure.
-func (d Description) Info(context.Context) (sdk.Info, error) {
-	if d.closed() {
-		return sdk.Info{}, fmt.Errorf("%s: info: %w", d.info.Name, sdk.ErrClosed)
+func (m Meta) Info(context.Context) (sdk.Info, error) {
+	if m.closed() {
+		return sdk.Info{}, fmt.Errorf("%s: info: %w", m.info.Name, sdk.ErrClosed)
 	}
-	info := d.info
+	info := m.info
 	info.Roles = slices.Clone(info.Roles)
 	info.APIVersions = slices.Clone(info.APIVersions)
 	info.Capabilities = slices.Clone(info.Capabilities)
@@ -42,11 +42,11 @@ func (d Description) Info(context.Context) (sdk.Info, error) {
 
 // ConfigSchema lists the options Configure accepts. It answers before
 // Configure.
-func (d Description) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
-	if d.closed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("%s: config schema: %w", d.info.Name, sdk.ErrClosed)
+func (m Meta) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
+	if m.closed() {
+		return sdk.ConfigSchema{}, fmt.Errorf("%s: config schema: %w", m.info.Name, sdk.ErrClosed)
 	}
-	return sdk.ConfigSchema{Fields: slices.Clone(d.schema.Fields)}, nil
+	return sdk.ConfigSchema{Fields: slices.Clone(m.schema.Fields)}, nil
 }
 
 // CheckAPIVersion refuses a plugin API major version other than

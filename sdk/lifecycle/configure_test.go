@@ -13,7 +13,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-func TestDescription(t *testing.T) {
+func TestMeta(t *testing.T) {
 	closed := false
 	d := Describe(sdk.Info{Name: "demo", Roles: []sdk.Role{sdk.RoleDiscovery}, Capabilities: []string{"x"}},
 		sdk.ConfigSchema{Fields: []sdk.ConfigField{{Name: "port"}}}, func() bool { return closed })

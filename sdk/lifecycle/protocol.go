@@ -76,7 +76,7 @@ func WithLogger(l *slog.Logger) Option {
 // Send and Receive. After Close every call fails with an error wrapping
 // [sdk.ErrClosed], a second Close too. It is safe for concurrent use.
 type Protocol[C any] struct {
-	Description
+	Meta
 	name  string
 	spec  Spec[C]
 	log   *slog.Logger // nil: slog.Default()
@@ -96,7 +96,7 @@ func NewProtocol[C any](spec Spec[C], opts ...Option) *Protocol[C] {
 		opt(&o)
 	}
 	p := &Protocol[C]{name: spec.Info.Name, spec: spec, log: o.log, state: New[C](spec.Info.Name)}
-	p.Description = Describe(spec.Info, spec.Schema, p.state.Closed)
+	p.Meta = Describe(spec.Info, spec.Schema, p.state.Closed)
 	return p
 }
 
