@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
@@ -38,14 +37,6 @@ type peerEntry struct {
 	refreshing bool // an expiry check is running
 }
 
-func cloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Roles = slices.Clone(p.Roles)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	return p
-}
-
 // Announce publishes self as a signed record under /ferry/<self ID>: it
 // signs it at once (so a record that breaks a limit is refused here), hands
 // it to connected Ferry neighbours and puts it into the DHT in the
@@ -72,7 +63,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	if self.ID != s.self {
 		return fmt.Errorf("dht: announce: can only announce this device %s, whose delegated key it signs with, not %s: %w", s.self.Short(), self.ID.Short(), sdk.ErrUnsupported)
 	}
-	info := cloneInfo(self)
+	info := feed.CloneInfo(self)
 	if _, err := s.signInfo(&info, time.Now()); err != nil {
 		return fmt.Errorf("dht: announce: %w", err)
 	}
@@ -113,7 +104,7 @@ func (p *Plugin) learn(sr *SignedRecord, raw []byte, now time.Time) {
 		p.peers[id] = pe
 	}
 	pe.rec, pe.info, pe.stale = sr, sr.PeerInfo(now), false
-	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
+	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: feed.CloneInfo(pe.info)})
 }
 
 // logLimitedLocked is logLimited for callers holding p.mu.
@@ -211,7 +202,7 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 	var info sdk.PeerInfo
 	found := pe != nil && time.Now().Before(pe.rec.Record.Expires())
 	if found {
-		info = cloneInfo(pe.info)
+		info = feed.CloneInfo(pe.info)
 	}
 	p.mu.Unlock()
 	switch {
@@ -270,7 +261,7 @@ func (p *Plugin) expire(now time.Time) {
 			continue
 		}
 		delete(p.peers, id)
-		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 	}
 }
 
@@ -292,7 +283,7 @@ func (p *Plugin) refreshExpired(s *session, id sdk.PeerID) {
 	pe.refreshing = false
 	if !now.Before(pe.rec.Record.Expires()) && !p.closed {
 		delete(p.peers, id)
-		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 	}
 }
 
@@ -309,7 +300,7 @@ func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	defer p.mu.Unlock()
 	known := make([]sdk.PeerInfo, 0, len(p.peers))
 	for _, pe := range p.peers {
-		known = append(known, cloneInfo(pe.info))
+		known = append(known, feed.CloneInfo(pe.info))
 	}
 	ch, err := p.watchers.Subscribe(ctx, feed.Joined(known)...)
 	if err != nil {

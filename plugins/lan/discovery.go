@@ -56,14 +56,6 @@ func (pe *peer) signalAddr() (netip.AddrPort, bool) {
 	return pe.v6, pe.v6.IsValid()
 }
 
-func cloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Roles = slices.Clone(p.Roles)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	return p
-}
-
 // Announce publishes self: at once (a JOIN the first time, which peers
 // answer with a unicast PING, else a PING), then as a broadcast PING every
 // announce_interval until Close, which broadcasts LEAVE. self.ID must be
@@ -106,7 +98,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 		return fmt.Errorf("lan: announce: can only announce this device %s, whose delegated key it signs with, not %s: %w", own.Short(), self.ID.Short(), sdk.ErrUnsupported)
 	}
 	first := p.announced == nil
-	rec := cloneInfo(self)
+	rec := feed.CloneInfo(self)
 	p.announced = &rec
 	p.mu.Unlock()
 	typ := TypePing
@@ -240,7 +232,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 		st.left = max(st.left, h.Seq)
 		if pe != nil {
 			delete(p.peers, h.ID)
-			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 		}
 		p.mu.Unlock()
 		return
@@ -275,7 +267,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 	pe.info.Addrs = pe.addrs()
 	pe.info.Seen = now
 	pe.info.Expires = now.Add(p.cfg.peerTimeout)
-	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
+	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: feed.CloneInfo(pe.info)})
 
 	// A JOIN asks who is there: answer with a unicast PING, if announced.
 	var reply []byte
@@ -352,7 +344,7 @@ func (p *Plugin) expire(now time.Time) {
 		pe := p.peers[id]
 		if now.After(pe.info.Expires) {
 			delete(p.peers, id)
-			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 			continue
 		}
 		if pe.v4.IsValid() && pe.v6.IsValid() {
@@ -392,7 +384,7 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 	if pe == nil {
 		return sdk.PeerInfo{}, fmt.Errorf("lan: lookup: peer %s not seen on the LAN: %w", id.Short(), sdk.ErrNotFound)
 	}
-	return cloneInfo(pe.info), nil
+	return feed.CloneInfo(pe.info), nil
 }
 
 // Watch returns a channel of peer events until ctx ends or the plugin
@@ -409,7 +401,7 @@ func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	defer p.mu.Unlock()
 	known := make([]sdk.PeerInfo, 0, len(p.peers))
 	for _, pe := range p.peers {
-		known = append(known, cloneInfo(pe.info))
+		known = append(known, feed.CloneInfo(pe.info))
 	}
 	ch, err := p.watchers.Subscribe(ctx, feed.Joined(known)...)
 	if err != nil {

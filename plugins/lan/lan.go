@@ -2,18 +2,17 @@ package lan
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/feed"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Name is the plugin's name.
@@ -37,8 +36,12 @@ func WithLogger(l *slog.Logger) Option {
 
 // Plugin is the lan discovery and signaling plugin. Make it with [New]; it
 // binds its sockets in Configure and releases them in Close. All methods
-// are safe to call concurrently.
+// are safe to call concurrently. Info and ConfigSchema are those of the
+// embedded [lifecycle.Meta]; the options are port, interfaces,
+// broadcast_addresses, multicast_group, announce_interval and
+// peer_timeout.
 type Plugin struct {
+	lifecycle.Meta
 	log   *slog.Logger
 	drops dropLog
 	seq   atomic.Uint64 // the last Seq signed
@@ -97,30 +100,14 @@ func New(opts ...Option) *Plugin {
 	for _, o := range opts {
 		o(p)
 	}
-	return p
-}
-
-// Info describes the plugin. It answers before Configure.
-func (p *Plugin) Info(ctx context.Context) (sdk.Info, error) {
-	if p.isClosed() {
-		return sdk.Info{}, fmt.Errorf("lan: info: %w", sdk.ErrClosed)
-	}
-	return sdk.Info{
+	p.Meta = lifecycle.Describe(sdk.Info{
 		Name:         Name,
 		Version:      PluginVersion,
 		Roles:        []sdk.Role{sdk.RoleDiscovery, sdk.RoleSignaling},
 		APIVersions:  []int{sdk.APIVersion},
 		Capabilities: []string{"discovery.lookup"},
-	}, nil
-}
-
-// ConfigSchema lists the options: port, interfaces, broadcast_addresses,
-// multicast_group, announce_interval and peer_timeout.
-func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	if p.isClosed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("lan: config schema: %w", sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+	}, schema, p.isClosed)
+	return p
 }
 
 // Configure checks the options and the delegation and binds the sockets,
@@ -130,14 +117,11 @@ func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
 // new timings, broadcast addresses and delegated key; otherwise it binds
 // a new set, switches to it and announces again with a JOIN.
 func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("lan: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	cfg, err := parseConfig(req.Config)
+	cfg, err := lifecycle.ParseConfig(Name, req, parseConfig)
 	if err != nil {
 		return err
 	}
-	if err := checkDelegation(req, time.Now()); err != nil {
+	if err := lifecycle.CheckDelegation(Name, "lan needs a delegated signing key from the host", req, time.Now()); err != nil {
 		return err
 	}
 	p.cfgMu.Lock()
@@ -172,7 +156,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		p.announced = nil // that record was another device's
 		if pe := p.peers[req.Self]; pe != nil {
 			delete(p.peers, req.Self) // now ourselves
-			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 		}
 	}
 	p.cfg, p.self, p.del = cfg, req.Self, req.Delegation
@@ -199,29 +183,6 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		p.announce(TypeJoin)
 	}
 	p.wake()
-	return nil
-}
-
-// checkDelegation checks that the host gave a usable delegated key for
-// req.Self.
-func checkDelegation(req sdk.ConfigureRequest, now time.Time) error {
-	d := req.Delegation
-	switch {
-	case req.Self.IsZero():
-		return fmt.Errorf("lan: configure: no self peer ID: %w", sdk.ErrInvalidConfig)
-	case d == nil:
-		return fmt.Errorf("lan: configure: lan needs a delegated signing key from the host: %w", sdk.ErrInvalidConfig)
-	case len(d.Key) != ed25519.PrivateKeySize:
-		return fmt.Errorf("lan: configure: delegated key of %d bytes, want %d: %w", len(d.Key), ed25519.PrivateKeySize, sdk.ErrInvalidConfig)
-	case d.Cert.Issuer != req.Self:
-		return fmt.Errorf("lan: configure: the delegation was issued by %s, not by this device %s: %w", d.Cert.Issuer.Short(), req.Self.Short(), sdk.ErrInvalidConfig)
-	}
-	if pub, ok := d.Key.Public().(ed25519.PublicKey); !ok || !pub.Equal(d.Cert.Key) {
-		return fmt.Errorf("lan: configure: the delegated key does not match its certificate: %w", sdk.ErrInvalidConfig)
-	}
-	if err := d.Cert.Verify(now); err != nil {
-		return fmt.Errorf("lan: configure: delegation: %w: %w", sdk.ErrInvalidConfig, err)
-	}
 	return nil
 }
 
@@ -253,18 +214,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	s.close()
-
-	stopped := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("lan: close: waiting for goroutines: %w", ctx.Err())
+	if err := lifecycle.Wait(ctx, &p.wg); err != nil {
+		return fmt.Errorf("lan: close: waiting for goroutines: %w", err)
 	}
+	return nil
 }
 
 func (p *Plugin) isClosed() bool {

@@ -83,6 +83,17 @@ func (q *PeerEvents) Pop() (sdk.PeerEvent, bool) {
 	return ev, true
 }
 
+// CloneInfo returns p with copies of its slices, so that what a plugin
+// hands out (an event, a Lookup answer) shares no memory with its own
+// table.
+func CloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
+	p.Addrs = slices.Clone(p.Addrs)
+	p.Roles = slices.Clone(p.Roles)
+	p.Transports = slices.Clone(p.Transports)
+	p.Protocols = slices.Clone(p.Protocols)
+	return p
+}
+
 // Joined returns a [sdk.PeerJoined] event for each of infos, the peer
 // seen longest ago first: what a new Watch starts with, passed to
 // [Hub.Subscribe].

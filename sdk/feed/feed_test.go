@@ -88,3 +88,15 @@ func TestJoined(t *testing.T) {
 		t.Error("Joined reordered its argument")
 	}
 }
+
+func TestCloneInfo(t *testing.T) {
+	orig := sdk.PeerInfo{ID: peer(1), Name: "a", Addrs: []string{"x"}, Roles: []string{"r"}, Transports: []string{"tcp"}, Protocols: []string{"p"}}
+	c := CloneInfo(orig)
+	c.Addrs[0], c.Roles[0], c.Transports[0], c.Protocols[0] = "changed", "changed", "changed", "changed"
+	if orig.Addrs[0] != "x" || orig.Roles[0] != "r" || orig.Transports[0] != "tcp" || orig.Protocols[0] != "p" {
+		t.Errorf("changing the clone changed the original: %+v", orig)
+	}
+	if c.ID != orig.ID || c.Name != orig.Name {
+		t.Errorf("clone %+v lost the original's fields", c)
+	}
+}

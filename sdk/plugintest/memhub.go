@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -63,7 +62,7 @@ func (h *MemHub) Node(self sdk.PeerID) *MemNode {
 		watchers: feed.New(feed.Config[sdk.PeerEvent]{
 			NewQueue: func() feed.Queue[sdk.PeerEvent] { return &feed.Bounded[sdk.PeerEvent]{Limit: memWatchQueue} },
 			Clone: func(ev sdk.PeerEvent) sdk.PeerEvent {
-				ev.Peer = clonePeerInfo(ev.Peer)
+				ev.Peer = feed.CloneInfo(ev.Peer)
 				return ev
 			},
 		}),
@@ -189,7 +188,7 @@ func (n *MemNode) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	if n.announced != nil && *n.announced != self.ID {
 		n.withdrawLocked()
 	}
-	info := clonePeerInfo(self)
+	info := feed.CloneInfo(self)
 	info.Source = "memhub"
 	info.Seen = time.Now()
 	info.Expires = time.Time{}
@@ -229,7 +228,7 @@ func (n *MemNode) withdrawLocked() {
 func (h *MemHub) broadcastLocked(from *MemNode, ev sdk.PeerEvent) {
 	for _, m := range h.nodes {
 		if m != from {
-			m.watchers.Publish(sdk.PeerEvent{Kind: ev.Kind, Peer: clonePeerInfo(ev.Peer)})
+			m.watchers.Publish(sdk.PeerEvent{Kind: ev.Kind, Peer: feed.CloneInfo(ev.Peer)})
 		}
 	}
 }
@@ -250,7 +249,7 @@ func (n *MemNode) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	var replay []sdk.PeerEvent
 	for _, r := range h.records {
 		if r.owner != n {
-			replay = append(replay, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: clonePeerInfo(r.info)})
+			replay = append(replay, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: feed.CloneInfo(r.info)})
 		}
 	}
 	return n.watchers.Subscribe(ctx, replay...)
@@ -272,7 +271,7 @@ func (n *MemNode) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, erro
 	if !ok {
 		return sdk.PeerInfo{}, fmt.Errorf("memhub: lookup %s: %w", id.Short(), sdk.ErrNotFound)
 	}
-	return clonePeerInfo(r.info), nil
+	return feed.CloneInfo(r.info), nil
 }
 
 // Send delivers env to the open node whose self ID is env.To, with From set
@@ -313,13 +312,4 @@ func (n *MemNode) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 		return nil, fmt.Errorf("memhub: receive: %w", sdk.ErrClosed)
 	}
 	return n.receivers.Subscribe(ctx)
-}
-
-// clonePeerInfo copies p's slices so that callers cannot share them.
-func clonePeerInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	p.Roles = slices.Clone(p.Roles)
-	return p
 }
