@@ -298,13 +298,5 @@ func (p *Plugin) refreshExpired(s *session, id sdk.PeerID) {
 func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	known := make([]sdk.PeerInfo, 0, len(p.peers))
-	for _, pe := range p.peers {
-		known = append(known, feed.CloneInfo(pe.info))
-	}
-	ch, err := p.watchers.Subscribe(ctx, feed.Joined(known)...)
-	if err != nil {
-		return nil, fmt.Errorf("dht: watch: %w", err)
-	}
-	return ch, nil
+	return p.watchers.Subscribe(ctx, feed.Known(p.peers, func(pe *peerEntry) sdk.PeerInfo { return pe.info })...)
 }

@@ -310,11 +310,7 @@ func (s *session) handleSignal(st network.Stream) {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	ch, err := p.inbox.Subscribe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dht: receive: %w", err)
-	}
-	return ch, nil
+	return p.inbox.Subscribe(ctx)
 }
 
 // deliver queues env for every Receive channel, or for the next Receive

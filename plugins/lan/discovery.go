@@ -399,13 +399,5 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	known := make([]sdk.PeerInfo, 0, len(p.peers))
-	for _, pe := range p.peers {
-		known = append(known, feed.CloneInfo(pe.info))
-	}
-	ch, err := p.watchers.Subscribe(ctx, feed.Joined(known)...)
-	if err != nil {
-		return nil, fmt.Errorf("lan: watch: %w", err)
-	}
-	return ch, nil
+	return p.watchers.Subscribe(ctx, feed.Known(p.peers, func(pe *peer) sdk.PeerInfo { return pe.info })...)
 }

@@ -127,11 +127,7 @@ func unreachable(err error) bool {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	ch, err := p.inbox.Subscribe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lan: receive: %w", err)
-	}
-	return ch, nil
+	return p.inbox.Subscribe(ctx)
 }
 
 // deliverLocked queues env for every Receive channel, or for the next

@@ -94,16 +94,16 @@ func CloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
 	return p
 }
 
-// Joined returns a [sdk.PeerJoined] event for each of infos, the peer
-// seen longest ago first: what a new Watch starts with, passed to
-// [Hub.Subscribe].
-func Joined(infos []sdk.PeerInfo) []sdk.PeerEvent {
-	infos = slices.Clone(infos)
-	slices.SortStableFunc(infos, func(a, b sdk.PeerInfo) int { return a.Seen.Compare(b.Seen) })
-	evs := make([]sdk.PeerEvent, len(infos))
-	for i, info := range infos {
-		evs[i] = sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: info}
+// Known returns a [sdk.PeerJoined] event for each peer of a plugin's
+// table, whose entries info turns into records (copied with [CloneInfo]),
+// the peer seen longest ago first: what a new Watch starts with, passed
+// to [Hub.Subscribe].
+func Known[K comparable, V any](table map[K]V, info func(V) sdk.PeerInfo) []sdk.PeerEvent {
+	evs := make([]sdk.PeerEvent, 0, len(table))
+	for _, v := range table {
+		evs = append(evs, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: CloneInfo(info(v))})
 	}
+	slices.SortStableFunc(evs, func(a, b sdk.PeerEvent) int { return a.Peer.Seen.Compare(b.Peer.Seen) })
 	return evs
 }
 

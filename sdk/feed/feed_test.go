@@ -67,25 +67,27 @@ func TestBoundedDropsOldest(t *testing.T) {
 	}
 }
 
-func TestJoined(t *testing.T) {
+func TestKnown(t *testing.T) {
 	now := time.Now()
-	infos := []sdk.PeerInfo{
-		{ID: peer(1), Seen: now.Add(2 * time.Second)},
-		{ID: peer(2), Seen: now},
-		{ID: peer(3), Seen: now.Add(time.Second)},
+	type entry struct{ info sdk.PeerInfo }
+	table := map[sdk.PeerID]*entry{
+		peer(1): {sdk.PeerInfo{ID: peer(1), Seen: now.Add(2 * time.Second), Addrs: []string{"a"}}},
+		peer(2): {sdk.PeerInfo{ID: peer(2), Seen: now}},
+		peer(3): {sdk.PeerInfo{ID: peer(3), Seen: now.Add(time.Second)}},
 	}
-	evs := Joined(infos)
+	evs := Known(table, func(e *entry) sdk.PeerInfo { return e.info })
 	want := []sdk.PeerID{peer(2), peer(3), peer(1)}
 	if len(evs) != len(want) {
-		t.Fatalf("Joined gave %d events, want %d", len(evs), len(want))
+		t.Fatalf("Known gave %d events, want %d", len(evs), len(want))
 	}
 	for i, ev := range evs {
 		if ev.Kind != sdk.PeerJoined || ev.Peer.ID != want[i] {
 			t.Errorf("event %d = %v %v, want joined %v (oldest Seen first)", i, ev.Kind, ev.Peer.ID.Short(), want[i].Short())
 		}
 	}
-	if infos[0].ID != peer(1) {
-		t.Error("Joined reordered its argument")
+	evs[2].Peer.Addrs[0] = "changed"
+	if table[peer(1)].info.Addrs[0] != "a" {
+		t.Error("Known's events share memory with the table")
 	}
 }
 

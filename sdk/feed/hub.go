@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -10,6 +11,9 @@ import (
 
 // Config sets up a [Hub].
 type Config[T any] struct {
+	// Name, when set, prefixes the error of a Subscribe after Close, as
+	// in "lan: watch: closed".
+	Name string
 	// Buffer is the capacity of each subscriber's channel; its queue
 	// holds the rest.
 	Buffer int
@@ -64,9 +68,11 @@ func New[T any](cfg Config[T]) *Hub[T] {
 
 // NewPeerEvents returns the hub of a discovery plugin's Watch: each
 // subscriber's queue is a [PeerEvents], which coalesces a slow reader's
-// pending events per peer, and its channel holds buffer events.
-func NewPeerEvents(buffer int) *Hub[sdk.PeerEvent] {
+// pending events per peer, and its channel holds buffer events. name
+// prefixes errors (see [Config]).
+func NewPeerEvents(name string, buffer int) *Hub[sdk.PeerEvent] {
 	return New(Config[sdk.PeerEvent]{
+		Name:     name,
 		Buffer:   buffer,
 		NewQueue: func() Queue[sdk.PeerEvent] { return &PeerEvents{} },
 	})
@@ -77,9 +83,10 @@ func NewPeerEvents(buffer int) *Hub[sdk.PeerEvent] {
 // falls more than limit behind loses the oldest; what arrives while no
 // Receive is open waits (up to limit) for the next one; every subscriber
 // but the first gets its own copy of the payload. Its channels hold
-// buffer envelopes.
-func NewEnvelopes(buffer, limit int) *Hub[sdk.Envelope] {
+// buffer envelopes. name prefixes errors (see [Config]).
+func NewEnvelopes(name string, buffer, limit int) *Hub[sdk.Envelope] {
 	return New(Config[sdk.Envelope]{
+		Name:     name,
 		Buffer:   buffer,
 		NewQueue: func() Queue[sdk.Envelope] { return &Bounded[sdk.Envelope]{Limit: limit} },
 		Backlog:  true,
@@ -93,11 +100,15 @@ func NewEnvelopes(buffer, limit int) *Hub[sdk.Envelope] {
 // Subscribe returns a new channel that carries first the backlog (if the
 // hub keeps one and nobody else subscribes), then initial, then what is
 // published from now on, until ctx ends or the hub closes; then the
-// channel is closed. After Close it fails with [sdk.ErrClosed].
+// channel is closed. After Close it fails with an error wrapping
+// [sdk.ErrClosed].
 func (h *Hub[T]) Subscribe(ctx context.Context, initial ...T) (<-chan T, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
+		if h.cfg.Name != "" {
+			return nil, fmt.Errorf("%s: %w", h.cfg.Name, sdk.ErrClosed)
+		}
 		return nil, sdk.ErrClosed
 	}
 	s := &subscriber[T]{out: make(chan T, h.cfg.Buffer), wake: make(chan struct{}, 1)}

@@ -109,7 +109,7 @@ func TestHubForwardsInOrder(t *testing.T) {
 // the first gets its own copy.
 func TestHubFanOut(t *testing.T) {
 	noGoroutinesLeft(t)
-	h := NewEnvelopes(4, 16)
+	h := NewEnvelopes("", 4, 16)
 	defer h.Close()
 	ctx := context.Background()
 	var chs []<-chan sdk.Envelope
@@ -142,11 +142,11 @@ func TestHubFanOut(t *testing.T) {
 // TestHubSnapshot: Subscribe's initial items come first, to that
 // subscriber alone.
 func TestHubSnapshot(t *testing.T) {
-	h := NewPeerEvents(0)
+	h := NewPeerEvents("", 0)
 	defer h.Close()
 	ctx := context.Background()
 	other, _ := h.Subscribe(ctx)
-	ch, err := h.Subscribe(ctx, Joined([]sdk.PeerInfo{{ID: peer(1)}})...)
+	ch, err := h.Subscribe(ctx, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: sdk.PeerInfo{ID: peer(1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestHubSlowReader(t *testing.T) {
 	noGoroutinesLeft(t)
 	ctx := context.Background()
 	t.Run("PeerEvents", func(t *testing.T) {
-		h := NewPeerEvents(1)
+		h := NewPeerEvents("", 1)
 		defer h.Close()
 		ch, _ := h.Subscribe(ctx)
 		published := make(chan struct{})
@@ -245,7 +245,7 @@ func TestHubSlowReader(t *testing.T) {
 		}
 	})
 	t.Run("Envelopes", func(t *testing.T) {
-		h := NewEnvelopes(0, 8)
+		h := NewEnvelopes("", 0, 8)
 		defer h.Close()
 		ch, _ := h.Subscribe(ctx)
 		drops := 0
@@ -316,6 +316,11 @@ func TestHubCloseWhileReading(t *testing.T) {
 	if _, err := h.Subscribe(context.Background()); !errors.Is(err, sdk.ErrClosed) {
 		t.Errorf("Subscribe after Close: %v, want sdk.ErrClosed", err)
 	}
+	named := NewPeerEvents("demo: watch", 0)
+	named.Close()
+	if _, err := named.Subscribe(context.Background()); !errors.Is(err, sdk.ErrClosed) || err.Error() != "demo: watch: closed" {
+		t.Errorf("Subscribe after Close of a named hub: %v, want \"demo: watch: closed\"", err)
+	}
 	if h.Publish(1) {
 		t.Error("Publish after Close reported a drop")
 	}
@@ -326,7 +331,7 @@ func TestHubCloseWhileReading(t *testing.T) {
 // run it with -race.
 func TestHubRace(t *testing.T) {
 	noGoroutinesLeft(t)
-	h := NewEnvelopes(2, 4)
+	h := NewEnvelopes("", 2, 4)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(2)

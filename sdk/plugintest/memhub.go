@@ -60,13 +60,14 @@ func (h *MemHub) Node(self sdk.PeerID) *MemNode {
 		self: self,
 		done: make(chan struct{}),
 		watchers: feed.New(feed.Config[sdk.PeerEvent]{
+			Name:     "memhub: watch",
 			NewQueue: func() feed.Queue[sdk.PeerEvent] { return &feed.Bounded[sdk.PeerEvent]{Limit: memWatchQueue} },
 			Clone: func(ev sdk.PeerEvent) sdk.PeerEvent {
 				ev.Peer = feed.CloneInfo(ev.Peer)
 				return ev
 			},
 		}),
-		receivers: feed.NewEnvelopes(0, memPendingQueue),
+		receivers: feed.NewEnvelopes("memhub: receive", 0, memPendingQueue),
 	}
 	h.nodes[self] = n
 	return n
