@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 const (
@@ -80,10 +81,10 @@ type receiver struct {
 type inFile struct {
 	info sdk.FileInfo
 	part sdk.PartFile
-	view *os.File // a read handle of the part file (for verify), or nil
-	held ranges   // committed
-	pend ranges   // written, not yet committed
-	done bool     // closed as complete
+	view *os.File   // a read handle of the part file (for verify), or nil
+	held ranges.Set // committed
+	pend ranges.Set // written, not yet committed
+	done bool       // closed as complete
 }
 
 // batched is a chunk awaiting its acknowledgement.
@@ -169,7 +170,7 @@ func (r *receiver) readFailed(err error) error {
 	}
 	var got, total int64
 	for _, f := range r.files {
-		got += f.held.total()
+		got += f.held.Total()
 		total += f.info.Size
 	}
 	return fmt.Errorf("jsonchunk: the sender went away with %d of %d bytes of transfer %s received (%v): %w", got, total, r.tid, err, sdk.ErrOffline)
@@ -279,7 +280,7 @@ func (r *receiver) writeDeadline() {
 // progress reports file i's committed bytes.
 func (r *receiver) progress(i int) {
 	if r.Progress != nil {
-		r.Progress.Update(i, r.files[i].held.total())
+		r.Progress.Update(i, r.files[i].held.Total())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // openFiles creates the part file of every file, learns what each holds,
@@ -34,18 +35,18 @@ func (r *receiver) openFiles(ctx context.Context) error {
 	ext := &ResponseExtension{V: ExtensionVersion, Mode: r.mode, Window: r.window, ChunkSize: r.chunk}
 	var resumed int64
 	for i, f := range r.files {
-		if f.held.covers(0, f.info.Size) {
+		if f.held.Covers(0, f.info.Size) {
 			if err := r.complete(ctx, i, r.auth.MessageID); err != nil {
 				return err
 			}
 		}
 		if len(f.held) > 0 || f.done {
-			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.clone()})
+			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.Clone()})
 			if f.info.Size == 0 {
 				ext.Have[len(ext.Have)-1].Ranges = [][2]int64{{0, 0}}
 			}
 		}
-		resumed += f.held.total()
+		resumed += f.held.Total()
 		r.progress(i)
 	}
 	if resumed > 0 {
@@ -67,18 +68,18 @@ func (r *receiver) openFiles(ctx context.Context) error {
 
 // heldRanges returns the ranges part holds: all but its missing ranges
 // when it knows them, else its committed prefix.
-func heldRanges(part sdk.PartFile, size int64) ranges {
-	var held ranges
+func heldRanges(part sdk.PartFile, size int64) ranges.Set {
+	var held ranges.Set
 	rp, ok := part.(sdk.RangedPart)
 	if !ok {
-		held.add(0, min(max(part.Offset(), 0), size))
+		held.Add(0, min(max(part.Offset(), 0), size))
 		return held
 	}
-	var miss ranges
+	var miss ranges.Set
 	for _, m := range rp.Missing() {
-		miss.add(max(m[0], 0), min(m[1], size))
+		miss.Add(max(m[0], 0), min(m[1], size))
 	}
-	return miss.gaps(0, size)
+	return miss.Gaps(0, size)
 }
 
 // serve receives chunks until the sender hangs up. A sender that sends
@@ -164,13 +165,13 @@ func (r *receiver) onChunk(t *Transfer) error {
 	}
 	f := r.files[t.File]
 	end := t.Offset + int64(len(t.Data))
-	for _, g := range f.held.gaps(t.Offset, end) {
-		for _, w := range f.pend.gaps(g[0], g[1]) {
+	for _, g := range f.held.Gaps(t.Offset, end) {
+		for _, w := range f.pend.Gaps(g[0], g[1]) {
 			if _, err := f.part.WriteAt(t.Data[w[0]-t.Offset:w[1]-t.Offset], w[0]); err != nil {
 				r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
 				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], err)
 			}
-			f.pend.add(w[0], w[1])
+			f.pend.Add(w[0], w[1])
 		}
 	}
 	r.pool.put(t.Data)
@@ -220,11 +221,11 @@ func (r *receiver) commitBatch(ctx context.Context) error {
 				r.respond(&Response{MessageID: last[i], Response: Error, Reason: "commit failed: " + err.Error()})
 				return fmt.Errorf("jsonchunk: commit [%d, %d) of %q: %w", rg[0], rg[1], f.info.Name, err)
 			}
-			f.held.add(rg[0], rg[1])
+			f.held.Add(rg[0], rg[1])
 		}
 		f.pend = f.pend[:0]
 		r.progress(i)
-		if !f.done && f.held.covers(0, f.info.Size) {
+		if !f.done && f.held.Covers(0, f.info.Size) {
 			if err := r.complete(ctx, i, last[i]); err != nil {
 				return err
 			}
@@ -293,13 +294,13 @@ func (r *receiver) abort(ctx context.Context) {
 				r.Log.Warn("jsonchunk: commit of an interrupted file failed", "file", f.info.Name, "err", err)
 				break
 			}
-			f.held.add(rg[0], rg[1])
+			f.held.Add(rg[0], rg[1])
 		}
 		f.pend = nil
 		if err := f.part.Close(cctx, false); err != nil {
 			r.Log.Warn("jsonchunk: closing an interrupted file failed", "file", f.info.Name, "err", err)
 		}
 		f.part = nil
-		r.Log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.total(), "size", f.info.Size)
+		r.Log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.Total(), "size", f.info.Size)
 	}
 }

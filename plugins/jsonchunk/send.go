@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 const (
@@ -100,12 +101,12 @@ type sender struct {
 // outFile is the sending state of one file.
 type outFile struct {
 	info    sdk.FileInfo
-	todo    ranges // what the receiver lacked when it answered
-	held    int64  // bytes it held then
-	acked   int64  // bytes acknowledged since
-	pending int    // chunks sent and not acknowledged
-	sent    bool   // every chunk of todo is sent
-	done    bool   // the receiver confirmed the file complete
+	todo    ranges.Set // what the receiver lacked when it answered
+	held    int64      // bytes it held then
+	acked   int64      // bytes acknowledged since
+	pending int        // chunks sent and not acknowledged
+	sent    bool       // every chunk of todo is sent
+	done    bool       // the receiver confirmed the file complete
 }
 
 // sentChunk is a chunk awaiting its acknowledgement.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // authFor builds the AUTHENTICATION of offer, checking that the wire can
@@ -130,7 +131,7 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 	for i, f := range s.offer.Files {
 		s.files[i] = &outFile{info: f}
 	}
-	have := make([]ranges, len(s.files))
+	have := make([]ranges.Set, len(s.files))
 	for _, h := range e.Have {
 		if h.File >= len(s.files) {
 			return fmt.Errorf("jsonchunk: the receiver says it holds parts of file %d of %d", h.File, len(s.files))
@@ -143,15 +144,15 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 			if rg[1] > f.info.Size {
 				return fmt.Errorf("jsonchunk: the receiver says it holds [%d, %d) of %q, which has %d bytes", rg[0], rg[1], f.info.Name, f.info.Size)
 			}
-			have[h.File].add(rg[0], rg[1])
+			have[h.File].Add(rg[0], rg[1])
 		}
 	}
 	var resumed int64
 	for i, f := range s.files {
-		f.held = have[i].total()
+		f.held = have[i].Total()
 		resumed += f.held
 		if !f.done {
-			f.todo = have[i].gaps(0, f.info.Size)
+			f.todo = have[i].Gaps(0, f.info.Size)
 		}
 		f.sent = len(f.todo) == 0
 		s.progress(i)

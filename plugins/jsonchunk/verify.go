@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // verifyBlock returns the verify block size of a file of size bytes sent
@@ -115,7 +116,7 @@ func (r *receiver) mismatch(ctx context.Context, i int, answerTo string, cause e
 					continue
 				}
 				if v.Ferry != nil && len(v.Ferry.Ranges) > 0 {
-					return fmt.Errorf("jsonchunk: transfer %s: file %q: bytes %s differ from the sender's: %w", r.tid, f.info.Name, formatRanges(v.Ferry.Ranges), cause)
+					return fmt.Errorf("jsonchunk: transfer %s: file %q: bytes %s differ from the sender's: %w", r.tid, f.info.Name, ranges.Set(v.Ferry.Ranges).Format(0), cause)
 				}
 				return fmt.Errorf("jsonchunk: transfer %s: file %q: %s: %w", r.tid, f.info.Name, v.Reason, cause)
 			}
@@ -160,7 +161,7 @@ func (s *sender) mismatch(ctx context.Context, r *Response) error {
 	}
 	var text string
 	if len(diff) > 0 {
-		text = fmt.Sprintf("sha-256 mismatch: bytes %s of %q differ between the receiver's copy and the source", formatRanges(diff), fi.Name)
+		text = fmt.Sprintf("sha-256 mismatch: bytes %s of %q differ between the receiver's copy and the source", diff.Format(0), fi.Name)
 	} else {
 		text = fmt.Sprintf("sha-256 mismatch: the receiver's copy of %q matches the source block by block, so the source changed after its sha-256 was announced", fi.Name)
 	}
@@ -175,7 +176,7 @@ func (s *sender) mismatch(ctx context.Context, r *Response) error {
 
 // differing hashes the source's blocks of file fi and returns the ranges
 // whose hash is not the receiver's, merged.
-func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][2]int64, error) {
+func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) (ranges.Set, error) {
 	if s.rd != nil {
 		_ = s.rd.Close()
 		s.rd = nil
@@ -186,7 +187,7 @@ func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][
 		return nil, err
 	}
 	defer rd.Close()
-	var diff ranges
+	var diff ranges.Set
 	for k, want := range v.SHA256 {
 		off := int64(k) * v.Block
 		n := min(v.Block, fi.Size-off)
@@ -195,7 +196,7 @@ func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][
 			return nil, fmt.Errorf("read [%d, %d): %w", off, off+n, err)
 		}
 		if hex.EncodeToString(h.Sum(nil)) != strings.ToLower(want) {
-			diff.add(off, off+n)
+			diff.Add(off, off+n)
 		}
 	}
 	return diff, nil
