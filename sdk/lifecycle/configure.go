@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -68,6 +69,25 @@ func ParseConfig[C any](name string, req sdk.ConfigureRequest, parse func(raw []
 		return zero, err
 	}
 	return parse(req.Config)
+}
+
+// DecodeConfig decodes the JSON options of plugin name: it calls set
+// with each option raw sets (see [sdk.ConfigValues]: keys the schema does
+// not name are refused, null means the default), in the order of the
+// schema, and stops at the first error, which it returns as
+// "<name> config: <key>: ..." wrapping sdk.ErrInvalidConfig. set decodes
+// the value, with [sdk.ParseDuration], [sdk.ParseInt] or its own parser.
+func DecodeConfig(name string, raw []byte, schema sdk.ConfigSchema, set func(key string, val json.RawMessage) error) error {
+	values, err := sdk.ConfigValues(name, raw, schema)
+	if err != nil {
+		return err
+	}
+	for _, v := range values {
+		if err := set(v.Name, v.Value); err != nil {
+			return fmt.Errorf("%s config: %s: %w: %w", name, v.Name, sdk.ErrInvalidConfig, err)
+		}
+	}
+	return nil
 }
 
 // CheckDelegation checks that req carries a delegated key the plugin can

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -122,4 +123,30 @@ func TestWait(t *testing.T) {
 		t.Errorf("Wait for a goroutine that does not end: %v, want DeadlineExceeded", err)
 	}
 	wg.Done()
+}
+
+func TestDecodeConfig(t *testing.T) {
+	schema := sdk.ConfigSchema{Fields: []sdk.ConfigField{{Name: "a"}, {Name: "b"}, {Name: "c"}}}
+	var seen []string
+	set := func(key string, val json.RawMessage) error {
+		seen = append(seen, key+"="+string(val))
+		if key == "c" {
+			return errors.New("c is wrong")
+		}
+		return nil
+	}
+	if err := DecodeConfig("demo", []byte(`{"b": 2, "a": 1, "c": null}`), schema, set); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []string{"a=1", "b=2"}) {
+		t.Errorf("set saw %q, want a then b (schema order), not the null c", seen)
+	}
+	err := DecodeConfig("demo", []byte(`{"c": 3}`), schema, set)
+	if !errors.Is(err, sdk.ErrInvalidConfig) || err.Error() != "demo config: c: invalid config: c is wrong" {
+		t.Errorf("a value set refuses: %v, want it named and wrapping ErrInvalidConfig", err)
+	}
+	seen = nil
+	if err := DecodeConfig("demo", []byte(`{"d": 1}`), schema, set); !errors.Is(err, sdk.ErrInvalidConfig) || len(seen) != 0 {
+		t.Errorf("an unknown key: %v (set saw %q), want ErrInvalidConfig before any set", err, seen)
+	}
 }
