@@ -124,15 +124,6 @@ func (r *receiver) mismatch(ctx context.Context, i int, answerTo string, cause e
 	}
 }
 
-// formatRanges writes ranges as "[a, b), [c, d)".
-func formatRanges(rs [][2]int64) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = fmt.Sprintf("[%d, %d)", r[0], r[1])
-	}
-	return strings.Join(parts, ", ")
-}
-
 // mismatch handles the receiver's report that a file failed its hash
 // check: it hashes the same blocks of the source, names the blocks that
 // differ, tells the receiver, and returns an error wrapping
