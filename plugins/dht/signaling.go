@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 const (
@@ -206,7 +207,7 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	defer stop()
 	_ = st.SetDeadline(time.Now().Add(ackTimeout))
 	if _, err := st.Write(frame); err != nil {
-		return fmt.Errorf("write the frame: %w", ctxErr(ctx, err))
+		return fmt.Errorf("write the frame: %w", lifecycle.IOErr(ctx, err))
 	}
 	_ = st.CloseWrite()
 	var ack [1]byte
@@ -234,14 +235,6 @@ func (s *session) forget(sr *SignedRecord) {
 	if sw, ok := s.n.h.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(id)
 	}
-}
-
-// ctxErr prefers the context's error to the deadline error it caused.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
-	}
-	return err
 }
 
 // handleSignal serves one signal stream: it reads one frame, checks that

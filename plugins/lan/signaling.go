@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 const (
@@ -93,27 +94,19 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	defer stop()
 	_ = c.SetDeadline(time.Now().Add(ackTimeout))
 	if _, err := c.Write(frame); err != nil {
-		return fail("write frame: %w", ctxErr(ctx, err))
+		return fail("write frame: %w", lifecycle.IOErr(ctx, err))
 	}
 	var ack [1]byte
 	if _, err := io.ReadFull(c, ack[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 			return fail("the peer closed the connection without an ack (it refused the frame; its log says why)")
 		}
-		return fail("waiting for the ack: %w", ctxErr(ctx, err))
+		return fail("waiting for the ack: %w", lifecycle.IOErr(ctx, err))
 	}
 	if ack[0] != ackByte {
 		return fail("ack byte 0x%02x, want 0x%02x", ack[0], ackByte)
 	}
 	return nil
-}
-
-// ctxErr prefers the context's error to the deadline error it caused.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
-	}
-	return err
 }
 
 // unreachable reports whether a dial error means nobody is there.

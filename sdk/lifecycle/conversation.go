@@ -61,6 +61,17 @@ func (c Conversation) run(ctx context.Context, read func(quit <-chan struct{}), 
 	return talk()
 }
 
+// IOErr is the error of a read or write on a connection whose deadline
+// ctx's end set (with context.AfterFunc, say): err, with ctx's error in
+// front once ctx has ended, so that the caller sees the cancel and not
+// only the timeout it caused.
+func IOErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
 // Pump is the loop of a reading half (see [Conversation.Run]): it sends
 // each item next reads on out, until quit is closed or next reports that
 // its item, sent like the others, is the last (the read failed).

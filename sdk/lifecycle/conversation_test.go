@@ -150,3 +150,16 @@ func TestPump(t *testing.T) {
 		t.Fatal("Pump blocked on an unread channel after quit closed")
 	}
 }
+
+func TestIOErr(t *testing.T) {
+	timeout := errors.New("i/o timeout")
+	if err := IOErr(context.Background(), timeout); err != timeout {
+		t.Errorf("IOErr with a live context = %v, want the error as it is", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := IOErr(ctx, timeout)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, timeout) || err.Error() != "context canceled (i/o timeout)" {
+		t.Errorf("IOErr after cancel = %v, want both errors, the context's first", err)
+	}
+}
