@@ -109,16 +109,7 @@ func (c Config) Validate() error {
 	case c.CommitInterval < 0:
 		err = fmt.Errorf("commit_interval: negative duration %v", c.CommitInterval)
 	}
-	if err != nil {
-		return fmt.Errorf("ftv2a config: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
-}
-
-// checked returns c with its defaults once [Config.Validate] accepts it:
-// what SetConfig applies.
-func checked(c Config) (Config, error) {
-	return c.withDefaults(), c.Validate()
+	return lifecycle.InvalidConfig(Name, err)
 }
 
 // parseConfig decodes the JSON object the host passes to Configure. Keys

@@ -49,7 +49,8 @@ func New(opts ...Option) *Protocol {
 		Info:          sdk.Info{Name: Name, Version: Version, ProtocolID: ProtocolID},
 		Schema:        schema,
 		Parse:         parseConfig,
-		Check:         checked,
+		Validate:      Config.Validate,
+		Defaults:      Config.withDefaults,
 		SendBuffer:    sendBufferSize,
 		ReceiveBuffer: receiveBufferSize,
 	}

@@ -154,10 +154,7 @@ func (c Config) Validate() error {
 	case c.VerifyWait < 0:
 		err = fmt.Errorf("verify_wait: negative duration %v", c.VerifyWait)
 	}
-	if err != nil {
-		return fmt.Errorf("jsonchunk config: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
+	return lifecycle.InvalidConfig(Name, err)
 }
 
 // chunkSize returns the chunk size of mode.
@@ -166,12 +163,6 @@ func (c Config) chunkSize(mode string) int {
 		return c.StrictChunkSize
 	}
 	return c.ChunkSize
-}
-
-// checked returns c with its defaults once [Config.Validate] accepts it:
-// what SetConfig applies.
-func checked(c Config) (Config, error) {
-	return c.withDefaults(), c.Validate()
 }
 
 // parseConfig decodes the JSON object the host passes to Configure. Keys

@@ -53,7 +53,8 @@ func New(opts ...Option) *Protocol {
 		Info:          info,
 		Schema:        schema,
 		Parse:         parseConfig,
-		Check:         checked,
+		Validate:      Config.Validate,
+		Defaults:      Config.withDefaults,
 		SendBuffer:    sendBufferSize,
 		ReceiveBuffer: receiveBufferSize,
 	}

@@ -90,6 +90,16 @@ func DecodeConfig(name string, raw []byte, schema sdk.ConfigSchema, set func(key
 	return nil
 }
 
+// InvalidConfig is the error of a configuration of plugin name that err
+// says is wrong: "<name> config: invalid config: <err>", wrapping
+// sdk.ErrInvalidConfig and err; nil when err is nil.
+func InvalidConfig(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s config: %w: %w", name, sdk.ErrInvalidConfig, err)
+}
+
 // CheckDelegation checks that req carries a delegated key the plugin can
 // sign with for req.Self: a self ID, a delegation (needs says why one is
 // required), a private key of the right size that matches the

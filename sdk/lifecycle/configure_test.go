@@ -150,3 +150,14 @@ func TestDecodeConfig(t *testing.T) {
 		t.Errorf("an unknown key: %v (set saw %q), want ErrInvalidConfig before any set", err, seen)
 	}
 }
+
+func TestInvalidConfig(t *testing.T) {
+	if err := InvalidConfig("demo", nil); err != nil {
+		t.Errorf("InvalidConfig(nil) = %v, want nil", err)
+	}
+	cause := errors.New("window: 0, want 1 to 64")
+	err := InvalidConfig("demo", cause)
+	if !errors.Is(err, sdk.ErrInvalidConfig) || !errors.Is(err, cause) || err.Error() != "demo config: invalid config: window: 0, want 1 to 64" {
+		t.Errorf("InvalidConfig = %v, want it named, wrapping ErrInvalidConfig and the cause", err)
+	}
+}

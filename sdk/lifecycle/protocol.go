@@ -30,9 +30,11 @@ type Spec[C any] struct {
 	Schema sdk.ConfigSchema
 	// Parse decodes the JSON object Configure gets. REQUIRED.
 	Parse func(raw []byte) (C, error)
-	// Check checks a configuration SetConfig gets from Go and fills in
-	// its defaults; nil takes it as it is.
-	Check func(C) (C, error)
+	// Validate checks a configuration SetConfig gets from Go, and
+	// Defaults fills in its zero fields; nil means none. Method
+	// expressions fit: Config.Validate.
+	Validate func(C) error
+	Defaults func(C) C
 	// SendBuffer and ReceiveBuffer are the sizes of the write buffer
 	// ([Call].Writer) of a Send and of a Receive; 0 means 4096.
 	SendBuffer, ReceiveBuffer int
@@ -119,14 +121,16 @@ func (p *Protocol[C]) Configure(_ context.Context, req sdk.ConfigureRequest) err
 	return p.state.Configure(cfg)
 }
 
-// SetConfig is Configure for Go callers: it applies c once the plugin's
-// check accepted it (and filled in its defaults).
+// SetConfig is Configure for Go callers: it applies c, with its defaults
+// filled in, once the plugin's Validate accepted it.
 func (p *Protocol[C]) SetConfig(c C) error {
-	if p.spec.Check != nil {
-		var err error
-		if c, err = p.spec.Check(c); err != nil {
+	if p.spec.Validate != nil {
+		if err := p.spec.Validate(c); err != nil {
 			return err
 		}
+	}
+	if p.spec.Defaults != nil {
+		c = p.spec.Defaults(c)
 	}
 	return p.state.Configure(c)
 }

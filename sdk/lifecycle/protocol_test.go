@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,8 +13,8 @@ import (
 )
 
 // demoSpec is the spec of a protocol "demo" whose configuration is an
-// int: Parse takes the JSON text's length, Check refuses negatives and
-// makes 0 into 5.
+// int: Parse takes the JSON text's length, Validate refuses negatives
+// and Defaults makes 0 into 5.
 func demoSpec() Spec[int] {
 	return Spec[int]{
 		Info:   sdk.Info{Name: "demo", Version: "1.0.0", ProtocolID: "/demo/1"},
@@ -25,15 +26,13 @@ func demoSpec() Spec[int] {
 			return len(raw), nil
 		},
 		ReceiveBuffer: 512,
-		Check: func(n int) (int, error) {
+		Validate: func(n int) error {
 			if n < 0 {
-				return 0, sdk.ErrInvalidConfig
+				return sdk.ErrInvalidConfig
 			}
-			if n == 0 {
-				n = 5
-			}
-			return n, nil
+			return nil
 		},
+		Defaults: func(n int) int { return cmp.Or(n, 5) },
 	}
 }
 
@@ -79,13 +78,13 @@ func TestProtocolConfigure(t *testing.T) {
 		t.Errorf("Config = %d, %v; want what Parse made (2)", n, ok)
 	}
 	if err := p.SetConfig(-1); !errors.Is(err, sdk.ErrInvalidConfig) {
-		t.Errorf("SetConfig(-1): %v, want Check's error", err)
+		t.Errorf("SetConfig(-1): %v, want Validate's error", err)
 	}
 	if err := p.SetConfig(0); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := p.Config(); n != 5 {
-		t.Errorf("Config after SetConfig(0) = %d, want Check's default 5", n)
+		t.Errorf("Config after SetConfig(0) = %d, want Defaults' 5", n)
 	}
 }
 
