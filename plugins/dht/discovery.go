@@ -18,9 +18,6 @@ const (
 	// maxPeers bounds the peer table; records of further peers are not
 	// kept until some expire.
 	maxPeers = 4096
-	// watchBuffer is the capacity of a Watch channel; the coalescing queue
-	// behind it holds the rest.
-	watchBuffer = 16
 	// lookupQuorum is how many answers besides the first a lookup waits
 	// for before it settles on the freshest record.
 	lookupQuorum = 3

@@ -87,8 +87,8 @@ func New(opts ...Option) *Plugin {
 	p := &Plugin{
 		log:      slog.Default(),
 		peers:    map[sdk.PeerID]*peerEntry{},
-		watchers: feed.NewPeerEvents("dht: watch", watchBuffer),
-		inbox:    feed.NewEnvelopes("dht: receive", receiveBuffer, maxQueuedEnvelopes),
+		watchers: feed.NewPeerEvents("dht: watch", feed.DefaultBuffer),
+		inbox:    feed.NewEnvelopes("dht: receive", feed.DefaultBuffer, feed.DefaultEnvelopes),
 		done:     make(chan struct{}),
 	}
 	for _, o := range opts {

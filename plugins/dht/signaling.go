@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
@@ -34,11 +35,6 @@ const (
 	ackTimeout = 5 * time.Second
 	// frameTimeout bounds the receiver's read of one frame.
 	frameTimeout = 5 * time.Second
-	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
-	// channel's reader, or for the first Receive; the oldest are dropped.
-	maxQueuedEnvelopes = 256
-	// receiveBuffer is the capacity of a Receive channel.
-	receiveBuffer = 16
 )
 
 // dialError is a failure to reach a recipient's node at the addresses of
@@ -315,7 +311,7 @@ func (p *Plugin) deliver(env sdk.Envelope) bool {
 		return false
 	}
 	if p.inbox.Publish(env) {
-		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", feed.DefaultEnvelopes)
 	}
 	return true
 }

@@ -20,9 +20,6 @@ const (
 	// replyGap is the least time between two PING replies to JOINs of the
 	// same peer over the same address family.
 	replyGap = 250 * time.Millisecond
-	// watchBuffer is the capacity of a Watch channel; the coalescing queue
-	// behind it holds the rest.
-	watchBuffer = 16
 )
 
 // peer is one entry of the table.

@@ -92,8 +92,8 @@ func New(opts ...Option) *Plugin {
 		replied:  map[replyKey]time.Time{},
 		once:     map[string]bool{},
 		conns:    map[net.Conn]struct{}{},
-		watchers: feed.NewPeerEvents("lan: watch", watchBuffer),
-		inbox:    feed.NewEnvelopes("lan: receive", receiveBuffer, maxQueuedEnvelopes),
+		watchers: feed.NewPeerEvents("lan: watch", feed.DefaultBuffer),
+		inbox:    feed.NewEnvelopes("lan: receive", feed.DefaultBuffer, feed.DefaultEnvelopes),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
@@ -27,11 +28,6 @@ const (
 	ackTimeout = 5 * time.Second
 	// frameTimeout bounds the receiver's read of one frame.
 	frameTimeout = 5 * time.Second
-	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
-	// channel's reader, or for the first Receive; the oldest are dropped.
-	maxQueuedEnvelopes = 256
-	// receiveBuffer is the capacity of a Receive channel.
-	receiveBuffer = 16
 )
 
 // Send delivers env to env.To over TCP: it dials the address the peer
@@ -127,7 +123,7 @@ func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 // Receive when none is open. p.mu is held.
 func (p *Plugin) deliverLocked(env sdk.Envelope) {
 	if p.inbox.Publish(env) {
-		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", feed.DefaultEnvelopes)
 	}
 }
 

@@ -9,6 +9,16 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
+// Defaults of the hubs of a plugin's Watch and Receive.
+const (
+	// DefaultBuffer is the capacity of a Watch or Receive channel; the
+	// subscriber's queue holds the rest.
+	DefaultBuffer = 16
+	// DefaultEnvelopes bounds the envelopes waiting for one Receive
+	// reader, or for the first Receive; beyond it the oldest are dropped.
+	DefaultEnvelopes = 256
+)
+
 // Config sets up a [Hub].
 type Config[T any] struct {
 	// Name, when set, prefixes the error of a Subscribe after Close, as
