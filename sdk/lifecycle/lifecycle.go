@@ -10,8 +10,14 @@
 //
 // A protocol plugin need not handle the State itself: it embeds a
 // [Protocol], which answers Info, ConfigSchema, Configure and Close and
-// starts each Send and Receive, and writes only the conversation. Any
-// plugin's Configure starts with [CheckAPIVersion].
+// starts each Send and Receive ([Protocol.RunSend]), handing it a [Call]
+// whose [Conversation] runs the reading and the writing half on the
+// stream; the plugin writes only its wire format.
+//
+// Any plugin shares the rest: [Meta] answers Info and ConfigSchema until
+// Close, [ParseConfig] and [DecodeConfig] check the API version and
+// decode the options (with [InvalidConfig] wording what is wrong),
+// [CheckDelegation] checks a delegated key, and [Wait] ends Close.
 package lifecycle
 
 import (
