@@ -298,9 +298,7 @@ func (in *Inbox) Received(r Record) int64 {
 			continue
 		}
 		if ok, _ := j.read(fh); ok {
-			for _, s := range j.ranges {
-				n += s.end - s.off
-			}
+			n += j.ranges.Total()
 		}
 		_ = fh.Close()
 	}

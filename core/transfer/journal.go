@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // A journal records which byte ranges of one part file are committed:
@@ -34,7 +36,7 @@ type journal struct {
 	size   int64  // size of the file journaled
 	index  int
 	log    logFile
-	ranges ranges
+	ranges ranges.Set // committed
 }
 
 func headerPayload(size int64, index int) []byte {
@@ -98,7 +100,7 @@ func (j *journal) read(f *os.File) (ok bool, err error) {
 		if off < 0 || n < 0 || off > j.size || n > j.size-off {
 			return errStopScan
 		}
-		j.ranges = j.ranges.add(off, off+n)
+		j.ranges.Add(off, off+n)
 		return nil
 	})
 	return ok, err
@@ -108,8 +110,8 @@ func (j *journal) read(f *os.File) (ok bool, err error) {
 // leaves it open for appending.
 func (j *journal) rewrite() error {
 	buf := appendFrame(nil, headerPayload(j.size, j.index))
-	for _, s := range j.ranges {
-		buf = appendFrame(buf, commitPayload(s.off, s.end-s.off))
+	for _, r := range j.ranges {
+		buf = appendFrame(buf, commitPayload(r[0], r[1]-r[0]))
 	}
 	if err := writeFileAtomic(j.state, j.rel, buf); err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -127,7 +129,7 @@ func (j *journal) commit(off, n int64) error {
 	if err := j.log.append(appendFrame(nil, commitPayload(off, n))); err != nil {
 		return err
 	}
-	j.ranges = j.ranges.add(off, off+n)
+	j.ranges.Add(off, off+n)
 	return nil
 }
 

@@ -114,7 +114,7 @@ func openPart(t *Incoming, index int) (*Part, error) {
 	// Ranges past the end of the part file were lost (the file was cut
 	// short behind our back): forget them, durably, before the file can
 	// grow with bytes that were never committed.
-	if clipped := j.ranges.clip(st.Size()); !slices.Equal(clipped, j.ranges) {
+	if clipped := j.ranges.Clip(st.Size()); !slices.Equal(clipped, j.ranges) {
 		_ = j.close()
 		j.ranges = clipped
 		if err := j.rewrite(); err != nil {
@@ -183,7 +183,7 @@ func (p *Part) Commit(ctx context.Context, off, n int64) error {
 	switch {
 	case p.closed:
 		return p.errorf("commit: %w", sdk.ErrClosed)
-	case p.done || n == 0 || p.j.ranges.covers(off, off+n):
+	case p.done || n == 0 || p.j.ranges.Covers(off, off+n):
 		return nil
 	}
 	if err := p.f.Sync(); err != nil {
@@ -204,7 +204,7 @@ func (p *Part) hashPrefix(ctx context.Context) error {
 	if p.hash == nil {
 		return nil
 	}
-	end := p.j.ranges.prefix()
+	end := p.j.ranges.Prefix()
 	if p.hashed >= end {
 		return nil
 	}
@@ -236,7 +236,7 @@ func (p *Part) Offset() int64 {
 	if p.done || p.j == nil {
 		return p.size
 	}
-	return p.j.ranges.prefix()
+	return p.j.ranges.Prefix()
 }
 
 // Missing returns the byte ranges not committed yet, as [off, end) pairs in
@@ -248,7 +248,7 @@ func (p *Part) Missing() [][2]int64 {
 	if p.done || p.j == nil {
 		return nil
 	}
-	return p.j.ranges.missing(p.size)
+	return p.j.ranges.Gaps(0, p.size)
 }
 
 // Close finishes with the part.
@@ -286,8 +286,8 @@ func (p *Part) Close(ctx context.Context, complete bool) error {
 	if !complete {
 		return p.keep()
 	}
-	if miss := p.j.ranges.missing(p.size); len(miss) > 0 {
-		return errors.Join(p.errorf("incomplete: bytes %s were not received", formatRanges(miss)), p.keep())
+	if miss := p.j.ranges.Gaps(0, p.size); len(miss) > 0 {
+		return errors.Join(p.errorf("incomplete: bytes %s were not received", miss.Format(4)), p.keep())
 	}
 	if p.hash != nil {
 		if err := p.hashPrefix(ctx); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/dht/dhtsim"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // testDevice is a device the test signs records and frames for.
@@ -129,9 +130,9 @@ func streamTo(t testing.TB, from *plainNode, f *testNode, proto protocol.ID, b [
 func onlyOne(t *testing.T, n *testNode, what, reason, detail string) {
 	t.Helper()
 	n.log.awaitRefused(t, reason, detail)
-	var got []capturedRecord
+	var got []plugintest.LogRecord
 	for _, r := range n.log.refused(reason) {
-		if strings.Contains(r.msg, "refused "+what+" ") && (strings.Contains(r.attrs["detail"], detail) || strings.Contains(r.msg, detail)) {
+		if strings.Contains(r.Message, "refused "+what+" ") && (strings.Contains(r.Attrs["detail"], detail) || strings.Contains(r.Message, detail)) {
 			got = append(got, r)
 		}
 	}

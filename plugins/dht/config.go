@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Defaults of the options.
@@ -107,14 +108,8 @@ func (c config) republishEvery() time.Duration { return c.recordTTL / 3 }
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	values, err := sdk.ConfigValues(Name, raw, schema)
-	if err != nil {
-		return c, err
-	}
-	for _, f := range values {
-		val := f.Value
-		var err error
-		switch f.Name {
+	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
+		switch key {
 		case "listen":
 			c.listen, err = parseListen(val)
 		case "bootstrap":
@@ -133,9 +128,10 @@ func parseConfig(raw []byte) (config, error) {
 		case "bootstrap_only":
 			err = json.Unmarshal(val, &c.bootstrapOnly)
 		}
-		if err != nil {
-			return c, fmt.Errorf("dht config: %s: %w: %w", f.Name, sdk.ErrInvalidConfig, err)
-		}
+		return err
+	})
+	if err != nil {
+		return c, err
 	}
 	return c, nil
 }

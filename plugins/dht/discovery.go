@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
@@ -19,9 +18,6 @@ const (
 	// maxPeers bounds the peer table; records of further peers are not
 	// kept until some expire.
 	maxPeers = 4096
-	// watchBuffer is the capacity of a Watch channel; the coalescing queue
-	// behind it holds the rest.
-	watchBuffer = 16
 	// lookupQuorum is how many answers besides the first a lookup waits
 	// for before it settles on the freshest record.
 	lookupQuorum = 3
@@ -36,14 +32,6 @@ type peerEntry struct {
 	info       sdk.PeerInfo
 	stale      bool // its addresses failed: look it up again before use
 	refreshing bool // an expiry check is running
-}
-
-func cloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Roles = slices.Clone(p.Roles)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	return p
 }
 
 // Announce publishes self as a signed record under /ferry/<self ID>: it
@@ -72,7 +60,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	if self.ID != s.self {
 		return fmt.Errorf("dht: announce: can only announce this device %s, whose delegated key it signs with, not %s: %w", s.self.Short(), self.ID.Short(), sdk.ErrUnsupported)
 	}
-	info := cloneInfo(self)
+	info := feed.CloneInfo(self)
 	if _, err := s.signInfo(&info, time.Now()); err != nil {
 		return fmt.Errorf("dht: announce: %w", err)
 	}
@@ -113,7 +101,7 @@ func (p *Plugin) learn(sr *SignedRecord, raw []byte, now time.Time) {
 		p.peers[id] = pe
 	}
 	pe.rec, pe.info, pe.stale = sr, sr.PeerInfo(now), false
-	p.emitLocked(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
+	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: feed.CloneInfo(pe.info)})
 }
 
 // logLimitedLocked is logLimited for callers holding p.mu.
@@ -211,7 +199,7 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 	var info sdk.PeerInfo
 	found := pe != nil && time.Now().Before(pe.rec.Record.Expires())
 	if found {
-		info = cloneInfo(pe.info)
+		info = feed.CloneInfo(pe.info)
 	}
 	p.mu.Unlock()
 	switch {
@@ -270,7 +258,7 @@ func (p *Plugin) expire(now time.Time) {
 			continue
 		}
 		delete(p.peers, id)
-		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 	}
 }
 
@@ -292,7 +280,7 @@ func (p *Plugin) refreshExpired(s *session, id sdk.PeerID) {
 	pe.refreshing = false
 	if !now.Before(pe.rec.Record.Expires()) && !p.closed {
 		delete(p.peers, id)
-		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 	}
 }
 
@@ -306,43 +294,6 @@ func (p *Plugin) refreshExpired(s *session, id sdk.PeerID) {
 // one read for each peer is always its current state.
 func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("dht: watch: %w", sdk.ErrClosed)
-	}
-	w := &watcher{out: make(chan sdk.PeerEvent, watchBuffer), wake: make(chan struct{}, 1)}
-	ids := make([]sdk.PeerID, 0, len(p.peers))
-	for id := range p.peers {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b sdk.PeerID) int { return p.peers[a].info.Seen.Compare(p.peers[b].info.Seen) })
-	for _, id := range ids {
-		w.queue.Push(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: cloneInfo(p.peers[id].info)})
-	}
-	p.watchers[w] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, w.out, w.wake, w.queue.Pop, func() { delete(p.watchers, w) })
-	}()
-	return w.out, nil
-}
-
-// emitLocked queues ev for every watcher. p.mu is held.
-func (p *Plugin) emitLocked(ev sdk.PeerEvent) {
-	for w := range p.watchers {
-		w.queue.Push(ev)
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// watcher is one Watch call.
-type watcher struct {
-	out   chan sdk.PeerEvent
-	wake  chan struct{}
-	queue feed.PeerEvents // guarded by Plugin.mu
+	defer p.mu.Unlock()
+	return p.watchers.Subscribe(ctx, feed.Known(p.peers, func(pe *peerEntry) sdk.PeerInfo { return pe.info })...)
 }

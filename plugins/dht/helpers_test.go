@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/dht/dhtsim"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // eventually bounds every wait for something that should happen; tests
@@ -25,129 +25,45 @@ const eventually = 30 * time.Second
 // lines too.
 const debugLogEnv = "FERRY_DHT_TEST_DEBUG"
 
-// logCapture is a slog handler that keeps every record and also writes
-// those at info level and above to the test log.
-type logCapture struct {
-	t     testing.TB
-	name  string
-	mu    *sync.Mutex
-	recs  *[]capturedRecord
-	done  *bool
-	attrs []slog.Attr
-}
-
-type capturedRecord struct {
-	level slog.Level
-	msg   string
-	attrs map[string]string
-}
-
-func (r capturedRecord) String() string {
-	return fmt.Sprintf("%s %q %v", r.level, r.msg, r.attrs)
-}
+// logCapture is an instance's log: a plugintest.LogBuffer that echoes
+// lines at info level and above (all of them with debugLogEnv set) under
+// the instance's name, with the queries of the dht tests. Lines logged by
+// libp2p goroutines after the test ended are not echoed.
+type logCapture struct{ *plugintest.LogBuffer }
 
 func newLogCapture(t testing.TB, name string) *logCapture {
-	c := &logCapture{t: t, name: name, mu: &sync.Mutex{}, recs: &[]capturedRecord{}, done: new(bool)}
-	// Goroutines of libp2p may outlive the test by a moment; t.Log after
-	// the test would panic.
-	t.Cleanup(func() {
-		c.mu.Lock()
-		*c.done = true
-		c.mu.Unlock()
-	})
-	return c
-}
-
-func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
-
-func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
-	rec := capturedRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
-	for _, a := range c.attrs {
-		rec.attrs[a.Key] = a.Value.String()
+	echo := slog.LevelInfo
+	if os.Getenv(debugLogEnv) != "" {
+		echo = slog.LevelDebug
 	}
-	r.Attrs(func(a slog.Attr) bool {
-		rec.attrs[a.Key] = a.Value.Resolve().String()
-		return true
-	})
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	*c.recs = append(*c.recs, rec)
-	if !*c.done && (r.Level >= slog.LevelInfo || os.Getenv(debugLogEnv) != "") {
-		c.t.Logf("[%s] %s", c.name, rec)
-	}
-	return nil
-}
-
-func (c *logCapture) WithAttrs(attrs []slog.Attr) slog.Handler {
-	d := *c
-	d.attrs = append(append([]slog.Attr(nil), c.attrs...), attrs...)
-	return &d
-}
-
-func (c *logCapture) WithGroup(string) slog.Handler { return c }
-
-// records returns the records matching f.
-func (c *logCapture) records(f func(capturedRecord) bool) []capturedRecord {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []capturedRecord
-	for _, r := range *c.recs {
-		if f(r) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return &logCapture{plugintest.NewLogBuffer(t, plugintest.LogName(name), plugintest.LogEcho(echo))}
 }
 
 // refused returns the lines about input refused for reason.
-func (c *logCapture) refused(reason string) []capturedRecord {
-	return c.records(func(r capturedRecord) bool {
-		return r.attrs["reason"] == reason && strings.HasPrefix(r.msg, "dht: refused")
-	})
+func (c *logCapture) refused(reason string) []plugintest.LogRecord {
+	return c.Records(func(r plugintest.LogRecord) bool { return isRefusal(r, reason) })
+}
+
+// isRefusal reports whether r is a line about input refused for reason.
+func isRefusal(r plugintest.LogRecord, reason string) bool {
+	return r.Attrs["reason"] == reason && strings.HasPrefix(r.Message, "dht: refused")
 }
 
 // awaitRefused waits for a line about input refused for reason whose
 // message or detail contains detail, and returns all such lines.
-func (c *logCapture) awaitRefused(t testing.TB, reason, detail string) []capturedRecord {
+func (c *logCapture) awaitRefused(t testing.TB, reason, detail string) []plugintest.LogRecord {
 	t.Helper()
-	deadline := time.Now().Add(eventually)
-	for time.Now().Before(deadline) {
-		var got []capturedRecord
-		for _, r := range c.refused(reason) {
-			if strings.Contains(r.attrs["detail"], detail) || strings.Contains(r.msg, detail) {
-				got = append(got, r)
-			}
-		}
-		if len(got) > 0 {
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no line about input refused for %q with %q; log:\n%s", reason, detail, c.dump())
-	return nil
+	return c.Await(t, eventually, fmt.Sprintf("about input refused for %q with %q", reason, detail), func(r plugintest.LogRecord) bool {
+		return isRefusal(r, reason) && (strings.Contains(r.Attrs["detail"], detail) || strings.Contains(r.Message, detail))
+	})
 }
 
 // awaitMessage waits for a line whose message contains s.
-func (c *logCapture) awaitMessage(t testing.TB, s string) capturedRecord {
+func (c *logCapture) awaitMessage(t testing.TB, s string) plugintest.LogRecord {
 	t.Helper()
-	deadline := time.Now().Add(eventually)
-	for time.Now().Before(deadline) {
-		if got := c.records(func(r capturedRecord) bool { return strings.Contains(r.msg, s) }); len(got) > 0 {
-			return got[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no log line containing %q; log:\n%s", s, c.dump())
-	return capturedRecord{}
-}
-
-func (c *logCapture) dump() string {
-	var b strings.Builder
-	for _, r := range c.records(func(capturedRecord) bool { return true }) {
-		b.WriteString(r.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return c.Await(t, eventually, fmt.Sprintf("containing %q", s), func(r plugintest.LogRecord) bool {
+		return strings.Contains(r.Message, s)
+	})[0]
 }
 
 // seedNode starts a bootstrap node on loopback, closed at the end of the

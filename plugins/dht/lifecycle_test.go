@@ -107,8 +107,8 @@ func TestNoPeersStateLogged(t *testing.T) {
 	n := newNode(t, "n", []string{boot}, nil)
 	n.log.awaitMessage(t, "dht: bootstrapping")
 	line := n.log.awaitMessage(t, "dht: no DHT peers (bootstrap "+boot+" unreachable)")
-	if line.level != slog.LevelWarn {
-		t.Errorf("no-peers line at %v, want warn", line.level)
+	if line.Level != slog.LevelWarn {
+		t.Errorf("no-peers line at %v, want warn", line.Level)
 	}
 	newNode(t, "m", n.Addrs(), nil)
 	n.log.awaitMessage(t, "dht: connected to 1 DHT peers")

@@ -2,11 +2,9 @@ package dht
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/feed"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Name is the plugin's name.
@@ -21,6 +20,10 @@ const Name = "dht"
 
 // PluginVersion is the plugin's own version.
 const PluginVersion = "0.1.0"
+
+// needsDelegation says why Configure refuses a request without a
+// delegated key.
+const needsDelegation = "dht needs a delegated signing key from the host (its records are signed with it and it is the libp2p identity); only bootstrap_only runs without"
 
 // stateKeyFile is the libp2p key of a bootstrap_only instance, in its
 // state folder.
@@ -41,8 +44,11 @@ func WithLogger(l *slog.Logger) Option {
 
 // Plugin is the dht discovery and signaling plugin. Make it with [New];
 // Configure starts its DHT node and Close stops it. All methods are safe
-// to call concurrently.
+// to call concurrently. Info and ConfigSchema are those of the embedded
+// [lifecycle.Meta]; the options are listen, bootstrap, protocol_prefix,
+// record_ttl, lookup_timeout, max_connections and bootstrap_only.
 type Plugin struct {
+	lifecycle.Meta
 	log   *slog.Logger
 	drops dropLog
 	seq   atomic.Uint64 // the last record Seq signed
@@ -58,9 +64,14 @@ type Plugin struct {
 	sess       *session
 	announced  *sdk.PeerInfo // what Announce asked for, nil before
 	peers      map[sdk.PeerID]*peerEntry
-	watchers   map[*watcher]struct{}
-	receivers  map[*receiver]struct{}
-	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
+
+	// watchers are the Watch channels. Events are published with mu
+	// held, so that a Watch's snapshot of the table and the events after
+	// it agree.
+	watchers *feed.Hub[sdk.PeerEvent]
+	// inbox holds the Receive channels, and the envelopes for the next
+	// Receive while none is open.
+	inbox *feed.Hub[sdk.Envelope]
 
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
@@ -74,40 +85,23 @@ var (
 // New returns an unconfigured plugin.
 func New(opts ...Option) *Plugin {
 	p := &Plugin{
-		log:       slog.Default(),
-		peers:     map[sdk.PeerID]*peerEntry{},
-		watchers:  map[*watcher]struct{}{},
-		receivers: map[*receiver]struct{}{},
-		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
-		done:      make(chan struct{}),
+		log:      slog.Default(),
+		peers:    map[sdk.PeerID]*peerEntry{},
+		watchers: feed.NewPeerEvents("dht: watch", feed.DefaultBuffer),
+		inbox:    feed.NewEnvelopes("dht: receive", feed.DefaultBuffer, feed.DefaultEnvelopes),
+		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(p)
 	}
-	return p
-}
-
-// Info describes the plugin. It answers before Configure.
-func (p *Plugin) Info(ctx context.Context) (sdk.Info, error) {
-	if p.isClosed() {
-		return sdk.Info{}, fmt.Errorf("dht: info: %w", sdk.ErrClosed)
-	}
-	return sdk.Info{
+	p.Meta = lifecycle.Describe(sdk.Info{
 		Name:         Name,
 		Version:      PluginVersion,
 		Roles:        []sdk.Role{sdk.RoleDiscovery, sdk.RoleSignaling},
 		APIVersions:  []int{sdk.APIVersion},
 		Capabilities: []string{"discovery.lookup"},
-	}, nil
-}
-
-// ConfigSchema lists the options: listen, bootstrap, protocol_prefix,
-// record_ttl, lookup_timeout, max_connections and bootstrap_only.
-func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	if p.isClosed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("dht: config schema: %w", sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+	}, schema, p.isClosed)
+	return p
 }
 
 // Configure checks the options and the delegation, starts the libp2p host
@@ -119,15 +113,14 @@ func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
 // others, it starts a new node, switches to it, stops the old one and
 // publishes the announced record again.
 func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("dht: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	cfg, err := parseConfig(req.Config)
+	cfg, err := lifecycle.ParseConfig(Name, req, parseConfig)
 	if err != nil {
 		return err
 	}
 	if !cfg.bootstrapOnly {
-		if err := checkDelegation(req, time.Now()); err != nil {
+		// Its records are signed with the key, which is also the libp2p
+		// identity.
+		if err := lifecycle.CheckDelegation(Name, needsDelegation, req, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -179,7 +172,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	if pe := p.peers[req.Self]; pe != nil {
 		delete(p.peers, req.Self) // now ourselves
-		p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+		p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 	}
 	p.cfg, p.self, p.del, p.sess = cfg, req.Self, req.Delegation, sess
 	if !p.configured {
@@ -229,29 +222,6 @@ func sameKey(a, b *sdk.Delegation) bool {
 	return a.Key.Equal(b.Key)
 }
 
-// checkDelegation checks that the host gave a usable delegated key for
-// req.Self.
-func checkDelegation(req sdk.ConfigureRequest, now time.Time) error {
-	d := req.Delegation
-	switch {
-	case req.Self.IsZero():
-		return fmt.Errorf("dht: configure: no self peer ID: %w", sdk.ErrInvalidConfig)
-	case d == nil:
-		return fmt.Errorf("dht: configure: dht needs a delegated signing key from the host (its records are signed with it and it is the libp2p identity); only bootstrap_only runs without: %w", sdk.ErrInvalidConfig)
-	case len(d.Key) != ed25519.PrivateKeySize:
-		return fmt.Errorf("dht: configure: delegated key of %d bytes, want %d: %w", len(d.Key), ed25519.PrivateKeySize, sdk.ErrInvalidConfig)
-	case d.Cert.Issuer != req.Self:
-		return fmt.Errorf("dht: configure: the delegation was issued by %s, not by this device %s: %w", d.Cert.Issuer.Short(), req.Self.Short(), sdk.ErrInvalidConfig)
-	}
-	if pub, ok := d.Key.Public().(ed25519.PublicKey); !ok || !pub.Equal(d.Cert.Key) {
-		return fmt.Errorf("dht: configure: the delegated key does not match its certificate: %w", sdk.ErrInvalidConfig)
-	}
-	if err := d.Cert.Verify(now); err != nil {
-		return fmt.Errorf("dht: configure: delegation: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
-}
-
 // Close stops the node and closes every Watch and Receive channel, and
 // waits, until ctx ends, for its goroutines to stop. Records it published
 // expire on their own (after record_ttl).
@@ -263,24 +233,26 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.done)
+	// Closing the hubs under mu: a Watch or Receive either came before
+	// or fails.
+	p.watchers.Close()
+	p.inbox.Close()
 	sess := p.sess
 	p.sess = nil
 	p.mu.Unlock()
 
-	stopped := make(chan struct{})
+	// Stopping the node counts among the goroutines Close waits for.
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		if sess != nil {
 			sess.close()
 		}
-		p.wg.Wait()
-		close(stopped)
 	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("dht: close: waiting for goroutines: %w", ctx.Err())
+	if err := lifecycle.Wait(ctx, &p.wg); err != nil {
+		return fmt.Errorf("dht: close: waiting for goroutines: %w", err)
 	}
+	return nil
 }
 
 // Addrs returns the libp2p multiaddrs of the plugin's DHT node, each

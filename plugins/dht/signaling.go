@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/feed"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 const (
@@ -34,11 +35,6 @@ const (
 	ackTimeout = 5 * time.Second
 	// frameTimeout bounds the receiver's read of one frame.
 	frameTimeout = 5 * time.Second
-	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
-	// channel's reader, or for the first Receive; the oldest are dropped.
-	maxQueuedEnvelopes = 256
-	// receiveBuffer is the capacity of a Receive channel.
-	receiveBuffer = 16
 )
 
 // dialError is a failure to reach a recipient's node at the addresses of
@@ -207,7 +203,7 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	defer stop()
 	_ = st.SetDeadline(time.Now().Add(ackTimeout))
 	if _, err := st.Write(frame); err != nil {
-		return fmt.Errorf("write the frame: %w", ctxErr(ctx, err))
+		return fmt.Errorf("write the frame: %w", lifecycle.IOErr(ctx, err))
 	}
 	_ = st.CloseWrite()
 	var ack [1]byte
@@ -235,14 +231,6 @@ func (s *session) forget(sr *SignedRecord) {
 	if sw, ok := s.n.h.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(id)
 	}
-}
-
-// ctxErr prefers the context's error to the deadline error it caused.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
-	}
-	return err
 }
 
 // handleSignal serves one signal stream: it reads one frame, checks that
@@ -311,30 +299,7 @@ func (s *session) handleSignal(st network.Stream) {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("dht: receive: %w", sdk.ErrClosed)
-	}
-	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}}
-	if len(p.receivers) == 0 {
-		r.queue, p.pending = p.pending, feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}
-	}
-	p.receivers[r] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, r.out, r.wake, r.queue.Pop, func() { delete(p.receivers, r) })
-	}()
-	return r.out, nil
-}
-
-// receiver is one Receive call.
-type receiver struct {
-	out   chan sdk.Envelope
-	wake  chan struct{}
-	queue feed.Bounded[sdk.Envelope] // guarded by Plugin.mu
+	return p.inbox.Subscribe(ctx)
 }
 
 // deliver queues env for every Receive channel, or for the next Receive
@@ -345,29 +310,8 @@ func (p *Plugin) deliver(env sdk.Envelope) bool {
 	if p.closed {
 		return false
 	}
-	lost := false
-	if len(p.receivers) == 0 {
-		before := p.pending.Dropped
-		p.pending.Push(env)
-		lost = p.pending.Dropped > before
-	}
-	first := true
-	for r := range p.receivers {
-		e := env
-		if !first {
-			e.Payload = slices.Clone(env.Payload)
-		}
-		first = false
-		before := r.queue.Dropped
-		r.queue.Push(e)
-		lost = lost || r.queue.Dropped > before
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	if lost {
-		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+	if p.inbox.Publish(env) {
+		p.logLimitedLocked("receive queue full", "dht: a Receive reader is too slow: dropped its oldest envelope", "limit", feed.DefaultEnvelopes)
 	}
 	return true
 }

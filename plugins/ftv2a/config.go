@@ -1,12 +1,15 @@
 package ftv2a
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Defaults of the options.
@@ -81,21 +84,11 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields with their defaults.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.RetryInterval == 0 {
-		c.RetryInterval = d.RetryInterval
-	}
-	if c.Retries == 0 {
-		c.Retries = d.Retries
-	}
-	if c.ChunkSize == 0 {
-		c.ChunkSize = d.ChunkSize
-	}
-	if c.CommitBytes == 0 {
-		c.CommitBytes = d.CommitBytes
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = d.CommitInterval
-	}
+	c.RetryInterval = cmp.Or(c.RetryInterval, d.RetryInterval)
+	c.Retries = cmp.Or(c.Retries, d.Retries)
+	c.ChunkSize = cmp.Or(c.ChunkSize, d.ChunkSize)
+	c.CommitBytes = cmp.Or(c.CommitBytes, d.CommitBytes)
+	c.CommitInterval = cmp.Or(c.CommitInterval, d.CommitInterval)
 	return c
 }
 
@@ -116,10 +109,7 @@ func (c Config) Validate() error {
 	case c.CommitInterval < 0:
 		err = fmt.Errorf("commit_interval: negative duration %v", c.CommitInterval)
 	}
-	if err != nil {
-		return fmt.Errorf("ftv2a config: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
+	return lifecycle.InvalidConfig(Name, err)
 }
 
 // parseConfig decodes the JSON object the host passes to Configure. Keys
@@ -128,13 +118,7 @@ func (c Config) Validate() error {
 // the default.
 func parseConfig(raw []byte) (Config, error) {
 	c := DefaultConfig()
-	values, err := sdk.ConfigValues(Name, raw, schema)
-	if err != nil {
-		return c, err
-	}
-	for _, f := range values {
-		key, val := f.Name, f.Value
-		var err error
+	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
 		switch key {
 		case "retry_interval":
 			c.RetryInterval, err = sdk.ParseDuration(val, false)
@@ -149,9 +133,10 @@ func parseConfig(raw []byte) (Config, error) {
 		case "commit_interval":
 			c.CommitInterval, err = sdk.ParseDuration(val, false)
 		}
-		if err != nil {
-			return c, fmt.Errorf("ftv2a config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
-		}
+		return err
+	})
+	if err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }

@@ -98,58 +98,15 @@ func TestInfo(t *testing.T) {
 	}
 }
 
-// TestLifecycle checks that Send and Receive need Configure and end with
-// Close, and that Close ends running calls.
+// TestLifecycle runs the life-cycle suite: Info before Configure, the API
+// version check, Send and Receive need Configure and end with Close, Close
+// ends running calls, and every call after Close fails with ErrClosed.
 func TestLifecycle(t *testing.T) {
-	ctx := testContext(t)
-	a, b := tcpPair(t)
-	send := func(p *Protocol) error {
-		return p.Send(ctx, sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: testTID}, Source: &memSource{}})
-	}
-	recv := func(p *Protocol) error {
-		return p.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: &memSink{}})
-	}
-
-	p := New()
-	if err := send(p); !errors.Is(err, sdk.ErrNotConfigured) {
-		t.Errorf("Send before Configure: %v, want sdk.ErrNotConfigured", err)
-	}
-	if err := recv(p); !errors.Is(err, sdk.ErrNotConfigured) {
-		t.Errorf("Receive before Configure: %v, want sdk.ErrNotConfigured", err)
-	}
-	configure(t, p, nil)
-
-	// A Receive that waits for a request ends when the protocol closes.
-	started := make(chan struct{})
-	errc := runAsync(func() error {
-		close(started)
-		return recv(p)
-	})
-	<-started
-	if err := p.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := <-errc; !errors.Is(err, sdk.ErrClosed) {
-		// Close may also win the race with the call's start: sdk.ErrClosed
-		// too.
-		t.Errorf("Receive ended by Close: %v, want sdk.ErrClosed", err)
-	}
-
-	if err := send(p); !errors.Is(err, sdk.ErrClosed) {
-		t.Errorf("Send after Close: %v, want sdk.ErrClosed", err)
-	}
-	if err := recv(p); !errors.Is(err, sdk.ErrClosed) {
-		t.Errorf("Receive after Close: %v, want sdk.ErrClosed", err)
-	}
-	if _, err := p.Info(ctx); !errors.Is(err, sdk.ErrClosed) {
-		t.Errorf("Info after Close: %v, want sdk.ErrClosed", err)
-	}
-	if err := p.Configure(ctx, sdk.ConfigureRequest{}); !errors.Is(err, sdk.ErrClosed) {
-		t.Errorf("Configure after Close: %v, want sdk.ErrClosed", err)
-	}
-	if err := p.Close(ctx); !errors.Is(err, sdk.ErrClosed) {
-		t.Errorf("second Close: %v, want sdk.ErrClosed", err)
-	}
+	plugintest.TestProtocolLifecycle(t, func(t *testing.T) sdk.Protocol {
+		p := New()
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		return p
+	}, nil)
 }
 
 // TestContextCancel checks that a cancelled context ends a waiting

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // receiveBufferSize is the size of the receiver's write buffer: it only
@@ -29,36 +29,16 @@ const receiveBufferSize = 4 << 10
 // closes the stream. A part file left incomplete is closed with
 // complete=false, so the core keeps it for a resume.
 func (p *Protocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "receive")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("ftv2a: receive: no stream")
-	case req.Sink == nil:
-		return errors.New("ftv2a: receive: no file sink")
-	}
-	r := &receiver{
-		cfg:  cfg,
-		log:  p.logger(),
-		st:   req.Stream,
-		bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
-		sink: req.Sink,
-		prog: req.Progress,
-	}
-	return r.run(ctx)
+	return p.RunReceive(ctx, req, func(ctx context.Context, call *lifecycle.Call[Config]) error {
+		r := &receiver{Call: call, sink: req.Sink}
+		return r.run(ctx)
+	})
 }
 
 // receiver is the state of one Receive call.
 type receiver struct {
-	cfg  Config
-	log  *slog.Logger
-	st   sdk.Stream
-	bw   *bufio.Writer
+	*lifecycle.Call[Config]
 	sink sdk.FileSink
-	prog sdk.Progress
 
 	// last is the most recent FILE_SENDREQUEST and how it was answered,
 	// so that a sender's retry of it gets the same answer again; nil once
@@ -99,14 +79,14 @@ type incoming struct {
 // also closes the stream so that the sender sees it end. A cancelled ctx
 // closes the stream so that a blocked read returns.
 func (r *receiver) run(ctx context.Context) (err error) {
-	stop := context.AfterFunc(ctx, func() { _ = r.st.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = r.Stream.Close() })
 	defer func() {
 		stop()
 		if err != nil {
-			_ = r.st.Close()
+			_ = r.Stream.Close()
 		}
 	}()
-	rd := NewReader(bufio.NewReaderSize(r.st, readBuffer), MaxDataLimit)
+	rd := NewReader(bufio.NewReaderSize(r.Stream, readBuffer), MaxDataLimit)
 	for {
 		f, err := rd.Next()
 		if err != nil {
@@ -123,7 +103,7 @@ func (r *receiver) run(ctx context.Context) (err error) {
 		if err != nil {
 			r.abort(ctx)
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "receive")
+				return r.Err(ctx)
 			}
 			return err
 		}
@@ -136,7 +116,7 @@ func (r *receiver) readFailed(ctx context.Context, err error) error {
 	r.abort(ctx)
 	switch {
 	case ctx.Err() != nil:
-		return ctxErr(ctx, "receive")
+		return r.Err(ctx)
 	case err == io.EOF && cur == nil:
 		return nil
 	case errors.Is(err, ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF):
@@ -155,28 +135,28 @@ func (r *receiver) abort(ctx context.Context) {
 		return
 	}
 	r.cur = nil
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := lifecycle.CleanupContext(ctx)
 	defer cancel()
 	if err := r.settle(c, true); err != nil {
-		r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
+		r.Log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
 	}
 	if !c.broken && c.held > c.committed {
 		if err := c.part.Commit(cctx, int64(c.committed), int64(c.held-c.committed)); err != nil {
-			r.log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
+			r.Log.Warn("ftv2a: commit of an interrupted file failed", "file", c.req.Name, "err", err)
 		}
 	}
 	if err := c.part.Close(cctx, false); err != nil {
-		r.log.Warn("ftv2a: closing an interrupted file failed", "file", c.req.Name, "err", err)
+		r.Log.Warn("ftv2a: closing an interrupted file failed", "file", c.req.Name, "err", err)
 	}
-	r.log.Info("ftv2a: file interrupted: part file kept", "file", c.req.Name, "held", c.held, "size", c.req.Size)
+	r.Log.Info("ftv2a: file interrupted: part file kept", "file", c.req.Name, "held", c.held, "size", c.req.Size)
 }
 
 // control writes a control about a file this side receives and flushes.
 func (r *receiver) control(fn uint8, t ControlType) error {
-	if err := WriteFrame(r.bw, Control{SendReceive: FileWeReceive, FileNumber: fn, Type: t}); err != nil {
+	if err := WriteFrame(r.Writer, Control{SendReceive: FileWeReceive, FileNumber: fn, Type: t}); err != nil {
 		return err
 	}
-	return r.bw.Flush()
+	return r.Writer.Flush()
 }
 
 // onRequest answers a FILE_SENDREQUEST.
@@ -187,7 +167,7 @@ func (r *receiver) onRequest(ctx context.Context, req SendRequest) error {
 		if r.last.accepted {
 			t = SendAck
 		}
-		r.log.Debug("ftv2a: repeated request answered again", "file", req.Name, "answer", t.String())
+		r.Log.Debug("ftv2a: repeated request answered again", "file", req.Name, "answer", t.String())
 		if err := r.control(req.FileNumber, t); err != nil {
 			return fmt.Errorf("ftv2a: answer the repeated request for %q: %v: %w", req.Name, err, sdk.ErrOffline)
 		}
@@ -206,14 +186,14 @@ func (r *receiver) onRequest(ctx context.Context, req SendRequest) error {
 	}
 	if err := r.sink.Decide(ctx, offer); err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		}
 		return r.refuse(req, err)
 	}
 	part, err := r.sink.Create(ctx, 0)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		}
 		return r.refuse(req, fmt.Errorf("create the part file: %w", err))
 	}
@@ -228,7 +208,7 @@ func (r *receiver) onRequest(ctx context.Context, req SendRequest) error {
 	if err := r.accept(req.FileNumber, held); err != nil {
 		return fmt.Errorf("ftv2a: accept %q: %v: %w", req.Name, err, sdk.ErrOffline)
 	}
-	r.log.Debug("ftv2a: file accepted", "file", req.Name, "size", req.Size, "offset", held)
+	r.Log.Debug("ftv2a: file accepted", "file", req.Name, "size", req.Size, "offset", held)
 	r.progress(held)
 	if held == req.Size {
 		return r.finish(ctx)
@@ -244,19 +224,19 @@ func (r *receiver) accept(fn uint8, pos uint64) error {
 	}
 	for _, c := range cs {
 		c.SendReceive, c.FileNumber = FileWeReceive, fn
-		if err := WriteFrame(r.bw, c); err != nil {
+		if err := WriteFrame(r.Writer, c); err != nil {
 			return err
 		}
 	}
-	return r.bw.Flush()
+	return r.Writer.Flush()
 }
 
 // refuse answers a request with KILL and keeps serving the stream.
 func (r *receiver) refuse(req SendRequest, why error) error {
 	if errors.Is(why, sdk.ErrRefused) {
-		r.log.Info("ftv2a: file refused", "file", req.Name, "size", req.Size, "reason", why)
+		r.Log.Info("ftv2a: file refused", "file", req.Name, "size", req.Size, "reason", why)
 	} else {
-		r.log.Warn("ftv2a: file refused: cannot take it", "file", req.Name, "size", req.Size, "err", why)
+		r.Log.Warn("ftv2a: file refused: cannot take it", "file", req.Name, "size", req.Size, "err", why)
 	}
 	r.last = &answer{req: req}
 	if err := r.control(req.FileNumber, Kill); err != nil {
@@ -293,7 +273,7 @@ func (r *receiver) onData(ctx context.Context, d Data) error {
 	if err := r.settle(c, false); err != nil {
 		return err
 	}
-	if c.inflight == nil && (c.held-c.committed >= uint64(r.cfg.CommitBytes) || time.Since(c.lastCommit) >= r.cfg.CommitInterval) {
+	if c.inflight == nil && (c.held-c.committed >= uint64(r.Config.CommitBytes) || time.Since(c.lastCommit) >= r.Config.CommitInterval) {
 		r.commitAsync(ctx, c)
 	}
 	return nil
@@ -364,13 +344,13 @@ func (r *receiver) finish(ctx context.Context) error {
 	}
 	r.cur = nil
 	if err := c.part.Close(ctx, true); err != nil {
-		r.log.Warn("ftv2a: finishing the file failed: not confirmed to the sender", "file", c.req.Name, "err", err)
+		r.Log.Warn("ftv2a: finishing the file failed: not confirmed to the sender", "file", c.req.Name, "err", err)
 		return fmt.Errorf("ftv2a: finish %q: %w", c.req.Name, err)
 	}
 	if err := r.control(c.req.FileNumber, Kill); err != nil {
 		return fmt.Errorf("ftv2a: confirm %q: %v: %w", c.req.Name, err, sdk.ErrOffline)
 	}
-	r.log.Debug("ftv2a: file received", "file", c.req.Name, "size", c.req.Size)
+	r.Log.Debug("ftv2a: file received", "file", c.req.Name, "size", c.req.Size)
 	return nil
 }
 
@@ -380,24 +360,24 @@ func (r *receiver) finish(ctx context.Context) error {
 func (r *receiver) onControl(ctx context.Context, c Control) error {
 	cur := r.cur
 	if c.SendReceive != FileWeSend || cur == nil || c.FileNumber != cur.req.FileNumber {
-		r.log.Debug("ftv2a: ignoring a control about no current file", "control", c.Type.String(),
+		r.Log.Debug("ftv2a: ignoring a control about no current file", "control", c.Type.String(),
 			"file_number", c.FileNumber, "send_receive", c.SendReceive)
 		return nil
 	}
 	switch c.Type {
 	case Kill:
-		r.log.Info("ftv2a: the sender cancelled the file", "file", cur.req.Name, "held", cur.held, "size", cur.req.Size)
+		r.Log.Info("ftv2a: the sender cancelled the file", "file", cur.req.Name, "held", cur.held, "size", cur.req.Size)
 		r.abort(ctx)
 		r.last = nil
 	case Pause, Accept:
 	default:
-		r.log.Debug("ftv2a: ignoring a control from the sender", "control", c.Type.String(), "file", cur.req.Name)
+		r.Log.Debug("ftv2a: ignoring a control from the sender", "control", c.Type.String(), "file", cur.req.Name)
 	}
 	return nil
 }
 
 func (r *receiver) progress(held uint64) {
-	if r.prog != nil {
-		r.prog.Update(0, int64(held))
+	if r.Progress != nil {
+		r.Progress.Update(0, int64(held))
 	}
 }

@@ -1,17 +1,15 @@
 package ftv2a
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 const (
@@ -32,41 +30,28 @@ const (
 // wrapping sdk.ErrNotProcessed; a stream that breaks before the
 // acknowledgement or the confirmation, with one wrapping sdk.ErrOffline.
 func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "send")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("ftv2a: send: no stream")
-	case req.Source == nil:
-		return errors.New("ftv2a: send: no file source")
-	}
-	tid, err := parseTransferID(req.Offer.TransferID)
-	if err != nil {
-		return fmt.Errorf("ftv2a: send: %w", err)
-	}
-	for i, f := range req.Offer.Files {
-		if err := checkFile(f); err != nil {
-			return fmt.Errorf("ftv2a: send: file %d: %w", i, err)
+	return p.RunSend(ctx, req, func(ctx context.Context, call *lifecycle.Call[Config]) error {
+		tid, err := parseTransferID(req.Offer.TransferID)
+		if err != nil {
+			return fmt.Errorf("ftv2a: send: %w", err)
 		}
-	}
-	s := &sender{
-		cfg:    cfg,
-		log:    p.logger(),
-		st:     req.Stream,
-		bw:     bufio.NewWriterSize(req.Stream, sendBufferSize),
-		src:    req.Source,
-		prog:   req.Progress,
-		files:  req.Offer.Files,
-		tid:    tid,
-		events: make(chan event, 16),
-		buf:    make([]byte, HeaderSize+1+cfg.ChunkSize),
-		timer:  time.NewTimer(time.Hour),
-	}
-	s.timer.Stop()
-	return s.run(ctx)
+		for i, f := range req.Offer.Files {
+			if err := checkFile(f); err != nil {
+				return fmt.Errorf("ftv2a: send: file %d: %w", i, err)
+			}
+		}
+		s := &sender{
+			Call:   call,
+			src:    req.Source,
+			files:  req.Offer.Files,
+			tid:    tid,
+			events: make(chan event, 16),
+			buf:    make([]byte, HeaderSize+1+call.Config.ChunkSize),
+			timer:  time.NewTimer(time.Hour),
+		}
+		s.timer.Stop()
+		return s.run(ctx)
+	})
 }
 
 // parseTransferID decodes a transfer ID: 32 lowercase hex characters.
@@ -124,12 +109,8 @@ var errRetry = errors.New("retry interval passed")
 
 // sender is the state of one Send call.
 type sender struct {
-	cfg    Config
-	log    *slog.Logger
-	st     sdk.Stream
-	bw     *bufio.Writer
+	*lifecycle.Call[Config]
 	src    sdk.FileSource
-	prog   sdk.Progress
 	files  []sdk.FileInfo
 	tid    [16]byte
 	events chan event
@@ -137,52 +118,27 @@ type sender struct {
 	timer  *time.Timer
 }
 
-// run sends every file. The reader goroutine it starts is stopped (by a
-// read deadline) before it returns; a cancelled ctx closes the stream so
-// that blocked writes return.
-func (s *sender) run(ctx context.Context) (err error) {
-	stopClose := context.AfterFunc(ctx, func() { _ = s.st.Close() })
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.readLoop(quit)
-	}()
-	defer func() {
-		close(quit)
-		_ = s.st.SetReadDeadline(time.Unix(1, 0))
-		wg.Wait()
-		_ = s.st.SetReadDeadline(time.Time{})
-		stopClose()
-		if err != nil && ctx.Err() != nil {
-			err = ctxErr(ctx, "send")
+// run sends every file, reading the receiver's controls in a goroutine
+// of its own (see lifecycle.Conversation.Run).
+func (s *sender) run(ctx context.Context) error {
+	return s.Run(ctx, s.readLoop, func() error {
+		for i := range s.files {
+			if err := s.sendFile(ctx, i); err != nil {
+				// Tell the receiver nothing more comes; it keeps what it
+				// has.
+				s.Farewell(farewellTimeout)
+				return err
+			}
 		}
-	}()
-	for i := range s.files {
-		if err := s.sendFile(ctx, i); err != nil {
-			// Tell the receiver nothing more comes; it keeps what it has.
-			_ = s.st.SetWriteDeadline(time.Now().Add(farewellTimeout))
-			_ = s.bw.Flush()
-			_ = s.st.CloseWrite()
-			_ = s.st.SetWriteDeadline(time.Time{})
-			return err
-		}
-	}
-	if err := s.bw.Flush(); err != nil {
-		return fmt.Errorf("ftv2a: send: %w", err)
-	}
-	if err := s.st.CloseWrite(); err != nil {
-		return fmt.Errorf("ftv2a: send: close the write side: %w", err)
-	}
-	return nil
+		return s.Finish()
+	})
 }
 
 // readLoop reads the receiver's frames until an error or quit. Only
 // FILE_CONTROL flows from receiver to sender; anything else is an error.
 func (s *sender) readLoop(quit <-chan struct{}) {
-	r := NewReader(s.st, 1)
-	for {
+	r := NewReader(s.Stream, 1)
+	lifecycle.Pump(s.events, quit, func() (event, bool) {
 		f, err := r.Next()
 		var ev event
 		switch v := f.(type) {
@@ -193,15 +149,8 @@ func (s *sender) readLoop(quit <-chan struct{}) {
 		default:
 			ev.err = malformed("receiver sent a %T; only FILE_CONTROL flows back to the sender", f)
 		}
-		select {
-		case s.events <- ev:
-		case <-quit:
-			return
-		}
-		if ev.err != nil {
-			return
-		}
-	}
+		return ev, ev.err != nil
+	})
 }
 
 // next waits for the receiver's next control about file fn (send_receive
@@ -217,7 +166,7 @@ func (s *sender) next(ctx context.Context, fn uint8, retry bool) (Control, error
 	for {
 		select {
 		case <-ctx.Done():
-			return Control{}, ctxErr(ctx, "send")
+			return Control{}, s.Err(ctx)
 		case <-fire:
 			return Control{}, errRetry
 		case ev := <-s.events:
@@ -249,14 +198,14 @@ func (s *sender) filter(ctx context.Context, fn uint8, ev event) (Control, bool,
 	if ev.err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return Control{}, false, ctxErr(ctx, "send")
+			return Control{}, false, s.Err(ctx)
 		case errors.Is(ev.err, ErrMalformed) && !errors.Is(ev.err, io.ErrUnexpectedEOF):
 			return Control{}, false, fmt.Errorf("ftv2a: bad frame from receiver: %w", ev.err)
 		}
 		return Control{}, false, &linkError{ev.err}
 	}
 	if ev.c.SendReceive != FileWeReceive || ev.c.FileNumber != fn {
-		s.log.Debug("ftv2a: ignoring a control about another file", "control", ev.c.Type.String(),
+		s.Log.Debug("ftv2a: ignoring a control about another file", "control", ev.c.Type.String(),
 			"file_number", ev.c.FileNumber, "send_receive", ev.c.SendReceive, "current", fn)
 		return Control{}, false, nil
 	}
@@ -265,17 +214,17 @@ func (s *sender) filter(ctx context.Context, fn uint8, ev event) (Control, bool,
 
 // writeControl writes a control about a file this side sends.
 func (s *sender) writeControl(fn uint8, t ControlType) error {
-	return WriteFrame(s.bw, Control{SendReceive: FileWeSend, FileNumber: fn, Type: t})
+	return WriteFrame(s.Writer, Control{SendReceive: FileWeSend, FileNumber: fn, Type: t})
 }
 
 // kill tells the receiver, as well as the stream allows, that this side
 // gives up file fn.
 func (s *sender) kill(fn uint8) {
-	_ = s.st.SetWriteDeadline(time.Now().Add(farewellTimeout))
+	_ = s.Stream.SetWriteDeadline(time.Now().Add(farewellTimeout))
 	if err := s.writeControl(fn, Kill); err == nil {
-		_ = s.bw.Flush()
+		_ = s.Writer.Flush()
 	}
-	_ = s.st.SetWriteDeadline(time.Time{})
+	_ = s.Stream.SetWriteDeadline(time.Time{})
 }
 
 // sendFile runs the conversation of file i.
@@ -303,17 +252,17 @@ func (s *sender) sendFile(ctx context.Context, i int) error {
 func (s *sender) request(ctx context.Context, req *SendRequest) error {
 	defer s.timer.Stop()
 	for tries := 1; ; tries++ {
-		err := WriteFrame(s.bw, req)
+		err := WriteFrame(s.Writer, req)
 		if err == nil {
-			err = s.bw.Flush()
+			err = s.Writer.Flush()
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "send")
+				return s.Err(ctx)
 			}
 			return fmt.Errorf("ftv2a: %w before acknowledging the request for %q: %v", sdk.ErrOffline, req.Name, err)
 		}
-		s.timer.Reset(s.cfg.RetryInterval)
+		s.timer.Reset(s.Config.RetryInterval)
 		c, err := s.next(ctx, req.FileNumber, true)
 		le := asLink(err)
 		switch {
@@ -330,11 +279,11 @@ func (s *sender) request(ctx context.Context, req *SendRequest) error {
 		default:
 			return fmt.Errorf("ftv2a: file %q: receiver sent %s before SEND_ACK", req.Name, c.Type)
 		}
-		if tries >= s.cfg.Retries {
+		if tries >= s.Config.Retries {
 			return fmt.Errorf("ftv2a: file %q: request not processed by the receiver after %d tries (no SEND_ACK within %v of each): %w",
-				req.Name, tries, s.cfg.RetryInterval, sdk.ErrNotProcessed)
+				req.Name, tries, s.Config.RetryInterval, sdk.ErrNotProcessed)
 		}
-		s.log.Debug("ftv2a: no SEND_ACK yet: sending the request again", "file", req.Name, "try", tries+1)
+		s.Log.Debug("ftv2a: no SEND_ACK yet: sending the request again", "file", req.Name, "try", tries+1)
 	}
 }
 
@@ -377,7 +326,7 @@ func (s *sender) decision(ctx context.Context, req *SendRequest) (uint64, error)
 // the receiver's PAUSE and KILL as they come.
 func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) error {
 	if pos > 0 {
-		s.log.Info(fmt.Sprintf("ftv2a: resuming %q at offset %d of %d (SEEK)", req.Name, pos, req.Size),
+		s.Log.Info(fmt.Sprintf("ftv2a: resuming %q at offset %d of %d (SEEK)", req.Name, pos, req.Size),
 			"file", req.Name, "offset", pos, "size", req.Size)
 	}
 	s.progress(i, pos)
@@ -388,7 +337,7 @@ func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) 
 	if err != nil {
 		s.kill(req.FileNumber)
 		if ctx.Err() != nil {
-			return ctxErr(ctx, "send")
+			return s.Err(ctx)
 		}
 		return fmt.Errorf("ftv2a: open %q at %d: %w", req.Name, pos, err)
 	}
@@ -398,12 +347,12 @@ func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) 
 		if err := s.controlsWhileSending(ctx, req, done); err != nil {
 			return err
 		}
-		n := int(min(uint64(s.cfg.ChunkSize), req.Size-done))
+		n := int(min(uint64(s.Config.ChunkSize), req.Size-done))
 		frame := s.buf[:HeaderSize+1+n]
 		if _, err := io.ReadFull(src, frame[HeaderSize+1:]); err != nil {
 			s.kill(fn)
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "send")
+				return s.Err(ctx)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return fmt.Errorf("ftv2a: read %q at %d: the source ended before the size offered, %d", req.Name, done, req.Size)
@@ -413,9 +362,9 @@ func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) 
 		frame[0] = PacketFileData
 		frame[1], frame[2], frame[3] = byte((n+1)>>16), byte((n+1)>>8), byte(n+1)
 		frame[4] = fn
-		if _, err := s.bw.Write(frame); err != nil {
+		if _, err := s.Writer.Write(frame); err != nil {
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "send")
+				return s.Err(ctx)
 			}
 			return fmt.Errorf("ftv2a: %w while sending %q at %d of %d: %v", sdk.ErrOffline, req.Name, done, req.Size, err)
 		}
@@ -451,15 +400,15 @@ func (s *sender) controlsWhileSending(ctx context.Context, req *SendRequest, don
 		switch c.Type {
 		case Pause:
 			if !paused {
-				s.log.Debug("ftv2a: receiver paused", "file", req.Name, "at", done)
-				if err := s.bw.Flush(); err != nil {
+				s.Log.Debug("ftv2a: receiver paused", "file", req.Name, "at", done)
+				if err := s.Writer.Flush(); err != nil {
 					return fmt.Errorf("ftv2a: %w while sending %q at %d of %d: %v", sdk.ErrOffline, req.Name, done, req.Size, err)
 				}
 			}
 			paused = true
 		case Accept:
 			if paused {
-				s.log.Debug("ftv2a: receiver resumed", "file", req.Name, "at", done)
+				s.Log.Debug("ftv2a: receiver resumed", "file", req.Name, "at", done)
 			}
 			paused = false
 		case Kill:
@@ -476,9 +425,9 @@ func (s *sender) controlsWhileSending(ctx context.Context, req *SendRequest, don
 // confirmation waits, after the last byte of req, for the receiver's KILL
 // that says the file is complete and verified.
 func (s *sender) confirmation(ctx context.Context, req *SendRequest) error {
-	if err := s.bw.Flush(); err != nil {
+	if err := s.Writer.Flush(); err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx, "send")
+			return s.Err(ctx)
 		}
 		return fmt.Errorf("ftv2a: %w while sending %q: %v", sdk.ErrOffline, req.Name, err)
 	}
@@ -493,7 +442,7 @@ func (s *sender) confirmation(ctx context.Context, req *SendRequest) error {
 		}
 		switch c.Type {
 		case Kill:
-			s.log.Debug("ftv2a: file confirmed", "file", req.Name, "size", req.Size)
+			s.Log.Debug("ftv2a: file confirmed", "file", req.Name, "size", req.Size)
 			return nil
 		case Seek:
 			return fmt.Errorf("ftv2a: file %q: receiver sent SEEK after ACCEPT", req.Name)
@@ -504,7 +453,7 @@ func (s *sender) confirmation(ctx context.Context, req *SendRequest) error {
 }
 
 func (s *sender) progress(i int, done uint64) {
-	if s.prog != nil {
-		s.prog.Update(i, int64(done))
+	if s.Progress != nil {
+		s.Progress.Update(i, int64(done))
 	}
 }

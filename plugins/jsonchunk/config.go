@@ -1,6 +1,7 @@
 package jsonchunk
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Defaults of the options.
@@ -118,30 +120,14 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields with their defaults.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.Mode == "" {
-		c.Mode = d.Mode
-	}
-	if c.ChunkSize == 0 {
-		c.ChunkSize = d.ChunkSize
-	}
-	if c.StrictChunkSize == 0 {
-		c.StrictChunkSize = d.StrictChunkSize
-	}
-	if c.Window == 0 {
-		c.Window = d.Window
-	}
-	if c.RetryInterval == 0 {
-		c.RetryInterval = d.RetryInterval
-	}
-	if c.Retries == 0 {
-		c.Retries = d.Retries
-	}
-	if c.AckTimeout == 0 {
-		c.AckTimeout = d.AckTimeout
-	}
-	if c.VerifyWait == 0 {
-		c.VerifyWait = d.VerifyWait
-	}
+	c.Mode = cmp.Or(c.Mode, d.Mode)
+	c.ChunkSize = cmp.Or(c.ChunkSize, d.ChunkSize)
+	c.StrictChunkSize = cmp.Or(c.StrictChunkSize, d.StrictChunkSize)
+	c.Window = cmp.Or(c.Window, d.Window)
+	c.RetryInterval = cmp.Or(c.RetryInterval, d.RetryInterval)
+	c.Retries = cmp.Or(c.Retries, d.Retries)
+	c.AckTimeout = cmp.Or(c.AckTimeout, d.AckTimeout)
+	c.VerifyWait = cmp.Or(c.VerifyWait, d.VerifyWait)
 	return c
 }
 
@@ -168,10 +154,7 @@ func (c Config) Validate() error {
 	case c.VerifyWait < 0:
 		err = fmt.Errorf("verify_wait: negative duration %v", c.VerifyWait)
 	}
-	if err != nil {
-		return fmt.Errorf("jsonchunk config: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
+	return lifecycle.InvalidConfig(Name, err)
 }
 
 // chunkSize returns the chunk size of mode.
@@ -188,13 +171,7 @@ func (c Config) chunkSize(mode string) int {
 // the default.
 func parseConfig(raw []byte) (Config, error) {
 	c := DefaultConfig()
-	values, err := sdk.ConfigValues(Name, raw, schema)
-	if err != nil {
-		return c, err
-	}
-	for _, f := range values {
-		key, val := f.Name, f.Value
-		var err error
+	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
 		switch key {
 		case "mode":
 			err = json.Unmarshal(val, &c.Mode)
@@ -216,9 +193,10 @@ func parseConfig(raw []byte) (Config, error) {
 		case "verify_wait":
 			c.VerifyWait, err = sdk.ParseDuration(val, false)
 		}
-		if err != nil {
-			return c, fmt.Errorf("jsonchunk config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
-		}
+		return err
+	})
+	if err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }

@@ -72,7 +72,7 @@ func TestSetConfig(t *testing.T) {
 	if err := p.SetConfig(Config{RetryInterval: time.Millisecond}); err != nil {
 		t.Fatalf("SetConfig: %v", err)
 	}
-	got, _ := p.life.Config()
+	got, _ := p.Config()
 	want := DefaultConfig()
 	want.RetryInterval = time.Millisecond
 	if got != want {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // testTimeout bounds each test's calls, so a bug fails instead of hanging.
@@ -131,7 +132,7 @@ func offerOf(files ...[]byte) sdk.Offer {
 }
 
 // diskSink is a FileSink on real files that, like the core's, keeps its
-// part files and their committed ranges across connections, knows the
+// part files and their committed ranges.Set across connections, knows the
 // ranges it misses (sdk.RangedPart), checks the SHA-256 on Close and
 // deletes the part on a mismatch.
 type diskSink struct {
@@ -153,7 +154,7 @@ type diskFile struct {
 	path      string
 	size      int64
 	sha       []byte
-	committed ranges
+	committed ranges.Set
 	done      bool
 }
 
@@ -192,15 +193,15 @@ func (s *diskSink) Create(_ context.Context, index int) (sdk.PartFile, error) {
 	return &diskPart{s: s, df: df, name: fi.Name, f: f}, nil
 }
 
-// state returns file name's committed ranges and whether it is done.
-func (s *diskSink) state(name string) (ranges, bool) {
+// state returns file name's committed ranges.Set and whether it is done.
+func (s *diskSink) state(name string) (ranges.Set, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	df := s.files[name]
 	if df == nil {
 		return nil, false
 	}
-	return df.committed.clone(), df.done
+	return df.committed.Clone(), df.done
 }
 
 func (s *diskSink) counts() (creates int, writes int64, rewrites int) {
@@ -237,7 +238,7 @@ func (p *diskPart) Missing() [][2]int64 {
 	if p.df.done {
 		return nil
 	}
-	return p.df.committed.gaps(0, p.df.size)
+	return p.df.committed.Gaps(0, p.df.size)
 }
 
 func (p *diskPart) WriteAt(b []byte, off int64) (int, error) {
@@ -250,7 +251,7 @@ func (p *diskPart) WriteAt(b []byte, off int64) (int, error) {
 		p.s.mu.Unlock()
 		return 0, fmt.Errorf("write [%d, %d) outside %d bytes", off, off+int64(len(b)), p.df.size)
 	}
-	if len(p.df.committed.gaps(off, off+int64(len(b)))) != 1 || p.df.committed.gaps(off, off+int64(len(b)))[0] != [2]int64{off, off + int64(len(b))} {
+	if len(p.df.committed.Gaps(off, off+int64(len(b)))) != 1 || p.df.committed.Gaps(off, off+int64(len(b)))[0] != [2]int64{off, off + int64(len(b))} {
 		p.s.rewrites++
 	}
 	p.s.writes += int64(len(b))
@@ -264,7 +265,7 @@ func (p *diskPart) Commit(_ context.Context, off, n int64) error {
 		p.s.mu.Unlock()
 		return errors.New("commit after close")
 	}
-	p.df.committed.add(off, off+n)
+	p.df.committed.Add(off, off+n)
 	hook := p.s.afterCommit
 	p.s.mu.Unlock()
 	if hook != nil {
@@ -284,7 +285,7 @@ func (p *diskPart) Close(_ context.Context, complete bool) error {
 	if !complete || p.df.done {
 		return nil
 	}
-	if miss := p.df.committed.gaps(0, p.df.size); len(miss) > 0 {
+	if miss := p.df.committed.Gaps(0, p.df.size); len(miss) > 0 {
 		return fmt.Errorf("incomplete: %v missing", miss)
 	}
 	if p.df.sha != nil {

@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 const (
@@ -41,28 +42,11 @@ const (
 // conversation, one wrapping ErrMalformed. On an error Receive closes the
 // stream.
 func (p *Protocol) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "receive")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("jsonchunk: receive: no stream")
-	case req.Sink == nil:
-		return errors.New("jsonchunk: receive: no file sink")
-	}
-	r := &receiver{
-		cfg:  cfg,
-		log:  p.logger(),
-		st:   req.Stream,
-		bw:   bufio.NewWriterSize(req.Stream, receiveBufferSize),
-		sink: req.Sink,
-		prog: req.Progress,
-		in:   make(chan inMsg, cfg.Window),
-	}
-	r.rd = NewReader(bufio.NewReaderSize(req.Stream, readBuffer), 1)
-	return r.run(ctx)
+	return p.RunReceive(ctx, req, func(ctx context.Context, call *lifecycle.Call[Config]) error {
+		r := &receiver{Call: call, sink: req.Sink, in: make(chan inMsg, call.Config.Window)}
+		r.rd = NewReader(bufio.NewReaderSize(req.Stream, readBuffer), 1)
+		return r.run(ctx)
+	})
 }
 
 // inMsg is what the receiver's reader goroutine delivers: a message, or
@@ -74,12 +58,8 @@ type inMsg struct {
 
 // receiver is the state of one Receive call.
 type receiver struct {
-	cfg  Config
-	log  *slog.Logger
-	st   sdk.Stream
-	bw   *bufio.Writer
+	*lifecycle.Call[Config]
 	sink sdk.FileSink
-	prog sdk.Progress
 	rd   *Reader
 	in   chan inMsg
 	pool *bufPool
@@ -101,10 +81,10 @@ type receiver struct {
 type inFile struct {
 	info sdk.FileInfo
 	part sdk.PartFile
-	view *os.File // a read handle of the part file (for verify), or nil
-	held ranges   // committed
-	pend ranges   // written, not yet committed
-	done bool     // closed as complete
+	view *os.File   // a read handle of the part file (for verify), or nil
+	held ranges.Set // committed
+	pend ranges.Set // written, not yet committed
+	done bool       // closed as complete
 }
 
 // batched is a chunk awaiting its acknowledgement.
@@ -118,27 +98,27 @@ type batched struct {
 // reads and writes return. On an error the stream is closed, so that the
 // sender sees it end.
 func (r *receiver) run(ctx context.Context) (err error) {
-	stop := context.AfterFunc(ctx, func() { _ = r.st.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = r.Stream.Close() })
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
 		r.abort(ctx)
 		close(quit)
-		_ = r.st.SetReadDeadline(time.Unix(1, 0))
+		_ = r.Stream.SetReadDeadline(time.Unix(1, 0))
 		wg.Wait()
 		stop()
 		if err != nil {
-			_ = r.st.Close()
+			_ = r.Stream.Close()
 			if ctx.Err() != nil {
-				err = ctxErr(ctx, "receive")
+				err = r.Err(ctx)
 			}
 		}
 	}()
 	// The sender speaks first; one that does not within ack_timeout is
 	// not coming.
-	_ = r.st.SetReadDeadline(time.Now().Add(r.cfg.AckTimeout))
+	_ = r.Stream.SetReadDeadline(time.Now().Add(r.Config.AckTimeout))
 	m, err := r.rd.Next()
-	_ = r.st.SetReadDeadline(time.Time{})
+	_ = r.Stream.SetReadDeadline(time.Time{})
 	if err != nil {
 		return r.readFailed(err)
 	}
@@ -174,17 +154,10 @@ func (r *receiver) run(ctx context.Context) (err error) {
 
 // readLoop reads the sender's messages into r.in until an error or quit.
 func (r *receiver) readLoop(quit <-chan struct{}) {
-	for {
+	lifecycle.Pump(r.in, quit, func() (inMsg, bool) {
 		m, err := r.rd.Next()
-		select {
-		case r.in <- inMsg{m, err}:
-		case <-quit:
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
+		return inMsg{m, err}, err != nil
+	})
 }
 
 // readFailed words an error that ended reading.
@@ -197,7 +170,7 @@ func (r *receiver) readFailed(err error) error {
 	}
 	var got, total int64
 	for _, f := range r.files {
-		got += f.held.total()
+		got += f.held.Total()
 		total += f.info.Size
 	}
 	return fmt.Errorf("jsonchunk: the sender went away with %d of %d bytes of transfer %s received (%v): %w", got, total, r.tid, err, sdk.ErrOffline)
@@ -211,18 +184,18 @@ func (r *receiver) negotiate(a *Authentication) error {
 		offered = a.Ferry.Modes
 	}
 	switch {
-	case r.cfg.Mode == ModeFast && slices.Contains(offered, ModeFast):
+	case r.Config.Mode == ModeFast && slices.Contains(offered, ModeFast):
 		r.mode = ModeFast
 	case slices.Contains(offered, ModeStrict):
 		r.mode = ModeStrict
 	default:
-		return fmt.Errorf("no common mode: the sender allows %q, this receiver %q: %w", offered, r.cfg.Mode, sdk.ErrRefused)
+		return fmt.Errorf("no common mode: the sender allows %q, this receiver %q: %w", offered, r.Config.Mode, sdk.ErrRefused)
 	}
-	r.chunk = r.cfg.chunkSize(r.mode)
+	r.chunk = r.Config.chunkSize(r.mode)
 	if a.Ferry != nil && a.Ferry.ChunkSize[r.mode] > 0 {
 		r.chunk = a.Ferry.ChunkSize[r.mode]
 	}
-	r.window = r.cfg.Window
+	r.window = r.Config.Window
 	return nil
 }
 
@@ -240,7 +213,7 @@ func (r *receiver) decide(ctx context.Context, a *Authentication) error {
 	}
 	if err := r.sink.Decide(ctx, offer); err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		}
 		return err
 	}
@@ -256,21 +229,21 @@ func (r *receiver) decide(ctx context.Context, a *Authentication) error {
 // side's options, and returns why.
 func (r *receiver) refused(ctx context.Context, why error) error {
 	if ctx.Err() != nil {
-		return ctxErr(ctx, "receive")
+		return r.Err(ctx)
 	}
 	if errors.Is(why, sdk.ErrRefused) {
-		r.log.Info("jsonchunk: transfer refused", "transfer", r.tid, "reason", why)
+		r.Log.Info("jsonchunk: transfer refused", "transfer", r.tid, "reason", why)
 	} else {
-		r.log.Warn("jsonchunk: transfer refused: cannot take it", "transfer", r.tid, "err", why)
+		r.Log.Warn("jsonchunk: transfer refused: cannot take it", "transfer", r.tid, "err", why)
 	}
 	r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: CodeRefused}}
 	r.respond(r.answer)
-	linger := time.NewTimer(time.Duration(r.cfg.Retries) * r.cfg.RetryInterval)
+	linger := time.NewTimer(time.Duration(r.Config.Retries) * r.Config.RetryInterval)
 	defer linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		case <-linger.C:
 			return fmt.Errorf("jsonchunk: transfer %s refused: %w", r.tid, why)
 		case m := <-r.in:
@@ -288,26 +261,26 @@ func (r *receiver) refused(ctx context.Context, why error) error {
 // the read side notices a broken stream.
 func (r *receiver) respond(resp *Response) {
 	r.writeDeadline()
-	if err := WriteMessage(r.bw, resp); err == nil {
-		err = r.bw.Flush()
+	if err := WriteMessage(r.Writer, resp); err == nil {
+		err = r.Writer.Flush()
 		if err != nil {
-			r.log.Debug("jsonchunk: writing a RESPONSE failed", "err", err)
+			r.Log.Debug("jsonchunk: writing a RESPONSE failed", "err", err)
 		}
 	} else {
-		r.log.Warn("jsonchunk: cannot encode a RESPONSE", "err", err)
+		r.Log.Warn("jsonchunk: cannot encode a RESPONSE", "err", err)
 	}
 }
 
 // writeDeadline bounds the next writes: a sender that stops reading fails
 // them after ack_timeout instead of holding the receiver.
 func (r *receiver) writeDeadline() {
-	_ = r.st.SetWriteDeadline(time.Now().Add(r.cfg.AckTimeout))
+	_ = r.Stream.SetWriteDeadline(time.Now().Add(r.Config.AckTimeout))
 }
 
 // progress reports file i's committed bytes.
 func (r *receiver) progress(i int) {
-	if r.prog != nil {
-		r.prog.Update(i, r.files[i].held.total())
+	if r.Progress != nil {
+		r.Progress.Update(i, r.files[i].held.Total())
 	}
 }
 

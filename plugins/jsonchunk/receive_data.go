@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // openFiles creates the part file of every file, learns what each holds,
@@ -19,7 +21,7 @@ func (r *receiver) openFiles(ctx context.Context) error {
 		part, err := r.sink.Create(ctx, i)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "receive")
+				return r.Err(ctx)
 			}
 			why := fmt.Errorf("create the part file of %q: %w", f.info.Name, err)
 			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: CodeRetry}}
@@ -33,51 +35,51 @@ func (r *receiver) openFiles(ctx context.Context) error {
 	ext := &ResponseExtension{V: ExtensionVersion, Mode: r.mode, Window: r.window, ChunkSize: r.chunk}
 	var resumed int64
 	for i, f := range r.files {
-		if f.held.covers(0, f.info.Size) {
+		if f.held.Covers(0, f.info.Size) {
 			if err := r.complete(ctx, i, r.auth.MessageID); err != nil {
 				return err
 			}
 		}
 		if len(f.held) > 0 || f.done {
-			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.clone()})
+			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.Clone()})
 			if f.info.Size == 0 {
 				ext.Have[len(ext.Have)-1].Ranges = [][2]int64{{0, 0}}
 			}
 		}
-		resumed += f.held.total()
+		resumed += f.held.Total()
 		r.progress(i)
 	}
 	if resumed > 0 {
-		r.log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: %d bytes already held", r.tid, resumed),
+		r.Log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: %d bytes already held", r.tid, resumed),
 			"transfer", r.tid, "held", resumed, "mode", r.mode)
 	}
 	r.answer = &Response{MessageID: r.auth.MessageID, Response: Ok, Ferry: ext}
 	r.writeDeadline()
-	if err := WriteMessage(r.bw, r.answer); err != nil {
+	if err := WriteMessage(r.Writer, r.answer); err != nil {
 		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %w", err)
 	}
-	if err := r.bw.Flush(); err != nil {
+	if err := r.Writer.Flush(); err != nil {
 		return fmt.Errorf("jsonchunk: answer AUTHENTICATION: %v: %w", err, sdk.ErrOffline)
 	}
-	r.log.Info(fmt.Sprintf("jsonchunk: receiving transfer %s: %d files in %s mode", r.tid, len(r.files), r.mode),
+	r.Log.Info(fmt.Sprintf("jsonchunk: receiving transfer %s: %d files in %s mode", r.tid, len(r.files), r.mode),
 		"transfer", r.tid, "files", len(r.files), "mode", r.mode, "chunk_size", r.chunk)
 	return nil
 }
 
 // heldRanges returns the ranges part holds: all but its missing ranges
 // when it knows them, else its committed prefix.
-func heldRanges(part sdk.PartFile, size int64) ranges {
-	var held ranges
+func heldRanges(part sdk.PartFile, size int64) ranges.Set {
+	var held ranges.Set
 	rp, ok := part.(sdk.RangedPart)
 	if !ok {
-		held.add(0, min(max(part.Offset(), 0), size))
+		held.Add(0, min(max(part.Offset(), 0), size))
 		return held
 	}
-	var miss ranges
+	var miss ranges.Set
 	for _, m := range rp.Missing() {
-		miss.add(max(m[0], 0), min(m[1], size))
+		miss.Add(max(m[0], 0), min(m[1], size))
 	}
-	return miss.gaps(0, size)
+	return miss.Gaps(0, size)
 }
 
 // serve receives chunks until the sender hangs up. A sender that sends
@@ -85,25 +87,25 @@ func heldRanges(part sdk.PartFile, size int64) ranges {
 // word, as behind a NAT that forgot the connection) ends the call.
 func (r *receiver) serve(ctx context.Context) error {
 	var next *inMsg
-	idle := time.NewTimer(r.cfg.AckTimeout)
+	idle := time.NewTimer(r.Config.AckTimeout)
 	defer idle.Stop()
 	for {
 		var msg inMsg
 		if next != nil {
 			msg, next = *next, nil
 		} else {
-			idle.Reset(r.cfg.AckTimeout)
+			idle.Reset(r.Config.AckTimeout)
 			select {
 			case <-ctx.Done():
-				return ctxErr(ctx, "receive")
+				return r.Err(ctx)
 			case <-idle.C:
-				return r.readFailed(fmt.Errorf("nothing from the sender for %v", r.cfg.AckTimeout))
+				return r.readFailed(fmt.Errorf("nothing from the sender for %v", r.Config.AckTimeout))
 			case msg = <-r.in:
 			}
 		}
 		if msg.err != nil {
 			if msg.err == io.EOF && r.allDone() {
-				r.log.Debug("jsonchunk: transfer received", "transfer", r.tid)
+				r.Log.Debug("jsonchunk: transfer received", "transfer", r.tid)
 				return nil
 			}
 			return r.readFailed(msg.err)
@@ -115,7 +117,7 @@ func (r *receiver) serve(ctx context.Context) error {
 			}
 			r.respond(r.answer) // the sender's retry
 		case *Response:
-			r.log.Debug("jsonchunk: ignoring a RESPONSE from the sender", "message_id", m.MessageID, "response", m.Response)
+			r.Log.Debug("jsonchunk: ignoring a RESPONSE from the sender", "message_id", m.MessageID, "response", m.Response)
 		case *Transfer:
 			if err := r.onChunk(m); err != nil {
 				return err
@@ -163,13 +165,13 @@ func (r *receiver) onChunk(t *Transfer) error {
 	}
 	f := r.files[t.File]
 	end := t.Offset + int64(len(t.Data))
-	for _, g := range f.held.gaps(t.Offset, end) {
-		for _, w := range f.pend.gaps(g[0], g[1]) {
+	for _, g := range f.held.Gaps(t.Offset, end) {
+		for _, w := range f.pend.Gaps(g[0], g[1]) {
 			if _, err := f.part.WriteAt(t.Data[w[0]-t.Offset:w[1]-t.Offset], w[0]); err != nil {
 				r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
 				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], err)
 			}
-			f.pend.add(w[0], w[1])
+			f.pend.Add(w[0], w[1])
 		}
 	}
 	r.pool.put(t.Data)
@@ -214,16 +216,16 @@ func (r *receiver) commitBatch(ctx context.Context) error {
 		for _, rg := range f.pend {
 			if err := f.part.Commit(ctx, rg[0], rg[1]-rg[0]); err != nil {
 				if ctx.Err() != nil {
-					return ctxErr(ctx, "receive")
+					return r.Err(ctx)
 				}
 				r.respond(&Response{MessageID: last[i], Response: Error, Reason: "commit failed: " + err.Error()})
 				return fmt.Errorf("jsonchunk: commit [%d, %d) of %q: %w", rg[0], rg[1], f.info.Name, err)
 			}
-			f.held.add(rg[0], rg[1])
+			f.held.Add(rg[0], rg[1])
 		}
 		f.pend = f.pend[:0]
 		r.progress(i)
-		if !f.done && f.held.covers(0, f.info.Size) {
+		if !f.done && f.held.Covers(0, f.info.Size) {
 			if err := r.complete(ctx, i, last[i]); err != nil {
 				return err
 			}
@@ -238,14 +240,14 @@ func (r *receiver) commitBatch(ctx context.Context) error {
 		}
 		frame, err := appendResponse(nil, &resp)
 		if err == nil {
-			_, err = r.bw.Write(frame)
+			_, err = r.Writer.Write(frame)
 		}
 		if err != nil {
 			return fmt.Errorf("jsonchunk: acknowledge a chunk: %v: %w", err, sdk.ErrOffline)
 		}
 	}
 	r.batch = r.batch[:0]
-	if err := r.bw.Flush(); err != nil {
+	if err := r.Writer.Flush(); err != nil {
 		return fmt.Errorf("jsonchunk: acknowledge chunks: %v: %w", err, sdk.ErrOffline)
 	}
 	return nil
@@ -258,17 +260,17 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 	err := f.part.Close(ctx, true)
 	if err == nil {
 		f.done = true
-		r.log.Debug("jsonchunk: file received", "file", f.info.Name, "size", f.info.Size)
+		r.Log.Debug("jsonchunk: file received", "file", f.info.Name, "size", f.info.Size)
 		return nil
 	}
 	if ctx.Err() != nil {
-		return ctxErr(ctx, "receive")
+		return r.Err(ctx)
 	}
 	if errors.Is(err, sdk.ErrHashMismatch) {
 		f.part = nil // the core discarded it
 		return r.mismatch(ctx, i, answerTo, err)
 	}
-	r.log.Warn("jsonchunk: finishing the file failed: not confirmed to the sender", "file", f.info.Name, "err", err)
+	r.Log.Warn("jsonchunk: finishing the file failed: not confirmed to the sender", "file", f.info.Name, "err", err)
 	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "finishing the file failed: " + err.Error(), Ferry: &ResponseExtension{Code: CodeRetry, File: &i}})
 	return fmt.Errorf("jsonchunk: finish %q: %w", f.info.Name, err)
 }
@@ -277,7 +279,7 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 // far as written and closed as incomplete, so the core keeps them for a
 // resume, and the read handles are closed.
 func (r *receiver) abort(ctx context.Context) {
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := lifecycle.CleanupContext(ctx)
 	defer cancel()
 	for _, f := range r.files {
 		if f.view != nil {
@@ -289,16 +291,16 @@ func (r *receiver) abort(ctx context.Context) {
 		}
 		for _, rg := range f.pend {
 			if err := f.part.Commit(cctx, rg[0], rg[1]-rg[0]); err != nil {
-				r.log.Warn("jsonchunk: commit of an interrupted file failed", "file", f.info.Name, "err", err)
+				r.Log.Warn("jsonchunk: commit of an interrupted file failed", "file", f.info.Name, "err", err)
 				break
 			}
-			f.held.add(rg[0], rg[1])
+			f.held.Add(rg[0], rg[1])
 		}
 		f.pend = nil
 		if err := f.part.Close(cctx, false); err != nil {
-			r.log.Warn("jsonchunk: closing an interrupted file failed", "file", f.info.Name, "err", err)
+			r.Log.Warn("jsonchunk: closing an interrupted file failed", "file", f.info.Name, "err", err)
 		}
 		f.part = nil
-		r.log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.total(), "size", f.info.Size)
+		r.Log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.Total(), "size", f.info.Size)
 	}
 }

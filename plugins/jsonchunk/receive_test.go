@@ -288,7 +288,7 @@ func TestReceiveSilentSender(t *testing.T) {
 				t.Fatal("Receive still waits for a silent sender")
 			}
 			if after {
-				if held, done := sink.state("f0"); done || held.total() != 1000 {
+				if held, done := sink.state("f0"); done || held.Total() != 1000 {
 					t.Errorf("part file: %v held, done %v; want the first 1000 bytes kept", held, done)
 				}
 			}

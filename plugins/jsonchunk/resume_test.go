@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // cutProxy forwards between the sender's stream and the receiver's, as a
@@ -100,7 +101,7 @@ func heldBytes(sink *diskSink, n int) int64 {
 	var total int64
 	for i := range n {
 		rs, _ := sink.state(fmt.Sprintf("f%d", i))
-		total += rs.total()
+		total += rs.Total()
 	}
 	return total
 }
@@ -267,7 +268,7 @@ func TestResumeAcrossHoles(t *testing.T) {
 	data := randomBytes(100_000, 31)
 	sink := newDiskSink(t)
 	// An earlier connection left [10000, 30000) and [50000, 60000).
-	df := &diskFile{path: filepath.Join(sink.dir, "f0"), size: int64(len(data)), committed: ranges{{10000, 30000}, {50000, 60000}}}
+	df := &diskFile{path: filepath.Join(sink.dir, "f0"), size: int64(len(data)), committed: ranges.Set{{10000, 30000}, {50000, 60000}}}
 	sum := sha256.Sum256(data)
 	df.sha = sum[:]
 	sink.files["f0"] = df

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 const (
@@ -38,36 +38,24 @@ const (
 // that failed its hash check, one wrapping sdk.ErrHashMismatch that names
 // the differing byte ranges.
 func (p *Protocol) Send(ctx context.Context, req sdk.SendRequest) error {
-	cfg, ctx, end, err := p.begin(ctx, "send")
-	if err != nil {
-		return err
-	}
-	defer end()
-	switch {
-	case req.Stream == nil:
-		return errors.New("jsonchunk: send: no stream")
-	case req.Source == nil:
-		return errors.New("jsonchunk: send: no file source")
-	}
-	auth, err := authFor(cfg, req.Offer)
-	if err != nil {
-		return fmt.Errorf("jsonchunk: send: %w", err)
-	}
-	s := &sender{
-		cfg:   cfg,
-		log:   p.logger(),
-		st:    req.Stream,
-		bw:    bufio.NewWriterSize(req.Stream, sendBufferSize),
-		src:   req.Source,
-		prog:  req.Progress,
-		offer: req.Offer,
-		auth:  auth,
-		// Room for every acknowledgement the window allows and the
-		// answers to repeated AUTHENTICATIONs, so that the reader never
-		// waits for the writer while the writer waits for the receiver.
-		events: make(chan event, cfg.Window+cfg.Retries+1),
-	}
-	return s.run(ctx)
+	return p.RunSend(ctx, req, func(ctx context.Context, call *lifecycle.Call[Config]) error {
+		auth, err := authFor(call.Config, req.Offer)
+		if err != nil {
+			return fmt.Errorf("jsonchunk: send: %w", err)
+		}
+		s := &sender{
+			Call:  call,
+			src:   req.Source,
+			offer: req.Offer,
+			auth:  auth,
+			// Room for every acknowledgement the window allows and the
+			// answers to repeated AUTHENTICATIONs, so that the reader
+			// never waits for the writer while the writer waits for the
+			// receiver.
+			events: make(chan event, call.Config.Window+call.Config.Retries+1),
+		}
+		return s.run(ctx)
+	})
 }
 
 // event is what the sender's reader goroutine delivers: a RESPONSE, or
@@ -88,12 +76,8 @@ func (e *linkError) Unwrap() error { return e.err }
 
 // sender is the state of one Send call.
 type sender struct {
-	cfg    Config
-	log    *slog.Logger
-	st     sdk.Stream
-	bw     *bufio.Writer
+	*lifecycle.Call[Config]
 	src    sdk.FileSource
-	prog   sdk.Progress
 	offer  sdk.Offer
 	auth   *Authentication
 	events chan event
@@ -117,12 +101,12 @@ type sender struct {
 // outFile is the sending state of one file.
 type outFile struct {
 	info    sdk.FileInfo
-	todo    ranges // what the receiver lacked when it answered
-	held    int64  // bytes it held then
-	acked   int64  // bytes acknowledged since
-	pending int    // chunks sent and not acknowledged
-	sent    bool   // every chunk of todo is sent
-	done    bool   // the receiver confirmed the file complete
+	todo    ranges.Set // what the receiver lacked when it answered
+	held    int64      // bytes it held then
+	acked   int64      // bytes acknowledged since
+	pending int        // chunks sent and not acknowledged
+	sent    bool       // every chunk of todo is sent
+	done    bool       // the receiver confirmed the file complete
 }
 
 // sentChunk is a chunk awaiting its acknowledgement.
@@ -132,62 +116,34 @@ type sentChunk struct {
 	n    int
 }
 
-// run runs the conversation. The reader goroutine it starts is stopped
-// (by a read deadline) before it returns; a cancelled ctx closes the
-// stream so that blocked writes return.
-func (s *sender) run(ctx context.Context) (err error) {
-	stopClose := context.AfterFunc(ctx, func() { _ = s.st.Close() })
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.readLoop(quit)
-	}()
-	defer func() {
-		if s.rd != nil {
-			_ = s.rd.Close()
+// run runs the conversation, reading the receiver's RESPONSEs in a
+// goroutine of its own (see lifecycle.Conversation.Run).
+func (s *sender) run(ctx context.Context) error {
+	return s.Run(ctx, s.readLoop, func() error {
+		defer func() {
+			if s.rd != nil {
+				_ = s.rd.Close()
+			}
+		}()
+		// On failure, tell the receiver nothing more comes; it keeps what
+		// it has.
+		if err := s.authenticate(ctx); err != nil {
+			s.Farewell(farewellTimeout)
+			return err
 		}
-		close(quit)
-		_ = s.st.SetReadDeadline(time.Unix(1, 0))
-		wg.Wait()
-		_ = s.st.SetReadDeadline(time.Time{})
-		stopClose()
-		if err != nil && ctx.Err() != nil {
-			err = ctxErr(ctx, "send")
+		if err := s.transfer(ctx); err != nil {
+			s.Farewell(farewellTimeout)
+			return err
 		}
-	}()
-	if err := s.authenticate(ctx); err != nil {
-		s.farewell()
-		return err
-	}
-	if err := s.transfer(ctx); err != nil {
-		s.farewell()
-		return err
-	}
-	if err := s.bw.Flush(); err != nil {
-		return fmt.Errorf("jsonchunk: send: %w", err)
-	}
-	if err := s.st.CloseWrite(); err != nil {
-		return fmt.Errorf("jsonchunk: send: close the write side: %w", err)
-	}
-	return nil
-}
-
-// farewell tells the receiver, as well as the stream allows, that nothing
-// more comes; it keeps what it has.
-func (s *sender) farewell() {
-	_ = s.st.SetWriteDeadline(time.Now().Add(farewellTimeout))
-	_ = s.bw.Flush()
-	_ = s.st.CloseWrite()
-	_ = s.st.SetWriteDeadline(time.Time{})
+		return s.Finish()
+	})
 }
 
 // readLoop reads the receiver's messages until an error or quit. Only
 // RESPONSE flows from receiver to sender.
 func (s *sender) readLoop(quit <-chan struct{}) {
-	r := NewReader(bufio.NewReaderSize(s.st, sendReadBuffer), 1)
-	for {
+	r := NewReader(bufio.NewReaderSize(s.Stream, sendReadBuffer), 1)
+	lifecycle.Pump(s.events, quit, func() (event, bool) {
 		m, err := r.Next()
 		var ev event
 		switch v := m.(type) {
@@ -198,15 +154,8 @@ func (s *sender) readLoop(quit <-chan struct{}) {
 		default:
 			ev.err = malformed("the receiver sent %s; only RESPONSE flows back to the sender", m.Type())
 		}
-		select {
-		case s.events <- ev:
-		case <-quit:
-			return
-		}
-		if ev.err != nil {
-			return
-		}
-	}
+		return ev, ev.err != nil
+	})
 }
 
 // next waits for the receiver's next RESPONSE, or timeout (a nil channel
@@ -221,7 +170,7 @@ func (s *sender) next(ctx context.Context, timeout <-chan time.Time) (*Response,
 	}
 	select {
 	case <-ctx.Done():
-		return nil, ctxErr(ctx, "send")
+		return nil, s.Err(ctx)
 	case <-timeout:
 		return nil, errRetry
 	case ev := <-s.events:
@@ -245,7 +194,7 @@ func (s *sender) classify(ctx context.Context, ev event) (*Response, error) {
 	case ev.err == nil:
 		return ev.r, nil
 	case ctx.Err() != nil:
-		return nil, ctxErr(ctx, "send")
+		return nil, s.Err(ctx)
 	case errors.Is(ev.err, ErrMalformed):
 		return nil, fmt.Errorf("jsonchunk: bad message from the receiver: %w", ev.err)
 	}
@@ -257,10 +206,10 @@ func (s *sender) classify(ctx context.Context, ev event) (*Response, error) {
 func (s *sender) transfer(ctx context.Context) error {
 	s.inflight = make(map[string]*sentChunk, s.window)
 	s.data = make([]byte, s.chunk)
-	timer := time.NewTimer(s.cfg.AckTimeout)
+	timer := time.NewTimer(s.Config.AckTimeout)
 	defer timer.Stop()
 	// A receiver that stops reading fails the writes after ack_timeout.
-	defer func() { _ = s.st.SetWriteDeadline(time.Time{}) }()
+	defer func() { _ = s.Stream.SetWriteDeadline(time.Time{}) }()
 	for !s.allDone() {
 		for len(s.inflight) < s.window {
 			more, err := s.sendChunk(ctx)
@@ -286,14 +235,14 @@ func (s *sender) transfer(ctx context.Context) error {
 		if len(s.inflight) == 0 {
 			return s.unconfirmed()
 		}
-		if err := s.bw.Flush(); err != nil {
+		if err := s.Writer.Flush(); err != nil {
 			return s.linkFailed(&linkError{err})
 		}
-		timer.Reset(s.cfg.AckTimeout)
+		timer.Reset(s.Config.AckTimeout)
 		r, err := s.next(ctx, timer.C)
 		switch {
 		case errors.Is(err, errRetry):
-			return fmt.Errorf("jsonchunk: no acknowledgement from the receiver for %v with %d chunks unacknowledged", s.cfg.AckTimeout, len(s.inflight))
+			return fmt.Errorf("jsonchunk: no acknowledgement from the receiver for %v with %d chunks unacknowledged", s.Config.AckTimeout, len(s.inflight))
 		case err != nil:
 			return s.linkFailed(err)
 		}
@@ -353,7 +302,7 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 		rd, err := s.src.Open(ctx, s.cf, rg[0])
 		if err != nil {
 			if ctx.Err() != nil {
-				return false, ctxErr(ctx, "send")
+				return false, s.Err(ctx)
 			}
 			return false, fmt.Errorf("jsonchunk: open %q at %d: %w", f.info.Name, rg[0], err)
 		}
@@ -363,7 +312,7 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 	data := s.data[:n]
 	if _, err := io.ReadFull(s.rd, data); err != nil {
 		if ctx.Err() != nil {
-			return false, ctxErr(ctx, "send")
+			return false, s.Err(ctx)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return false, fmt.Errorf("jsonchunk: read %q at %d: the source ended before the size offered, %d", f.info.Name, s.pos, f.info.Size)
@@ -382,14 +331,14 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 	if s.frame, err = appendTransfer(s.frame[:0], &t); err != nil {
 		return false, fmt.Errorf("jsonchunk: send: %w", err)
 	}
-	_ = s.st.SetWriteDeadline(time.Now().Add(s.cfg.AckTimeout))
-	_, err = s.bw.Write(s.frame)
+	_ = s.Stream.SetWriteDeadline(time.Now().Add(s.Config.AckTimeout))
+	_, err = s.Writer.Write(s.frame)
 	if err == nil && t.Raw {
-		_, err = s.bw.Write(data)
+		_, err = s.Writer.Write(data)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return false, ctxErr(ctx, "send")
+			return false, s.Err(ctx)
 		}
 		return false, s.linkFailed(&linkError{err})
 	}
@@ -411,7 +360,7 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 func (s *sender) onResponse(ctx context.Context, r *Response) error {
 	c, ok := s.inflight[r.MessageID]
 	if !ok {
-		s.log.Debug("jsonchunk: ignoring a RESPONSE to no chunk in flight", "message_id", r.MessageID, "response", r.Response)
+		s.Log.Debug("jsonchunk: ignoring a RESPONSE to no chunk in flight", "message_id", r.MessageID, "response", r.Response)
 		return nil
 	}
 	f := s.files[c.file]
@@ -430,7 +379,7 @@ func (s *sender) onResponse(ctx context.Context, r *Response) error {
 			return fmt.Errorf("jsonchunk: the receiver confirmed %q complete with chunks still unacknowledged", f.info.Name)
 		}
 		f.done = true
-		s.log.Debug("jsonchunk: file confirmed", "file", f.info.Name, "size", f.info.Size)
+		s.Log.Debug("jsonchunk: file confirmed", "file", f.info.Name, "size", f.info.Size)
 	} else if f.pending == 0 && f.sent && !f.done {
 		return s.unconfirmed()
 	}
@@ -438,12 +387,12 @@ func (s *sender) onResponse(ctx context.Context, r *Response) error {
 }
 
 func (s *sender) progress(i int) {
-	if s.prog != nil {
+	if s.Progress != nil {
 		f := s.files[i]
 		if f.done {
-			s.prog.Update(i, f.info.Size)
+			s.Progress.Update(i, f.info.Size)
 			return
 		}
-		s.prog.Update(i, f.held+f.acked)
+		s.Progress.Update(i, f.held+f.acked)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // authFor builds the AUTHENTICATION of offer, checking that the wire can
@@ -66,17 +67,17 @@ func (s *sender) authenticate(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for tries := 1; ; tries++ {
-		_, err := s.bw.Write(frame)
+		_, err := s.Writer.Write(frame)
 		if err == nil {
-			err = s.bw.Flush()
+			err = s.Writer.Flush()
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctxErr(ctx, "send")
+				return s.Err(ctx)
 			}
 			return fmt.Errorf("jsonchunk: %w before answering AUTHENTICATION: %v", sdk.ErrOffline, err)
 		}
-		timer.Reset(s.cfg.RetryInterval)
+		timer.Reset(s.Config.RetryInterval)
 		for {
 			r, err := s.next(ctx, timer.C)
 			var le *linkError
@@ -87,18 +88,18 @@ func (s *sender) authenticate(ctx context.Context) error {
 			case err != nil:
 				return err
 			case r.MessageID != s.auth.MessageID:
-				s.log.Debug("jsonchunk: ignoring a RESPONSE to another message before the answer to AUTHENTICATION", "message_id", r.MessageID)
+				s.Log.Debug("jsonchunk: ignoring a RESPONSE to another message before the answer to AUTHENTICATION", "message_id", r.MessageID)
 				continue
 			default:
 				return s.answered(ctx, r)
 			}
 			break
 		}
-		if tries >= s.cfg.Retries {
+		if tries >= s.Config.Retries {
 			return fmt.Errorf("jsonchunk: AUTHENTICATION not processed by the receiver after %d tries (no RESPONSE within %v of each): %w",
-				tries, s.cfg.RetryInterval, sdk.ErrNotProcessed)
+				tries, s.Config.RetryInterval, sdk.ErrNotProcessed)
 		}
-		s.log.Debug("jsonchunk: no RESPONSE yet: sending AUTHENTICATION again", "try", tries+1)
+		s.Log.Debug("jsonchunk: no RESPONSE yet: sending AUTHENTICATION again", "try", tries+1)
 	}
 }
 
@@ -121,8 +122,8 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 		return fmt.Errorf("jsonchunk: the receiver picked mode %q, not one of %q", e.Mode, s.auth.Ferry.Modes)
 	}
 	s.mode = e.Mode
-	s.chunk = s.cfg.chunkSize(e.Mode)
-	s.window = s.cfg.Window
+	s.chunk = s.Config.chunkSize(e.Mode)
+	s.window = s.Config.Window
 	if e.Window > 0 {
 		s.window = min(s.window, e.Window)
 	}
@@ -130,7 +131,7 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 	for i, f := range s.offer.Files {
 		s.files[i] = &outFile{info: f}
 	}
-	have := make([]ranges, len(s.files))
+	have := make([]ranges.Set, len(s.files))
 	for _, h := range e.Have {
 		if h.File >= len(s.files) {
 			return fmt.Errorf("jsonchunk: the receiver says it holds parts of file %d of %d", h.File, len(s.files))
@@ -143,23 +144,23 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 			if rg[1] > f.info.Size {
 				return fmt.Errorf("jsonchunk: the receiver says it holds [%d, %d) of %q, which has %d bytes", rg[0], rg[1], f.info.Name, f.info.Size)
 			}
-			have[h.File].add(rg[0], rg[1])
+			have[h.File].Add(rg[0], rg[1])
 		}
 	}
 	var resumed int64
 	for i, f := range s.files {
-		f.held = have[i].total()
+		f.held = have[i].Total()
 		resumed += f.held
 		if !f.done {
-			f.todo = have[i].gaps(0, f.info.Size)
+			f.todo = have[i].Gaps(0, f.info.Size)
 		}
 		f.sent = len(f.todo) == 0
 		s.progress(i)
 	}
 	if resumed > 0 {
-		s.log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: the receiver holds %d bytes", s.offer.TransferID, resumed),
+		s.Log.Info(fmt.Sprintf("jsonchunk: resuming transfer %s: the receiver holds %d bytes", s.offer.TransferID, resumed),
 			"transfer", s.offer.TransferID, "held", resumed, "mode", s.mode)
 	}
-	s.log.Debug("jsonchunk: AUTHENTICATION accepted", "mode", s.mode, "chunk_size", s.chunk, "window", s.window)
+	s.Log.Debug("jsonchunk: AUTHENTICATION accepted", "mode", s.mode, "chunk_size", s.chunk, "window", s.window)
 	return nil
 }

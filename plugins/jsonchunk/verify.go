@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // verifyBlock returns the verify block size of a file of size bytes sent
@@ -90,19 +91,19 @@ func (r *receiver) mismatch(ctx context.Context, i int, answerTo string, cause e
 		if err == nil {
 			ext.Verify = &Verify{File: i, Block: block, SHA256: hashes}
 		} else {
-			r.log.Warn("jsonchunk: cannot read back the file that failed its hash check", "file", f.info.Name, "err", err)
+			r.Log.Warn("jsonchunk: cannot read back the file that failed its hash check", "file", f.info.Name, "err", err)
 		}
 	}
-	r.log.Warn("jsonchunk: file failed its sha-256 check", "file", f.info.Name, "transfer", r.tid, "err", cause)
+	r.Log.Warn("jsonchunk: file failed its sha-256 check", "file", f.info.Name, "transfer", r.tid, "err", cause)
 	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "sha-256 mismatch", Ferry: ext})
-	wait := time.NewTimer(r.cfg.VerifyWait)
+	wait := time.NewTimer(r.Config.VerifyWait)
 	defer wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ctxErr(ctx, "receive")
+			return r.Err(ctx)
 		case <-wait.C:
-			return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender did not say which bytes differ within %v: %w", r.tid, f.info.Name, r.cfg.VerifyWait, cause)
+			return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender did not say which bytes differ within %v: %w", r.tid, f.info.Name, r.Config.VerifyWait, cause)
 		case m := <-r.in:
 			if m.err != nil {
 				return fmt.Errorf("jsonchunk: transfer %s: file %q: the sender hung up without saying which bytes differ: %w", r.tid, f.info.Name, cause)
@@ -115,21 +116,12 @@ func (r *receiver) mismatch(ctx context.Context, i int, answerTo string, cause e
 					continue
 				}
 				if v.Ferry != nil && len(v.Ferry.Ranges) > 0 {
-					return fmt.Errorf("jsonchunk: transfer %s: file %q: bytes %s differ from the sender's: %w", r.tid, f.info.Name, formatRanges(v.Ferry.Ranges), cause)
+					return fmt.Errorf("jsonchunk: transfer %s: file %q: bytes %s differ from the sender's: %w", r.tid, f.info.Name, ranges.Set(v.Ferry.Ranges).Format(0), cause)
 				}
 				return fmt.Errorf("jsonchunk: transfer %s: file %q: %s: %w", r.tid, f.info.Name, v.Reason, cause)
 			}
 		}
 	}
-}
-
-// formatRanges writes ranges as "[a, b), [c, d)".
-func formatRanges(rs [][2]int64) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = fmt.Sprintf("[%d, %d)", r[0], r[1])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // mismatch handles the receiver's report that a file failed its hash
@@ -160,22 +152,22 @@ func (s *sender) mismatch(ctx context.Context, r *Response) error {
 	}
 	var text string
 	if len(diff) > 0 {
-		text = fmt.Sprintf("sha-256 mismatch: bytes %s of %q differ between the receiver's copy and the source", formatRanges(diff), fi.Name)
+		text = fmt.Sprintf("sha-256 mismatch: bytes %s of %q differ between the receiver's copy and the source", diff.Format(0), fi.Name)
 	} else {
 		text = fmt.Sprintf("sha-256 mismatch: the receiver's copy of %q matches the source block by block, so the source changed after its sha-256 was announced", fi.Name)
 	}
 	i := v.File
 	reply := &Response{MessageID: r.MessageID, Response: Error, Reason: text, Ferry: &ResponseExtension{Code: CodeHashMismatch, File: &i, Ranges: diff}}
-	if err := WriteMessage(s.bw, reply); err == nil {
-		_ = s.bw.Flush()
+	if err := WriteMessage(s.Writer, reply); err == nil {
+		_ = s.Writer.Flush()
 	}
-	s.log.Warn("jsonchunk: "+text, "transfer", s.offer.TransferID, "file", fi.Name)
+	s.Log.Warn("jsonchunk: "+text, "transfer", s.offer.TransferID, "file", fi.Name)
 	return fmt.Errorf("jsonchunk: transfer %s: %s: %w", s.offer.TransferID, text, sdk.ErrHashMismatch)
 }
 
 // differing hashes the source's blocks of file fi and returns the ranges
 // whose hash is not the receiver's, merged.
-func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][2]int64, error) {
+func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) (ranges.Set, error) {
 	if s.rd != nil {
 		_ = s.rd.Close()
 		s.rd = nil
@@ -186,7 +178,7 @@ func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][
 		return nil, err
 	}
 	defer rd.Close()
-	var diff ranges
+	var diff ranges.Set
 	for k, want := range v.SHA256 {
 		off := int64(k) * v.Block
 		n := min(v.Block, fi.Size-off)
@@ -195,7 +187,7 @@ func (s *sender) differing(ctx context.Context, v *Verify, fi sdk.FileInfo) ([][
 			return nil, fmt.Errorf("read [%d, %d): %w", off, off+n, err)
 		}
 		if hex.EncodeToString(h.Sum(nil)) != strings.ToLower(want) {
-			diff.add(off, off+n)
+			diff.Add(off, off+n)
 		}
 	}
 	return diff, nil

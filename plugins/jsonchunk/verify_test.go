@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // flipAt returns an afterCommit hook that flips the byte at off of file
@@ -98,7 +99,7 @@ func TestHashMismatchAtAuthentication(t *testing.T) {
 	sink := newDiskSink(t)
 	sum := sha256.Sum256(data)
 	path := filepath.Join(sink.dir, "f0")
-	sink.files["f0"] = &diskFile{path: path, size: int64(len(data)), sha: sum[:], committed: ranges{{0, int64(len(data))}}}
+	sink.files["f0"] = &diskFile{path: path, size: int64(len(data)), sha: sum[:], committed: ranges.Set{{0, int64(len(data))}}}
 	corrupt := append([]byte(nil), data...)
 	corrupt[150_000] ^= 1
 	if err := os.WriteFile(path, corrupt, 0o600); err != nil {
@@ -204,5 +205,25 @@ func TestMismatchSenderSilent(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the receiver waited %v", d)
+	}
+}
+
+func TestVerifyBlock(t *testing.T) {
+	for _, c := range []struct {
+		chunk int
+		size  int64
+		want  int64
+	}{
+		{1 << 20, 0, 1 << 20},
+		{1 << 20, 100, 1 << 20},
+		{1 << 20, 4096 << 20, 1 << 20},
+		{1 << 20, 4096<<20 + 1, 2 << 20},
+		{1000, 10_000_000, 3000},
+		{1, 1 << 40, 1 << 28},
+	} {
+		got := verifyBlock(c.chunk, c.size)
+		if got != c.want || (c.size+got-1)/got > MaxVerifyBlocks {
+			t.Errorf("verifyBlock(%d, %d) = %d, want %d", c.chunk, c.size, got, c.want)
+		}
 	}
 }

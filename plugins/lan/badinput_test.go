@@ -138,8 +138,8 @@ func TestBadInput(t *testing.T) {
 	t.Run("spoofed ID", func(t *testing.T) {
 		raw.broadcast(raw.message(TypeJoin, victim, tdel, 1, sdk.PeerID{}, nil))
 		r := n.log.awaitDropped(t, reasonSpoofed, raw.src())
-		if !strings.Contains(r.attrs["detail"], "spoofed") {
-			t.Errorf("detail %q does not say spoofed", r.attrs["detail"])
+		if !strings.Contains(r.Attrs["detail"], "spoofed") {
+			t.Errorf("detail %q does not say spoofed", r.Attrs["detail"])
 		}
 	})
 	t.Run("valid JOIN gets a PING", func(t *testing.T) {
@@ -174,8 +174,8 @@ func TestBadInput(t *testing.T) {
 		}
 		raw.broadcast(raw.message(TypePing, tid, expired, 1, sdk.PeerID{}, nil))
 		r := n.log.awaitDropped(t, reasonBadCert, raw.src())
-		if !strings.Contains(r.attrs["detail"], "expired") {
-			t.Errorf("detail %q does not say expired", r.attrs["detail"])
+		if !strings.Contains(r.Attrs["detail"], "expired") {
+			t.Errorf("detail %q does not say expired", r.Attrs["detail"])
 		}
 	})
 	t.Run("altered message", func(t *testing.T) {
@@ -183,8 +183,8 @@ func TestBadInput(t *testing.T) {
 		b = bytes.Replace(b, []byte("raw PING"), []byte("raw PONG"), 1)
 		raw.broadcast(b)
 		r := n.log.awaitDropped(t, reasonBadSignature, raw.src())
-		if !strings.Contains(r.attrs["detail"], "altered") {
-			t.Errorf("detail %q does not say altered", r.attrs["detail"])
+		if !strings.Contains(r.Attrs["detail"], "altered") {
+			t.Errorf("detail %q does not say altered", r.Attrs["detail"])
 		}
 	})
 	t.Run("oversized datagram", func(t *testing.T) {
@@ -198,8 +198,8 @@ func TestBadInput(t *testing.T) {
 	t.Run("plain Sent peer", func(t *testing.T) {
 		raw.broadcast([]byte("{\"type\": \"JOIN\",\n \"user\": {\n    \"name\": \"John Appleseed\",\n    \"ip\": \"75.34.652.12\"\n }\n}"))
 		waitFor(t, func() bool {
-			return len(n.log.records(func(r capturedRecord) bool {
-				return r.level == slog.LevelDebug && strings.Contains(r.msg, "plain Sent peer") && r.attrs["name"] == "John Appleseed"
+			return len(n.log.Records(func(r plugintest.LogRecord) bool {
+				return r.Level == slog.LevelDebug && strings.Contains(r.Message, "plain Sent peer") && r.Attrs["name"] == "John Appleseed"
 			})) > 0
 		}, "a debug line about the plain Sent peer")
 	})
@@ -230,8 +230,8 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("answer %x to a huge length prefix, want none", a)
 		}
 		r := n.log.awaitDropped(t, reasonFrameLength, src)
-		if !strings.Contains(r.attrs["detail"], "4294967280") {
-			t.Errorf("detail %q does not name the length", r.attrs["detail"])
+		if !strings.Contains(r.Attrs["detail"], "4294967280") {
+			t.Errorf("detail %q does not name the length", r.Attrs["detail"])
 		}
 	})
 	t.Run("short frame", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Defaults of the options.
@@ -88,14 +89,8 @@ func (c config) sameSockets(o config) bool {
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	values, err := sdk.ConfigValues(Name, raw, schema)
-	if err != nil {
-		return c, err
-	}
-	for _, f := range values {
-		val := f.Value
-		var err error
-		switch f.Name {
+	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
+		switch key {
 		case "port":
 			c.port, err = parsePort(val)
 		case "interfaces":
@@ -112,9 +107,10 @@ func parseConfig(raw []byte) (config, error) {
 		case "peer_timeout":
 			c.peerTimeout, err = sdk.ParseDuration(val, false)
 		}
-		if err != nil {
-			return c, fmt.Errorf("lan config: %s: %w: %w", f.Name, sdk.ErrInvalidConfig, err)
-		}
+		return err
+	})
+	if err != nil {
+		return c, err
 	}
 	if c.peerTimeout <= c.announceInterval {
 		return c, fmt.Errorf("lan config: peer_timeout %v must be longer than announce_interval %v (peers would expire between announcements): %w",

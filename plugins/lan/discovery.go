@@ -20,9 +20,6 @@ const (
 	// replyGap is the least time between two PING replies to JOINs of the
 	// same peer over the same address family.
 	replyGap = 250 * time.Millisecond
-	// watchBuffer is the capacity of a Watch channel; the coalescing queue
-	// behind it holds the rest.
-	watchBuffer = 16
 )
 
 // peer is one entry of the table.
@@ -54,14 +51,6 @@ func (pe *peer) signalAddr() (netip.AddrPort, bool) {
 		return pe.v4, true
 	}
 	return pe.v6, pe.v6.IsValid()
-}
-
-func cloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Roles = slices.Clone(p.Roles)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	return p
 }
 
 // Announce publishes self: at once (a JOIN the first time, which peers
@@ -106,7 +95,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 		return fmt.Errorf("lan: announce: can only announce this device %s, whose delegated key it signs with, not %s: %w", own.Short(), self.ID.Short(), sdk.ErrUnsupported)
 	}
 	first := p.announced == nil
-	rec := cloneInfo(self)
+	rec := feed.CloneInfo(self)
 	p.announced = &rec
 	p.mu.Unlock()
 	typ := TypePing
@@ -240,7 +229,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 		st.left = max(st.left, h.Seq)
 		if pe != nil {
 			delete(p.peers, h.ID)
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 		}
 		p.mu.Unlock()
 		return
@@ -275,7 +264,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 	pe.info.Addrs = pe.addrs()
 	pe.info.Seen = now
 	pe.info.Expires = now.Add(p.cfg.peerTimeout)
-	p.emitLocked(sdk.PeerEvent{Kind: kind, Peer: cloneInfo(pe.info)})
+	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: feed.CloneInfo(pe.info)})
 
 	// A JOIN asks who is there: answer with a unicast PING, if announced.
 	var reply []byte
@@ -352,7 +341,7 @@ func (p *Plugin) expire(now time.Time) {
 		pe := p.peers[id]
 		if now.After(pe.info.Expires) {
 			delete(p.peers, id)
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 			continue
 		}
 		if pe.v4.IsValid() && pe.v6.IsValid() {
@@ -392,7 +381,7 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 	if pe == nil {
 		return sdk.PeerInfo{}, fmt.Errorf("lan: lookup: peer %s not seen on the LAN: %w", id.Short(), sdk.ErrNotFound)
 	}
-	return cloneInfo(pe.info), nil
+	return feed.CloneInfo(pe.info), nil
 }
 
 // Watch returns a channel of peer events until ctx ends or the plugin
@@ -406,43 +395,6 @@ func (p *Plugin) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 // always its current state.
 func (p *Plugin) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("lan: watch: %w", sdk.ErrClosed)
-	}
-	w := &watcher{out: make(chan sdk.PeerEvent, watchBuffer), wake: make(chan struct{}, 1)}
-	ids := make([]sdk.PeerID, 0, len(p.peers))
-	for id := range p.peers {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b sdk.PeerID) int { return p.peers[a].info.Seen.Compare(p.peers[b].info.Seen) })
-	for _, id := range ids {
-		w.queue.Push(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: cloneInfo(p.peers[id].info)})
-	}
-	p.watchers[w] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, w.out, w.wake, w.queue.Pop, func() { delete(p.watchers, w) })
-	}()
-	return w.out, nil
-}
-
-// emitLocked queues ev for every watcher. p.mu is held.
-func (p *Plugin) emitLocked(ev sdk.PeerEvent) {
-	for w := range p.watchers {
-		w.queue.Push(ev)
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// watcher is one Watch call.
-type watcher struct {
-	out   chan sdk.PeerEvent
-	wake  chan struct{}
-	queue feed.PeerEvents // guarded by Plugin.mu
+	defer p.mu.Unlock()
+	return p.watchers.Subscribe(ctx, feed.Known(p.peers, func(pe *peer) sdk.PeerInfo { return pe.info })...)
 }

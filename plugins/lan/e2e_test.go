@@ -152,7 +152,7 @@ func TestKilledPeerExpires(t *testing.T) {
 	if _, err := watcher.Lookup(ctx, id); !errors.Is(err, sdk.ErrNotFound) {
 		t.Fatalf("Lookup of the expired peer: %v, want sdk.ErrNotFound", err)
 	}
-	if got := watcher.log.records(func(r capturedRecord) bool { return r.level >= 4 /* warn */ }); len(got) != 0 {
+	if got := watcher.log.Records(func(r plugintest.LogRecord) bool { return r.Level >= 4 /* warn */ }); len(got) != 0 {
 		t.Errorf("warnings in the watcher's log: %v", got)
 	}
 }

@@ -12,11 +12,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // eventually bounds every wait for something that should happen; tests
@@ -75,102 +75,33 @@ func loConfig(port uint16, interval, timeout time.Duration) []byte {
 // lines too.
 const debugLogEnv = "FERRY_LAN_TEST_DEBUG"
 
-// logCapture is a slog handler that keeps every record and also writes it
-// to the test log.
-type logCapture struct {
-	t     testing.TB
-	name  string
-	mu    *sync.Mutex
-	recs  *[]capturedRecord
-	attrs []slog.Attr
-}
-
-type capturedRecord struct {
-	level slog.Level
-	msg   string
-	attrs map[string]string
-}
-
-func (r capturedRecord) String() string {
-	return fmt.Sprintf("%s %q %v", r.level, r.msg, r.attrs)
-}
+// logCapture is an instance's log: a plugintest.LogBuffer that echoes
+// lines at info level and above (all of them with debugLogEnv set) under
+// the instance's name, with the queries of the lan tests.
+type logCapture struct{ *plugintest.LogBuffer }
 
 func newLogCapture(t testing.TB, name string) *logCapture {
-	return &logCapture{t: t, name: name, mu: &sync.Mutex{}, recs: &[]capturedRecord{}}
-}
-
-func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
-
-func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
-	rec := capturedRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
-	for _, a := range c.attrs {
-		rec.attrs[a.Key] = a.Value.String()
+	echo := slog.LevelInfo
+	if os.Getenv(debugLogEnv) != "" {
+		echo = slog.LevelDebug
 	}
-	r.Attrs(func(a slog.Attr) bool {
-		rec.attrs[a.Key] = a.Value.Resolve().String()
-		return true
-	})
-	c.mu.Lock()
-	*c.recs = append(*c.recs, rec)
-	c.mu.Unlock()
-	if r.Level >= slog.LevelInfo || os.Getenv(debugLogEnv) != "" {
-		c.t.Logf("[%s] %s", c.name, rec)
-	}
-	return nil
-}
-
-func (c *logCapture) WithAttrs(attrs []slog.Attr) slog.Handler {
-	d := *c
-	d.attrs = append(append([]slog.Attr(nil), c.attrs...), attrs...)
-	return &d
-}
-
-func (c *logCapture) WithGroup(string) slog.Handler { return c }
-
-// records returns the records matching f.
-func (c *logCapture) records(f func(capturedRecord) bool) []capturedRecord {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []capturedRecord
-	for _, r := range *c.recs {
-		if f(r) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return &logCapture{plugintest.NewLogBuffer(t, plugintest.LogName(name), plugintest.LogEcho(echo))}
 }
 
 // dropped returns the warnings about input dropped for reason.
-func (c *logCapture) dropped(reason string) []capturedRecord {
-	return c.records(func(r capturedRecord) bool {
-		return r.level == slog.LevelWarn && r.attrs["reason"] == reason && strings.HasPrefix(r.msg, "lan: dropped")
+func (c *logCapture) dropped(reason string) []plugintest.LogRecord {
+	return c.Records(func(r plugintest.LogRecord) bool {
+		return r.Level == slog.LevelWarn && r.Attrs["reason"] == reason && strings.HasPrefix(r.Message, "lan: dropped")
 	})
 }
 
 // awaitDropped waits for a warning about input from src dropped for
 // reason, and returns it.
-func (c *logCapture) awaitDropped(t testing.TB, reason, src string) capturedRecord {
+func (c *logCapture) awaitDropped(t testing.TB, reason, src string) plugintest.LogRecord {
 	t.Helper()
-	deadline := time.Now().Add(eventually)
-	for time.Now().Before(deadline) {
-		for _, r := range c.dropped(reason) {
-			if strings.Contains(r.attrs["from"], src) {
-				return r
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no warning about input from %s dropped for %q; log:\n%s", src, reason, c.dump())
-	return capturedRecord{}
-}
-
-func (c *logCapture) dump() string {
-	var b strings.Builder
-	for _, r := range c.records(func(capturedRecord) bool { return true }) {
-		b.WriteString(r.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return c.Await(t, eventually, fmt.Sprintf("warns of input from %s dropped for %q", src, reason), func(r plugintest.LogRecord) bool {
+		return r.Level == slog.LevelWarn && r.Attrs["reason"] == reason && strings.HasPrefix(r.Message, "lan: dropped") && strings.Contains(r.Attrs["from"], src)
+	})[0]
 }
 
 // node is one in-process instance under test.

@@ -110,21 +110,17 @@ func TestSlowWatcher(t *testing.T) {
 	for round := range 200 {
 		n.mu.Lock()
 		for _, id := range ids {
-			n.emitLocked(sdk.PeerEvent{Kind: sdk.PeerSeen, Peer: sdk.PeerInfo{ID: id, Name: string(rune('a' + round%26))}})
+			n.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerSeen, Peer: sdk.PeerInfo{ID: id, Name: string(rune('a' + round%26))}})
 		}
 		n.mu.Unlock()
 	}
 	last := plugintest.RandomPeerID(t)
 	n.mu.Lock()
-	n.emitLocked(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: sdk.PeerInfo{ID: last}})
+	n.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: sdk.PeerInfo{ID: last}})
 	n.mu.Unlock()
 	awaitEvent(t, fast, sdk.PeerJoined, last)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for w := range n.watchers {
-		if q := w.queue.Len(); q > len(ids)+1 {
-			t.Errorf("a watcher holds %d queued events for %d peers", q, len(ids)+1)
-		}
+	if q := n.watchers.Queued(); q > len(ids)+1 {
+		t.Errorf("a watcher holds %d queued events for %d peers", q, len(ids)+1)
 	}
 }
 

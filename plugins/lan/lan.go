@@ -2,18 +2,17 @@ package lan
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/feed"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Name is the plugin's name.
@@ -37,8 +36,12 @@ func WithLogger(l *slog.Logger) Option {
 
 // Plugin is the lan discovery and signaling plugin. Make it with [New]; it
 // binds its sockets in Configure and releases them in Close. All methods
-// are safe to call concurrently.
+// are safe to call concurrently. Info and ConfigSchema are those of the
+// embedded [lifecycle.Meta]; the options are port, interfaces,
+// broadcast_addresses, multicast_group, announce_interval and
+// peer_timeout.
 type Plugin struct {
+	lifecycle.Meta
 	log   *slog.Logger
 	drops dropLog
 	seq   atomic.Uint64 // the last Seq signed
@@ -60,10 +63,15 @@ type Plugin struct {
 	replay     map[replayKey]*replayState
 	replied    map[replyKey]time.Time // last PING reply to a JOIN
 	once       map[string]bool        // conditions already logged
-	watchers   map[*watcher]struct{}
-	receivers  map[*receiver]struct{}
-	pending    feed.Bounded[sdk.Envelope] // envelopes for the next Receive
 	conns      map[net.Conn]struct{}
+
+	// watchers are the Watch channels. Events are published with mu
+	// held, so that a Watch's snapshot of the table and the events after
+	// it agree.
+	watchers *feed.Hub[sdk.PeerEvent]
+	// inbox holds the Receive channels, and the envelopes for the next
+	// Receive while none is open.
+	inbox *feed.Hub[sdk.Envelope]
 
 	kick chan struct{} // wakes the timer loop after Configure or Announce
 	done chan struct{} // closed by Close
@@ -78,45 +86,28 @@ var (
 // New returns an unconfigured plugin.
 func New(opts ...Option) *Plugin {
 	p := &Plugin{
-		log:       slog.Default(),
-		peers:     map[sdk.PeerID]*peer{},
-		replay:    map[replayKey]*replayState{},
-		replied:   map[replyKey]time.Time{},
-		once:      map[string]bool{},
-		watchers:  map[*watcher]struct{}{},
-		receivers: map[*receiver]struct{}{},
-		pending:   feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes},
-		conns:     map[net.Conn]struct{}{},
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		log:      slog.Default(),
+		peers:    map[sdk.PeerID]*peer{},
+		replay:   map[replayKey]*replayState{},
+		replied:  map[replyKey]time.Time{},
+		once:     map[string]bool{},
+		conns:    map[net.Conn]struct{}{},
+		watchers: feed.NewPeerEvents("lan: watch", feed.DefaultBuffer),
+		inbox:    feed.NewEnvelopes("lan: receive", feed.DefaultBuffer, feed.DefaultEnvelopes),
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(p)
 	}
-	return p
-}
-
-// Info describes the plugin. It answers before Configure.
-func (p *Plugin) Info(ctx context.Context) (sdk.Info, error) {
-	if p.isClosed() {
-		return sdk.Info{}, fmt.Errorf("lan: info: %w", sdk.ErrClosed)
-	}
-	return sdk.Info{
+	p.Meta = lifecycle.Describe(sdk.Info{
 		Name:         Name,
 		Version:      PluginVersion,
 		Roles:        []sdk.Role{sdk.RoleDiscovery, sdk.RoleSignaling},
 		APIVersions:  []int{sdk.APIVersion},
 		Capabilities: []string{"discovery.lookup"},
-	}, nil
-}
-
-// ConfigSchema lists the options: port, interfaces, broadcast_addresses,
-// multicast_group, announce_interval and peer_timeout.
-func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	if p.isClosed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("lan: config schema: %w", sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+	}, schema, p.isClosed)
+	return p
 }
 
 // Configure checks the options and the delegation and binds the sockets,
@@ -126,14 +117,11 @@ func (p *Plugin) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
 // new timings, broadcast addresses and delegated key; otherwise it binds
 // a new set, switches to it and announces again with a JOIN.
 func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("lan: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	cfg, err := parseConfig(req.Config)
+	cfg, err := lifecycle.ParseConfig(Name, req, parseConfig)
 	if err != nil {
 		return err
 	}
-	if err := checkDelegation(req, time.Now()); err != nil {
+	if err := lifecycle.CheckDelegation(Name, "lan needs a delegated signing key from the host", req, time.Now()); err != nil {
 		return err
 	}
 	p.cfgMu.Lock()
@@ -168,7 +156,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		p.announced = nil // that record was another device's
 		if pe := p.peers[req.Self]; pe != nil {
 			delete(p.peers, req.Self) // now ourselves
-			p.emitLocked(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: cloneInfo(pe.info)})
+			p.watchers.Publish(sdk.PeerEvent{Kind: sdk.PeerLeft, Peer: feed.CloneInfo(pe.info)})
 		}
 	}
 	p.cfg, p.self, p.del = cfg, req.Self, req.Delegation
@@ -198,29 +186,6 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	return nil
 }
 
-// checkDelegation checks that the host gave a usable delegated key for
-// req.Self.
-func checkDelegation(req sdk.ConfigureRequest, now time.Time) error {
-	d := req.Delegation
-	switch {
-	case req.Self.IsZero():
-		return fmt.Errorf("lan: configure: no self peer ID: %w", sdk.ErrInvalidConfig)
-	case d == nil:
-		return fmt.Errorf("lan: configure: lan needs a delegated signing key from the host: %w", sdk.ErrInvalidConfig)
-	case len(d.Key) != ed25519.PrivateKeySize:
-		return fmt.Errorf("lan: configure: delegated key of %d bytes, want %d: %w", len(d.Key), ed25519.PrivateKeySize, sdk.ErrInvalidConfig)
-	case d.Cert.Issuer != req.Self:
-		return fmt.Errorf("lan: configure: the delegation was issued by %s, not by this device %s: %w", d.Cert.Issuer.Short(), req.Self.Short(), sdk.ErrInvalidConfig)
-	}
-	if pub, ok := d.Key.Public().(ed25519.PublicKey); !ok || !pub.Equal(d.Cert.Key) {
-		return fmt.Errorf("lan: configure: the delegated key does not match its certificate: %w", sdk.ErrInvalidConfig)
-	}
-	if err := d.Cert.Verify(now); err != nil {
-		return fmt.Errorf("lan: configure: delegation: %w: %w", sdk.ErrInvalidConfig, err)
-	}
-	return nil
-}
-
 // Close broadcasts LEAVE if this device was announced, closes the sockets
 // and every Watch and Receive channel, and waits, until ctx ends, for its
 // goroutines to stop.
@@ -231,6 +196,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return fmt.Errorf("lan: close: %w", sdk.ErrClosed)
 	}
 	p.closed = true // from here on, no new JOIN or PING is sent
+	// Closing the hubs under mu: a Watch or Receive either came before
+	// or fails.
+	p.watchers.Close()
+	p.inbox.Close()
 	p.mu.Unlock()
 	// LEAVE while the sockets are still open. announce serialises sends,
 	// so a PING being sent finishes first and none follows the LEAVE.
@@ -245,18 +214,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	s.close()
-
-	stopped := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("lan: close: waiting for goroutines: %w", ctx.Err())
+	if err := lifecycle.Wait(ctx, &p.wg); err != nil {
+		return fmt.Errorf("lan: close: waiting for goroutines: %w", err)
 	}
+	return nil
 }
 
 func (p *Plugin) isClosed() bool {

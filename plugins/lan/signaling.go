@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/feed"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 const (
@@ -27,11 +28,6 @@ const (
 	ackTimeout = 5 * time.Second
 	// frameTimeout bounds the receiver's read of one frame.
 	frameTimeout = 5 * time.Second
-	// maxQueuedEnvelopes bounds the envelopes waiting for one Receive
-	// channel's reader, or for the first Receive; the oldest are dropped.
-	maxQueuedEnvelopes = 256
-	// receiveBuffer is the capacity of a Receive channel.
-	receiveBuffer = 16
 )
 
 // Send delivers env to env.To over TCP: it dials the address the peer
@@ -94,27 +90,19 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	defer stop()
 	_ = c.SetDeadline(time.Now().Add(ackTimeout))
 	if _, err := c.Write(frame); err != nil {
-		return fail("write frame: %w", ctxErr(ctx, err))
+		return fail("write frame: %w", lifecycle.IOErr(ctx, err))
 	}
 	var ack [1]byte
 	if _, err := io.ReadFull(c, ack[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 			return fail("the peer closed the connection without an ack (it refused the frame; its log says why)")
 		}
-		return fail("waiting for the ack: %w", ctxErr(ctx, err))
+		return fail("waiting for the ack: %w", lifecycle.IOErr(ctx, err))
 	}
 	if ack[0] != ackByte {
 		return fail("ack byte 0x%02x, want 0x%02x", ack[0], ackByte)
 	}
 	return nil
-}
-
-// ctxErr prefers the context's error to the deadline error it caused.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
-	}
-	return err
 }
 
 // unreachable reports whether a dial error means nobody is there.
@@ -128,58 +116,14 @@ func unreachable(err error) bool {
 // first call also gets those that arrived while none was open. A reader
 // that falls more than 256 envelopes behind loses the oldest (logged).
 func (p *Plugin) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("lan: receive: %w", sdk.ErrClosed)
-	}
-	r := &receiver{out: make(chan sdk.Envelope, receiveBuffer), wake: make(chan struct{}, 1), queue: feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}}
-	if len(p.receivers) == 0 {
-		r.queue, p.pending = p.pending, feed.Bounded[sdk.Envelope]{Limit: maxQueuedEnvelopes}
-	}
-	p.receivers[r] = struct{}{}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		feed.Forward(ctx, p.done, &p.mu, r.out, r.wake, r.queue.Pop, func() { delete(p.receivers, r) })
-	}()
-	return r.out, nil
-}
-
-// receiver is one Receive call.
-type receiver struct {
-	out   chan sdk.Envelope
-	wake  chan struct{}
-	queue feed.Bounded[sdk.Envelope] // guarded by Plugin.mu
+	return p.inbox.Subscribe(ctx)
 }
 
 // deliverLocked queues env for every Receive channel, or for the next
 // Receive when none is open. p.mu is held.
 func (p *Plugin) deliverLocked(env sdk.Envelope) {
-	queues := 0
-	lost := false
-	if len(p.receivers) == 0 {
-		before := p.pending.Dropped
-		p.pending.Push(env)
-		lost = p.pending.Dropped > before
-	}
-	for r := range p.receivers {
-		queues++
-		before := r.queue.Dropped
-		e := env
-		if queues > 1 {
-			e.Payload = slices.Clone(env.Payload)
-		}
-		r.queue.Push(e)
-		lost = lost || r.queue.Dropped > before
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	if lost {
-		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", maxQueuedEnvelopes)
+	if p.inbox.Publish(env) {
+		p.logLimited("receive queue full", "lan: a Receive reader is too slow: dropped its oldest envelope", "limit", feed.DefaultEnvelopes)
 	}
 }
 

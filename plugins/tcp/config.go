@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Defaults of the options.
@@ -70,13 +71,7 @@ func (c config) equal(o config) bool {
 // the default.
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
-	values, err := sdk.ConfigValues(Name, raw, schema)
-	if err != nil {
-		return c, err
-	}
-	for _, f := range values {
-		key, val := f.Name, f.Value
-		var err error
+	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
 		switch key {
 		case "listen":
 			c.listen, err = parseListen(val)
@@ -87,9 +82,10 @@ func parseConfig(raw []byte) (config, error) {
 		case "session_timeout":
 			c.sessionTimeout, err = sdk.ParseDuration(val, false)
 		}
-		if err != nil {
-			return c, fmt.Errorf("tcp config: %s: %w: %w", key, sdk.ErrInvalidConfig, err)
-		}
+		return err
+	})
+	if err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
 // Version is the plugin's own version.
@@ -70,8 +71,11 @@ func WithLogger(l *slog.Logger) Option {
 
 // Transport is the direct TCP transport. Make it with [New]; it listens
 // once configured and until closed. All methods are safe to call
-// concurrently.
+// concurrently. Info and ConfigSchema are those of the embedded
+// [lifecycle.Meta]; the options are listen, advertise, dial_stagger and
+// session_timeout.
 type Transport struct {
+	lifecycle.Meta
 	log *slog.Logger
 
 	cfgMu sync.Mutex // serialises Configure
@@ -124,29 +128,13 @@ func New(opts ...Option) *Transport {
 	for _, o := range opts {
 		o(t)
 	}
-	return t
-}
-
-// Info describes the plugin. It answers before Configure.
-func (t *Transport) Info(ctx context.Context) (sdk.Info, error) {
-	if t.isClosed() {
-		return sdk.Info{}, fmt.Errorf("tcp: info: %w", sdk.ErrClosed)
-	}
-	return sdk.Info{
+	t.Meta = lifecycle.Describe(sdk.Info{
 		Name:        Name,
 		Version:     Version,
 		Roles:       []sdk.Role{sdk.RoleTransport},
 		APIVersions: []int{sdk.APIVersion},
-	}, nil
-}
-
-// ConfigSchema lists the options: listen, advertise, dial_stagger and
-// session_timeout.
-func (t *Transport) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	if t.isClosed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("tcp: config schema: %w", sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+	}, schema, t.isClosed)
+	return t
 }
 
 // Configure applies options and binds the listeners, whose accept loops
@@ -154,10 +142,7 @@ func (t *Transport) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) 
 // the listeners (and their ports) and only updates the other options; new
 // listen addresses are bound first and then replace the old listeners.
 func (t *Transport) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("tcp: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	cfg, err := parseConfig(req.Config)
+	cfg, err := lifecycle.ParseConfig(Name, req, parseConfig)
 	if err != nil {
 		return err
 	}
@@ -457,16 +442,8 @@ func (t *Transport) Close(ctx context.Context) error {
 	clear(t.byToken)
 	t.mu.Unlock()
 	closeListeners(ls)
-
-	stopped := make(chan struct{})
-	go func() {
-		t.wg.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("tcp: close: waiting for goroutines: %w", ctx.Err())
+	if err := lifecycle.Wait(ctx, &t.wg); err != nil {
+		return fmt.Errorf("tcp: close: waiting for goroutines: %w", err)
 	}
+	return nil
 }

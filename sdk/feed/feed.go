@@ -1,64 +1,33 @@
-// Package feed holds what a discovery or signaling plugin needs to hand
-// events to its Watch and Receive channels without ever blocking on a slow
-// reader: a queue of peer events that keeps at most one per peer, a
-// bounded queue that drops the oldest, and the loop that moves a queue's
-// items to a channel until the reader or the plugin goes away.
+// Package feed hands a plugin's events to its Watch and Receive channels
+// without ever blocking the plugin on a slow reader.
 //
-// The queues are not safe for concurrent use on their own: they are meant
-// to live beside the plugin's other state, under the plugin's lock, which
-// [Forward] takes around each Pop.
+// A [Hub] is the fan-out: every Subscribe gets its own channel, its own
+// queue and a goroutine that moves the queue to the channel until the
+// reader's context ends or the hub closes; Publish only queues. What a
+// queue does when its reader falls behind is the queue's choice:
+// [PeerEvents] keeps at most one event per peer (its current state),
+// [Bounded] keeps the newest items and drops the oldest. [NewPeerEvents]
+// and [NewEnvelopes] make the hubs a discovery plugin's Watch and a
+// signaling plugin's Receive need.
 package feed
 
 import (
-	"context"
 	"slices"
-	"sync"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// Forward copies what pop yields to out until ctx ends or done is closed,
-// then runs remove (with mu held) and closes out. pop is called with mu
-// held; a value on wake says there may be more to pop. Run it in its own
-// goroutine, one per Watch or Receive call.
-func Forward[T any](ctx context.Context, done <-chan struct{}, mu sync.Locker, out chan<- T, wake <-chan struct{}, pop func() (T, bool), remove func()) {
-	defer close(out)
-	defer func() {
-		mu.Lock()
-		remove()
-		mu.Unlock()
-	}()
-	for {
-		mu.Lock()
-		item, ok := pop()
-		mu.Unlock()
-		if !ok {
-			select {
-			case <-wake:
-				continue
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			}
-		}
-		select {
-		case out <- item:
-		case <-ctx.Done():
-			return
-		case <-done:
-			return
-		}
-	}
-}
-
-// Wake signals wake without blocking: a value already waiting says the
-// same.
-func Wake(wake chan<- struct{}) {
-	select {
-	case wake <- struct{}{}:
-	default:
-	}
+// Queue holds what one subscriber of a [Hub] has yet to read. The hub
+// guards it with its lock, so an implementation need not be safe for
+// concurrent use.
+type Queue[T any] interface {
+	// Push queues item. It reports whether an older item was dropped to
+	// make room.
+	Push(item T) (dropped bool)
+	// Pop removes and returns the oldest item; false when there is none.
+	Pop() (T, bool)
+	// Len returns the number of items queued.
+	Len() int
 }
 
 // PeerEvents holds at most one pending event per peer, in the order peers
@@ -69,13 +38,16 @@ type PeerEvents struct {
 	pending map[sdk.PeerID]sdk.PeerEvent
 }
 
+var _ Queue[sdk.PeerEvent] = (*PeerEvents)(nil)
+
 // Len returns the number of peers with a pending event.
 func (q *PeerEvents) Len() int { return len(q.order) }
 
 // Push queues ev, merging it with the peer's pending event: joined then
 // seen stays joined (with the newer info), joined then left (never read)
-// leaves nothing, anything else is replaced by ev.
-func (q *PeerEvents) Push(ev sdk.PeerEvent) {
+// leaves nothing, anything else is replaced by ev. It never drops an
+// event a reader would miss, so it always returns false.
+func (q *PeerEvents) Push(ev sdk.PeerEvent) bool {
 	if q.pending == nil {
 		q.pending = map[sdk.PeerID]sdk.PeerEvent{}
 	}
@@ -84,7 +56,7 @@ func (q *PeerEvents) Push(ev sdk.PeerEvent) {
 	if !ok {
 		q.pending[id] = ev
 		q.order = append(q.order, id)
-		return
+		return false
 	}
 	switch {
 	case old.Kind == sdk.PeerJoined && ev.Kind == sdk.PeerSeen:
@@ -93,9 +65,10 @@ func (q *PeerEvents) Push(ev sdk.PeerEvent) {
 		// The reader never learnt of it: nothing to report.
 		delete(q.pending, id)
 		q.order = slices.DeleteFunc(q.order, func(x sdk.PeerID) bool { return x == id })
-		return
+		return false
 	}
 	q.pending[id] = ev
+	return false
 }
 
 // Pop removes and returns the oldest pending event.
@@ -110,6 +83,30 @@ func (q *PeerEvents) Pop() (sdk.PeerEvent, bool) {
 	return ev, true
 }
 
+// CloneInfo returns p with copies of its slices, so that what a plugin
+// hands out (an event, a Lookup answer) shares no memory with its own
+// table.
+func CloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
+	p.Addrs = slices.Clone(p.Addrs)
+	p.Roles = slices.Clone(p.Roles)
+	p.Transports = slices.Clone(p.Transports)
+	p.Protocols = slices.Clone(p.Protocols)
+	return p
+}
+
+// Known returns a [sdk.PeerJoined] event for each peer of a plugin's
+// table, whose entries info turns into records (copied with [CloneInfo]),
+// the peer seen longest ago first: what a new Watch starts with, passed
+// to [Hub.Subscribe].
+func Known[K comparable, V any](table map[K]V, info func(V) sdk.PeerInfo) []sdk.PeerEvent {
+	evs := make([]sdk.PeerEvent, 0, len(table))
+	for _, v := range table {
+		evs = append(evs, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: CloneInfo(info(v))})
+	}
+	slices.SortStableFunc(evs, func(a, b sdk.PeerEvent) int { return a.Peer.Seen.Compare(b.Peer.Seen) })
+	return evs
+}
+
 // Bounded is a FIFO of at most Limit items that drops the oldest when
 // full, counting what it dropped.
 type Bounded[T any] struct {
@@ -120,14 +117,20 @@ type Bounded[T any] struct {
 	items   []T
 }
 
-// Push appends item, dropping the oldest if the queue is full.
-func (q *Bounded[T]) Push(item T) {
-	if len(q.items) >= q.Limit {
+// Push appends item, dropping the oldest if the queue is full; it reports
+// whether it dropped one.
+func (q *Bounded[T]) Push(item T) bool {
+	dropped := len(q.items) >= q.Limit
+	if dropped {
 		q.items = slices.Delete(q.items, 0, 1)
 		q.Dropped++
 	}
 	q.items = append(q.items, item)
+	return dropped
 }
+
+// Len returns the number of items queued.
+func (q *Bounded[T]) Len() int { return len(q.items) }
 
 // Pop removes and returns the oldest item.
 func (q *Bounded[T]) Pop() (T, bool) {

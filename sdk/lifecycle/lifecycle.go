@@ -7,6 +7,17 @@
 // configuration it runs with and a context that Close cancels, with a
 // cause wrapping [sdk.ErrClosed]. A configuration applied later does not
 // change calls already running.
+//
+// A protocol plugin need not handle the State itself: it embeds a
+// [Protocol], which answers Info, ConfigSchema, Configure and Close and
+// starts each Send and Receive ([Protocol.RunSend]), handing it a [Call]
+// whose [Conversation] runs the reading and the writing half on the
+// stream; the plugin writes only its wire format.
+//
+// Any plugin shares the rest: [Meta] answers Info and ConfigSchema until
+// Close, [ParseConfig] and [DecodeConfig] check the API version and
+// decode the options (with [InvalidConfig] wording what is wrong),
+// [CheckDelegation] checks a delegated key, and [Wait] ends Close.
 package lifecycle
 
 import (
@@ -104,17 +115,10 @@ func (s *State[C]) Close(ctx context.Context) error {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	stopped := make(chan struct{})
-	go func() {
-		s.calls.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: close: waiting for running calls: %w", s.name, ctx.Err())
+	if err := Wait(ctx, &s.calls); err != nil {
+		return fmt.Errorf("%s: close: waiting for running calls: %w", s.name, err)
 	}
+	return nil
 }
 
 // Err is the error of call op of plugin name whose context ended: the

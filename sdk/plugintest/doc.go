@@ -22,7 +22,9 @@
 // or the Go duration in the environment variable FERRY_TEST_TIMEOUT.
 //
 // [TestDiscovery] and [TestSignaling] do the same for the discovery and
-// signaling roles. [MemHub] is an in-memory reference implementation of both,
+// signaling roles, [TestProtocol] for protocols, and [TestProtocolLifecycle]
+// checks the life cycle every protocol shares (Info before Configure, the
+// API version check, calls after Close). [MemHub] is an in-memory reference implementation of both,
 // on which the suites test themselves, directly and through the real RPC
 // shims ([ServeInProcess]). [Launch] and [PluginBinary] run a suite against a
 // real plugin binary, as the host starts it.

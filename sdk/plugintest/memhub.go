@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/feed"
 )
 
 // MemHub is an in-memory network of devices for tests: every [MemNode] made
@@ -55,7 +55,20 @@ func (h *MemHub) Node(self sdk.PeerID) *MemNode {
 	if n, ok := h.nodes[self]; ok {
 		return n
 	}
-	n := &MemNode{hub: h, self: self, done: make(chan struct{})}
+	n := &MemNode{
+		hub:  h,
+		self: self,
+		done: make(chan struct{}),
+		watchers: feed.New(feed.Config[sdk.PeerEvent]{
+			Name:     "memhub: watch",
+			NewQueue: func() feed.Queue[sdk.PeerEvent] { return &feed.Bounded[sdk.PeerEvent]{Limit: memWatchQueue} },
+			Clone: func(ev sdk.PeerEvent) sdk.PeerEvent {
+				ev.Peer = feed.CloneInfo(ev.Peer)
+				return ev
+			},
+		}),
+		receivers: feed.NewEnvelopes("memhub: receive", 0, memPendingQueue),
+	}
 	h.nodes[self] = n
 	return n
 }
@@ -68,46 +81,19 @@ type MemNode struct {
 	hub  *MemHub
 	self sdk.PeerID
 	done chan struct{} // closed by Close
-	wg   sync.WaitGroup
+
+	watchers  *feed.Hub[sdk.PeerEvent]
+	receivers *feed.Hub[sdk.Envelope] // and what waits for the next Receive
 
 	// Guarded by hub.mu.
 	closed    bool
 	announced *sdk.PeerID // the ID of this node's record, if any
-	watchers  []*memQueue[sdk.PeerEvent]
-	receivers []*memQueue[sdk.Envelope]
-	pending   []sdk.Envelope // for the next Receive
 }
 
 var (
 	_ sdk.Discovery = (*MemNode)(nil)
 	_ sdk.Signaling = (*MemNode)(nil)
 )
-
-// memQueue is one subscriber: items queued under hub.mu, forwarded to out
-// by a goroutine the node owns.
-type memQueue[T any] struct {
-	items []T
-	limit int
-	wake  chan struct{} // capacity 1
-}
-
-func newMemQueue[T any](limit int, initial []T) *memQueue[T] {
-	q := &memQueue[T]{limit: limit, wake: make(chan struct{}, 1)}
-	q.push(initial...)
-	return q
-}
-
-// push queues items; the caller holds hub.mu.
-func (q *memQueue[T]) push(items ...T) {
-	q.items = append(q.items, items...)
-	if over := len(q.items) - q.limit; over > 0 {
-		q.items = slices.Delete(q.items, 0, over)
-	}
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
 
 // Self returns the node's peer ID, the one Envelope.From carries.
 func (n *MemNode) Self() sdk.PeerID { return n.self }
@@ -167,9 +153,9 @@ func (n *MemNode) Close(context.Context) error {
 		delete(h.nodes, n.self)
 	}
 	n.withdrawLocked()
-	n.watchers, n.receivers, n.pending = nil, nil, nil
 	h.mu.Unlock()
-	n.wg.Wait()
+	n.watchers.Close()
+	n.receivers.Close()
 	return nil
 }
 
@@ -203,7 +189,7 @@ func (n *MemNode) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	if n.announced != nil && *n.announced != self.ID {
 		n.withdrawLocked()
 	}
-	info := clonePeerInfo(self)
+	info := feed.CloneInfo(self)
 	info.Source = "memhub"
 	info.Seen = time.Now()
 	info.Expires = time.Time{}
@@ -242,11 +228,8 @@ func (n *MemNode) withdrawLocked() {
 // the caller holds hub.mu.
 func (h *MemHub) broadcastLocked(from *MemNode, ev sdk.PeerEvent) {
 	for _, m := range h.nodes {
-		if m == from {
-			continue
-		}
-		for _, w := range m.watchers {
-			w.push(sdk.PeerEvent{Kind: ev.Kind, Peer: clonePeerInfo(ev.Peer)})
+		if m != from {
+			m.watchers.Publish(sdk.PeerEvent{Kind: ev.Kind, Peer: feed.CloneInfo(ev.Peer)})
 		}
 	}
 }
@@ -267,12 +250,10 @@ func (n *MemNode) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	var replay []sdk.PeerEvent
 	for _, r := range h.records {
 		if r.owner != n {
-			replay = append(replay, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: clonePeerInfo(r.info)})
+			replay = append(replay, sdk.PeerEvent{Kind: sdk.PeerJoined, Peer: feed.CloneInfo(r.info)})
 		}
 	}
-	q := newMemQueue(memWatchQueue, replay)
-	n.watchers = append(n.watchers, q)
-	return forward(ctx, n, q, &n.watchers), nil
+	return n.watchers.Subscribe(ctx, replay...)
 }
 
 // Lookup returns the record announced under id, or an error wrapping
@@ -291,7 +272,7 @@ func (n *MemNode) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, erro
 	if !ok {
 		return sdk.PeerInfo{}, fmt.Errorf("memhub: lookup %s: %w", id.Short(), sdk.ErrNotFound)
 	}
-	return clonePeerInfo(r.info), nil
+	return feed.CloneInfo(r.info), nil
 }
 
 // Send delivers env to the open node whose self ID is env.To, with From set
@@ -314,20 +295,7 @@ func (n *MemNode) Send(ctx context.Context, env sdk.Envelope) error {
 	if !ok || env.To.IsZero() {
 		return fmt.Errorf("memhub: send to %s: %w", env.To.Short(), sdk.ErrNotFound)
 	}
-	out := sdk.Envelope{From: n.self, To: env.To, Payload: bytes.Clone(env.Payload)}
-	if len(to.receivers) == 0 {
-		to.pending = append(to.pending, out)
-		if over := len(to.pending) - memPendingQueue; over > 0 {
-			to.pending = slices.Delete(to.pending, 0, over)
-		}
-		return nil
-	}
-	for i, r := range to.receivers {
-		if i > 0 {
-			out.Payload = bytes.Clone(out.Payload)
-		}
-		r.push(out)
-	}
+	to.receivers.Publish(sdk.Envelope{From: n.self, To: env.To, Payload: bytes.Clone(env.Payload)})
 	return nil
 }
 
@@ -344,63 +312,5 @@ func (n *MemNode) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 	if n.closed {
 		return nil, fmt.Errorf("memhub: receive: %w", sdk.ErrClosed)
 	}
-	q := newMemQueue(memPendingQueue, n.pending)
-	n.pending = nil
-	n.receivers = append(n.receivers, q)
-	return forward(ctx, n, q, &n.receivers), nil
-}
-
-// forward starts the goroutine that moves q's items to the returned channel
-// until ctx ends or n closes, then removes q from *list and closes the
-// channel. The caller holds hub.mu.
-func forward[T any](ctx context.Context, n *MemNode, q *memQueue[T], list *[]*memQueue[T]) <-chan T {
-	out := make(chan T)
-	h := n.hub
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer close(out)
-		defer func() {
-			h.mu.Lock()
-			*list = slices.DeleteFunc(*list, func(x *memQueue[T]) bool { return x == q })
-			h.mu.Unlock()
-		}()
-		for {
-			h.mu.Lock()
-			var item T
-			have := len(q.items) > 0
-			if have {
-				item = q.items[0]
-				q.items = q.items[1:]
-			}
-			h.mu.Unlock()
-			if !have {
-				select {
-				case <-q.wake:
-					continue
-				case <-ctx.Done():
-					return
-				case <-n.done:
-					return
-				}
-			}
-			select {
-			case out <- item:
-			case <-ctx.Done():
-				return
-			case <-n.done:
-				return
-			}
-		}
-	}()
-	return out
-}
-
-// clonePeerInfo copies p's slices so that callers cannot share them.
-func clonePeerInfo(p sdk.PeerInfo) sdk.PeerInfo {
-	p.Addrs = slices.Clone(p.Addrs)
-	p.Transports = slices.Clone(p.Transports)
-	p.Protocols = slices.Clone(p.Protocols)
-	p.Roles = slices.Clone(p.Roles)
-	return p
+	return n.receivers.Subscribe(ctx)
 }
