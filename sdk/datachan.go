@@ -328,36 +328,6 @@ func socketFile(c net.Conn) (*os.File, bool) {
 	return f, true
 }
 
-// pump copies between a plugin-side stream and its yamux twin until both
-// directions are done, propagating half-closes.
-func pump(c net.Conn, s *yamux.Stream) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(s, c)
-		_ = s.Close() // yamux Close is a half-close (FIN)
-	}()
-	go func() {
-		defer wg.Done()
-		if _, err := io.Copy(c, s); err != nil {
-			// c broke (the peer is gone). yamux has no reset, so keep
-			// reading s: a plugin writing into it must not block on a
-			// full window; it learns of the break from its read side.
-			_ = s.Close()
-			_, _ = io.Copy(io.Discard, s)
-		}
-		if cw, ok := c.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		} else {
-			_ = c.Close()
-		}
-	}()
-	wg.Wait()
-	_ = c.Close()
-	_ = s.Close()
-}
-
 // muxStream adapts a yamux stream to Stream: yamux's Close is a half-close,
 // so CloseWrite maps to it and Close also stops reading.
 type muxStream struct {

@@ -2,10 +2,8 @@ package sdk
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -39,7 +37,7 @@ func (dc *dataChannel) sendSocketpair(c net.Conn) (uint64, func(), error) {
 	}
 	done := make(chan struct{})
 	go func() {
-		pumpConns(c, local)
+		pump(c, local)
 		close(done)
 	}()
 	stop := func() {
@@ -48,38 +46,4 @@ func (dc *dataChannel) sendSocketpair(c net.Conn) (uint64, func(), error) {
 		<-done
 	}
 	return id, stop, nil
-}
-
-// pumpBuffer is each direction's copy buffer: large, so that a plugin
-// writing 256 KiB at a time is read in one call and TLS gets full records.
-const pumpBuffer = 256 << 10
-
-// onlyReader hides WriterTo/ReaderFrom so io.CopyBuffer uses the buffer.
-type onlyReader struct{ io.Reader }
-
-// pumpConns copies both ways between a and b until both directions end,
-// passing half-closes on. When a write fails (that side broke), the other
-// side is still read to its end, so that its writer never blocks.
-func pumpConns(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	one := func(dst, src net.Conn) {
-		defer wg.Done()
-		buf := make([]byte, pumpBuffer)
-		if _, err := io.CopyBuffer(dst, onlyReader{src}, buf); err != nil {
-			// Unblock the other direction's writer into src, then drain.
-			_ = dst.Close()
-			_, _ = io.Copy(io.Discard, src)
-		}
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		} else {
-			_ = dst.Close()
-		}
-	}
-	go one(a, b)
-	go one(b, a)
-	wg.Wait()
-	_ = a.Close()
-	_ = b.Close()
 }
