@@ -9,11 +9,17 @@ import (
 
 // handshake is the go-plugin handshake every Ferry host and plugin share.
 // The cookie is a UX feature, not a security one: it stops a user from
-// running a plugin binary by hand. It must never change. Versions are the
-// plugin API major version (APIVersion):
+// running a plugin binary by hand. It must never change. ProtocolVersion is
+// the plugin API major version (APIVersion); what each version means:
 //
-//	1: Base, Transport, Discovery, Signaling services; data channel on fd 3
-//	   (yamux) and fd 4 (SCM_RIGHTS).
+//	1: sdk/proto/ferry/plugin/v1 over gRPC. The plugin serves Base, and
+//	   Discovery, Signaling, Transport and Protocol for the roles it has;
+//	   for each protocol Send or Receive the host serves Host on a
+//	   data-channel stream. The data channel is fd 3, a yamux session
+//	   (plugin stream ids odd, host ids even), and fd 4, a seqpacket socket
+//	   carrying one descriptor per message (SCM_RIGHTS): a transport's
+//	   kernel socket, a protocol call's end of a socketpair, a file.
+//	   Additions within version 1 are capabilities in Info.
 var handshake = plugin.HandshakeConfig{
 	ProtocolVersion:  APIVersion,
 	MagicCookieKey:   "FERRY_PLUGIN",

@@ -18,14 +18,14 @@ import (
 
 // ---- host side: calling a protocol plugin ----
 
-// hostCall runs fn with the call's stream and host services set up on the
-// data channel, and tears them down when fn returns.
 // protocolClient is the host's view of a protocol plugin. It is a type of
 // its own because Protocol's Send and Receive differ from Signaling's.
 type protocolClient struct{ *rpcClient }
 
 var _ Protocol = protocolClient{}
 
+// hostCall runs fn with the call's stream and host services set up on the
+// data channel, and tears them down when fn returns.
 func (c protocolClient) hostCall(ctx context.Context, st Stream, hs *hostServer, fn func(streamID, hostID uint64) error) error {
 	if st == nil {
 		return errors.New("no stream")
