@@ -13,18 +13,19 @@
 //   - [Protocol]: the file transfer conversation on a secured stream.
 //
 // Every role embeds [Plugin], the small base with Info, ConfigSchema and
-// Configure. A plugin's main function is a single call:
+// Configure. A plugin's main function is a single call to Plugin in package
+// [github.com/ferry-p2p/ferry/sdk/serve]:
 //
-//	func main() { sdk.Serve(&myTransport{}) }
+//	func main() { serve.Plugin(&myTransport{}) }
 //
-// Serve inspects which role interfaces the value implements and serves each
-// of them. Plugin authors never see gRPC or protobuf: the shims that carry
+// serve.Plugin inspects which role interfaces the value implements and
+// serves each of them. Plugin authors never see gRPC or protobuf: the shims that carry
 // these interfaces across the process boundary are unexported. Bulk bytes
 // never travel inside RPC messages: streams ride a raw data channel (a
 // socketpair on Linux), and a stream backed by a kernel socket is handed to
 // the core as a file descriptor, so its bytes do not flow through the plugin
 // process at all.
 //
-// Nothing may be written to standard output before Serve: go-plugin's
+// Nothing may be written to standard output before serve.Plugin: go-plugin's
 // handshake is read from it. Log to standard error (hclog JSON lines keep their level in the core's log).
 package sdk
