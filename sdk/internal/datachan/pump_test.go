@@ -1,4 +1,4 @@
-package sdk
+package datachan
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // unixPair returns the two ends of a fresh stream socketpair.
 func unixPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
 	t.Helper()
-	fa, fb, err := socketPair(syscall.SOCK_STREAM)
+	fa, fb, err := SocketPair(syscall.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
