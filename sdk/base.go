@@ -51,11 +51,12 @@ type Info struct {
 	Name string
 	// Version is the plugin's own semantic version, e.g. "1.2.0".
 	Version string
-	// Roles lists the roles this plugin serves. Serve fills it from the
-	// interfaces the value implements when left empty.
+	// Roles lists the roles this plugin serves. When it is left empty, the
+	// SDK's server (serve.Plugin) fills it from the interfaces the value
+	// implements.
 	Roles []Role
-	// APIVersions lists the plugin API major versions it speaks. Serve fills
-	// it with [APIVersion] when left empty.
+	// APIVersions lists the plugin API major versions it speaks. When it is
+	// left empty, the SDK's server fills it with [APIVersion].
 	APIVersions []int
 	// ProtocolID is, for a protocol plugin, the wire protocol's identifier,
 	// e.g. "/ferry/ftv2a/1"; the core uses it as the TLS ALPN value.

@@ -58,7 +58,7 @@ type halfCloser struct{ net.Conn }
 func (h halfCloser) CloseWrite() error { return h.Close() }
 
 // A transport plugin implements Prepare and Connect. Its main is one call:
-// sdk.Serve(&pipeTransport{...}).
+// serve.Plugin(&pipeTransport{...}), from package sdk/serve.
 func ExampleTransport() {
 	var t sdk.Transport = &pipeTransport{base: base{"pipe"}, waiting: map[string]chan net.Conn{}}
 	ctx := context.Background()

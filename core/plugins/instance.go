@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 )
 
 // Instance is one configured plugin instance and its supervisor: it starts
@@ -26,8 +27,8 @@ type Instance struct {
 
 	mu       sync.Mutex
 	state    State
-	proc     *sdk.PluginProcess // external
-	impl     sdk.Plugin         // the current plugin (RPC client or builtin)
+	proc     *host.Process // external
+	impl     sdk.Plugin    // the current plugin (RPC client or builtin)
 	info     sdk.Info
 	restarts int
 	err      error
@@ -126,7 +127,7 @@ func (i *Instance) current(ctx context.Context) (sdk.Plugin, error) {
 func (i *Instance) start(ctx context.Context) error {
 	var (
 		impl sdk.Plugin
-		proc *sdk.PluginProcess
+		proc *host.Process
 		info sdk.Info
 		err  error
 	)
@@ -139,7 +140,7 @@ func (i *Instance) start(ctx context.Context) error {
 		if err := checkBinary(i.path, i.pin); err != nil {
 			return fmt.Errorf("instance %q: %w", i.cfg.Name, err)
 		}
-		proc, err = sdk.Launch(ctx, sdk.LaunchConfig{
+		proc, err = host.Launch(ctx, host.LaunchConfig{
 			Name: i.cfg.Name, Path: i.path, SHA256: i.pin,
 			LogOutput: i.cat.logOutput(), LogLevel: i.cat.opts.LogLevel,
 		})
@@ -207,7 +208,7 @@ func (i *Instance) configure(ctx context.Context, p sdk.Plugin) error {
 
 // watch waits for the process to exit and restarts it with backoff until
 // the catalog closes.
-func (i *Instance) watch(proc *sdk.PluginProcess) {
+func (i *Instance) watch(proc *host.Process) {
 	ctx := i.cat.ctx
 	select {
 	case <-proc.Done():

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/identity"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -209,7 +210,7 @@ func runHost(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	pp, err := sdk.Launch(context.Background(), sdk.LaunchConfig{Name: "tcp", Path: path, SHA256: sum, LogOutput: io.Discard})
+	pp, err := host.Launch(context.Background(), host.LaunchConfig{Name: "tcp", Path: path, SHA256: sum, LogOutput: io.Discard})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

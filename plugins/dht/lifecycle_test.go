@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/plugins/dht/dhtsim"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -52,7 +53,7 @@ func TestStartWithUnreachableBootstrap(t *testing.T) {
 	start := time.Now()
 	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer lcancel()
-	pp, err := sdk.Launch(lctx, sdk.LaunchConfig{Name: "dht", Path: bin, SHA256: sum, LogOutput: testLogWriter{t}, LogLevel: "info", StartTimeout: 10 * time.Second})
+	pp, err := host.Launch(lctx, host.LaunchConfig{Name: "dht", Path: bin, SHA256: sum, LogOutput: testLogWriter{t}, LogLevel: "info", StartTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("launch: %v", err)
 	}

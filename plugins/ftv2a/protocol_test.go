@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -53,7 +54,7 @@ func TestConformanceExternal(t *testing.T) {
 }
 
 // configuredRemote returns pp's protocol configured with suiteConfig.
-func configuredRemote(t *testing.T, pp *sdk.PluginProcess) sdk.Protocol {
+func configuredRemote(t *testing.T, pp *host.Process) sdk.Protocol {
 	t.Helper()
 	p, err := pp.Protocol()
 	if err != nil {

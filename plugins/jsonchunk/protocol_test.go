@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -71,7 +72,7 @@ func TestConformanceExternal(t *testing.T) {
 }
 
 // configuredRemote returns pp's protocol configured with config.
-func configuredRemote(t *testing.T, pp *sdk.PluginProcess, config []byte) sdk.Protocol {
+func configuredRemote(t *testing.T, pp *host.Process, config []byte) sdk.Protocol {
 	t.Helper()
 	p, err := pp.Protocol()
 	if err != nil {

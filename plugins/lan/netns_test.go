@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -139,7 +140,7 @@ func (w *safeLog) Write(p []byte) (int, error) {
 // `ip netns exec`, through the SDK's own launcher: the go-plugin handshake
 // and the data channel on descriptors 3 and 4 pass through ip, which execs
 // the plugin in place. The pinned binary is ip itself.
-func launchInNamespace(t *testing.T, ipPath, bin, ns string) *sdk.PluginProcess {
+func launchInNamespace(t *testing.T, ipPath, bin, ns string) *host.Process {
 	t.Helper()
 	f, err := os.Open(ipPath)
 	if err != nil {
@@ -154,7 +155,7 @@ func launchInNamespace(t *testing.T, ipPath, bin, ns string) *sdk.PluginProcess 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lw := &safeLog{t: t, name: ns}
-	pp, err := sdk.Launch(ctx, sdk.LaunchConfig{
+	pp, err := host.Launch(ctx, host.LaunchConfig{
 		Name: "lan-" + ns, Path: ipPath, SHA256: hex.EncodeToString(h.Sum(nil)),
 		Args:      []string{"netns", "exec", ns, bin},
 		LogOutput: lw, LogLevel: "info",

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 )
 
 // BinDirEnv names a folder of prebuilt plugin binaries (as `make build`
@@ -41,7 +42,7 @@ func PluginBinary(t testing.TB, name, pkg string) string {
 
 // Launch starts the plugin binary at path with its real sha256 pin and
 // kills it when the test ends. Plugin logs go to the test log.
-func Launch(t testing.TB, path string) *sdk.PluginProcess {
+func Launch(t testing.TB, path string) *host.Process {
 	t.Helper()
 	sum, err := hashFile(path)
 	if err != nil {
@@ -49,7 +50,7 @@ func Launch(t testing.TB, path string) *sdk.PluginProcess {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pp, err := sdk.Launch(ctx, sdk.LaunchConfig{
+	pp, err := host.Launch(ctx, host.LaunchConfig{
 		Name: filepath.Base(path), Path: path, SHA256: sum,
 		LogOutput: testWriter{t}, LogLevel: "warn",
 	})
@@ -62,11 +63,11 @@ func Launch(t testing.TB, path string) *sdk.PluginProcess {
 
 // ServeInProcess serves impl behind the real RPC shims in this process and
 // kills it when the test ends.
-func ServeInProcess(t testing.TB, impl sdk.Plugin) *sdk.PluginProcess {
+func ServeInProcess(t testing.TB, impl sdk.Plugin) *host.Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pp, err := sdk.ServeInProcess(ctx, impl)
+	pp, err := host.ServeInProcess(ctx, impl)
 	if err != nil {
 		t.Fatalf("serve in process: %v", err)
 	}
@@ -77,7 +78,7 @@ func ServeInProcess(t testing.TB, impl sdk.Plugin) *sdk.PluginProcess {
 // ConfiguredTransport returns pp's transport, configured with config (a
 // JSON object) for a random self ID; Close errors wrapping sdk.ErrClosed
 // are ignored at cleanup.
-func ConfiguredTransport(t testing.TB, pp *sdk.PluginProcess, config []byte) sdk.Transport {
+func ConfiguredTransport(t testing.TB, pp *host.Process, config []byte) sdk.Transport {
 	t.Helper()
 	tr, err := pp.Transport()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/host"
 )
 
 // memNode returns an open node of hub for self, closed at cleanup.
@@ -42,7 +43,7 @@ func closePlugin(t *testing.T, p sdk.Plugin) {
 // rpcNode serves a hub node behind the real RPC shims and returns the
 // host's client for it, configured for self. The node is closed through
 // the client at cleanup, before the in-process plugin is killed.
-func rpcNode(t *testing.T, hub *MemHub, self sdk.PeerID) *sdk.PluginProcess {
+func rpcNode(t *testing.T, hub *MemHub, self sdk.PeerID) *host.Process {
 	t.Helper()
 	pp := ServeInProcess(t, hub.Node(self))
 	configure(t, pp.Plugin(), self)

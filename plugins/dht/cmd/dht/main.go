@@ -9,8 +9,9 @@ import (
 
 	"github.com/ferry-p2p/ferry/plugins/dht"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
 func main() {
-	sdk.Serve(dht.New(dht.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
+	serve.Plugin(dht.New(dht.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
 }

@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/ferry-p2p/ferry/plugins/ftv2a"
-	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
-func main() { sdk.Serve(ftv2a.New()) }
+func main() { serve.Plugin(ftv2a.New()) }

@@ -8,8 +8,9 @@ import (
 
 	"github.com/ferry-p2p/ferry/plugins/jsonchunk"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
 func main() {
-	sdk.Serve(jsonchunk.New(jsonchunk.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
+	serve.Plugin(jsonchunk.New(jsonchunk.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
 }

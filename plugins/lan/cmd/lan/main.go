@@ -8,8 +8,9 @@ import (
 
 	"github.com/ferry-p2p/ferry/plugins/lan"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
 func main() {
-	sdk.Serve(lan.New(lan.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
+	serve.Plugin(lan.New(lan.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
 }

@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/ferry-p2p/ferry/plugins/tcp"
-	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
-func main() { sdk.Serve(tcp.New()) }
+func main() { serve.Plugin(tcp.New()) }

@@ -1,4 +1,4 @@
-package sdk
+package rpc
 
 import (
 	"context"
@@ -7,55 +7,67 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
 )
 
-// rpcServer serves a plugin implementation to the host. It registers the
-// base service and one service per role the implementation has.
-type rpcServer struct {
-	pb.UnimplementedBaseServer
-	impl Plugin
-	dc   *dataChannel
+// maxRecvMsg raises gRPC's 4 MiB default in the plugin: only control
+// messages travel on gRPC, but an envelope or schema must never be cut.
+const maxRecvMsg = 16 << 20
+
+// NewServer returns the gRPC server a plugin's services run on: opts plus
+// the plugin's message size limit. Its signature is go-plugin's
+// ServeConfig.GRPCServer.
+func NewServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxRecvMsg))...)
 }
 
-var _ pb.BaseServer = (*rpcServer)(nil)
-
-func registerServers(s *grpc.Server, impl Plugin, dc *dataChannel) {
-	base := &rpcServer{impl: impl, dc: dc}
-	pb.RegisterBaseServer(s, base)
-	if t, ok := impl.(Transport); ok {
+// Register serves impl on s: the base service, and one service per role
+// the implementation has. Streams go to the host on dc.
+func Register(s *grpc.Server, impl sdk.Plugin, dc *datachan.Channel) {
+	pb.RegisterBaseServer(s, &baseServer{impl: impl})
+	if t, ok := impl.(sdk.Transport); ok {
 		pb.RegisterTransportServer(s, &transportServer{impl: t, dc: dc})
 	}
-	if d, ok := impl.(Discovery); ok {
+	if d, ok := impl.(sdk.Discovery); ok {
 		pb.RegisterDiscoveryServer(s, &discoveryServer{impl: d})
 	}
-	if g, ok := impl.(Signaling); ok {
+	if g, ok := impl.(sdk.Signaling); ok {
 		pb.RegisterSignalingServer(s, &signalingServer{impl: g})
 	}
-	if p, ok := impl.(Protocol); ok {
+	if p, ok := impl.(sdk.Protocol); ok {
 		pb.RegisterProtocolServer(s, &protocolServer{impl: p, dc: dc})
 	}
 }
 
+// baseServer serves the base every plugin has.
+type baseServer struct {
+	pb.UnimplementedBaseServer
+	impl sdk.Plugin
+}
+
+var _ pb.BaseServer = (*baseServer)(nil)
+
 // rolesOf lists the roles an implementation serves, from its interfaces.
-func rolesOf(impl Plugin) []Role {
-	var roles []Role
-	if _, ok := impl.(Discovery); ok {
-		roles = append(roles, RoleDiscovery)
+func rolesOf(impl sdk.Plugin) []sdk.Role {
+	var roles []sdk.Role
+	if _, ok := impl.(sdk.Discovery); ok {
+		roles = append(roles, sdk.RoleDiscovery)
 	}
-	if _, ok := impl.(Signaling); ok {
-		roles = append(roles, RoleSignaling)
+	if _, ok := impl.(sdk.Signaling); ok {
+		roles = append(roles, sdk.RoleSignaling)
 	}
-	if _, ok := impl.(Transport); ok {
-		roles = append(roles, RoleTransport)
+	if _, ok := impl.(sdk.Transport); ok {
+		roles = append(roles, sdk.RoleTransport)
 	}
-	if _, ok := impl.(Protocol); ok {
-		roles = append(roles, RoleProtocol)
+	if _, ok := impl.(sdk.Protocol); ok {
+		roles = append(roles, sdk.RoleProtocol)
 	}
 	return roles
 }
 
-func (s *rpcServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
+func (s *baseServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
 	info, err := s.impl.Info(ctx)
 	if err != nil {
 		return nil, toStatus(err)
@@ -64,10 +76,10 @@ func (s *rpcServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespon
 		info.Roles = rolesOf(s.impl)
 	}
 	if len(info.APIVersions) == 0 {
-		info.APIVersions = []int{APIVersion}
+		info.APIVersions = []int{sdk.APIVersion}
 	}
-	if _, ok := s.impl.(Transport); ok {
-		info.Capabilities = appendMissing(info.Capabilities, CapStreamFD)
+	if _, ok := s.impl.(sdk.Transport); ok {
+		info.Capabilities = appendMissing(info.Capabilities, sdk.CapStreamFD)
 	}
 	return infoToProto(info), nil
 }
@@ -81,7 +93,7 @@ func appendMissing(list []string, s string) []string {
 	return append(list, s)
 }
 
-func (s *rpcServer) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest) (*pb.ConfigSchemaResponse, error) {
+func (s *baseServer) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest) (*pb.ConfigSchemaResponse, error) {
 	sc, err := s.impl.ConfigSchema(ctx)
 	if err != nil {
 		return nil, toStatus(err)
@@ -89,7 +101,7 @@ func (s *rpcServer) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest)
 	return schemaToProto(sc), nil
 }
 
-func (s *rpcServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+func (s *baseServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
 	self, err := peerIDFromBytes(req.GetSelf())
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("configure: %w", err))
@@ -98,7 +110,7 @@ func (s *rpcServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*p
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("configure: %w", err))
 	}
-	err = s.impl.Configure(ctx, ConfigureRequest{
+	err = s.impl.Configure(ctx, sdk.ConfigureRequest{
 		APIVersion: int(req.GetApiVersion()), Config: req.GetConfig(), Self: self, StateDir: req.GetStateDir(),
 		Delegation: del,
 	})
@@ -108,7 +120,7 @@ func (s *rpcServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*p
 	return &pb.ConfigureResponse{}, nil
 }
 
-func (s *rpcServer) Close(ctx context.Context, _ *pb.CloseRequest) (*pb.CloseResponse, error) {
+func (s *baseServer) Close(ctx context.Context, _ *pb.CloseRequest) (*pb.CloseResponse, error) {
 	if err := s.impl.Close(ctx); err != nil {
 		return nil, toStatus(err)
 	}
@@ -118,8 +130,8 @@ func (s *rpcServer) Close(ctx context.Context, _ *pb.CloseRequest) (*pb.CloseRes
 // transportServer serves a Transport. Streams go back on the data channel.
 type transportServer struct {
 	pb.UnimplementedTransportServer
-	impl Transport
-	dc   *dataChannel
+	impl sdk.Transport
+	dc   *datachan.Channel
 }
 
 func (s *transportServer) Prepare(ctx context.Context, req *pb.PrepareRequest) (*pb.PrepareResponse, error) {
@@ -127,7 +139,7 @@ func (s *transportServer) Prepare(ctx context.Context, req *pb.PrepareRequest) (
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("prepare: %w", err))
 	}
-	resp, err := s.impl.Prepare(ctx, PrepareRequest{Peer: peer, Role: ConnRole(req.GetRole())})
+	resp, err := s.impl.Prepare(ctx, sdk.PrepareRequest{Peer: peer, Role: sdk.ConnRole(req.GetRole())})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -135,11 +147,11 @@ func (s *transportServer) Prepare(ctx context.Context, req *pb.PrepareRequest) (
 }
 
 func (s *transportServer) Connect(ctx context.Context, req *pb.ConnectRequest) (*pb.ConnectResponse, error) {
-	st, err := s.impl.Connect(ctx, ConnectRequest{Session: req.GetSession(), Remote: descFromProto(req.GetRemote())})
+	st, err := s.impl.Connect(ctx, sdk.ConnectRequest{Session: req.GetSession(), Remote: descFromProto(req.GetRemote())})
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	id, kind, err := s.dc.send(st)
+	id, kind, err := s.dc.Send(st)
 	if err != nil {
 		_ = st.Close()
 		return nil, toStatus(fmt.Errorf("connect: hand stream to host: %w", err))
@@ -150,7 +162,7 @@ func (s *transportServer) Connect(ctx context.Context, req *pb.ConnectRequest) (
 // discoveryServer serves a Discovery.
 type discoveryServer struct {
 	pb.UnimplementedDiscoveryServer
-	impl Discovery
+	impl sdk.Discovery
 }
 
 func (s *discoveryServer) Announce(ctx context.Context, req *pb.AnnounceRequest) (*pb.AnnounceResponse, error) {
@@ -165,7 +177,7 @@ func (s *discoveryServer) Announce(ctx context.Context, req *pb.AnnounceRequest)
 }
 
 func (s *discoveryServer) Watch(_ *pb.WatchRequest, stream grpc.ServerStreamingServer[pb.PeerEvent]) error {
-	return serveChannel(stream, s.impl.Watch, func(ev PeerEvent) *pb.PeerEvent {
+	return serveChannel(stream, s.impl.Watch, func(ev sdk.PeerEvent) *pb.PeerEvent {
 		return &pb.PeerEvent{Kind: pb.PeerEventKind(ev.Kind), Peer: peerInfoToProto(ev.Peer)}
 	})
 }
@@ -185,7 +197,7 @@ func (s *discoveryServer) Lookup(ctx context.Context, req *pb.LookupRequest) (*p
 // signalingServer serves a Signaling.
 type signalingServer struct {
 	pb.UnimplementedSignalingServer
-	impl Signaling
+	impl sdk.Signaling
 }
 
 func (s *signalingServer) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendResponse, error) {

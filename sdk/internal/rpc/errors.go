@@ -1,4 +1,4 @@
-package sdk
+package rpc
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
 )
 
@@ -18,18 +19,18 @@ var errorTable = []struct {
 	grpc     codes.Code
 	sentinel error
 }{
-	{"not_found", codes.NotFound, ErrNotFound},
-	{"unsupported", codes.Unimplemented, ErrUnsupported},
-	{"invalid_config", codes.InvalidArgument, ErrInvalidConfig},
-	{"invalid_description", codes.InvalidArgument, ErrInvalidDescription},
-	{"invalid_peer_id", codes.InvalidArgument, ErrInvalidPeerID},
-	{"not_configured", codes.FailedPrecondition, ErrNotConfigured},
-	{"closed", codes.FailedPrecondition, ErrClosed},
-	{"refused", codes.PermissionDenied, ErrRefused},
-	{"offline", codes.Unavailable, ErrOffline},
-	{"not_processed", codes.Aborted, ErrNotProcessed},
-	{"hash_mismatch", codes.DataLoss, ErrHashMismatch},
-	{"plugin_exited", codes.Unavailable, ErrPluginExited},
+	{"not_found", codes.NotFound, sdk.ErrNotFound},
+	{"unsupported", codes.Unimplemented, sdk.ErrUnsupported},
+	{"invalid_config", codes.InvalidArgument, sdk.ErrInvalidConfig},
+	{"invalid_description", codes.InvalidArgument, sdk.ErrInvalidDescription},
+	{"invalid_peer_id", codes.InvalidArgument, sdk.ErrInvalidPeerID},
+	{"not_configured", codes.FailedPrecondition, sdk.ErrNotConfigured},
+	{"closed", codes.FailedPrecondition, sdk.ErrClosed},
+	{"refused", codes.PermissionDenied, sdk.ErrRefused},
+	{"offline", codes.Unavailable, sdk.ErrOffline},
+	{"not_processed", codes.Aborted, sdk.ErrNotProcessed},
+	{"hash_mismatch", codes.DataLoss, sdk.ErrHashMismatch},
+	{"plugin_exited", codes.Unavailable, sdk.ErrPluginExited},
 	{"canceled", codes.Canceled, context.Canceled},
 	{"deadline_exceeded", codes.DeadlineExceeded, context.DeadlineExceeded},
 }
@@ -64,7 +65,7 @@ func (e *remoteError) Unwrap() error { return e.sentinel }
 
 // fromStatus turns a gRPC error into an SDK error. A call whose ctx ended
 // returns ctx's error; a call that failed because the plugin process is gone
-// returns an error wrapping ErrPluginExited.
+// returns an error wrapping sdk.ErrPluginExited.
 func fromStatus(ctx context.Context, done <-chan struct{}, op string, err error) error {
 	if err == nil {
 		return nil
@@ -78,7 +79,7 @@ func fromStatus(ctx context.Context, done <-chan struct{}, op string, err error)
 	}
 	select {
 	case <-done:
-		return fmt.Errorf("%s: %w", op, ErrPluginExited)
+		return fmt.Errorf("%s: %w", op, sdk.ErrPluginExited)
 	default:
 	}
 	for _, d := range st.Details() {
@@ -92,7 +93,7 @@ func fromStatus(ctx context.Context, done <-chan struct{}, op string, err error)
 	}
 	switch st.Code() {
 	case codes.Unavailable:
-		return fmt.Errorf("%s: %s: %w", op, st.Message(), ErrPluginExited)
+		return fmt.Errorf("%s: %s: %w", op, st.Message(), sdk.ErrPluginExited)
 	case codes.Canceled:
 		return fmt.Errorf("%s: %w", op, context.Canceled)
 	}

@@ -1,4 +1,4 @@
-package sdk
+package rpc
 
 import (
 	"context"
@@ -7,53 +7,62 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
 )
 
-// rpcClient is the host's view of a plugin: it implements every role
-// interface by calling the plugin over gRPC; streams arrive on the data
-// channel. Which roles really work is said by the plugin's Info.
-type rpcClient struct {
+// Client is the host's view of a plugin: it implements every role
+// interface but Protocol (see [NewProtocolClient]) by calling the plugin
+// over gRPC; streams arrive on the data channel. Which roles really work is
+// said by the plugin's Info.
+type Client struct {
 	base  pb.BaseClient
 	tr    pb.TransportClient
 	disc  pb.DiscoveryClient
 	sig   pb.SignalingClient
 	proto pb.ProtocolClient
-	dc    *dataChannel
+	dc    *datachan.Channel
 	done  <-chan struct{}
 }
 
 var (
-	_ Transport = (*rpcClient)(nil)
-	_ Discovery = (*rpcClient)(nil)
-	_ Signaling = (*rpcClient)(nil)
+	_ sdk.Transport = (*Client)(nil)
+	_ sdk.Discovery = (*Client)(nil)
+	_ sdk.Signaling = (*Client)(nil)
 )
 
-func newRPCClient(cc grpc.ClientConnInterface, dc *dataChannel, done <-chan struct{}) *rpcClient {
-	return &rpcClient{
+// NewClient returns a client calling the plugin on cc, with dc the host's
+// end of its data channel. done is closed when the plugin is gone; calls
+// that fail after it fail with an error wrapping sdk.ErrPluginExited.
+func NewClient(cc grpc.ClientConnInterface, dc *datachan.Channel, done <-chan struct{}) *Client {
+	return &Client{
 		base: pb.NewBaseClient(cc), tr: pb.NewTransportClient(cc),
 		disc: pb.NewDiscoveryClient(cc), sig: pb.NewSignalingClient(cc), proto: pb.NewProtocolClient(cc),
 		dc: dc, done: done,
 	}
 }
 
-func (c *rpcClient) Info(ctx context.Context) (Info, error) {
+// Done is closed when the plugin is gone.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+func (c *Client) Info(ctx context.Context) (sdk.Info, error) {
 	resp, err := c.base.Info(ctx, &pb.InfoRequest{})
 	if err != nil {
-		return Info{}, fromStatus(ctx, c.done, "info", err)
+		return sdk.Info{}, fromStatus(ctx, c.done, "info", err)
 	}
 	return infoFromProto(resp), nil
 }
 
-func (c *rpcClient) ConfigSchema(ctx context.Context) (ConfigSchema, error) {
+func (c *Client) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
 	resp, err := c.base.ConfigSchema(ctx, &pb.ConfigSchemaRequest{})
 	if err != nil {
-		return ConfigSchema{}, fromStatus(ctx, c.done, "config schema", err)
+		return sdk.ConfigSchema{}, fromStatus(ctx, c.done, "config schema", err)
 	}
 	return schemaFromProto(resp), nil
 }
 
-func (c *rpcClient) Configure(ctx context.Context, req ConfigureRequest) error {
+func (c *Client) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
 	del, err := delegationToProto(req.Delegation)
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
@@ -65,40 +74,40 @@ func (c *rpcClient) Configure(ctx context.Context, req ConfigureRequest) error {
 	return fromStatus(ctx, c.done, "configure", err)
 }
 
-func (c *rpcClient) Close(ctx context.Context) error {
+func (c *Client) Close(ctx context.Context) error {
 	_, err := c.base.Close(ctx, &pb.CloseRequest{})
 	return fromStatus(ctx, c.done, "close", err)
 }
 
-func (c *rpcClient) Prepare(ctx context.Context, req PrepareRequest) (PrepareResponse, error) {
+func (c *Client) Prepare(ctx context.Context, req sdk.PrepareRequest) (sdk.PrepareResponse, error) {
 	if req.Peer.IsZero() {
-		return PrepareResponse{}, fmt.Errorf("prepare: no peer: %w", ErrInvalidPeerID)
+		return sdk.PrepareResponse{}, fmt.Errorf("prepare: no peer: %w", sdk.ErrInvalidPeerID)
 	}
 	resp, err := c.tr.Prepare(ctx, &pb.PrepareRequest{Peer: peerIDToBytes(req.Peer), Role: pb.ConnRole(req.Role)})
 	if err != nil {
-		return PrepareResponse{}, fromStatus(ctx, c.done, "prepare", err)
+		return sdk.PrepareResponse{}, fromStatus(ctx, c.done, "prepare", err)
 	}
-	return PrepareResponse{Session: resp.GetSession(), Local: descFromProto(resp.GetLocal())}, nil
+	return sdk.PrepareResponse{Session: resp.GetSession(), Local: descFromProto(resp.GetLocal())}, nil
 }
 
-func (c *rpcClient) Connect(ctx context.Context, req ConnectRequest) (Stream, error) {
+func (c *Client) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.Stream, error) {
 	resp, err := c.tr.Connect(ctx, &pb.ConnectRequest{Session: req.Session, Remote: descToProto(req.Remote)})
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "connect", err)
 	}
-	st, err := claimAs[Stream](ctx, c.dc, resp.GetStreamId())
+	st, err := datachan.ClaimAs[sdk.Stream](ctx, c.dc, resp.GetStreamId())
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return st, nil
 }
 
-func (c *rpcClient) Announce(ctx context.Context, self PeerInfo) error {
+func (c *Client) Announce(ctx context.Context, self sdk.PeerInfo) error {
 	_, err := c.disc.Announce(ctx, &pb.AnnounceRequest{Self: peerInfoToProto(self)})
 	return fromStatus(ctx, c.done, "announce", err)
 }
 
-func (c *rpcClient) Watch(ctx context.Context) (<-chan PeerEvent, error) {
+func (c *Client) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
 	st, err := c.disc.Watch(ctx, &pb.WatchRequest{})
 	if err == nil {
 		err = awaitReady(st, new(pb.PeerEvent))
@@ -106,29 +115,29 @@ func (c *rpcClient) Watch(ctx context.Context) (<-chan PeerEvent, error) {
 	if err != nil {
 		return nil, fromStatus(ctx, c.done, "watch", err)
 	}
-	return recvChannel(ctx, st.Recv, func(m *pb.PeerEvent) (PeerEvent, error) {
+	return recvChannel(ctx, st.Recv, func(m *pb.PeerEvent) (sdk.PeerEvent, error) {
 		p, err := peerInfoFromProto(m.GetPeer())
-		return PeerEvent{Kind: PeerEventKind(m.GetKind()), Peer: p}, err
+		return sdk.PeerEvent{Kind: sdk.PeerEventKind(m.GetKind()), Peer: p}, err
 	}), nil
 }
 
-func (c *rpcClient) Lookup(ctx context.Context, id PeerID) (PeerInfo, error) {
+func (c *Client) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) {
 	resp, err := c.disc.Lookup(ctx, &pb.LookupRequest{Id: peerIDToBytes(id)})
 	if err != nil {
-		return PeerInfo{}, fromStatus(ctx, c.done, "lookup", err)
+		return sdk.PeerInfo{}, fromStatus(ctx, c.done, "lookup", err)
 	}
 	return peerInfoFromProto(resp.GetPeer())
 }
 
-func (c *rpcClient) Send(ctx context.Context, env Envelope) error {
-	if len(env.Payload) > MaxEnvelopePayload {
-		return fmt.Errorf("send: payload of %d bytes exceeds %d", len(env.Payload), MaxEnvelopePayload)
+func (c *Client) Send(ctx context.Context, env sdk.Envelope) error {
+	if len(env.Payload) > sdk.MaxEnvelopePayload {
+		return fmt.Errorf("send: payload of %d bytes exceeds %d", len(env.Payload), sdk.MaxEnvelopePayload)
 	}
 	_, err := c.sig.Send(ctx, &pb.SendRequest{Envelope: envelopeToProto(env)})
 	return fromStatus(ctx, c.done, "send", err)
 }
 
-func (c *rpcClient) Receive(ctx context.Context) (<-chan Envelope, error) {
+func (c *Client) Receive(ctx context.Context) (<-chan sdk.Envelope, error) {
 	st, err := c.sig.Receive(ctx, &pb.ReceiveRequest{})
 	if err == nil {
 		err = awaitReady(st, new(pb.Envelope))

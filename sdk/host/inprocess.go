@@ -1,4 +1,4 @@
-package sdk
+package host
 
 import (
 	"context"
@@ -11,6 +11,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
+	"github.com/ferry-p2p/ferry/sdk/internal/rpc"
 )
 
 // ServeInProcess serves impl behind the real RPC shims and data channel
@@ -19,22 +23,22 @@ import (
 // external plugin; only the process boundary is missing. It is for
 // conformance tests (sdk/plugintest) and for benchmarks that measure the
 // cost of the plugin boundary. Kill stops it.
-func ServeInProcess(ctx context.Context, impl Plugin) (*PluginProcess, error) {
-	hostData, plugData, err := socketPair(syscall.SOCK_STREAM)
+func ServeInProcess(ctx context.Context, impl sdk.Plugin) (*Process, error) {
+	hostData, plugData, err := datachan.SocketPair(syscall.SOCK_STREAM)
 	if err != nil {
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
-	hostFDs, plugFDs, err := socketPair(syscall.SOCK_SEQPACKET)
+	hostFDs, plugFDs, err := datachan.SocketPair(syscall.SOCK_SEQPACKET)
 	if err != nil {
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
-	hdc, err := channelFromFiles(hostData, hostFDs, false)
+	hdc, err := datachan.FromFiles(hostData, hostFDs, false)
 	if err != nil {
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
-	pdc, err := channelFromFiles(plugData, plugFDs, true)
+	pdc, err := datachan.FromFiles(plugData, plugFDs, true)
 	if err != nil {
-		hdc.close()
+		hdc.Close()
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "ferry-inproc-")
@@ -47,8 +51,8 @@ func ServeInProcess(ctx context.Context, impl Plugin) (*PluginProcess, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(maxRecvMsg))
-	registerServers(srv, impl, pdc)
+	srv := rpc.NewServer(nil)
+	rpc.Register(srv, impl, pdc)
 	go func() { _ = srv.Serve(ln) }()
 	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -58,37 +62,23 @@ func ServeInProcess(ctx context.Context, impl Plugin) (*PluginProcess, error) {
 	}
 	done := make(chan struct{})
 	var once sync.Once
-	rc := newRPCClient(cc, hdc, done)
-	pp := &PluginProcess{rpc: rc, done: done, apiVer: APIVersion}
-	pp.kill = func() {
+	rc := rpc.NewClient(cc, hdc, done)
+	p := &Process{rpc: rc, done: done, apiVer: sdk.APIVersion}
+	p.kill = func() {
 		once.Do(func() {
 			close(done)
 			_ = cc.Close()
 			srv.Stop()
-			hdc.close()
-			pdc.close()
+			hdc.Close()
+			pdc.Close()
 			_ = os.RemoveAll(dir)
 		})
 	}
 	info, err := rc.Info(ctx)
 	if err != nil {
-		pp.kill()
+		p.kill()
 		return nil, fmt.Errorf("serve in process: %w", err)
 	}
-	pp.info = info
-	return pp, nil
-}
-
-func channelFromFiles(stream, fds *os.File, plugin bool) (*dataChannel, error) {
-	s, err := fileUnixConn(stream)
-	if err != nil {
-		_ = fds.Close()
-		return nil, err
-	}
-	f, err := fileUnixConn(fds)
-	if err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	return newDataChannel(s, f, plugin)
+	p.info = info
+	return p, nil
 }

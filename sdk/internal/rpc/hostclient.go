@@ -1,0 +1,110 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"google.golang.org/grpc"
+
+	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
+	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+)
+
+// hostClient is the plugin's view of the host services of one call: the
+// FileSource of a Send, the FileSink of a Receive.
+type hostClient struct {
+	c        pb.HostClient
+	cc       *grpc.ClientConn
+	dc       *datachan.Channel
+	progress *progressClient
+}
+
+var (
+	_ sdk.FileSource = (*hostClient)(nil)
+	_ sdk.FileSink   = (*hostClient)(nil)
+)
+
+func newHostClient(c pb.HostClient, cc *grpc.ClientConn, dc *datachan.Channel) *hostClient {
+	h := &hostClient{c: c, cc: cc, dc: dc}
+	h.progress = newProgressClient(c)
+	return h
+}
+
+func (h *hostClient) close() {
+	h.progress.stop()
+	_ = h.cc.Close()
+}
+
+func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {
+	resp, err := h.c.Open(ctx, &pb.OpenRequest{Index: int32(index), Offset: offset})
+	if err != nil {
+		return nil, fromStatus(ctx, h.dc.Done(), "open", err)
+	}
+	rc, err := datachan.ClaimAs[io.ReadCloser](ctx, h.dc, resp.GetStreamId())
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return rc, nil
+}
+
+func (h *hostClient) Decide(ctx context.Context, offer sdk.Offer) error {
+	_, err := h.c.Decide(ctx, &pb.DecideRequest{Offer: offerToProto(offer)})
+	return fromStatus(ctx, h.dc.Done(), "decide", err)
+}
+
+func (h *hostClient) Create(ctx context.Context, index int) (sdk.PartFile, error) {
+	resp, err := h.c.Create(ctx, &pb.CreateRequest{Index: int32(index)})
+	if err != nil {
+		return nil, fromStatus(ctx, h.dc.Done(), "create", err)
+	}
+	f, err := datachan.ClaimAs[*os.File](ctx, h.dc, resp.GetFileStreamId())
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	rp := &remotePart{h: h, id: resp.GetPartId(), f: f, offset: resp.GetOffset()}
+	if !resp.GetMissingKnown() {
+		return rp, nil
+	}
+	miss := make([][2]int64, 0, len(resp.GetMissing()))
+	for _, r := range resp.GetMissing() {
+		miss = append(miss, [2]int64{r.GetOff(), r.GetEnd()})
+	}
+	return &remoteRangedPart{remotePart: rp, missing: miss}, nil
+}
+
+// remoteRangedPart is a remotePart whose host part knew its missing
+// ranges when it was created.
+type remoteRangedPart struct {
+	*remotePart
+	missing [][2]int64
+}
+
+// Missing returns the ranges the host's part file lacked at Create.
+func (p *remoteRangedPart) Missing() [][2]int64 { return p.missing }
+
+// remotePart writes into the host's part file through the handed-over
+// descriptor; Commit and Close are calls to the host.
+type remotePart struct {
+	h      *hostClient
+	id     uint64
+	f      *os.File
+	offset int64
+}
+
+func (p *remotePart) WriteAt(b []byte, off int64) (int, error) { return p.f.WriteAt(b, off) }
+func (p *remotePart) Offset() int64                            { return p.offset }
+func (p *remotePart) File() *os.File                           { return p.f }
+
+func (p *remotePart) Commit(ctx context.Context, off, n int64) error {
+	_, err := p.h.c.Commit(ctx, &pb.CommitRequest{PartId: p.id, Off: off, N: n})
+	return fromStatus(ctx, p.h.dc.Done(), "commit", err)
+}
+
+func (p *remotePart) Close(ctx context.Context, complete bool) error {
+	_ = p.f.Close()
+	_, err := p.h.c.ClosePart(ctx, &pb.ClosePartRequest{PartId: p.id, Complete: complete})
+	return fromStatus(ctx, p.h.dc.Done(), "close part", err)
+}

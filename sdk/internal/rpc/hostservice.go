@@ -1,0 +1,154 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
+	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+)
+
+// hostServer serves a call's host services to the plugin: the file source
+// of a Send, the file sink of a Receive, and progress.
+type hostServer struct {
+	pb.UnimplementedHostServer
+	source   sdk.FileSource
+	sink     sdk.FileSink
+	progress sdk.Progress
+	dc       *datachan.Channel
+	mu       sync.Mutex
+	nextPart uint64
+	parts    map[uint64]sdk.PartFile
+}
+
+func (h *hostServer) Open(ctx context.Context, req *pb.OpenRequest) (*pb.OpenResponse, error) {
+	if h.source == nil {
+		return nil, toStatus(fmt.Errorf("open: not a send call: %w", sdk.ErrUnsupported))
+	}
+	r, err := h.source.Open(ctx, int(req.GetIndex()), req.GetOffset())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if f, ok := r.(*os.File); ok {
+		id, err := h.dc.SendFile(f)
+		_ = f.Close()
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &pb.OpenResponse{StreamId: id, Kind: pb.StreamKind_STREAM_KIND_FD}, nil
+	}
+	id, conn, err := h.dc.OpenStream()
+	if err != nil {
+		_ = r.Close()
+		return nil, toStatus(err)
+	}
+	go func() {
+		_, _ = io.Copy(conn, r)
+		_ = r.Close()
+		_ = conn.Close()
+	}()
+	return &pb.OpenResponse{StreamId: id, Kind: pb.StreamKind_STREAM_KIND_MUX}, nil
+}
+
+func (h *hostServer) Decide(ctx context.Context, req *pb.DecideRequest) (*pb.DecideResponse, error) {
+	if h.sink == nil {
+		return nil, toStatus(fmt.Errorf("decide: not a receive call: %w", sdk.ErrUnsupported))
+	}
+	if err := h.sink.Decide(ctx, offerFromProto(req.GetOffer())); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DecideResponse{}, nil
+}
+
+func (h *hostServer) Create(ctx context.Context, req *pb.CreateRequest) (*pb.CreateResponse, error) {
+	if h.sink == nil {
+		return nil, toStatus(fmt.Errorf("create: not a receive call: %w", sdk.ErrUnsupported))
+	}
+	part, err := h.sink.Create(ctx, int(req.GetIndex()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	fb, ok := part.(sdk.FileBacked)
+	if !ok {
+		_ = part.Close(ctx, false)
+		return nil, toStatus(fmt.Errorf("create: part file %T is not file-backed: %w", part, sdk.ErrUnsupported))
+	}
+	fid, err := h.dc.SendFile(fb.File())
+	if err != nil {
+		_ = part.Close(ctx, false)
+		return nil, toStatus(err)
+	}
+	h.mu.Lock()
+	h.nextPart++
+	id := h.nextPart
+	if h.parts == nil {
+		h.parts = map[uint64]sdk.PartFile{}
+	}
+	h.parts[id] = part
+	h.mu.Unlock()
+	resp := &pb.CreateResponse{PartId: id, Offset: part.Offset(), FileStreamId: fid}
+	if rp, ok := part.(sdk.RangedPart); ok {
+		resp.MissingKnown = true
+		for _, r := range rp.Missing() {
+			resp.Missing = append(resp.Missing, &pb.ByteRange{Off: r[0], End: r[1]})
+		}
+	}
+	return resp, nil
+}
+
+func (h *hostServer) part(id uint64) (sdk.PartFile, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.parts[id]
+	if !ok {
+		return nil, fmt.Errorf("part file %d: %w", id, sdk.ErrNotFound)
+	}
+	return p, nil
+}
+
+func (h *hostServer) Commit(ctx context.Context, req *pb.CommitRequest) (*pb.CommitResponse, error) {
+	p, err := h.part(req.GetPartId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := p.Commit(ctx, req.GetOff(), req.GetN()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CommitResponse{}, nil
+}
+
+func (h *hostServer) ClosePart(ctx context.Context, req *pb.ClosePartRequest) (*pb.ClosePartResponse, error) {
+	p, err := h.part(req.GetPartId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	h.mu.Lock()
+	delete(h.parts, req.GetPartId())
+	h.mu.Unlock()
+	if err := p.Close(ctx, req.GetComplete()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ClosePartResponse{}, nil
+}
+
+// closeParts closes the part files a plugin left open (it exited, say).
+func (h *hostServer) closeParts() {
+	h.mu.Lock()
+	parts := h.parts
+	h.parts = nil
+	h.mu.Unlock()
+	for _, p := range parts {
+		_ = p.Close(context.Background(), false)
+	}
+}
+
+func (h *hostServer) Progress(_ context.Context, req *pb.ProgressRequest) (*pb.ProgressResponse, error) {
+	if h.progress != nil {
+		h.progress.Update(int(req.GetIndex()), req.GetDone())
+	}
+	return &pb.ProgressResponse{}, nil
+}
