@@ -4,8 +4,14 @@
 package main
 
 import (
+	"log/slog"
+	"os"
+
 	"github.com/ferry-p2p/ferry/plugins/ice"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/serve"
 )
 
-func main() { sdk.Serve(ice.New()) }
+func main() {
+	serve.Plugin(ice.New(ice.WithLogger(slog.New(sdk.HostLogHandler(os.Stderr)))))
+}
