@@ -219,11 +219,6 @@ func (m *loopMessenger) Send(ctx context.Context, _ sdk.PeerID, ask *Message) er
 	return nil
 }
 
-type side struct {
-	id *identity.Identity
-	ts Transports
-}
-
 func newID(t *testing.T) *identity.Identity {
 	t.Helper()
 	id, err := identity.Generate()
