@@ -115,9 +115,10 @@ Configuration is layered: built-in defaults < config file < FERRY_* environment
 variables < command-line flags. The config file is --config, else
 $FERRY_CONFIG, else $FERRY_HOME/ferry.yaml when it exists. FERRY_HOME
 (default ~/.config/ferry) also holds this device's key.`,
-		Example: `  ferry id
-  ferry config check --config configs/loopback.yaml
-  ferry plugins list --start`,
+		Example: `  ferry receive                       # on the receiving device: accept offers until Ctrl-C
+  ferry peers                         # on the sending device: who is there?
+  ferry send photos/ --to laptop      # send to a device by name, ID or ID prefix
+  ferry status                        # unfinished transfers, both ways`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {

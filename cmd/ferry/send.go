@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,13 +93,14 @@ fails before any peer is looked up. Any other failure exits 1.`,
 			if !asJSON {
 				fmt.Fprintf(cmd.OutOrStdout(), "sending %d file(s), %s, to %s (%s)\n", len(man.Files), size(man.TotalSize()), peer.Name, peer.ID)
 			}
-			start := time.Now()
+			start, already := time.Now(), rec.Done()
+			clock := &sendClock{}
+			defer s.node.Subscribe(clock.event)()
 			if err := out.Send(ctx, rec, man, peer, retryFor); err != nil {
 				return resumeHint(ctx, rec, err)
 			}
 			if !asJSON {
-				secs := time.Since(start).Seconds()
-				fmt.Fprintf(cmd.OutOrStdout(), "sent in %.1fs (%s/s)\n", secs, size(int64(float64(man.TotalSize())/max(secs, 0.001))))
+				fmt.Fprintln(cmd.OutOrStdout(), clock.summary(start, time.Now(), man.TotalSize()-already))
 			}
 			if len(man.Skipped) > 0 {
 				return &exitError{code: exitSkipped, err: fmt.Errorf("sent %d file(s), but skipped %s", len(man.Files), skippedSummary(man.Skipped))}
@@ -131,4 +133,40 @@ func skippedSummary(skipped []string) string {
 		list, more = list[:10], fmt.Sprintf("; and %d more", len(skipped)-10)
 	}
 	return fmt.Sprintf("%d path(s): %s%s", len(skipped), strings.Join(list, "; "), more)
+}
+
+// sendClock notes when the receiver accepted, so that the closing line
+// gives the transfer's rate apart from the time spent waiting for the
+// answer.
+type sendClock struct {
+	mu       sync.Mutex
+	accepted time.Time
+}
+
+func (c *sendClock) event(e node.Event) {
+	if e.Kind != node.EventAccepted {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accepted.IsZero() {
+		c.accepted = e.Time
+	}
+}
+
+// summary says how long the data took and at what rate, and how long the
+// receiver took to answer; moved is the number of bytes this run sent.
+func (c *sendClock) summary(start, end time.Time, moved int64) string {
+	c.mu.Lock()
+	accepted := c.accepted
+	c.mu.Unlock()
+	if accepted.IsZero() || accepted.Before(start) || accepted.After(end) {
+		accepted = start
+	}
+	secs := end.Sub(accepted).Seconds()
+	line := fmt.Sprintf("sent %s in %.1fs (%s/s)", size(moved), secs, size(int64(float64(moved)/max(secs, 0.001))))
+	if wait := accepted.Sub(start); wait >= 100*time.Millisecond {
+		line += fmt.Sprintf("; %.1fs waiting for the receiver to accept", wait.Seconds())
+	}
+	return line
 }

@@ -130,5 +130,5 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask 
 	if len(errs) > 0 {
 		why += ", after " + errs.Error()
 	}
-	return &Result{Conn: conn, Transport: w.Name, Why: "chosen by the sender (" + why + ")"}, nil
+	return &Result{Conn: conn, Transport: w.Name, Why: "nominated by the sender; " + why}, nil
 }

@@ -55,6 +55,9 @@ type Dialer struct {
 	Policy Policy
 	// Observe, if set, receives each change.
 	Observe Observer
+	// Answered, if set, is called with the peer's ACCEPT or REFUSE as soon
+	// as it arrives, before any transport is tried.
+	Answered func(*Message)
 }
 
 // Result is a connection that Dial or Answer made.
@@ -128,6 +131,9 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 		}
 	}
 	res.Answer = ans
+	if d.Answered != nil {
+		d.Answered(ans)
+	}
 	if ans.Type == TypeRefuse {
 		reason := ans.Ferry.Reason
 		if reason == "" {

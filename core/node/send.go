@@ -153,20 +153,23 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 			}
 		}
 		if attempt == 0 {
-			n.log.Info("offer sent; waiting for the receiver to accept", "peer", peer.ID, "name", info.Name, "files", len(offer.Files))
+			n.log.Debug("offer sent; waiting for the receiver to accept", "peer", peer.ID, "name", info.Name, "files", len(offer.Files))
 		}
 		return m
 	}
-	res, err := d.Dial(ctx, peer.ID, attempt+1, ask)
-	if res != nil && res.Answer != nil {
+	d.Answered = func(ans *connect.Message) {
 		e := base
-		if res.Answer.Type == connect.TypeRefuse {
-			e.Kind, e.Message = EventRefused, res.Answer.Ferry.Reason
+		if ans.Type == connect.TypeRefuse {
+			e.Kind, e.Message = EventRefused, ans.Ferry.Reason
 		} else {
-			e.Kind = EventAccepted
+			e.Kind, e.Files = EventAccepted, len(offer.Files)
+			for _, f := range offer.Files {
+				e.Total += f.Size
+			}
 		}
 		n.emit(e)
 	}
+	res, err := d.Dial(ctx, peer.ID, attempt+1, ask)
 	if err != nil {
 		return err
 	}

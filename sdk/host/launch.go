@@ -97,7 +97,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Process, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     cfg.StartTimeout,
-		Logger:           logger,
+		Logger:           lifecycleLogger{logger},
 		SyncStdout:       io.Discard,
 		SyncStderr:       io.Discard,
 	})

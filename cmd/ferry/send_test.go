@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/node"
+)
+
+// TestSendSummary checks that the closing line's rate counts only the time
+// after the receiver accepted, and names the waiting time apart.
+func TestSendSummary(t *testing.T) {
+	start := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name     string
+		accepted time.Duration // after start; <0: no accepted event
+		end      time.Duration
+		moved    int64
+		want     []string
+		wantNot  []string
+	}{
+		{"waited 5s, moved 100 MiB in 2s", 5 * time.Second, 7 * time.Second, 100 << 20, []string{"sent 100.0 MiB in 2.0s (50.0 MiB/s)", "5.0s waiting for the receiver"}, nil},
+		{"accepted at once", 10 * time.Millisecond, 2 * time.Second, 10 << 20, []string{"sent 10.0 MiB in 2.0s"}, []string{"waiting"}},
+		{"no accepted event seen", -1, 4 * time.Second, 8 << 20, []string{"sent 8.0 MiB in 4.0s (2.0 MiB/s)"}, []string{"waiting"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &sendClock{}
+			c.event(node.Event{Kind: node.EventState, Time: start.Add(time.Second)})
+			if tc.accepted >= 0 {
+				c.event(node.Event{Kind: node.EventAccepted, Time: start.Add(tc.accepted)})
+				c.event(node.Event{Kind: node.EventAccepted, Time: start.Add(tc.end)}) // a resume's: the first counts
+			}
+			got := c.summary(start, start.Add(tc.end), tc.moved)
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%q lacks %q", got, w)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(got, w) {
+					t.Errorf("%q has %q", got, w)
+				}
+			}
+		})
+	}
+}
