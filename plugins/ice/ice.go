@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -30,8 +29,10 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // Transport is the ICE transport. Make it with [New]; it does nothing
-// until configured. All methods are safe to call concurrently.
+// until configured. All methods are safe to call concurrently. Info and
+// ConfigSchema are those of the embedded [lifecycle.Meta].
 type Transport struct {
+	lifecycle.Meta
 	log   *slog.Logger
 	logs  loggerFactory
 	state *lifecycle.State[config]
@@ -74,38 +75,20 @@ func New(opts ...Option) *Transport {
 		o(t)
 	}
 	t.logs = loggerFactory{log: t.log}
-	return t
-}
-
-// Info describes the plugin. It answers before Configure.
-func (t *Transport) Info(ctx context.Context) (sdk.Info, error) {
-	if t.state.Closed() {
-		return sdk.Info{}, fmt.Errorf("ice: info: %w", sdk.ErrClosed)
-	}
-	return sdk.Info{
+	t.Meta = lifecycle.Describe(sdk.Info{
 		Name:        Name,
 		Version:     Version,
 		Roles:       []sdk.Role{sdk.RoleTransport},
 		APIVersions: []int{sdk.APIVersion},
-	}, nil
-}
-
-// ConfigSchema lists the options.
-func (t *Transport) ConfigSchema(ctx context.Context) (sdk.ConfigSchema, error) {
-	if t.state.Closed() {
-		return sdk.ConfigSchema{}, fmt.Errorf("ice: config schema: %w", sdk.ErrClosed)
-	}
-	return sdk.ConfigSchema{Fields: slices.Clone(schema.Fields)}, nil
+	}, schema, t.state.Closed)
+	return t
 }
 
 // Configure checks and applies options; it binds nothing (sockets belong
 // to sessions). Sessions already prepared keep the options they were
 // prepared with.
 func (t *Transport) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
-	if req.APIVersion != 0 && req.APIVersion != sdk.APIVersion {
-		return fmt.Errorf("ice: configure: API version %d, want %d: %w", req.APIVersion, sdk.APIVersion, sdk.ErrUnsupported)
-	}
-	cfg, err := parseConfig(req.Config)
+	cfg, err := lifecycle.ParseConfig(Name, req, parseConfig)
 	if err != nil {
 		return err
 	}
@@ -302,15 +285,8 @@ func (t *Transport) Close(ctx context.Context) error {
 		wg.Go(s.teardown)
 	}
 	wg.Go(t.wg.Wait)
-	stopped := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("ice: close: waiting for streams to close: %w", ctx.Err())
+	if werr := lifecycle.Wait(ctx, &wg); werr != nil {
+		return fmt.Errorf("ice: close: waiting for streams to close: %w", werr)
 	}
+	return err
 }
