@@ -151,6 +151,15 @@ type Plugin interface {
 // token is missing or does not check out.
 const CapOfferToken = "offer.token"
 
+// CapRemoteDescription is the capability of a transport whose responder
+// needs the initiator's description ([ConnectRequest.Remote]) to connect:
+// ICE, whose responder must send checks to the initiator's candidates to
+// open a path through both sides' NATs. The core then sends the
+// initiator's description over signaling after the receiver's ACCEPT, and
+// passes it to the responder's Connect. Without it the responder's Connect
+// gets an empty Remote (TCP needs nothing from the dialling side).
+const CapRemoteDescription = "transport.remote"
+
 // CapStreamFD is the capability a transport served over RPC announces: its
 // kernel-socket streams are handed to the host as descriptors.
 const CapStreamFD = "stream.fd"

@@ -57,8 +57,9 @@ type ConnectRequest struct {
 	// Session is the value Prepare returned. REQUIRED.
 	Session string
 	// Remote is the peer's description, as received over signaling.
-	// REQUIRED for the initiator; the responder may leave it empty when the
-	// transport needs nothing from the peer to accept it (TCP).
+	// REQUIRED for the initiator. The responder gets it when the transport
+	// announces [CapRemoteDescription]; otherwise it is empty (TCP needs
+	// nothing from the dialling side to accept it).
 	Remote Description
 }
 

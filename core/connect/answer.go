@@ -30,24 +30,43 @@ type Answerer struct {
 	Observe Observer
 }
 
-// Answer connects to the sender of ask over protocol. It prepares the
-// transports ask shares with this device, in this device's priority order
-// (a version-1 sender gets only the first), and calls accept with their
-// descriptions: accept sends the ACCEPT. Answer then waits for the
+// AnswerRequest is what [Answerer.Answer] needs.
+type AnswerRequest struct {
+	// From is the sender, whose ASK this answers. REQUIRED.
+	From sdk.PeerID
+	// Ask is the sender's ASK. REQUIRED.
+	Ask *Message
+	// Protocol is the protocol ID chosen, the TLS ALPN value. REQUIRED.
+	Protocol string
+	// Accept sends the ACCEPT carrying cands (see
+	// [Message.SetCandidateList]). REQUIRED.
+	Accept func(ctx context.Context, cands []Candidate) error
+	// Candidates delivers the sender's CANDIDATES messages for this
+	// transfer: its descriptions of the transports whose receiving side
+	// needs them ([Transport.NeedsRemote]). It may be nil when none does.
+	Candidates <-chan *Message
+}
+
+// Answer connects to the sender of req.Ask over req.Protocol. It prepares
+// the transports the ASK shares with this device, in this device's
+// priority order (a version-1 sender gets only the first), and calls
+// req.Accept with their descriptions, asking for the sender's own
+// description of each transport that needs it. Answer then waits for the
 // sender's streams and returns the one the sender nominates, once its TLS
-// handshake has proven the peer to be from.
-func (a *Answerer) Answer(ctx context.Context, from sdk.PeerID, ask *Message, protocol string, accept func(context.Context, []sdk.Description) error) (*Result, error) {
+// handshake has proven the peer to be req.From.
+func (a *Answerer) Answer(ctx context.Context, req AnswerRequest) (*Result, error) {
 	pol := a.Policy.withDefaults()
-	res, err := a.answer(ctx, pol, from, ask, protocol, accept)
+	res, err := a.answer(ctx, pol, req)
 	if err != nil {
-		a.Observe.report(Change{Peer: from, State: Failed, Why: err.Error()})
+		a.Observe.report(Change{Peer: req.From, State: Failed, Why: err.Error()})
 		return nil, err
 	}
-	a.Observe.report(Change{Peer: from, State: Connected, Transport: res.Transport, Why: res.Why})
+	a.Observe.report(Change{Peer: req.From, State: Connected, Transport: res.Transport, Why: res.Why})
 	return res, nil
 }
 
-func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask *Message, protocol string, accept func(context.Context, []sdk.Description) error) (*Result, error) {
+func (a *Answerer) answer(ctx context.Context, pol Policy, req AnswerRequest) (*Result, error) {
+	from, ask, protocol := req.From, req.Ask, req.Protocol
 	shared := a.Transports.Shared(ask.Ferry.Transports)
 	if len(shared) == 0 {
 		return nil, fmt.Errorf("offered %v, have %v: %w", ask.Ferry.Transports, a.Transports.Names(), ErrNoCommon)
@@ -66,7 +85,7 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask 
 	}
 	var (
 		preps []prepared
-		descs []sdk.Description
+		cands []Candidate
 		errs  legErrors
 	)
 	for _, t := range shared {
@@ -76,12 +95,24 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask 
 			continue
 		}
 		preps = append(preps, prepared{t, p.Session})
-		descs = append(descs, p.Local)
+		c := NewCandidate(p.Local)
+		c.Remote = t.NeedsRemote && !legacy
+		cands = append(cands, c)
 	}
 	if len(preps) == 0 {
 		return nil, fmt.Errorf("prepare: %w", errs)
 	}
-	if err := accept(cctx, descs); err != nil {
+	// The sender's descriptions arrive after the ACCEPT; collect them from
+	// now on, for the legs that need one.
+	remotes := newRemoteSet()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	rctx, stopRemotes := context.WithCancel(cctx)
+	defer stopRemotes()
+	if req.Candidates != nil {
+		wg.Go(func() { remotes.collect(rctx, req.Candidates, ask.Ferry.Attempt) })
+	}
+	if err := req.Accept(cctx, cands); err != nil {
 		return nil, err
 	}
 
@@ -98,7 +129,14 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask 
 	)
 	for _, p := range preps {
 		legs = append(legs, leg{t: p.t, run: func(ctx context.Context) (*secure.Conn, error) {
-			st, err := p.t.Transport.Connect(ctx, sdk.ConnectRequest{Session: p.session})
+			var remote sdk.Description
+			if p.t.NeedsRemote && !legacy {
+				var err error
+				if remote, err = remotes.wait(ctx, p.t.Name); err != nil {
+					return nil, err
+				}
+			}
+			st, err := p.t.Transport.Connect(ctx, sdk.ConnectRequest{Session: p.session, Remote: remote})
 			if err != nil {
 				return nil, fmt.Errorf("wait for %s: %w", from.Short(), err)
 			}
@@ -131,4 +169,57 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, from sdk.PeerID, ask 
 		why += ", after " + errs.Error()
 	}
 	return &Result{Conn: conn, Transport: w.Name, Why: "nominated by the sender; " + why}, nil
+}
+
+// remoteSet holds the sender's descriptions of this receiver's transports,
+// from its CANDIDATES messages, for the legs that wait for them.
+type remoteSet struct {
+	mu      sync.Mutex
+	got     map[string]sdk.Description
+	changed chan struct{}
+}
+
+func newRemoteSet() *remoteSet {
+	return &remoteSet{got: map[string]sdk.Description{}, changed: make(chan struct{})}
+}
+
+// collect stores the descriptions of CANDIDATES messages for attempt (a
+// message for another attempt is stale) until ctx ends.
+func (r *remoteSet) collect(ctx context.Context, in <-chan *Message, attempt int) {
+	for {
+		select {
+		case m := <-in:
+			if m.Ferry.Attempt != attempt {
+				continue
+			}
+			r.mu.Lock()
+			for _, c := range m.Ferry.Candidates {
+				r.got[c.Transport] = c.Decode()
+			}
+			close(r.changed)
+			r.changed = make(chan struct{})
+			r.mu.Unlock()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// wait returns the sender's description of transport name once it has
+// arrived.
+func (r *remoteSet) wait(ctx context.Context, name string) (sdk.Description, error) {
+	for {
+		r.mu.Lock()
+		d, ok := r.got[name]
+		ch := r.changed
+		r.mu.Unlock()
+		if ok {
+			return d, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return sdk.Description{}, fmt.Errorf("the sender's description of %s never arrived: %w", name, ctx.Err())
+		}
+	}
 }

@@ -149,6 +149,10 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 	offered := ans.Offered()
 	var cands Transports
 	desc := map[string]sdk.Description{}
+	wantsOurs := map[string]bool{} // the receiver asked for our description
+	for _, c := range ans.Ferry.Candidates {
+		wantsOurs[c.Transport] = wantsOurs[c.Transport] || c.Remote
+	}
 	var unknown []string
 	for _, o := range offered {
 		t, ok := d.Transports.Find(o.Transport)
@@ -160,6 +164,20 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 			cands = append(cands, t)
 			desc[t.Name] = o
 		}
+	}
+	// sendOurs gives the receiver this side's description of a transport
+	// whose receiving side needs it, in a CANDIDATES message.
+	sendOurs := func(ctx context.Context, local sdk.Description) error {
+		cm := &Message{
+			Type: TypeCandidates, ID: m.ID, Sender: m.Sender,
+			Receiver: &User{Name: info.Name, ID: peer.String()},
+			Time:     Now(time.Now()),
+			Ferry:    Ferry{V: MessageVersion, Attempt: attempt, Candidates: []Candidate{NewCandidate(local)}},
+		}
+		if err := d.Messenger.Send(ctx, peer, cm); err != nil {
+			return fmt.Errorf("send our description: %w", err)
+		}
+		return nil
 	}
 	if len(cands) == 0 {
 		return res, fmt.Errorf("receiver offered transports %v, none of which this device has: %w", unknown, ErrBadAnswer)
@@ -175,6 +193,11 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 				prep, err := t.Transport.Prepare(ctx, sdk.PrepareRequest{Peer: peer, Role: sdk.Initiator})
 				if err != nil {
 					return nil, fmt.Errorf("prepare: %w", err)
+				}
+				if wantsOurs[t.Name] {
+					if err := sendOurs(ctx, prep.Local); err != nil {
+						return nil, err
+					}
 				}
 				st, err := t.Transport.Connect(ctx, sdk.ConnectRequest{Session: prep.Session, Remote: desc[t.Name]})
 				if err != nil {

@@ -12,11 +12,14 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// The consent messages of seed 003, carried sealed over signaling.
+// The consent messages of seed 003, carried sealed over signaling, and
+// Ferry's CANDIDATES: the sender's transport descriptions that the
+// receiver's ACCEPT asked for (a candidate with remote set), sent after it.
 const (
-	TypeAsk    = "ASK"
-	TypeAccept = "ACCEPT"
-	TypeRefuse = "REFUSE"
+	TypeAsk        = "ASK"
+	TypeAccept     = "ACCEPT"
+	TypeRefuse     = "REFUSE"
+	TypeCandidates = "CANDIDATES"
 )
 
 // MessageVersion is the "ferry.v" this package writes. Version 2 adds
@@ -85,6 +88,10 @@ type Ferry struct {
 type Candidate struct {
 	Transport   string `json:"transport"`
 	Description string `json:"description"` // base64
+	// Remote, in an ACCEPT, asks the sender for its own description of
+	// this transport in a CANDIDATES message: the receiver's side of the
+	// transport needs it to connect (sdk.CapRemoteDescription).
+	Remote bool `json:"remote,omitempty"`
 }
 
 // Message is one consent message: ASK (sender → each receiver), ACCEPT or
@@ -134,7 +141,7 @@ func bad(format string, args ...any) error {
 
 func (m *Message) check() error {
 	switch m.Type {
-	case TypeAsk, TypeAccept, TypeRefuse:
+	case TypeAsk, TypeAccept, TypeRefuse, TypeCandidates:
 	default:
 		return bad("unknown type %q", m.Type)
 	}
@@ -181,23 +188,28 @@ func (m *Message) check() error {
 		if _, err := sdk.ParsePeerID(m.Receiver.ID); err != nil {
 			return bad("receiver.id: %v", err)
 		}
-		if m.Type == TypeAccept {
+		switch m.Type {
+		case TypeAccept:
 			if m.Ferry.Transport == "" || m.Ferry.Protocol == "" {
 				return bad("ACCEPT names no transport or protocol")
 			}
 			if _, err := base64.StdEncoding.DecodeString(m.Ferry.Description); err != nil {
 				return bad("ferry.description: %v", err)
 			}
-			if len(m.Ferry.Candidates) > maxCandidates {
-				return bad("ACCEPT has %d candidates, want at most %d", len(m.Ferry.Candidates), maxCandidates)
+		case TypeCandidates:
+			if len(m.Ferry.Candidates) == 0 {
+				return bad("CANDIDATES carries no candidate")
 			}
-			for i, c := range m.Ferry.Candidates {
-				if c.Transport == "" {
-					return bad("ferry.candidates[%d] names no transport", i)
-				}
-				if _, err := base64.StdEncoding.DecodeString(c.Description); err != nil {
-					return bad("ferry.candidates[%d].description: %v", i, err)
-				}
+		}
+		if len(m.Ferry.Candidates) > maxCandidates {
+			return bad("%s has %d candidates, want at most %d", m.Type, len(m.Ferry.Candidates), maxCandidates)
+		}
+		for i, c := range m.Ferry.Candidates {
+			if c.Transport == "" {
+				return bad("ferry.candidates[%d] names no transport", i)
+			}
+			if _, err := base64.StdEncoding.DecodeString(c.Description); err != nil {
+				return bad("ferry.candidates[%d].description: %v", i, err)
 			}
 		}
 	}
@@ -277,8 +289,7 @@ func (m *Message) Offered() []sdk.Description {
 	}
 	out := make([]sdk.Description, len(m.Ferry.Candidates))
 	for i, c := range m.Ferry.Candidates {
-		b, _ := base64.StdEncoding.DecodeString(c.Description) // checked by DecodeMessage
-		out[i] = sdk.Description{Transport: c.Transport, Data: b}
+		out[i] = c.Decode()
 	}
 	return out
 }
@@ -287,11 +298,29 @@ func (m *Message) Offered() []sdk.Description {
 // preferred, and repeats the first in Transport and Description for
 // version-1 senders.
 func (m *Message) SetCandidates(ds []sdk.Description) {
-	m.Ferry.Candidates = nil
-	for _, d := range ds {
-		m.Ferry.Candidates = append(m.Ferry.Candidates, Candidate{Transport: d.Transport, Description: base64.StdEncoding.EncodeToString(d.Data)})
+	cs := make([]Candidate, len(ds))
+	for i, d := range ds {
+		cs[i] = NewCandidate(d)
 	}
-	if len(m.Ferry.Candidates) > 0 {
-		m.Ferry.Transport, m.Ferry.Description = m.Ferry.Candidates[0].Transport, m.Ferry.Candidates[0].Description
+	m.SetCandidateList(cs)
+}
+
+// SetCandidateList fills an ACCEPT's candidates, first preferred, and
+// repeats the first in Transport and Description for version-1 senders.
+func (m *Message) SetCandidateList(cs []Candidate) {
+	m.Ferry.Candidates = cs
+	if len(cs) > 0 {
+		m.Ferry.Transport, m.Ferry.Description = cs[0].Transport, cs[0].Description
 	}
+}
+
+// NewCandidate returns the candidate carrying description d.
+func NewCandidate(d sdk.Description) Candidate {
+	return Candidate{Transport: d.Transport, Description: base64.StdEncoding.EncodeToString(d.Data)}
+}
+
+// Decode returns the candidate's description.
+func (c Candidate) Decode() sdk.Description {
+	b, _ := base64.StdEncoding.DecodeString(c.Description) // checked by DecodeMessage
+	return sdk.Description{Transport: c.Transport, Data: b}
 }

@@ -87,9 +87,9 @@ func race(ctx context.Context, groups [][]leg, stagger, fallback time.Duration) 
 				cancel()
 			case o.err == nil:
 				_ = o.conn.Close() // a loser that secured too late
-			case winner < 0 && ctx.Err() == nil:
+			case winner < 0:
 				errs = append(errs, fmt.Errorf("%s: %w", legs[o.i].t.Name, o.err))
-				if ended == started && next < len(groups) {
+				if ended == started && next < len(groups) && ctx.Err() == nil {
 					start()
 					fb.Reset(fallback)
 				}
@@ -99,8 +99,12 @@ func race(ctx context.Context, groups [][]leg, stagger, fallback time.Duration) 
 			for ended < started {
 				o := <-results
 				ended++
-				if o.err == nil {
+				switch {
+				case o.err == nil:
 					_ = o.conn.Close()
+				case winner < 0:
+					// What each leg was doing when time ran out.
+					errs = append(errs, fmt.Errorf("%s: %w", legs[o.i].t.Name, o.err))
 				}
 			}
 		}

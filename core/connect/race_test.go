@@ -23,13 +23,17 @@ const testProto = "/ferry/test/1"
 // fakeNet is what the fake transports of both sides share: the streams
 // the responder's prepared sessions wait for, and every stream it made.
 type fakeNet struct {
-	mu      sync.Mutex
-	waiting map[string]chan sdk.Stream // transport/session -> responder
-	streams []*trackedConn
-	seq     atomic.Int64
+	mu            sync.Mutex
+	roles         map[string]sdk.ConnRole    // transport/session -> role
+	initiatorDesc map[string]string          // transport -> the initiator's description
+	waiting       map[string]chan sdk.Stream // transport/session -> responder
+	streams       []*trackedConn
+	seq           atomic.Int64
 }
 
-func newFakeNet() *fakeNet { return &fakeNet{waiting: map[string]chan sdk.Stream{}} }
+func newFakeNet() *fakeNet {
+	return &fakeNet{waiting: map[string]chan sdk.Stream{}, roles: map[string]sdk.ConnRole{}, initiatorDesc: map[string]string{}}
+}
 
 // trackedConn is a loopback TCP stream that records whether it was closed.
 type trackedConn struct {
@@ -58,7 +62,10 @@ type fakeTransport struct {
 	mode mode
 	// impostorID is who answers on an impostor transport.
 	impostorID *identity.Identity
-	connects   atomic.Int32
+	// needsRemote: the responder's Connect needs the initiator's
+	// description (sdk.CapRemoteDescription), and checks it got it.
+	needsRemote bool
+	connects    atomic.Int32
 }
 
 func (f *fakeTransport) Info(context.Context) (sdk.Info, error) {
@@ -72,17 +79,31 @@ func (f *fakeTransport) Close(context.Context) error                           {
 
 func (f *fakeTransport) Prepare(_ context.Context, req sdk.PrepareRequest) (sdk.PrepareResponse, error) {
 	s := fmt.Sprintf("s%d", f.net.seq.Add(1))
+	f.net.mu.Lock()
+	f.net.roles[f.name+"/"+s] = req.Role
 	if req.Role == sdk.Responder {
-		f.net.mu.Lock()
 		f.net.waiting[f.name+"/"+s] = make(chan sdk.Stream, 1)
-		f.net.mu.Unlock()
+	} else {
+		f.net.initiatorDesc[f.name] = s
 	}
+	f.net.mu.Unlock()
 	return sdk.PrepareResponse{Session: s, Local: sdk.Description{Transport: f.name, Data: []byte(s)}}, nil
 }
 
 func (f *fakeTransport) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.Stream, error) {
 	f.connects.Add(1)
-	if len(req.Remote.Data) == 0 { // responder: wait for the initiator
+	f.net.mu.Lock()
+	role := f.net.roles[f.name+"/"+req.Session]
+	f.net.mu.Unlock()
+	if role == sdk.Responder { // wait for the initiator
+		if f.needsRemote {
+			f.net.mu.Lock()
+			want, ok := f.net.initiatorDesc[f.name]
+			f.net.mu.Unlock()
+			if !ok || string(req.Remote.Data) != want {
+				return nil, fmt.Errorf("responder got remote description %q, want the initiator's %q", req.Remote.Data, want)
+			}
+		}
 		f.net.mu.Lock()
 		ch := f.net.waiting[f.name+"/"+req.Session]
 		f.net.mu.Unlock()
@@ -193,6 +214,8 @@ type loopMessenger struct {
 	res      *Result
 	err      error
 	cancel   context.CancelFunc // ends the answerer once the dialer gave up
+	// candidates carries the dialer's CANDIDATES messages to the answerer.
+	candidates chan *Message
 }
 
 func (m *loopMessenger) Expect(string) (<-chan *Message, func()) {
@@ -202,18 +225,27 @@ func (m *loopMessenger) Expect(string) (<-chan *Message, func()) {
 	return m.answers, func() {}
 }
 
-func (m *loopMessenger) Send(ctx context.Context, _ sdk.PeerID, ask *Message) error {
+func (m *loopMessenger) Send(ctx context.Context, _ sdk.PeerID, msg *Message) error {
+	if msg.Type == TypeCandidates {
+		m.candidates <- msg
+		return nil
+	}
+	ask := msg
 	m.done = make(chan struct{})
+	m.candidates = make(chan *Message, 8)
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	go func() {
 		defer close(m.done)
 		defer cancel()
-		m.res, m.err = m.answerer.Answer(actx, m.sender, ask, testProto, func(_ context.Context, ds []sdk.Description) error {
-			a := &Message{Type: TypeAccept, ID: ask.ID, Ferry: Ferry{V: MessageVersion, Protocol: testProto, Attempt: ask.Ferry.Attempt}}
-			a.SetCandidates(ds)
-			m.answers <- a
-			return nil
+		m.res, m.err = m.answerer.Answer(actx, AnswerRequest{
+			From: m.sender, Ask: ask, Protocol: testProto, Candidates: m.candidates,
+			Accept: func(_ context.Context, cs []Candidate) error {
+				a := &Message{Type: TypeAccept, ID: ask.ID, Ferry: Ferry{V: MessageVersion, Protocol: testProto, Attempt: ask.Ferry.Attempt}}
+				a.SetCandidateList(cs)
+				m.answers <- a
+				return nil
+			},
 		})
 	}()
 	return nil
@@ -435,4 +467,50 @@ func TestRace(t *testing.T) {
 			settle(t, g0, f0)
 		})
 	}
+}
+
+// TestRaceRemoteDescription: a transport whose receiving side needs the
+// sender's description (sdk.CapRemoteDescription, ICE) gets it in a
+// CANDIDATES message after the ACCEPT, and wins; one that does not need it
+// is not sent one.
+func TestRaceRemoteDescription(t *testing.T) {
+	g0, f0 := runtime.NumGoroutine(), fds(t)
+	fn := newFakeNet()
+	dialTs := Transports{{Name: "ice", Priority: 10, Transport: &fakeTransport{name: "ice", net: fn}}}
+	answerTs := Transports{{Name: "ice", Priority: 10, NeedsRemote: true, Transport: &fakeTransport{name: "ice", net: fn, needsRemote: true}}}
+	pol := Policy{Stagger: time.Millisecond, Fallback: 10 * time.Second, Connect: 15 * time.Second}
+	dres, ares, err := runPair(t, pol, dialTs, answerTs)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if dres.Transport != "ice" {
+		t.Errorf("won over %s, want ice", dres.Transport)
+	}
+	_ = dres.Conn.Close()
+	_ = ares.Conn.Close()
+	settle(t, g0, f0)
+}
+
+// TestRemoteDescriptionNeverArrives: a receiving side that needs the
+// sender's description and never gets it fails that transport with a
+// clear reason, and leaks nothing.
+func TestRemoteDescriptionNeverArrives(t *testing.T) {
+	g0, f0 := runtime.NumGoroutine(), fds(t)
+	a, b := newID(t), newID(t)
+	fn := newFakeNet()
+	ans := &Answerer{Identity: b, Policy: Policy{Connect: 300 * time.Millisecond},
+		Transports: Transports{{Name: "ice", Priority: 10, NeedsRemote: true, Transport: &fakeTransport{name: "ice", net: fn, needsRemote: true}}}}
+	ask := &Message{Type: TypeAsk, ID: strings.Repeat("cd", 16), Ferry: Ferry{V: MessageVersion, Transports: []string{"ice"}, Protocols: []string{testProto}, Attempt: 1}}
+	var asked []Candidate
+	_, err := ans.Answer(context.Background(), AnswerRequest{
+		From: a.ID, Ask: ask, Protocol: testProto, Candidates: make(chan *Message),
+		Accept: func(_ context.Context, cs []Candidate) error { asked = cs; return nil },
+	})
+	if len(asked) != 1 || !asked[0].Remote {
+		t.Errorf("ACCEPT candidates %+v, want ice asking for the sender's description", asked)
+	}
+	if err == nil || !strings.Contains(err.Error(), "description of ice never arrived") {
+		t.Errorf("error %v, want one saying the sender's description never arrived", err)
+	}
+	settle(t, g0, f0)
 }

@@ -18,6 +18,10 @@ type Transport struct {
 	Priority int
 	// Transport is the plugin.
 	Transport sdk.Transport
+	// NeedsRemote is set for a transport that announces
+	// sdk.CapRemoteDescription: as responder it needs the initiator's
+	// description, which the sender then sends in a CANDIDATES message.
+	NeedsRemote bool
 }
 
 // Transports is a device's transports, in priority order.

@@ -129,7 +129,10 @@ func (n *Node) start(ctx context.Context) error {
 		}
 		wire := i.Status().Info.Name
 		if _, dup := n.transports.Find(wire); !dup {
-			n.transports = append(n.transports, connect.Transport{Name: wire, Priority: n.cfg.TransportPriority(name), Transport: tr})
+			n.transports = append(n.transports, connect.Transport{
+				Name: wire, Priority: n.cfg.TransportPriority(name), Transport: tr,
+				NeedsRemote: slices.Contains(i.Status().Info.Capabilities, sdk.CapRemoteDescription),
+			})
 		}
 	}
 	n.transports = n.transports.Sorted()

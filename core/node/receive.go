@@ -35,8 +35,9 @@ type server struct {
 	decide Decider
 	auto   map[sdk.PeerID]bool
 
-	mu     sync.Mutex
-	active map[string]*handler // peer+transfer -> running handler
+	mu         sync.Mutex
+	active     map[string]*handler              // peer+transfer -> running handler
+	candidates map[string]chan *connect.Message // peer+transfer -> the answer waiting for the sender's descriptions
 }
 
 type handler struct {
@@ -48,7 +49,7 @@ type handler struct {
 // of transfers already accepted, are accepted at once; others go to
 // decide. Files land in inbox.
 func (n *Node) Serve(inbox *transfer.Inbox, autoAccept []sdk.PeerID, decide Decider) {
-	s := &server{n: n, inbox: inbox, decide: decide, auto: map[sdk.PeerID]bool{}, active: map[string]*handler{}}
+	s := &server{n: n, inbox: inbox, decide: decide, auto: map[sdk.PeerID]bool{}, active: map[string]*handler{}, candidates: map[string]chan *connect.Message{}}
 	for _, id := range autoAccept {
 		s.auto[id] = true
 	}
@@ -154,6 +155,39 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	n.emit(e)
 }
 
+// expectCandidates registers for the CANDIDATES messages of transfer id
+// from peer; call stop to drop the registration.
+func (s *server) expectCandidates(from sdk.PeerID, id string) (<-chan *connect.Message, func()) {
+	key := from.String() + "/" + id
+	ch := make(chan *connect.Message, 8)
+	s.mu.Lock()
+	s.candidates[key] = ch
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		if s.candidates[key] == ch {
+			delete(s.candidates, key)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// onCandidates hands a CANDIDATES message to the answer waiting for it.
+func (s *server) onCandidates(from sdk.PeerID, m *connect.Message) {
+	s.mu.Lock()
+	ch := s.candidates[from.String()+"/"+m.ID]
+	s.mu.Unlock()
+	if ch == nil {
+		s.n.log.Debug("CANDIDATES for no transfer being answered", "from", from, "transfer", m.ID)
+		return
+	}
+	select {
+	case ch <- m:
+	default:
+		s.n.log.Warn("dropped CANDIDATES: too many for one transfer", "from", from, "transfer", m.ID)
+	}
+}
+
 func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect.Message {
 	f.V = connect.MessageVersion
 	return &connect.Message{
@@ -186,14 +220,16 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	if err != nil {
 		return err
 	}
-	accept := func(ctx context.Context, descs []sdk.Description) error {
+	accept := func(ctx context.Context, cands []connect.Candidate) error {
 		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt})
-		a.SetCandidates(descs)
+		a.SetCandidateList(cands)
 		return n.sendMessage(ctx, from, a)
 	}
+	remotes, stop := s.expectCandidates(from, m.ID)
+	defer stop()
 	ans := *n.answerer
 	ans.Observe = n.observer(base)
-	res, err := ans.Answer(ctx, from, m, pid, accept)
+	res, err := ans.Answer(ctx, connect.AnswerRequest{From: from, Ask: m, Protocol: pid, Accept: accept, Candidates: remotes})
 	if err != nil {
 		return err
 	}

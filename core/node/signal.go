@@ -68,8 +68,8 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 			n.log.Warn("dropped signaling message", "via", name, "from", from, "err", err)
 			continue
 		}
-		if m.SenderID() != from && m.Type == connect.TypeAsk {
-			n.log.Warn("dropped ASK: names another sender than the one that sealed it", "from", from, "sender", m.Sender.ID)
+		if m.SenderID() != from && (m.Type == connect.TypeAsk || m.Type == connect.TypeCandidates) {
+			n.log.Warn("dropped "+m.Type+": names another sender than the one that sealed it", "from", from, "sender", m.Sender.ID)
 			continue
 		}
 		if skew := time.Since(m.SentAt()); skew > maxClockSkew || skew < -maxClockSkew {
@@ -86,6 +86,15 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 				continue
 			}
 			srv.onAsk(from, m)
+		case connect.TypeCandidates:
+			n.mu.Lock()
+			srv := n.serve
+			n.mu.Unlock()
+			if srv == nil || m.Receiver.ID != n.id.ID.String() {
+				n.log.Debug("CANDIDATES ignored: not receiving here", "from", from, "transfer", m.ID)
+				continue
+			}
+			srv.onCandidates(from, m)
 		default:
 			if m.Receiver == nil || m.Receiver.ID != from.String() {
 				n.log.Warn("dropped answer: receiver field does not match the sealing peer", "from", from, "type", m.Type)

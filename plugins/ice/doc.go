@@ -24,30 +24,33 @@
 // line number. Peer-reflexive candidates learnt from checks obey the same
 // rule.
 //
-// # One description, sent by the responder
+// # Descriptions both ways
 //
-// Ferry's core carries one description per transport, the responder's, in
-// the sealed ACCEPT; the initiator's Prepare result is never delivered (the
-// SDK allows the responder's Connect to have no remote description). So:
+// The responder's description travels in the sealed ACCEPT. The plugin
+// announces [sdk.CapRemoteDescription], so the core also sends the
+// initiator's description, sealed, in a CANDIDATES message after the
+// ACCEPT (seed 001's connection request carries the sender's candidates
+// the same way), and hands it to the responder's Connect:
 //
 //   - Both sides gather fully, not by trickle, before Prepare returns,
-//     within gather_timeout: what the responder lists in its ACCEPT is all
-//     the initiator will ever learn of it.
+//     within gather_timeout: a description travels in one signaling
+//     message, so what it lists is all the peer learns.
 //   - The responder's ufrag and password are its own; the initiator's are
 //     derived from them (HKDF-SHA256 keyed by the responder's password, see
-//     [initiatorCredentials]), so both agents know both pairs although only
-//     one description travels. Only the two peers can compute them: the
-//     password travels sealed. The ufrag and password lines of an
-//     initiator's own description are therefore fresh random values that
-//     nothing uses; they keep every description in one form.
-//   - The responder learns the initiator's candidates as peer-reflexive
-//     ones from its checks (RFC 8445 §7.3.1.3). A responder given the
-//     initiator's description (the conformance suite passes it) also adds
-//     its candidates, which opens its TURN permissions to them. Without
-//     them, a responder whose only candidates are relayed is reachable only
-//     from relays on its own TURN server: it permits its own relay address
-//     in advance. Delivering the initiator's description to the responder
-//     (a second signaling message, as Jami does) would lift this limit.
+//     [initiatorCredentials]), so both agents know both pairs even when the
+//     initiator's description does not arrive (an older core). Only the two
+//     peers can compute them: the password travels sealed. The ufrag and
+//     password lines of an initiator's own description are therefore
+//     random values that nothing uses; they keep every description in one
+//     form.
+//   - The responder adds the initiator's candidates to its checks, which
+//     opens its NAT's mapping and its TURN permissions towards them: both
+//     sides send checks, so two address-restricted NATs open to each other.
+//     Without them (no description arrived) the responder learns the
+//     initiator's candidates only as peer-reflexive ones from incoming
+//     checks (RFC 8445 §7.3.1.3), and a responder whose only candidates are
+//     relayed is reachable only from relays on its own TURN server, whose
+//     relay address it permits in advance.
 //
 // The sockets gathered in Prepare are handed to a pion/ice agent in Connect
 // ([ice.Agent.AddVirtualCandidate]), once the credentials are known. Roles

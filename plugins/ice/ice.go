@@ -80,6 +80,9 @@ func New(opts ...Option) *Transport {
 		Version:     Version,
 		Roles:       []sdk.Role{sdk.RoleTransport},
 		APIVersions: []int{sdk.APIVersion},
+		// The responder adds the initiator's candidates to its checks,
+		// so that both sides' NATs open (see the package doc).
+		Capabilities: []string{sdk.CapRemoteDescription},
 	}, schema, t.state.Closed)
 	return t
 }

@@ -42,15 +42,26 @@ func (s turnServer) stunURL() string { return fmt.Sprintf("stun:127.0.0.1:%d", s
 // startTURN starts an in-process TURN server; the test's cleanup stops it.
 func startTURN(t testing.TB) turnServer {
 	t.Helper()
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
+	// One port number for UDP and TCP: a free UDP port's TCP twin may be
+	// taken by another test's connection, so try a few.
+	var (
+		udp  net.PacketConn
+		tcp  net.Listener
+		port int
+		err  error
+	)
+	for try := 0; try < 20; try++ {
+		if udp, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		port = udp.LocalAddr().(*net.UDPAddr).Port
+		if tcp, err = net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			break
+		}
 		_ = udp.Close()
-		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("no port free for both UDP and TCP: %v", err)
 	}
 	key := turn.GenerateAuthKey(turnUser, turnRealm, turnPass)
 	relay := func() turn.RelayAddressGenerator {
