@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -150,6 +151,29 @@ type Plugin interface {
 // [FileSink.Decide]: with it, the receiving core refuses an offer whose
 // token is missing or does not check out.
 const CapOfferToken = "offer.token"
+
+// CapNameMaxPrefix starts the capability by which a protocol whose wire
+// bounds a file name's length says so: "name.max:255" means names of at
+// most 255 bytes. The sending core then offers that protocol only for
+// transfers whose every name fits. Use [NameMaxCapability] to make it.
+const CapNameMaxPrefix = "name.max:"
+
+// NameMaxCapability returns the capability of a protocol that carries file
+// names of at most n bytes.
+func NameMaxCapability(n int) string { return CapNameMaxPrefix + strconv.Itoa(n) }
+
+// NameMax returns the longest file name, in bytes, that a protocol with
+// info carries, and false when it announces no bound.
+func (i Info) NameMax() (int, bool) {
+	for _, c := range i.Capabilities {
+		if rest, ok := strings.CutPrefix(c, CapNameMaxPrefix); ok {
+			if n, err := strconv.Atoi(rest); err == nil && n > 0 {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
 
 // CapRemoteDescription is the capability of a transport whose responder
 // needs the initiator's description ([ConnectRequest.Remote]) to connect:

@@ -24,3 +24,21 @@ func FuzzParsePeerID(f *testing.F) {
 		}
 	})
 }
+
+func TestInfoNameMax(t *testing.T) {
+	for _, tc := range []struct {
+		caps []string
+		n    int
+		ok   bool
+	}{
+		{nil, 0, false},
+		{[]string{CapOfferToken, NameMaxCapability(255)}, 255, true},
+		{[]string{"name.max:zero"}, 0, false},
+		{[]string{"name.max:-3"}, 0, false},
+	} {
+		n, ok := Info{Capabilities: tc.caps}.NameMax()
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("NameMax of %v = %d, %v; want %d, %v", tc.caps, n, ok, tc.n, tc.ok)
+		}
+	}
+}

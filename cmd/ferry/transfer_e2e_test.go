@@ -202,3 +202,29 @@ func TestSkippedPaths(t *testing.T) {
 		t.Errorf("received %v, want only good.txt", got)
 	}
 }
+
+// TestLongNameUsesAnotherProtocol: a folder holding a file whose path is
+// longer than ftv2a's 255-byte FILE_SENDREQUEST name arrives whole: the
+// sender offers only jsonchunk, which carries any name, instead of failing
+// the transfer on that one name.
+func TestLongNameUsesAnotherProtocol(t *testing.T) {
+	bin := binDir(t)
+	a, b := newNode(t, bin), newNode(t, bin)
+	idB := b.id()
+	src := filepath.Join(t.TempDir(), "folder")
+	long := strings.Repeat("n", 250) + ".txt"
+	writeRandom(t, filepath.Join(src, long), 4096, 11)
+	writeRandom(t, filepath.Join(src, "short.txt"), 4096, 12)
+	dst := t.TempDir()
+	startReceiver(t, b, dst, "--yes")
+	out, errs, err := a.run("send", src, "--to", idB, "--json")
+	if err != nil {
+		t.Fatalf("send: %v\n%s\n%s", err, out, errs)
+	}
+	if got, want := treeHashes(t, dst), treeHashes(t, filepath.Dir(src)); len(got) != 2 || got["folder/"+long] != want["folder/"+long] {
+		t.Errorf("received %v, want both files of %v", got, want)
+	}
+	if !strings.Contains(errs, "not offering protocols that cannot carry a file name") {
+		t.Errorf("the sender does not say why it left ftv2a out:\n%s", errs)
+	}
+}

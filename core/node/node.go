@@ -54,6 +54,7 @@ type Node struct {
 	protocols      map[string]sdk.Protocol // by protocol ID (the ALPN value)
 	protoOrder     []string
 	tokened        map[string]bool   // protocol IDs whose wire carries the transfer token
+	nameMax        map[string]int    // protocol ID -> longest file name it carries, where bounded
 	protoNames     map[string]string // instance and plugin names -> protocol ID
 
 	peers    *peerTable
@@ -96,7 +97,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n := &Node{
 		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
-		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, protoNames: map[string]string{},
+		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, nameMax: map[string]int{}, protoNames: map[string]string{},
 		peers: newPeerTable(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
 	}
 	n.dialer = &connect.Dialer{Identity: n.id, Directory: directory{n}, Messenger: messenger{n}, Policy: pol}
@@ -154,6 +155,9 @@ func (n *Node) start(ctx context.Context) error {
 			n.protocols[pid] = p
 			n.protoOrder = append(n.protoOrder, pid)
 			n.tokened[pid] = slices.Contains(i.Status().Info.Capabilities, sdk.CapOfferToken)
+			if limit, ok := i.Status().Info.NameMax(); ok {
+				n.nameMax[pid] = limit
+			}
 		}
 		n.protoNames[name] = pid
 		n.protoNames[i.Status().Info.Name] = pid

@@ -114,3 +114,49 @@ func TestResolveMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestCarrying checks that a protocol bounding file names (ftv2a: 255
+// bytes) is not offered for a transfer with a longer name, that another is
+// offered instead, and that with none left the send fails at once naming
+// the file.
+func TestCarrying(t *testing.T) {
+	const ftv2a, jsonchunk = "/ferry/ftv2a/1", "/ferry/jsonchunk/1"
+	n := &Node{nameMax: map[string]int{ftv2a: 255}, log: slog.New(slog.DiscardHandler)}
+	long := "folder/" + strings.Repeat("x", 250)
+	offer := func(names ...string) sdk.Offer {
+		o := sdk.Offer{}
+		for _, nm := range names {
+			o.Files = append(o.Files, sdk.FileInfo{Name: nm})
+		}
+		return o
+	}
+	cases := []struct {
+		name    string
+		protos  []string
+		offer   sdk.Offer
+		want    []string
+		wantErr string
+	}{
+		{"short names: every protocol", []string{ftv2a, jsonchunk}, offer("a.txt", "b/c.txt"), []string{ftv2a, jsonchunk}, ""},
+		{"a long name: the unbounded one", []string{ftv2a, jsonchunk}, offer("a.txt", long), []string{jsonchunk}, ""},
+		{"exactly the bound", []string{ftv2a}, offer(strings.Repeat("y", 255)), []string{ftv2a}, ""},
+		{"no protocol can carry it", []string{ftv2a}, offer("a.txt", long), nil, "257 bytes long"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := n.carrying(tc.protos, tc.offer)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "folder/xxx") {
+					t.Fatalf("error %v, want one naming the file and %q", err, tc.wantErr)
+				}
+				if retryable(context.Background(), err) {
+					t.Errorf("error %v would be retried; it cannot succeed", err)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("carrying = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}

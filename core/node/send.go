@@ -61,6 +61,10 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		protos = []string{pid}
 	}
 	offer := man.Offer(id)
+	protos, err := n.carrying(protos, offer)
+	if err != nil {
+		return err
+	}
 	src := &source{n: n, inner: man.Source(), offer: offer, peer: peer.ID}
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
@@ -117,6 +121,35 @@ func retryable(ctx context.Context, err error) bool {
 		return false
 	}
 	return true
+}
+
+// carrying returns the protocols of protos that can carry every file name
+// of offer (a protocol may bound a name's length: ftv2a's FILE_SENDREQUEST
+// holds 255 bytes), so that one long name does not fail the whole
+// transfer when another protocol can carry it. With none left it fails
+// before anything is sent, naming the file.
+func (n *Node) carrying(protos []string, offer sdk.Offer) ([]string, error) {
+	longest := ""
+	for _, f := range offer.Files {
+		if len(f.Name) > len(longest) {
+			longest = f.Name
+		}
+	}
+	var out, dropped []string
+	for _, pid := range protos {
+		if limit, ok := n.nameMax[pid]; ok && len(longest) > limit {
+			dropped = append(dropped, fmt.Sprintf("%s (at most %d bytes)", pid, limit))
+			continue
+		}
+		out = append(out, pid)
+	}
+	if len(out) == 0 {
+		return nil, permanentError{fmt.Errorf("file name %q is %d bytes long, and no protocol offered can carry it: %s; configure one that can (jsonchunk has no bound)", longest, len(longest), strings.Join(dropped, ", "))}
+	}
+	if len(dropped) > 0 {
+		n.log.Info("not offering protocols that cannot carry a file name", "name_bytes", len(longest), "dropped", strings.Join(dropped, ", "), "offered", strings.Join(out, ", "))
+	}
+	return out, nil
 }
 
 // protocolID resolves what the user named: a protocol ID, or the name of a

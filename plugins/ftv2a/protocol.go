@@ -46,7 +46,9 @@ var _ sdk.Protocol = (*Protocol)(nil)
 // New returns an unconfigured protocol.
 func New(opts ...Option) *Protocol {
 	spec := lifecycle.Spec[Config]{
-		Info:          sdk.Info{Name: Name, Version: Version, ProtocolID: ProtocolID},
+		// FILE_SENDREQUEST carries at most MaxNameLen bytes of name: the
+		// sending core offers another protocol for longer ones.
+		Info:          sdk.Info{Name: Name, Version: Version, ProtocolID: ProtocolID, Capabilities: []string{sdk.NameMaxCapability(MaxNameLen)}},
 		Schema:        schema,
 		Parse:         parseConfig,
 		Validate:      Config.Validate,
