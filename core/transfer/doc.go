@@ -38,7 +38,8 @@
 // before it returns and the protocol acknowledges the bytes: a crash at any
 // point loses at most unacknowledged bytes. Journal records are framed with
 // a length and a CRC-32C, so a record torn by a crash is recognised and
-// ignored; a reopened journal is compacted to one record per range.
+// ignored; a reopened journal is compacted to one record per range (and
+// the last SHA-256 state, see below).
 //
 // [Part.Close] with complete set checks that every byte is committed and
 // that the file's SHA-256 is the one the sender announced (a mismatch
@@ -53,7 +54,10 @@
 //
 // The SHA-256 is computed as the committed prefix grows: Commit reads the
 // newly contiguous bytes back, from the page cache, so Close does not have
-// to read the whole file again. A reopened part hashes its committed prefix
-// once, at its first Commit or at Close. This relies on the PartFile
-// contract that committed bytes are not written again.
+// to read the whole file again. The commit also saves the SHA-256 state in
+// the journal (from 1 MiB of prefix on), so a part reopened after a crash
+// or a cut takes it up and never reads its committed prefix back; without
+// a usable saved state (an old journal, a damaged one) it hashes the
+// prefix once, at its first Commit or at Close. This relies on the
+// PartFile contract that committed bytes are not written again.
 package transfer

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 
 	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
@@ -18,9 +19,19 @@ import (
 //
 //	a header record:  'H', file size (int64 LE), file index (uint32 LE)
 //	commit records:   'C', offset (int64 LE), length (int64 LE)
+//	hash records:     'S', offset (int64 LE), SHA-256 state
 //
 // The set of committed ranges is the union of the commit records, so a
-// replayed commit changes nothing. A journal whose header is missing,
+// replayed commit changes nothing. A hash record holds the marshalled
+// state of a crypto/sha256 digest (encoding.BinaryMarshaler) that has
+// hashed the file's bytes [0, offset): it follows, in the same append, the
+// commit record that made those bytes committed, so that a reopened part
+// need not read the saved prefix back. Only the last hash record counts;
+// the part checks it (see openPart) and hashes from the start when it is
+// unusable. Journals without hash records (from before they existed, or
+// of files without an announced SHA-256) are read as before; a receiver
+// from before hash records stops reading at the first one, so it resumes
+// from an earlier offset, never a wrong one. A journal whose header is missing,
 // damaged or for another size is treated as empty: the file starts over.
 // On reopen the journal is compacted: rewritten, through a temporary file
 // and a rename, to the header and one record per merged range.
@@ -28,6 +39,7 @@ import (
 const (
 	recHeader = 'H'
 	recCommit = 'C'
+	recHash   = 'S'
 )
 
 type journal struct {
@@ -37,6 +49,17 @@ type journal struct {
 	index  int
 	log    logFile
 	ranges ranges.Set // committed
+
+	// The last hash record: the SHA-256 state after [0, hashOff), or
+	// hashState nil.
+	hashOff   int64
+	hashState []byte
+}
+
+func hashPayload(off int64, state []byte) []byte {
+	p := []byte{recHash}
+	p = binary.LittleEndian.AppendUint64(p, uint64(off))
+	return append(p, state...)
 }
 
 func headerPayload(size int64, index int) []byte {
@@ -92,6 +115,14 @@ func (j *journal) read(f *os.File) (ok bool, err error) {
 			ok = true
 			return nil
 		}
+		if len(p) > 9 && p[0] == recHash {
+			off := int64(binary.LittleEndian.Uint64(p[1:]))
+			if off < 0 || off > j.size {
+				return errStopScan
+			}
+			j.hashOff, j.hashState = off, slices.Clone(p[9:])
+			return nil
+		}
 		if len(p) != 17 || p[0] != recCommit {
 			return errStopScan
 		}
@@ -113,6 +144,9 @@ func (j *journal) rewrite() error {
 	for _, r := range j.ranges {
 		buf = appendFrame(buf, commitPayload(r[0], r[1]-r[0]))
 	}
+	if j.hashState != nil {
+		buf = appendFrame(buf, hashPayload(j.hashOff, j.hashState))
+	}
 	if err := writeFileAtomic(j.state, j.rel, buf); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -124,12 +158,21 @@ func (j *journal) rewrite() error {
 	return nil
 }
 
-// commit durably records [off, off+n) as committed.
-func (j *journal) commit(off, n int64) error {
-	if err := j.log.append(appendFrame(nil, commitPayload(off, n))); err != nil {
+// commit durably records [off, off+n) as committed and, if state is not
+// nil, that state is the SHA-256 state after [0, hashOff): both in one
+// append, so one fsync.
+func (j *journal) commit(off, n, hashOff int64, state []byte) error {
+	buf := appendFrame(nil, commitPayload(off, n))
+	if state != nil {
+		buf = appendFrame(buf, hashPayload(hashOff, state))
+	}
+	if err := j.log.append(buf); err != nil {
 		return err
 	}
 	j.ranges.Add(off, off+n)
+	if state != nil {
+		j.hashOff, j.hashState = hashOff, state
+	}
 	return nil
 }
 

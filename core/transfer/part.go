@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -19,6 +21,11 @@ import (
 // hashChunk is how much Part reads back at a time to hash the committed
 // prefix.
 const hashChunk = 1 << 20
+
+// minSavedHash is the least hashed prefix whose SHA-256 state Commit saves
+// in the journal: below it, reading the prefix back on a reopen costs no
+// more than one read, and less than the 125-byte hash record per commit.
+const minSavedHash = hashChunk
 
 // maxCandidates bounds the "name (n).ext" names tried for a final file.
 const maxCandidates = 10000
@@ -50,6 +57,14 @@ type Part struct {
 	hash   hash.Hash
 	hashed int64
 	buf    []byte
+	// readBack counts the bytes read back from the part file for the hash,
+	// for tests.
+	readBack int64
+	// hashRefused says why the SHA-256 state saved in the journal was not
+	// taken up on reopening, if it was not.
+	hashRefused error
+	// hashResumed is set when p.hash was taken up from the journal.
+	hashResumed bool
 }
 
 // openPart opens or creates the part of file index of t. t.mu is held.
@@ -123,7 +138,78 @@ func openPart(t *Incoming, index int) (*Part, error) {
 		}
 	}
 	p.j = j
+	p.resumeHash()
 	return p, nil
+}
+
+// resumeHash takes up the SHA-256 state saved in the journal, if any, so
+// that the committed prefix it covers is never read back. A state that
+// does not fit is refused, with the reason in p.hashRefused, and the hash
+// starts from the file's first byte, as for a journal without one: a
+// refused state costs a re-read, never a wrong hash.
+func (p *Part) resumeHash() {
+	j := p.j
+	if p.hash == nil || j.hashState == nil {
+		return
+	}
+	h, err := loadHash(j.hashOff, j.hashState, j.ranges.Prefix())
+	if err != nil {
+		p.hashRefused = fmt.Errorf("saved sha-256 state at %d refused, hashing from the start: %w", j.hashOff, err)
+		j.hashState = nil
+		return
+	}
+	p.hash, p.hashed, p.hashResumed = h, j.hashOff, true
+}
+
+// loadHash unmarshals a SHA-256 state that should cover the first off
+// bytes of a file whose first prefix bytes are committed.
+func loadHash(off int64, state []byte, prefix int64) (hash.Hash, error) {
+	if off > prefix {
+		return nil, fmt.Errorf("it covers %d bytes, only %d are committed", off, prefix)
+	}
+	// crypto/sha256's marshalled state ends with the number of bytes
+	// hashed, big endian.
+	if len(state) < 8 || binary.BigEndian.Uint64(state[len(state)-8:]) != uint64(off) {
+		return nil, fmt.Errorf("it does not hash %d bytes", off)
+	}
+	h := sha256.New()
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil, errors.New("sha-256 state cannot be restored")
+	}
+	if err := u.UnmarshalBinary(state); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// saveHash hashes the committed prefix that the range [off, off+n), about
+// to be committed, makes longer, and returns the state to save with it in
+// the journal: nil when there is none to save (no hash, a read error, a
+// prefix too short to be worth it, or nothing new). p.mu is held.
+func (p *Part) saveHash(ctx context.Context, off, n int64) (hashOff int64, state []byte) {
+	if p.hash == nil {
+		return 0, nil
+	}
+	next := p.j.ranges.Clone()
+	next.Add(off, off+n)
+	// Hashing is only a head start for Close, which catches up anyway:
+	// a failure here is not the commit's.
+	if err := p.hashPrefix(ctx, next.Prefix()); err != nil {
+		return 0, nil
+	}
+	if p.hashed < minSavedHash || (p.j.hashState != nil && p.j.hashOff == p.hashed) {
+		return 0, nil
+	}
+	m, ok := p.hash.(encoding.BinaryMarshaler)
+	if !ok {
+		return 0, nil
+	}
+	state, err := m.MarshalBinary()
+	if err != nil {
+		return 0, nil
+	}
+	return p.hashed, state
 }
 
 // Name returns the file's sanitised name, the final name it is meant for.
@@ -170,7 +256,10 @@ func (p *Part) WriteAt(b []byte, off int64) (int, error) {
 //
 // When the committed prefix grows, Commit reads the newly contiguous bytes
 // back (from the page cache) into the running SHA-256, so that Close need
-// not read the whole file. Bytes must not be written again once committed.
+// not read the whole file, and saves the SHA-256 state with the commit in
+// the journal, so that a part reopened after a crash need not read its
+// committed prefix back either. Bytes must not be written again once
+// committed.
 func (p *Part) Commit(ctx context.Context, off, n int64) error {
 	if err := ctx.Err(); err != nil {
 		return p.errorf("commit: %w", err)
@@ -189,22 +278,25 @@ func (p *Part) Commit(ctx context.Context, off, n int64) error {
 	if err := p.f.Sync(); err != nil {
 		return p.errorf("commit: sync part file: %w", err)
 	}
-	if err := p.j.commit(off, n); err != nil {
+	hashOff, state := p.saveHash(ctx, off, n)
+	if err := p.j.commit(off, n, hashOff, state); err != nil {
+		if p.hash != nil && p.hashed > p.j.ranges.Prefix() {
+			// Bytes hashed ahead are not committed after all.
+			p.hash.Reset()
+			p.hashed = 0
+		}
 		return p.errorf("commit: %w", err)
 	}
-	// Hashing is only a head start for Close, which catches up anyway:
-	// a failure here is not the commit's.
-	_ = p.hashPrefix(ctx)
 	return nil
 }
 
-// hashPrefix feeds the committed prefix not yet hashed into p.hash. On a
-// read error the hash starts over (at the next call). p.mu is held.
-func (p *Part) hashPrefix(ctx context.Context) error {
+// hashPrefix feeds the file's bytes [p.hashed, end) into p.hash; end is
+// at most the committed prefix, or the prefix a commit under way makes.
+// On a read error the hash starts over (at the next call). p.mu is held.
+func (p *Part) hashPrefix(ctx context.Context, end int64) error {
 	if p.hash == nil {
 		return nil
 	}
-	end := p.j.ranges.Prefix()
 	if p.hashed >= end {
 		return nil
 	}
@@ -222,6 +314,7 @@ func (p *Part) hashPrefix(ctx context.Context) error {
 			p.hashed = 0
 			return fmt.Errorf("read back %s at %d: %w", displayPath(p.t.in.root, p.rel), at, err)
 		}
+		p.readBack += int64(len(b))
 		p.hash.Write(b)
 		p.hashed += int64(len(b))
 	}
@@ -290,10 +383,21 @@ func (p *Part) Close(ctx context.Context, complete bool) error {
 		return errors.Join(p.errorf("incomplete: bytes %s were not received", miss.Format(4)), p.keep())
 	}
 	if p.hash != nil {
-		if err := p.hashPrefix(ctx); err != nil {
+		if err := p.hashPrefix(ctx, p.j.ranges.Prefix()); err != nil {
 			return errors.Join(p.errorf("check sha-256: %w", err), p.keep())
 		}
-		if got := p.hash.Sum(nil); !bytes.Equal(got, p.want) {
+		got := p.hash.Sum(nil)
+		if !bytes.Equal(got, p.want) && p.hashResumed {
+			// The saved state passed its checks but may still be
+			// wrong (the journal was edited): before deleting the
+			// file, hash it from the start.
+			p.hash, p.hashed, p.hashResumed = sha256.New(), 0, false
+			if err := p.hashPrefix(ctx, p.j.ranges.Prefix()); err != nil {
+				return errors.Join(p.errorf("check sha-256: %w", err), p.keep())
+			}
+			got = p.hash.Sum(nil)
+		}
+		if !bytes.Equal(got, p.want) {
 			err := p.errorf("got sha-256 %x, the sender announced %x; part file deleted: %w", got, p.want, ErrHashMismatch)
 			return errors.Join(err, p.drop())
 		}

@@ -45,7 +45,7 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 	},
 	{
 		Name: "commit_bytes", Type: "int", Default: strconv.Itoa(DefaultCommitBytes),
-		Doc: "The receiver makes received bytes durable (PartFile.Commit) at least every this many bytes.",
+		Doc: "The receiver makes received bytes durable (PartFile.Commit) at least every this many bytes, and never holds more than this many written and not durable: what a cut can cost in bytes sent again.",
 	},
 	{
 		Name: "commit_interval", Type: "duration", Default: DefaultCommitInterval.String(),
@@ -63,7 +63,8 @@ type Config struct {
 	Retries int
 	// ChunkSize is the FILE_DATA chunk size, at most [MaxDataLimit].
 	ChunkSize int
-	// CommitBytes bounds the bytes received between two commits.
+	// CommitBytes bounds the bytes received between two commits, and the
+	// bytes written but not yet committed.
 	CommitBytes int64
 	// CommitInterval bounds the time between two commits while data
 	// arrives.

@@ -85,7 +85,11 @@
 // PAUSE from the receiver stops it until ACCEPT, and a KILL means the
 // receiver cancelled the file (Send fails). The receiver writes each chunk
 // at its place in the part file and calls PartFile.Commit at least every
-// commit_bytes bytes and commit_interval; data for another file number or
+// commit_bytes bytes and commit_interval. Commits run in the background,
+// one at a time, while the next bytes are written, but bytes written and
+// not yet committed never exceed commit_bytes: when commits fall behind,
+// the receiver waits for them and so slows the sender, and a cut costs at
+// most commit_bytes sent again. Data for another file number or
 // beyond the announced size is a protocol error (the part file is closed
 // incomplete and Receive fails).
 //

@@ -90,6 +90,8 @@ type memSink struct {
 	refuse   error             // Decide's answer
 	have     map[string][]byte // name -> what a part file starts with
 	closeErr error             // Close(complete=true)'s answer
+	// commitDelay makes each Commit take this long, as a slow fsync.
+	commitDelay time.Duration
 
 	mu     sync.Mutex
 	offers []sdk.Offer
@@ -140,6 +142,7 @@ type memPart struct {
 	committed int64 // end of the last committed range
 	closed    bool
 	complete  bool
+	maxLag    int64 // the most bytes ever written past committed
 }
 
 func (p *memPart) Offset() int64 { return p.off }
@@ -154,10 +157,12 @@ func (p *memPart) WriteAt(b []byte, off int64) (int, error) {
 		p.data = append(p.data, make([]byte, end-int64(len(p.data)))...)
 	}
 	copy(p.data[off:], b)
+	p.maxLag = max(p.maxLag, off+int64(len(b))-p.committed)
 	return len(b), nil
 }
 
 func (p *memPart) Commit(_ context.Context, off, n int64) error {
+	time.Sleep(p.sink.commitDelay)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if off != p.committed {

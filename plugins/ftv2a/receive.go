@@ -260,6 +260,9 @@ func (r *receiver) onData(ctx context.Context, d Data) error {
 	if n == 0 {
 		return nil
 	}
+	if err := r.keepWindow(ctx, c, n); err != nil {
+		return err
+	}
 	if _, err := c.part.WriteAt(d.Data, int64(c.held)); err != nil {
 		c.broken = true
 		_ = r.control(c.req.FileNumber, Kill)
@@ -273,14 +276,41 @@ func (r *receiver) onData(ctx context.Context, d Data) error {
 	if err := r.settle(c, false); err != nil {
 		return err
 	}
-	if c.inflight == nil && (c.held-c.committed >= uint64(r.Config.CommitBytes) || time.Since(c.lastCommit) >= r.Config.CommitInterval) {
+	if c.inflight == nil && (c.held-c.committed >= r.commitEvery() || time.Since(c.lastCommit) >= r.Config.CommitInterval) {
 		r.commitAsync(ctx, c)
 	}
 	return nil
 }
 
+// commitEvery is how many uncommitted bytes start a background commit:
+// half of commit_bytes, so that the next half can be written while it
+// runs.
+func (r *receiver) commitEvery() uint64 { return max(uint64(r.Config.CommitBytes)/2, 1) }
+
+// keepWindow makes room for n more bytes within the commit window: bytes
+// written but not committed stay at most commit_bytes (or n, if a chunk is
+// larger), which is what a cut (a receiver killed, a machine that loses
+// power) can cost the sender in bytes sent again. When commits, an fsync
+// each, are slower than the data arrives, it waits for the background
+// commit, or commits itself, so the sender is slowed to what the disk can
+// make durable instead of the journal falling ever further behind.
+func (r *receiver) keepWindow(ctx context.Context, c *incoming, n uint64) error {
+	limit := uint64(r.Config.CommitBytes)
+	if c.held+n-c.committed <= limit {
+		return nil
+	}
+	if err := r.settle(c, true); err != nil {
+		return err
+	}
+	if c.held+n-c.committed <= limit {
+		return nil
+	}
+	return r.commit(ctx, c)
+}
+
 // commitAsync starts a background Commit of what is written and not yet
-// committed. At most one runs at a time.
+// committed. At most one runs at a time; the next one takes all that was
+// written meanwhile, so commits group rather than queue.
 func (r *receiver) commitAsync(ctx context.Context, c *incoming) {
 	from, to := c.committed, c.held
 	done := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -366,4 +367,42 @@ func TestFinishFailsEndToEnd(t *testing.T) {
 	if !errors.Is(sendErr, sdk.ErrOffline) || !strings.Contains(sendErr.Error(), "before confirming") {
 		t.Errorf("Send: %v, want an unconfirmed file wrapping sdk.ErrOffline", sendErr)
 	}
+}
+
+// TestCommitWindow receives a file into a part whose commits are slow (as
+// fsyncs on a busy disk) compared with the data arriving: bytes written
+// but not committed, which a cut would make the sender send again, must
+// never exceed commit_bytes (issue 18, item 2).
+func TestCommitWindow(t *testing.T) {
+	const (
+		size        = 4 << 20
+		chunk       = 16 << 10
+		commitBytes = 256 << 10
+	)
+	data := randomBytes(size, 18)
+	p, _ := newProtocol(t, Config{CommitBytes: commitBytes})
+	sink := &memSink{commitDelay: 5 * time.Millisecond}
+	var wire []Frame
+	wire = append(wire, request(0, size, "a"))
+	for off := 0; off < size; off += chunk {
+		wire = append(wire, Data{FileNumber: 0, Data: data[off : off+chunk]})
+	}
+	if _, err := receiveFrom(t, p, sink, encode(t, wire...)); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	parts := sink.created()
+	if len(parts) != 1 {
+		t.Fatalf("%d part files, want 1", len(parts))
+	}
+	content, committed, _, complete := parts[0].state()
+	if !complete || committed != size || !bytes.Equal(content, data) {
+		t.Fatalf("part file: complete %v, %d of %d bytes committed", complete, committed, size)
+	}
+	parts[0].mu.Lock()
+	lag := parts[0].maxLag
+	parts[0].mu.Unlock()
+	if lag > commitBytes {
+		t.Errorf("up to %d bytes were written and not committed, more than commit_bytes (%d)", lag, commitBytes)
+	}
+	t.Logf("at most %d bytes written ahead of the commits (commit_bytes %d)", lag, commitBytes)
 }

@@ -163,20 +163,52 @@ func (r *receiver) onChunk(t *Transfer) error {
 		r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: err.Error()})
 		return fmt.Errorf("jsonchunk: bad TRANSFER from the sender: %w", err)
 	}
+	if err := r.write(t); err != nil {
+		r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
+		return err
+	}
+	r.pool.put(t.Data)
+	r.batch = append(r.batch, batched{id: t.MessageID, file: t.File})
+	return nil
+}
+
+// write writes the bytes of t, a checked TRANSFER, not yet held nor
+// written, and adds them to the file's pending ranges.
+func (r *receiver) write(t *Transfer) error {
 	f := r.files[t.File]
 	end := t.Offset + int64(len(t.Data))
 	for _, g := range f.held.Gaps(t.Offset, end) {
 		for _, w := range f.pend.Gaps(g[0], g[1]) {
 			if _, err := f.part.WriteAt(t.Data[w[0]-t.Offset:w[1]-t.Offset], w[0]); err != nil {
-				r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
 				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], err)
 			}
 			f.pend.Add(w[0], w[1])
 		}
 	}
-	r.pool.put(t.Data)
-	r.batch = append(r.batch, batched{id: t.MessageID, file: t.File})
 	return nil
+}
+
+// keepRead writes the chunks the reader had delivered and the call had
+// not taken yet when it ended (cancelled, or stopped by an error while
+// they queued), so that abort commits them instead of the sender sending
+// them again. They are not acknowledged: the conversation is over. It
+// takes only what is queued when it starts, so a sender still sending
+// cannot keep it going.
+func (r *receiver) keepRead() {
+	for range len(r.in) {
+		x := <-r.in
+		t, ok := x.m.(*Transfer)
+		if !ok || r.checkChunk(t) != nil {
+			continue
+		}
+		if f := r.files[t.File]; f.part == nil || f.done {
+			continue
+		}
+		if err := r.write(t); err != nil {
+			r.Log.Warn("jsonchunk: writing a chunk read before the interruption failed", "err", err)
+			return
+		}
+	}
 }
 
 // checkChunk checks that t fits the conversation: a known file, a range
@@ -275,12 +307,14 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 	return fmt.Errorf("jsonchunk: finish %q: %w", f.info.Name, err)
 }
 
-// abort winds the call down: the part files not complete are committed as
-// far as written and closed as incomplete, so the core keeps them for a
+// abort winds the call down: the chunks already read are written (see
+// keepRead), the part files not complete are committed as far as written
+// and closed as incomplete, so the core keeps them for a
 // resume, and the read handles are closed.
 func (r *receiver) abort(ctx context.Context) {
 	cctx, cancel := lifecycle.CleanupContext(ctx)
 	defer cancel()
+	r.keepRead()
 	for _, f := range r.files {
 		if f.view != nil {
 			_ = f.view.Close()

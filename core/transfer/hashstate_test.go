@@ -1,0 +1,221 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+const (
+	crashSize   = 40 << 20
+	crashPrefix = 32 << 20
+	crashStep   = 4 << 20
+)
+
+// reopenAfterCrash receives the first crashPrefix bytes of a crashSize-byte
+// file in crashStep commits, abandons the part as a kill -9 would (nothing
+// closed), lets damage edit the journal, and reopens the part through a
+// second inbox on the same folders. It returns the content and the
+// reopened part.
+func reopenAfterCrash(t *testing.T, damage func(t *testing.T, journal string)) ([]byte, *Part) {
+	t.Helper()
+	base := t.TempDir()
+	dir, state := filepath.Join(base, "inbox"), filepath.Join(base, "state")
+	content := make([]byte, crashSize)
+	_, _ = rand.NewChaCha8([32]byte{17}).Read(content)
+	h := sha256.Sum256(content)
+	peer := sdk.PeerID{2}
+	in, err := OpenInbox(dir, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close() })
+	inc, err := in.Accept(peer, "", sdk.Offer{TransferID: NewID(), Files: []sdk.FileInfo{{Name: "f.bin", Size: crashSize, SHA256: h[:]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pf, err := inc.Create(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pf.(*Part)
+	for off := int64(0); off < crashPrefix; off += crashStep {
+		if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Commit(ctx, off, crashStep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(p.abort) // the crash: p is never closed
+	damage(t, filepath.Join(state, journalRel(inc.ID(), 0)))
+
+	in2, err := OpenInbox(dir, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in2.Close() })
+	inc2, err := in2.Find(peer, inc.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err = inc2.Create(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := pf.(*Part)
+	if got := p2.Offset(); got != crashPrefix {
+		t.Fatalf("Offset() after the crash = %d, want %d", got, crashPrefix)
+	}
+	t.Cleanup(func() { _ = p2.Close(ctx, false) })
+	return content, p2
+}
+
+// editHashRecord rewrites the journal at path with fn applied to the
+// payload of its last hash record, framed anew so that its CRC is valid:
+// damage a CRC cannot catch.
+func editHashRecord(fn func(payload []byte) []byte) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var payloads [][]byte
+		last := -1
+		if _, err := scanFrames(bytes.NewReader(b), func(p []byte) error {
+			if p[0] == recHash {
+				last = len(payloads)
+			}
+			payloads = append(payloads, bytes.Clone(p))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if last < 0 {
+			t.Fatal("no hash record in the journal")
+		}
+		payloads[last] = fn(payloads[last])
+		var out []byte
+		for _, p := range payloads {
+			out = appendFrame(out, p)
+		}
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCommitAfterCrash checks what the first Commit after a crash reads
+// back (issue 18, item 2): with the SHA-256 state saved in the journal,
+// only the bytes it commits, not the whole saved prefix; with a saved
+// state that is damaged, the state is refused and the prefix hashed from
+// the start. Either way the file completes with the right hash.
+func TestCommitAfterCrash(t *testing.T) {
+	tests := []struct {
+		name       string
+		damage     func(t *testing.T, path string)
+		hashedFrom int64 // p.hashed right after reopening
+		refused    bool
+		rehash     bool // Close must hash the whole file again
+	}{
+		{"intact", func(*testing.T, string) {}, crashPrefix, false, false},
+		// A torn last record: the state saved one commit earlier.
+		{"last record torn", func(t *testing.T, p string) {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(p, st.Size()-3); err != nil {
+				t.Fatal(err)
+			}
+		}, crashPrefix - crashStep, false, false},
+		// The old journal format: commit records only.
+		{"no hash record", func(t *testing.T, p string) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []byte
+			if _, err := scanFrames(bytes.NewReader(b), func(pl []byte) error {
+				if pl[0] != recHash {
+					out = appendFrame(out, pl)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, out, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, false, false},
+		{"state cut short", editHashRecord(func(p []byte) []byte { return p[:40] }), 0, true, false},
+		{"state of another offset", editHashRecord(func(p []byte) []byte {
+			binary.LittleEndian.PutUint64(p[1:], crashPrefix-crashStep)
+			return p
+		}), 0, true, false},
+		{"state beyond the committed prefix", editHashRecord(func(p []byte) []byte {
+			binary.LittleEndian.PutUint64(p[1:], crashPrefix+crashStep)
+			binary.BigEndian.PutUint64(p[len(p)-8:], crashPrefix+crashStep)
+			return p
+		}), 0, true, false},
+		{"state not sha-256", editHashRecord(func(p []byte) []byte { p[9] ^= 0xff; return p }), 0, true, false},
+		// Damage no check can see: the hash comes out wrong, and Close
+		// hashes the file again before it would delete it.
+		{"state's digest altered", editHashRecord(func(p []byte) []byte { p[9+4] ^= 0xff; return p }), crashPrefix, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			content, p := reopenAfterCrash(t, tt.damage)
+			if p.hashed != tt.hashedFrom {
+				t.Errorf("hashed %d bytes on reopening, want %d", p.hashed, tt.hashedFrom)
+			}
+			if (p.hashRefused != nil) != tt.refused {
+				t.Errorf("saved state refused: %v, want refused %v", p.hashRefused, tt.refused)
+			} else if p.hashRefused != nil {
+				t.Logf("refused: %v", p.hashRefused)
+			}
+			ctx := context.Background()
+			for off := int64(crashPrefix); off < crashSize; off += crashStep {
+				if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Commit(ctx, off, crashStep); err != nil {
+					t.Fatal(err)
+				}
+				if off == crashPrefix {
+					// The first Commit reads back what it commits and
+					// what the saved state did not cover.
+					if want := crashPrefix + crashStep - tt.hashedFrom; p.readBack != want {
+						t.Errorf("first Commit after the crash read back %d bytes, want %d", p.readBack, want)
+					}
+				}
+			}
+			if err := p.Close(ctx, true); err != nil {
+				t.Fatalf("Close(true): %v", err)
+			}
+			want := crashSize - tt.hashedFrom
+			if tt.rehash {
+				want += crashSize
+			}
+			if p.readBack != want {
+				t.Errorf("read back %d bytes in all, want %d", p.readBack, want)
+			}
+			got, err := os.ReadFile(filepath.Join(p.t.in.root.Name(), "f.bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, content) {
+				t.Error("the final file differs from what was sent")
+			}
+		})
+	}
+}
