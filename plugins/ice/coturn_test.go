@@ -106,33 +106,7 @@ func startCoturn(t *testing.T) turnServer {
 func TestCoturnRelay(t *testing.T) {
 	checkNoLeaks(t)
 	srv := startCoturn(t)
-	for _, c := range []struct {
-		name, transport string
-		core            bool
-	}{
-		{"udp both descriptions", "udp", false},
-		{"udp core flow", "udp", true},
-		{"tcp core flow", "tcp", true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			a, la := configuredLog(t, relayOptions(srv.url(c.transport)))
-			b, lb := configuredLog(t, relayOptions(srv.url(c.transport)))
-			var sa, sb sdk.Stream
-			if c.core {
-				var err error
-				if sa, sb, err = connectCore(testContext(t), t, a, b); err != nil {
-					t.Fatal(err)
-				}
-				defer sa.Close()
-				defer sb.Close()
-			} else {
-				sa, sb = connectPair(t, a, b)
-			}
-			exchange(t, sa, sb, 1<<20)
-			checkRelayed(t, "initiator", la)
-			checkRelayed(t, "responder", lb)
-		})
-	}
+	relayCases(t, srv)
 	t.Run("wrong password", func(t *testing.T) {
 		tr := configured(t, with(relayOptions(srv.url("udp")), map[string]any{"turn_password": "wrong-password"}))
 		_, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})

@@ -170,13 +170,12 @@ func checkRelayed(t testing.TB, side string, logs *plugintest.LogBuffer) {
 	}
 }
 
-// TestTURNRelay connects two relay-only transports through an in-process
-// pion/turn server, with both descriptions exchanged (the suite's way)
-// and with only the responder's (the core's way), over UDP and TCP to the
-// server, and moves data both ways.
-func TestTURNRelay(t *testing.T) {
-	checkNoLeaks(t)
-	srv := startTURN(t)
+// relayCases connects two relay-only transports through srv, over UDP
+// and TCP to it, with both descriptions exchanged (the suite's way) and
+// in the core's flow, moves data both ways, and checks that both sides
+// connected from relayed candidates.
+func relayCases(t *testing.T, srv turnServer) {
+	t.Helper()
 	for _, c := range []struct {
 		name, transport string
 		core            bool
@@ -204,6 +203,16 @@ func TestTURNRelay(t *testing.T) {
 			checkRelayed(t, "responder", lb)
 		})
 	}
+}
+
+// TestTURNRelay connects two relay-only transports through an in-process
+// pion/turn server, with both descriptions exchanged (the suite's way)
+// and with only the responder's (the core's way), over UDP and TCP to the
+// server, and moves data both ways.
+func TestTURNRelay(t *testing.T) {
+	checkNoLeaks(t)
+	srv := startTURN(t)
+	relayCases(t, srv)
 	// A relay-only initiator reaches a responder with host candidates
 	// only, which learns the relayed address from the checks.
 	t.Run("relay to host core flow", func(t *testing.T) {
