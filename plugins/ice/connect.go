@@ -252,39 +252,23 @@ func pairString(p *ice.CandidatePair) string {
 		p.Remote.Type(), p.Remote.Address(), p.Remote.Port())
 }
 
-// pion makes the pion/ice candidate of a gathered one.
+// pion makes the pion/ice candidate of a gathered one; a relayed one
+// releases its allocation when pion closes it.
 func (l *local) pion() (ice.Candidate, error) {
-	c := l.cand
-	addr, port := c.addr.Addr().String(), int(c.addr.Port())
-	switch c.typ {
-	case typeHost:
-		return ice.NewCandidateHost(&ice.CandidateHostConfig{
-			Network: "udp", Address: addr, Port: port, Component: 1,
-			Priority: c.priority, Foundation: c.foundation,
-		})
-	case typeSrflx:
-		return ice.NewCandidateServerReflexive(&ice.CandidateServerReflexiveConfig{
-			Network: "udp", Address: addr, Port: port, Component: 1,
-			Priority: c.priority, Foundation: c.foundation,
-			RelAddr: c.related.Addr().String(), RelPort: int(c.related.Port()),
-		})
-	case typeRelay:
-		return ice.NewCandidateRelay(&ice.CandidateRelayConfig{
-			Network: "udp", Address: addr, Port: port, Component: 1,
-			Priority: c.priority, Foundation: c.foundation,
-			RelAddr: c.related.Addr().String(), RelPort: int(c.related.Port()),
-			RelayProtocol: l.relayProto,
-			OnClose: func() error {
-				l.release()
-				return nil
-			},
-		})
-	}
-	return nil, fmt.Errorf("candidate type %v", c.typ)
+	return l.cand.pionCandidate(l.relayProto, func() error {
+		l.release()
+		return nil
+	})
 }
 
 // pionRemote makes the pion/ice candidate of a peer's.
 func (c candidate) pionRemote() (ice.Candidate, error) {
+	return c.pionCandidate("", nil)
+}
+
+// pionCandidate makes the pion/ice candidate of c. relayProto and onClose
+// matter only for a relayed candidate of this side's.
+func (c candidate) pionCandidate(relayProto string, onClose func() error) (ice.Candidate, error) {
 	addr, port := c.addr.Addr().String(), int(c.addr.Port())
 	var raddr string
 	var rport int
@@ -306,6 +290,7 @@ func (c candidate) pionRemote() (ice.Candidate, error) {
 		return ice.NewCandidateRelay(&ice.CandidateRelayConfig{
 			Network: "udp", Address: addr, Port: port, Component: 1,
 			Priority: c.priority, Foundation: c.foundation, RelAddr: raddr, RelPort: rport,
+			RelayProtocol: relayProto, OnClose: onClose,
 		})
 	}
 	return nil, fmt.Errorf("candidate type %v", c.typ)
