@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,7 @@ type renderer struct {
 	mu        sync.Mutex
 	transfers map[string]*shown
 	enc       *json.Encoder
+	sawError  bool // an error event was printed
 }
 
 type shown struct {
@@ -55,6 +57,9 @@ func (r *renderer) get(id string) *shown {
 func (r *renderer) event(e node.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Kind == node.EventError {
+		r.sawError = true
+	}
 	if r.json {
 		_ = r.enc.Encode(e)
 		return
@@ -175,3 +180,26 @@ func size(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// fail ends --json output of a command that failed with an error event,
+// unless the node already printed one: every failure's last line is an
+// error event with a stable code. Text output gets the error on stderr
+// from main, as before.
+func (r *renderer) fail(err error) {
+	r.mu.Lock()
+	saw := r.sawError
+	r.mu.Unlock()
+	if err == nil || !r.json || saw {
+		return
+	}
+	code := node.ErrorCode(err)
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == exitSkipped {
+		code = codeSkipped
+	}
+	r.event(node.Event{Time: time.Now().UTC(), Kind: node.EventError, Message: err.Error(), Code: code})
+}
+
+// codeSkipped is the error code of a send that delivered what it sent but
+// skipped some paths (exit status 3).
+const codeSkipped = "skipped"

@@ -47,12 +47,13 @@ fails before any peer is looked up. Any other failure exits 1.`,
   ferry send photos/ notes.txt --to laptop --json
   ferry send big.iso --to laptop --protocol jsonchunk`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, paths []string) error {
+		RunE: func(cmd *cobra.Command, paths []string) (err error) {
 			ctx := cmd.Context()
+			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			defer func() { r.fail(err) }()
 			if to == "" {
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}
-			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 			// Start first: discovery finds the peer while the files are hashed.
 			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
 			if err != nil {

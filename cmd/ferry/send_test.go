@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/node"
+	"github.com/ferry-p2p/ferry/sdk"
 )
 
 // TestSendSummary checks that the closing line's rate counts only the time
@@ -42,6 +48,52 @@ func TestSendSummary(t *testing.T) {
 				if strings.Contains(got, w) {
 					t.Errorf("%q has %q", got, w)
 				}
+			}
+		})
+	}
+}
+
+// TestJSONFailureEndsWithError checks that a failed command's --json
+// output ends with one error event with a stable code, and that a failure
+// the node already reported is not reported twice.
+func TestJSONFailureEndsWithError(t *testing.T) {
+	offline := fmt.Errorf("peer %q not found: %w", "bob", sdk.ErrOffline)
+	cases := []struct {
+		name     string
+		before   []node.Event
+		err      error
+		wantLast string // code of the last line's error event
+		lines    int
+	}{
+		{"offline before any transfer", nil, offline, node.CodeOffline, 1},
+		{"skipped paths", nil, &exitError{code: exitSkipped, err: errors.New("sent 1 file(s), but skipped 1 path(s)")}, codeSkipped, 1},
+		{"the node reported it", []node.Event{{Kind: node.EventError, Code: node.CodeRefused, Message: "REFUSE"}}, fmt.Errorf("x: %w", sdk.ErrRefused), node.CodeRefused, 1},
+		{"success", []node.Event{{Kind: node.EventDone}}, nil, "", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			r := newRenderer(&out, io.Discard, true)
+			for _, e := range tc.before {
+				r.event(e)
+			}
+			r.fail(tc.err)
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if len(lines) != tc.lines {
+				t.Fatalf("%d lines, want %d:\n%s", len(lines), tc.lines, out.String())
+			}
+			var last node.Event
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantLast == "" {
+				if last.Kind == node.EventError {
+					t.Errorf("a success ends with an error event: %s", out.String())
+				}
+				return
+			}
+			if last.Kind != node.EventError || last.Code != tc.wantLast {
+				t.Errorf("last line %s, want an error event with code %q", lines[len(lines)-1], tc.wantLast)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -97,6 +98,16 @@ func TestPeerOffline(t *testing.T) {
 	}
 	if !contains(errs, "offline", idGone) {
 		t.Errorf("error does not say the peer is offline:\n%s", errs)
+	}
+	// With --json the last line is an error event with a stable code.
+	out, _, err := a.run("send", src, "--to", idGone, "--find-timeout", "1s", "--json")
+	if err == nil {
+		t.Fatal("send --json to an absent peer exited 0")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var last node.Event
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &last); jerr != nil || last.Kind != node.EventError || last.Code != node.CodeOffline {
+		t.Errorf("last --json line %q (%v), want an error event with code %q", lines[len(lines)-1], jerr, node.CodeOffline)
 	}
 }
 

@@ -20,7 +20,7 @@ const (
 	EventVerified = "verified" // a file is complete and its hash checked (Path on the receiver)
 	EventDone     = "done"     // the transfer finished: every file verified
 	EventRetry    = "retry"    // the connection broke; the transfer resumes (Message: why)
-	EventError    = "error"    // the transfer failed (Message)
+	EventError    = "error"    // the transfer failed (Message; Code, one of the Code constants)
 )
 
 // Event is one thing that happened, for progress output and --json.
@@ -40,6 +40,7 @@ type Event struct {
 	Total     int64     `json:"total,omitempty"`
 	Offset    int64     `json:"offset,omitempty"`
 	Message   string    `json:"message,omitempty"`
+	Code      string    `json:"code,omitempty"`
 }
 
 // Subscribe adds fn to the functions every event goes to, besides

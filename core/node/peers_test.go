@@ -3,13 +3,16 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/config"
+	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/identity"
+	"github.com/ferry-p2p/ferry/core/secure"
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
@@ -158,5 +161,30 @@ func TestCarrying(t *testing.T) {
 				t.Errorf("carrying = %v, %v; want %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	cases := map[string]error{
+		CodeOffline:      fmt.Errorf("find: %w", sdk.ErrOffline),
+		CodeRefused:      fmt.Errorf("bob sent REFUSE: %w", sdk.ErrRefused),
+		CodeNotProcessed: sdk.ErrNotProcessed,
+		CodeNoAnswer:     fmt.Errorf("x: %w", connect.ErrNoAnswer),
+		CodeAmbiguous:    fmt.Errorf("x: %w", ErrAmbiguous),
+		CodeSelf:         fmt.Errorf("x: %w", ErrSelf),
+		CodeBadPeerID:    fmt.Errorf("x: %w", sdk.ErrInvalidPeerID),
+		CodeIdentity:     fmt.Errorf("x: %w", &secure.PeerMismatchError{}),
+		CodeHashMismatch: fmt.Errorf("x: %w", sdk.ErrHashMismatch),
+		CodeTooLarge:     fmt.Errorf("x: %w", ErrMessageTooLarge),
+		CodeCancelled:    fmt.Errorf("x: %w", context.Canceled),
+		CodeFailed:       errors.New("disk on fire"),
+	}
+	for want, err := range cases {
+		if got := ErrorCode(err); got != want {
+			t.Errorf("ErrorCode(%v) = %q, want %q", err, got, want)
+		}
+	}
+	if ErrorCode(nil) != "" {
+		t.Error("ErrorCode(nil) is not empty")
 	}
 }

@@ -139,7 +139,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	n.emit(e)
 	if err := s.connectAndReceive(ctx, from, m, offer, inc, resume, base); err != nil {
 		e := base
-		e.Kind, e.Message = EventError, err.Error()
+		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 		n.emit(e)
 		n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
 		return
@@ -151,7 +151,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		return
 	}
 	e = base
-	e.Kind, e.Message = EventError, "the sender stopped before every file arrived; the transfer resumes when it sends again"
+	e.Kind, e.Message, e.Code = EventError, "the sender stopped before every file arrived; the transfer resumes when it sends again", CodeOffline
 	n.emit(e)
 }
 

@@ -82,7 +82,7 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		}
 		if !retryable(ctx, err) || time.Since(lastBreak) > opts.RetryFor {
 			e := base
-			e.Kind, e.Message = EventError, err.Error()
+			e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 			n.emit(e)
 			return err
 		}
