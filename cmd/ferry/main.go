@@ -49,19 +49,23 @@ const closeTimeout = 10 * time.Second
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintf(os.Stderr, "ferry: %v\n", err)
 		var ee *exitError
-		if errors.As(err, &ee) {
+		if !errors.As(err, &ee) || !ee.silent {
+			fmt.Fprintf(os.Stderr, "ferry: %v\n", err)
+		}
+		if ee != nil {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
 	}
 }
 
-// exitError is an error with an exit status other than 1.
+// exitError is an error with its exit status, and silent when the output
+// already said it.
 type exitError struct {
-	code int
-	err  error
+	code   int
+	err    error
+	silent bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/node"
+	"github.com/ferry-p2p/ferry/sdk"
 )
 
 // renderer prints node events: human lines and a progress bar per
@@ -27,7 +28,8 @@ type renderer struct {
 	mu        sync.Mutex
 	transfers map[string]*shown
 	enc       *json.Encoder
-	sawError  bool // an error event was printed
+	sawError  bool            // an error event was printed
+	refused   map[string]bool // transfers whose REFUSE was printed
 }
 
 type shown struct {
@@ -38,7 +40,7 @@ type shown struct {
 }
 
 func newRenderer(out, bars io.Writer, asJSON bool) *renderer {
-	r := &renderer{out: out, bars: bars, json: asJSON, transfers: map[string]*shown{}, enc: json.NewEncoder(out)}
+	r := &renderer{out: out, bars: bars, json: asJSON, transfers: map[string]*shown{}, refused: map[string]bool{}, enc: json.NewEncoder(out)}
 	if f, ok := bars.(*os.File); ok {
 		r.tty = term.IsTerminal(int(f.Fd()))
 	}
@@ -93,6 +95,7 @@ func (r *renderer) event(e node.Event) {
 			fmt.Fprintf(r.out, "[%s] accepted\n", who)
 		}
 	case node.EventRefused:
+		r.refused[e.Transfer] = true
 		fmt.Fprintf(r.out, "[%s] REFUSE: %s\n", who, e.Message)
 	case node.EventFile:
 		s := r.get(e.Transfer)
@@ -118,6 +121,9 @@ func (r *renderer) event(e node.Event) {
 		fmt.Fprintf(r.out, "[%s] done: %d file(s), %s, every file verified\n", who, e.Files, size(e.Total))
 	case node.EventError:
 		r.finish(e.Transfer)
+		if e.Code == node.CodeRefused && r.refused[e.Transfer] {
+			break // the REFUSE line said it
+		}
 		fmt.Fprintf(r.out, "[%s] error: %s\n", who, e.Message)
 	}
 }
@@ -192,6 +198,18 @@ func (r *renderer) fail(err error) {
 	if err == nil || !r.json || saw {
 		return
 	}
+	r.failJSON(err)
+}
+
+// shownRefusal reports whether err is a refusal whose REFUSE line the
+// text output already printed, so that it need not be said again.
+func (r *renderer) shownRefusal(err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.json && len(r.refused) > 0 && errors.Is(err, sdk.ErrRefused)
+}
+
+func (r *renderer) failJSON(err error) {
 	code := node.ErrorCode(err)
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code == exitSkipped {

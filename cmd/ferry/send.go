@@ -50,7 +50,13 @@ fails before any peer is looked up. Any other failure exits 1.`,
 		RunE: func(cmd *cobra.Command, paths []string) (err error) {
 			ctx := cmd.Context()
 			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
-			defer func() { r.fail(err) }()
+			defer func() {
+				r.fail(err)
+				if r.shownRefusal(err) {
+					// "[bob] REFUSE: reason" said it once; exit 1 quietly.
+					err = &exitError{code: 1, err: err, silent: true}
+				}
+			}()
 			if to == "" {
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}

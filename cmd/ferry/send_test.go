@@ -98,3 +98,22 @@ func TestJSONFailureEndsWithError(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalSaidOnce: in text output a refusal is one "REFUSE" line; the
+// error event that follows and the command's error add nothing.
+func TestRefusalSaidOnce(t *testing.T) {
+	var out bytes.Buffer
+	r := newRenderer(&out, io.Discard, false)
+	r.event(node.Event{Kind: node.EventRefused, PeerName: "bob", Transfer: "t1", Message: "declined by the user"})
+	err := fmt.Errorf("bob sent REFUSE: declined by the user: %w", sdk.ErrRefused)
+	r.event(node.Event{Kind: node.EventError, PeerName: "bob", Transfer: "t1", Code: node.CodeRefused, Message: err.Error()})
+	if n := strings.Count(out.String(), "REFUSE"); n != 1 {
+		t.Errorf("REFUSE said %d times:\n%s", n, out.String())
+	}
+	if !r.shownRefusal(err) {
+		t.Error("the command's error would be printed again")
+	}
+	if r.shownRefusal(errors.New("disk on fire")) {
+		t.Error("another error would be silenced")
+	}
+}

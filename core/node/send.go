@@ -89,7 +89,8 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		e := base
 		e.Kind, e.Message = EventRetry, err.Error()
 		n.emit(e)
-		n.log.Warn("transfer interrupted; resuming", "peer", peer.ID, "transfer", id, "err", err, "attempt", attempt+1)
+		// The retry event says it; the log keeps the detail for --log-level debug.
+		n.log.Debug("transfer interrupted; resuming", "peer", peer.ID, "transfer", id, "err", err, "attempt", attempt+1)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
