@@ -374,15 +374,46 @@ func decode(tree map[string]any) (*Config, error) {
 	return c, nil
 }
 
-// pluginEnv are the environment variables that set one option of every
+// pluginEnv are the environment variables that set options of every
 // instance of one plugin, above the config file: deployment settings that
 // operators swap per machine without editing the file.
 var pluginEnv = []struct {
-	name, plugin, key string
+	name, plugin string
+	// set puts the variable's value raw (trimmed, not empty) into an
+	// instance's config.
+	set func(cfg map[string]any, raw string)
 }{
 	// FERRY_DHT_BOOTSTRAP: the dht plugin's bootstrap multiaddrs,
 	// comma-separated.
-	{"FERRY_DHT_BOOTSTRAP", "dht", "bootstrap"},
+	{"FERRY_DHT_BOOTSTRAP", "dht", func(cfg map[string]any, raw string) { cfg["bootstrap"] = commaList(raw) }},
+	// FERRY_ICE_SERVERS: the ice plugin's STUN and TURN servers,
+	// comma-separated stun: and turn: URIs, which replace both lists.
+	{"FERRY_ICE_SERVERS", "ice", func(cfg map[string]any, raw string) {
+		stun, turn := []any{}, []any{}
+		for _, u := range commaList(raw) {
+			if s := u.(string); strings.HasPrefix(strings.ToLower(s), "turn") {
+				turn = append(turn, s)
+			} else {
+				stun = append(stun, s)
+			}
+		}
+		cfg["stun_servers"], cfg["turn_servers"] = stun, turn
+	}},
+	// FERRY_ICE_TURN_USER and FERRY_ICE_TURN_PASSWORD: the TURN
+	// credentials, kept out of the config file.
+	{"FERRY_ICE_TURN_USER", "ice", func(cfg map[string]any, raw string) { cfg["turn_username"] = raw }},
+	{"FERRY_ICE_TURN_PASSWORD", "ice", func(cfg map[string]any, raw string) { cfg["turn_password"] = raw }},
+}
+
+// commaList splits a comma-separated value, dropping blanks.
+func commaList(raw string) []any {
+	var list []any
+	for _, s := range strings.Split(raw, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			list = append(list, s)
+		}
+	}
+	return list
 }
 
 // applyPluginEnv applies the set [pluginEnv] variables to c.
@@ -392,12 +423,6 @@ func applyPluginEnv(c *Config, vars map[string]string) {
 		if raw == "" {
 			continue
 		}
-		var list []any
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				list = append(list, s)
-			}
-		}
 		for i := range c.Plugins.Instances {
 			in := &c.Plugins.Instances[i]
 			if in.Plugin != pe.plugin && (in.Plugin != "" || in.Name != pe.plugin) {
@@ -406,7 +431,7 @@ func applyPluginEnv(c *Config, vars map[string]string) {
 			if in.Config == nil {
 				in.Config = map[string]any{}
 			}
-			in.Config[pe.key] = list
+			pe.set(in.Config, raw)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -390,5 +391,39 @@ protocols: [ftv2a]
 		if got := c.TransportPriority(name); got != want {
 			t.Errorf("TransportPriority(%s) = %d, want %d", name, got, want)
 		}
+	}
+}
+
+// TestLoadInternetConfigs: configs/internet.yaml and relay-only.yaml load
+// and validate; tcp comes before ice by priority; FERRY_ICE_SERVERS splits
+// into the STUN and TURN lists of every ice instance and the TURN
+// credentials come from their variables, never the file.
+func TestLoadInternetConfigs(t *testing.T) {
+	env := []string{
+		"FERRY_ICE_SERVERS=stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp,TURN:127.0.0.1:3479?transport=tcp",
+		"FERRY_ICE_TURN_USER=alice", "FERRY_ICE_TURN_PASSWORD=s3cret",
+	}
+	for _, file := range []string{"internet.yaml", "relay-only.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			p, _ := filepath.Abs("../../configs/" + file)
+			mustLoad(t, LoadOptions{File: p}) // loads without the variables too
+			c := mustLoad(t, LoadOptions{File: p, Env: env})
+			ice, ok := c.Instance("ice")
+			if !ok || !slices.Contains(c.Transports, "ice") {
+				t.Fatalf("no ice transport: %v", c.Transports)
+			}
+			if got, want := ice.Config["stun_servers"], []any{"stun:127.0.0.1:3478"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("stun_servers = %v, want %v", got, want)
+			}
+			if got, want := ice.Config["turn_servers"], []any{"turn:127.0.0.1:3478?transport=udp", "TURN:127.0.0.1:3479?transport=tcp"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("turn_servers = %v, want %v", got, want)
+			}
+			if ice.Config["turn_username"] != "alice" || ice.Config["turn_password"] != "s3cret" {
+				t.Errorf("TURN credentials %v / %v, want them from the variables", ice.Config["turn_username"], ice.Config["turn_password"])
+			}
+			if file == "internet.yaml" && c.TransportPriority("tcp") >= c.TransportPriority("ice") {
+				t.Errorf("tcp priority %d, ice %d: want tcp first", c.TransportPriority("tcp"), c.TransportPriority("ice"))
+			}
+		})
 	}
 }

@@ -178,3 +178,66 @@ func TestShippedConfig(t *testing.T) {
 		t.Errorf("ice config parsed as %+v, want host candidates on lo only", c)
 	}
 }
+
+// TestShippedInternetConfigs checks that the ice blocks of
+// configs/internet.yaml and relay-only.yaml parse with servers and
+// credentials set as FERRY_ICE_SERVERS and FERRY_ICE_TURN_* set them, that
+// internet.yaml parses as shipped too (no server named) while relay-only
+// is refused until a TURN server is set, and that relay-only offers relays
+// only.
+func TestShippedInternetConfigs(t *testing.T) {
+	for _, file := range []string{"internet.yaml", "relay-only.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "configs", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Plugins struct {
+					Instances []shippedInstance `yaml:"instances"`
+				} `yaml:"plugins"`
+			}
+			if err := yaml.Unmarshal(data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(doc.Plugins.Instances, func(in shippedInstance) bool { return in.Name == "ice" })
+			if i < 0 {
+				t.Fatal("no ice instance")
+			}
+			shipped := doc.Plugins.Instances[i].Config
+			for _, set := range []map[string]any{
+				{},
+				{"stun_servers": []any{"stun:127.0.0.1:3478"}, "turn_servers": []any{"turn:127.0.0.1:3478?transport=udp"}, "turn_username": "alice", "turn_password": "s3cret"},
+			} {
+				cfg := map[string]any{}
+				for k, v := range shipped {
+					cfg[k] = v
+				}
+				for k, v := range set {
+					cfg[k] = v
+				}
+				raw, err := json.Marshal(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := parseConfig(raw)
+				if file == "relay-only.yaml" && len(set) == 0 {
+					// As shipped it names no relay: refused until one is set.
+					if err == nil || !strings.Contains(err.Error(), "needs turn_servers") {
+						t.Errorf("relay-only with no TURN server: %v, want it refused naming turn_servers", err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("ice config %s: %v", raw, err)
+				}
+				if file == "relay-only.yaml" && (c.host || c.srflx || !c.relay) {
+					t.Errorf("relay-only parsed as host %v, srflx %v, relay %v; want relays only", c.host, c.srflx, c.relay)
+				}
+				if file == "internet.yaml" && !(c.host && c.srflx && c.relay) {
+					t.Errorf("internet parsed as host %v, srflx %v, relay %v; want all three", c.host, c.srflx, c.relay)
+				}
+			}
+		})
+	}
+}
