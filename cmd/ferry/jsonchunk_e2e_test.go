@@ -358,11 +358,18 @@ func TestJSONChunkCuttingProxy(t *testing.T) {
 func TestJSONChunkResumeOverNewConnection(t *testing.T) {
 	bin := binDir(t)
 	const size = 200 << 20
-	for _, second := range []string{"tcp2"} { // ice slots in here once it exists
+	// A second tcp instance, and ice with host candidates on loopback.
+	const more = "    - name: tcp2\n      plugin: tcp\n      config:\n        listen: [\"127.0.0.1:0\"]\n\n" +
+		"    - name: ice\n      plugin: ice\n      config:\n        include_loopback: true\n        interfaces: [lo]\n        network_types: [udp4]\n        candidate_types: [host]\n\n" +
+		"    - name: ftv2a\n"
+	for _, second := range []string{"tcp2", "ice"} {
 		t.Run("then-"+second, func(t *testing.T) {
-			cfg := configVariant(t, "    - name: ftv2a\n", "    - name: tcp2\n      plugin: tcp\n      config:\n        listen: [\"127.0.0.1:0\"]\n\n    - name: ftv2a\n")
-			cfg2 := configVariant(t, "    - name: ftv2a\n", "    - name: tcp2\n      plugin: tcp\n      config:\n        listen: [\"127.0.0.1:0\"]\n\n    - name: ftv2a\n", "transports: [tcp]", "transports: ["+second+"]")
-			a, b := newNode(t, bin, "FERRY_CONFIG="+cfg), newNode(t, bin, "FERRY_CONFIG="+cfg)
+			cfg := configVariant(t, "    - name: ftv2a\n", more)
+			// The receiver answers over either; the sender comes back over
+			// the second transport only.
+			cfgB := configVariant(t, "    - name: ftv2a\n", more, "transports: [tcp]", "transports: [tcp, ice]")
+			cfg2 := configVariant(t, "    - name: ftv2a\n", more, "transports: [tcp]", "transports: ["+second+"]")
+			a, b := newNode(t, bin, "FERRY_CONFIG="+cfg), newNode(t, bin, "FERRY_CONFIG="+cfgB)
 			idB := b.id()
 			src := filepath.Join(t.TempDir(), "resume.bin")
 			writeRandom(t, src, size, 41)
@@ -399,6 +406,9 @@ func TestJSONChunkResumeOverNewConnection(t *testing.T) {
 				t.Logf("sender output:\n%s", out)
 			}
 			sameTree(t, filepath.Dir(src), dst)
+			if wire := map[string]string{"tcp2": "tcp", "ice": "ice"}[second]; !strings.Contains(out, `"state":"connected","transport":"`+wire+`"`) {
+				t.Errorf("the second send did not connect over %s:\n%s", wire, out)
+			}
 			var resumedAt int64 = -1
 			for _, line := range strings.Split(out, "\n") {
 				var e node.Event
