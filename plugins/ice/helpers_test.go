@@ -1,11 +1,9 @@
 package ice
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
 	"runtime"
@@ -129,27 +127,6 @@ func connectCore(ctx context.Context, t testing.TB, a, b sdk.Transport) (sa, sb 
 		return nil, nil, errors.Join(err, r.err)
 	}
 	return sa, r.s, nil
-}
-
-// roundTrip checks that a few bytes cross the pair both ways.
-func roundTrip(t testing.TB, sa, sb sdk.Stream) {
-	t.Helper()
-	for _, dir := range []struct {
-		name string
-		w, r sdk.Stream
-	}{{"initiator to responder", sa, sb}, {"responder to initiator", sb, sa}} {
-		msg := []byte("hello " + dir.name)
-		if _, err := dir.w.Write(msg); err != nil {
-			t.Fatalf("%s: write: %v", dir.name, err)
-		}
-		got := make([]byte, len(msg))
-		if _, err := io.ReadFull(dir.r, got); err != nil {
-			t.Fatalf("%s: read: %v", dir.name, err)
-		}
-		if !bytes.Equal(got, msg) {
-			t.Fatalf("%s: read %q, want %q", dir.name, got, msg)
-		}
-	}
 }
 
 // ourGoroutines counts the goroutines running code of this package, pion

@@ -30,7 +30,7 @@ func TestCoreFlow(t *testing.T) {
 	}
 	defer sa.Close()
 	defer sb.Close()
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 // TestIPv6Loopback connects over ::1.
@@ -49,7 +49,7 @@ func TestIPv6Loopback(t *testing.T) {
 	}
 	defer sa.Close()
 	defer sb.Close()
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 	if !strings.Contains(la.String(), `pair="host ::1:`) {
 		t.Errorf("not connected over ::1:\n%s", la.String())
 	}

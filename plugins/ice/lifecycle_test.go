@@ -165,7 +165,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		roundTrip(t, sa, sb)
+		plugintest.RoundTrip(t, sa, sb)
 		open = append(open, sa, sb)
 	}
 	// One pair half-read, then closed on one side only: it lingers.

@@ -271,7 +271,7 @@ func TestSTUNServerReflexive(t *testing.T) {
 	}
 	defer sa.Close()
 	defer sb.Close()
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 	if !strings.Contains(la.String(), `pair="srflx 127.0.0.1:`) {
 		t.Errorf("initiator did not connect from its srflx candidate:\n%s", la.String())
 	}
@@ -337,7 +337,7 @@ func TestTURNUnreachable(t *testing.T) {
 	}
 	defer sa.Close()
 	defer sb.Close()
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 	for side, l := range map[string]*plugintest.LogBuffer{"initiator": la, "responder": lb} {
 		if !strings.Contains(l.String(), "candidate left out") || !strings.Contains(l.String(), url) {
 			t.Errorf("%s's log does not name the unreachable TURN server:\n%s", side, l.String())

@@ -56,7 +56,7 @@ func TestExternalStreamIsSocket(t *testing.T) {
 			t.Fatalf("stream is %T, want *net.TCPConn handed over by descriptor", s)
 		}
 	}
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 // hideFD wraps the transport so its streams are not kernel sockets.

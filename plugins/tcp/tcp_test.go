@@ -79,27 +79,6 @@ func connectPair(t *testing.T, a, b sdk.Transport) (sa, sb sdk.Stream) {
 	return sa, sb
 }
 
-// roundTrip checks that a few bytes cross the pair both ways.
-func roundTrip(t *testing.T, sa, sb sdk.Stream) {
-	t.Helper()
-	for _, dir := range []struct {
-		name string
-		w, r sdk.Stream
-	}{{"initiator to responder", sa, sb}, {"responder to initiator", sb, sa}} {
-		msg := []byte("hello " + dir.name)
-		if _, err := dir.w.Write(msg); err != nil {
-			t.Fatalf("%s: write: %v", dir.name, err)
-		}
-		got := make([]byte, len(msg))
-		if _, err := io.ReadFull(dir.r, got); err != nil {
-			t.Fatalf("%s: read: %v", dir.name, err)
-		}
-		if !bytes.Equal(got, msg) {
-			t.Fatalf("%s: read %q, want %q", dir.name, got, msg)
-		}
-	}
-}
-
 func TestStreamIsRawTCPConn(t *testing.T) {
 	sa, sb := connectPair(t, configured(t, "127.0.0.1:0"), configured(t, "127.0.0.1:0"))
 	for _, s := range []sdk.Stream{sa, sb} {
@@ -110,7 +89,7 @@ func TestStreamIsRawTCPConn(t *testing.T) {
 			t.Errorf("stream %T does not implement syscall.Conn", s)
 		}
 	}
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 func TestIPv6Loopback(t *testing.T) {
@@ -132,7 +111,7 @@ func TestIPv6Loopback(t *testing.T) {
 		t.Errorf("description addresses %q, want one [::1]:port", d.addrs)
 	}
 	sa, sb := connectPair(t, a, b)
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 func TestParseHello(t *testing.T) {
@@ -496,7 +475,7 @@ func TestReconfigure(t *testing.T) {
 		t.Errorf("old listener %s still accepts connections", d1.addrs[0])
 	}
 	sa, sb := connectPair(t, configured(t, "127.0.0.1:0"), tr)
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 
 	// Bad options leave the transport as it was.
 	if err := tr.Configure(ctx, sdk.ConfigureRequest{Config: []byte(`{"listen":["nope"]}`)}); !errors.Is(err, sdk.ErrInvalidConfig) {
@@ -589,7 +568,7 @@ func TestDeadAddressThenLiveOne(t *testing.T) {
 	if errA != nil || errB != nil {
 		t.Fatalf("Connect with dead addresses before the live one: initiator: %v; responder: %v", errA, errB)
 	}
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 func TestAllAddressesDead(t *testing.T) {
@@ -641,7 +620,7 @@ func TestStaggerPastHungAddress(t *testing.T) {
 	if errA != nil || errB != nil {
 		t.Fatalf("initiator: %v; responder: %v", errA, errB)
 	}
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 
 	c, ok := <-hungConn
 	if !ok {
@@ -763,7 +742,7 @@ func TestRefusedHellos(t *testing.T) {
 	}
 	// The transport still works.
 	sa, sb := connectPair(t, configured(t, "127.0.0.1:0"), b)
-	roundTrip(t, sa, sb)
+	plugintest.RoundTrip(t, sa, sb)
 }
 
 func TestSessionExpiry(t *testing.T) {
