@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,6 +220,23 @@ func TestChangedPluginRefused(t *testing.T) {
 	for _, want := range []string{plugin, pinned, now} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("error does not name %s:\n%s", want, errs)
+		}
+	}
+	// `ferry plugins list` says so without starting anything.
+	out, errs, err := n.run("plugins", "list", "--json")
+	if err != nil {
+		t.Fatalf("plugins list: %v\n%s", err, errs)
+	}
+	var rows []pluginRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("plugins list --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if want := map[string]string{"tcp": "changed"}[r.Name]; want != "" && r.Pin != want {
+			t.Errorf("%s: pin %q, want %q", r.Name, r.Pin, want)
+		}
+		if r.PID != 0 {
+			t.Errorf("%s was started (pid %d) to list it", r.Name, r.PID)
 		}
 	}
 }

@@ -29,11 +29,14 @@ every plugin binary by sha256.`,
 
 // pluginRow is one instance in `ferry plugins list --json`.
 type pluginRow struct {
-	Name         string   `json:"name"`
-	Plugin       string   `json:"plugin"`
-	Builtin      bool     `json:"builtin"`
-	Path         string   `json:"path,omitempty"`
-	SHA256       string   `json:"sha256,omitempty"`
+	Name    string `json:"name"`
+	Plugin  string `json:"plugin"`
+	Builtin bool   `json:"builtin"`
+	Path    string `json:"path,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	// Pin says whether the binary on disk matches SHA256, checked without
+	// starting it: "ok", "changed", "missing" or "builtin".
+	Pin          string   `json:"pin"`
 	Roles        []string `json:"roles"`
 	Version      string   `json:"version,omitempty"`
 	APIVersions  []int    `json:"api_versions"`
@@ -73,7 +76,27 @@ func rowOf(s plugins.Status) pluginRow {
 	if s.Err != nil {
 		r.Error = s.Err.Error()
 	}
+	r.Pin = pinState(r)
 	return r
+}
+
+// pinState hashes an instance's binary and compares it with its pin,
+// without starting it.
+func pinState(r pluginRow) string {
+	switch {
+	case r.Builtin:
+		return "builtin"
+	case r.Path == "":
+		return "missing"
+	}
+	sum, err := config.HashFile(r.Path)
+	switch {
+	case err != nil:
+		return "missing"
+	case r.SHA256 != "" && sum != r.SHA256:
+		return "changed"
+	}
+	return "ok"
 }
 
 func (a *app) pluginsListCommand() *cobra.Command {
@@ -82,7 +105,9 @@ func (a *app) pluginsListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List the configured plugin instances",
 		Long: `List every configured plugin instance with its plugin, roles, version, API
-versions, pinned sha256 (first 12 digits), process ID and state.
+versions, pinned sha256 (first 12 digits), whether the binary on disk still
+matches that pin (PIN: ok, changed, missing; checked without starting it),
+process ID and state.
 
 Without --start nothing is started, so roles, version and PID are only known
 for instances that are running. With --start each enabled instance is started
@@ -133,7 +158,7 @@ failed and its error is printed on standard error.`,
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPLUGIN\tROLES\tVERSION\tAPI\tSHA256\tPID\tSTATE")
+			fmt.Fprintln(tw, "NAME\tPLUGIN\tROLES\tVERSION\tAPI\tSHA256\tPIN\tPID\tSTATE")
 			for _, r := range rows {
 				sum := short(r.SHA256)
 				if r.Builtin {
@@ -147,9 +172,9 @@ failed and its error is printed on standard error.`,
 				if r.PID != 0 {
 					pid = strconv.Itoa(r.PID)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Plugin,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Plugin,
 					dash(strings.Join(r.Roles, ",")), dash(r.Version), dash(strings.Join(apis, ",")),
-					dash(sum), pid, r.State)
+					dash(sum), r.Pin, pid, r.State)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
