@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -173,7 +174,14 @@ func (a *app) identity(cfg *config.Config) (*identity.Identity, error) {
 		}
 		home = h
 	}
-	return identity.LoadOrCreate(home)
+	id, err := identity.LoadOrCreate(home)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// The home itself is unusable (not a folder, not writable): say
+		// which one and how to choose another.
+		return nil, fmt.Errorf("the Ferry home %s (FERRY_HOME, default ~/.config/ferry) is not usable: %w; set FERRY_HOME to a folder you can write", home, err)
+	}
+	return id, err
 }
 
 // catalog makes the plugin catalog for cfg. The caller must close it.

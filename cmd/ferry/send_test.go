@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +117,24 @@ func TestRefusalSaidOnce(t *testing.T) {
 	}
 	if r.shownRefusal(errors.New("disk on fire")) {
 		t.Error("another error would be silenced")
+	}
+}
+
+// TestUnusableHome: a FERRY_HOME that cannot hold the device key is named
+// as such, at once, with how to choose another.
+func TestUnusableHome(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(bad, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(bad, "home") // under a file: never a folder
+	a := &app{env: []string{"FERRY_HOME=" + home}}
+	start := time.Now()
+	_, err := a.identity(nil)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s, want at most 1s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "FERRY_HOME") || !strings.Contains(err.Error(), home) {
+		t.Errorf("error %v, want one naming FERRY_HOME and %s", err, home)
 	}
 }
