@@ -17,18 +17,8 @@ import (
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
-// testTimeout bounds each test's calls, so a bug fails instead of hanging.
-const testTimeout = 60 * time.Second
-
 // testTID is a valid transfer ID: 32 lowercase hex characters.
 const testTID = "00112233445566778899aabbccddeeff"
-
-func testContext(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // logBuffer collects log lines and echoes them to t.Log.
 type logBuffer = plugintest.LogBuffer

@@ -75,7 +75,7 @@ func configure(t testing.TB, p sdk.Plugin, config []byte) {
 
 func TestInfo(t *testing.T) {
 	p := New()
-	info, err := p.Info(testContext(t))
+	info, err := p.Info(plugintest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestInfo(t *testing.T) {
 		!slices.Equal(info.Roles, []sdk.Role{sdk.RoleProtocol}) || !slices.Equal(info.APIVersions, []int{sdk.APIVersion}) {
 		t.Errorf("Info = %+v", info)
 	}
-	s, err := p.ConfigSchema(testContext(t))
+	s, err := p.ConfigSchema(plugintest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestContextCancel(t *testing.T) {
 	for _, side := range []string{"send", "receive"} {
 		t.Run(side, func(t *testing.T) {
 			a, b := tcpPair(t)
-			ctx, cancel := context.WithCancel(testContext(t))
+			ctx, cancel := context.WithCancel(plugintest.Context(t))
 			peerDone := runAsync(func() error {
 				// The hand-written peer reads whatever comes and never
 				// answers.
@@ -149,7 +149,7 @@ func TestTransferIDChecked(t *testing.T) {
 	p, _ := newProtocol(t, Config{})
 	for _, id := range []string{"", "conformance", "00112233445566778899AABBCCDDEEFF", "00112233445566778899aabbccddee", "00112233445566778899aabbccddeeff00"} {
 		a, b := tcpPair(t)
-		err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: id, Files: []sdk.FileInfo{{Name: "x", Size: 1}}}, Source: &memSource{}})
+		err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: id, Files: []sdk.FileInfo{{Name: "x", Size: 1}}}, Source: &memSource{}})
 		if err == nil || !strings.Contains(err.Error(), "32 lowercase hex") {
 			t.Errorf("TransferID %q: %v, want an error about the transfer ID", id, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // request builds the FILE_SENDREQUEST of a data file in the test transfer.
@@ -53,7 +54,7 @@ func receiveFrom(t *testing.T, p *Protocol, sink sdk.FileSink, wire []byte) ([]C
 			got = append(got, c)
 		}
 	})
-	errc := runAsync(func() error { return p.Receive(testContext(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
+	errc := runAsync(func() error { return p.Receive(plugintest.Context(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
 	if _, err := a.Write(wire); err != nil {
 		t.Errorf("sender write: %v", err)
 	}
@@ -301,8 +302,8 @@ func TestNamesPassedUnchanged(t *testing.T) {
 			a, b := tcpPair(t)
 			sink := &memSink{}
 			offer, src := oneFile(name, []byte("content"))
-			errc := runAsync(func() error { return p.Receive(testContext(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
-			if err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src}); err != nil {
+			errc := runAsync(func() error { return p.Receive(plugintest.Context(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
+			if err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src}); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			if err := <-errc; err != nil {
@@ -323,7 +324,7 @@ func TestReceiveStreamReset(t *testing.T) {
 	p, _ := newProtocol(t, Config{})
 	a, b := tcpPair(t)
 	sink := &memSink{}
-	errc := runAsync(func() error { return p.Receive(testContext(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
+	errc := runAsync(func() error { return p.Receive(plugintest.Context(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
 	pr := newPeer(t, a)
 	if err := pr.write(request(0, 100, "x"), Data{Data: []byte("abc")}); err != nil {
 		t.Fatal(err)
@@ -358,8 +359,8 @@ func TestFinishFailsEndToEnd(t *testing.T) {
 	a, b := tcpPair(t)
 	sink := &memSink{closeErr: errors.New("sha256 mismatch")}
 	offer, src := oneFile("bad.bin", randomBytes(100_000, 6))
-	errc := runAsync(func() error { return p.Receive(testContext(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
-	sendErr := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
+	errc := runAsync(func() error { return p.Receive(plugintest.Context(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
+	sendErr := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
 	recvErr := <-errc
 	if recvErr == nil || !strings.Contains(recvErr.Error(), "sha256 mismatch") {
 		t.Errorf("Receive: %v, want the Close error", recvErr)

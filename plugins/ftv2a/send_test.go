@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // shortRetries is the configuration of the retry tests.
@@ -72,7 +73,7 @@ func TestSendAnswers(t *testing.T) {
 				}
 			})
 			offer, src := oneFile("ten.bin", []byte("0123456789"))
-			err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
+			err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
 			if perr := <-peerErr; perr != nil {
 				t.Fatalf("peer: %v", perr)
 			}
@@ -165,7 +166,7 @@ func TestSendSeek(t *testing.T) {
 	})
 	offer, src := oneFile("big.bin", data)
 	prog := &lastProgress{}
-	err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src, Progress: prog})
+	err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src, Progress: prog})
 	if perr := <-peerErr; perr != nil {
 		t.Fatalf("peer: %v", perr)
 	}
@@ -245,7 +246,7 @@ func TestSendFiles(t *testing.T) {
 		}
 		return expectEOF(pr)
 	})
-	err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: &memSource{files: files}})
+	err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: &memSource{files: files}})
 	if perr := <-peerErr; perr != nil {
 		t.Fatalf("peer: %v", perr)
 	}
@@ -282,7 +283,7 @@ func TestSendPauseResume(t *testing.T) {
 		return expectEOF(pr)
 	})
 	offer, src := oneFile("paused.bin", data)
-	err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
+	err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
 	if perr := <-peerErr; perr != nil {
 		t.Fatalf("peer: %v", perr)
 	}
@@ -347,7 +348,7 @@ func TestSendKilledMidFile(t *testing.T) {
 	})
 	size := int64(1) << 40 // endless, for all practical purposes
 	offer := sdk.Offer{TransferID: testTID, Files: []sdk.FileInfo{{Name: "endless", Size: size}}}
-	err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: sourceFunc(func() io.ReadCloser { return gs })})
+	err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: sourceFunc(func() io.ReadCloser { return gs })})
 	if perr := <-peerErr; perr != nil {
 		t.Fatalf("peer: %v", perr)
 	}
@@ -385,7 +386,7 @@ func TestSendUnconfirmed(t *testing.T) {
 		return b.Close()
 	})
 	offer, src := oneFile("ten.bin", []byte("0123456789"))
-	err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
+	err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
 	if perr := <-peerErr; perr != nil {
 		t.Fatalf("peer: %v", perr)
 	}
@@ -400,7 +401,7 @@ func TestSendBadOffer(t *testing.T) {
 	p, _ := newProtocol(t, Config{})
 	for _, f := range []sdk.FileInfo{{Name: "", Size: 1}, {Name: "neg", Size: -1}, {Name: strings.Repeat("n", 256)}, {Name: "nul\x00"}, {Name: "huge", Size: 1<<62 + 1}} {
 		a, b := tcpPair(t)
-		err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: testTID, Files: []sdk.FileInfo{f}}, Source: &memSource{}})
+		err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: testTID, Files: []sdk.FileInfo{f}}, Source: &memSource{}})
 		if err == nil {
 			t.Errorf("Send of %q (size %d) succeeded", f.Name, f.Size)
 		}

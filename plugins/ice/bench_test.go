@@ -31,10 +31,10 @@ func BenchmarkStream(b *testing.B) {
 	type pair func(b *testing.B) (a, z sdk.Transport)
 	quiet := func(b *testing.B, opts map[string]any) sdk.Transport {
 		tr := New(WithLogger(discardLog))
-		if err := tr.Configure(testContext(b), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: mustJSON(b, opts)}); err != nil {
+		if err := tr.Configure(plugintest.Context(b), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: mustJSON(b, opts)}); err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { _ = tr.Close(testContext(b)) })
+		b.Cleanup(func() { _ = tr.Close(plugintest.Context(b)) })
 		return tr
 	}
 	direct := func(b *testing.B) (sdk.Transport, sdk.Transport) {
@@ -47,10 +47,10 @@ func BenchmarkStream(b *testing.B) {
 	plainTCP := func(b *testing.B) (sdk.Transport, sdk.Transport) {
 		mk := func() sdk.Transport {
 			tr := tcp.New(tcp.WithLogger(discardLog))
-			if err := tr.Configure(testContext(b), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: []byte(`{"listen":["127.0.0.1:0"]}`)}); err != nil {
+			if err := tr.Configure(plugintest.Context(b), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: []byte(`{"listen":["127.0.0.1:0"]}`)}); err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { _ = tr.Close(testContext(b)) })
+			b.Cleanup(func() { _ = tr.Close(plugintest.Context(b)) })
 			return tr
 		}
 		return mk(), mk()
@@ -70,7 +70,7 @@ func BenchmarkStream(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			a, z := c.mk(b)
-			sa, sz, err := plugintest.ConnectPair(testContext(b), a, z, plugintest.RandomPeerID(b), plugintest.RandomPeerID(b))
+			sa, sz, err := plugintest.ConnectPair(plugintest.Context(b), a, z, plugintest.RandomPeerID(b), plugintest.RandomPeerID(b))
 			if err != nil {
 				b.Fatal(err)
 			}

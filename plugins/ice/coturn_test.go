@@ -109,7 +109,7 @@ func TestCoturnRelay(t *testing.T) {
 	relayCases(t, srv)
 	t.Run("wrong password", func(t *testing.T) {
 		tr := configured(t, with(relayOptions(srv.url("udp")), map[string]any{"turn_password": "wrong-password"}))
-		_, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+		_, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 		if err == nil || !strings.Contains(err.Error(), "TURN server "+srv.url("udp")) || !strings.Contains(err.Error(), "refused the credentials") {
 			t.Errorf("wrong password at coturn: %v, want an error naming the server and the refusal", err)
 		}

@@ -15,15 +15,6 @@ import (
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
-// testTimeout bounds each test's calls, so a bug fails instead of hanging.
-const testTimeout = 60 * time.Second
-
-func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // loopbackOptions are host candidates on 127.0.0.1 only: nothing leaves
 // the machine.
 func loopbackOptions() map[string]any {
@@ -58,7 +49,7 @@ func configuredLog(t testing.TB, opts map[string]any) (*Transport, *plugintest.L
 	logs := plugintest.NewLogBuffer(t)
 	tr := New(WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	raw := mustJSON(t, opts)
-	if err := tr.Configure(testContext(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: raw}); err != nil {
+	if err := tr.Configure(plugintest.Context(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: raw}); err != nil {
 		t.Fatalf("Configure(%s): %v", raw, err)
 	}
 	t.Cleanup(func() {
@@ -80,7 +71,7 @@ func configured(t testing.TB, opts map[string]any) *Transport {
 // connectPair connects a to b and closes the streams when the test ends.
 func connectPair(t testing.TB, a, b sdk.Transport) (sa, sb sdk.Stream) {
 	t.Helper()
-	sa, sb, err := plugintest.ConnectPair(testContext(t), a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
+	sa, sb, err := plugintest.ConnectPair(plugintest.Context(t), a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
 	if err != nil {
 		t.Fatalf("ConnectPair: %v", err)
 	}

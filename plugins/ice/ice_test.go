@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 func TestCoreFlow(t *testing.T) {
 	checkNoLeaks(t)
 	a, b := configured(t, loopbackOptions()), configured(t, loopbackOptions())
-	sa, sb, err := connectCore(testContext(t), t, a, b)
+	sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestIPv6Loopback(t *testing.T) {
 	opts := with(loopbackOptions(), map[string]any{"network_types": []string{"udp6"}})
 	a, la := configuredLog(t, opts)
 	b := configured(t, opts)
-	sa, sb, err := connectCore(testContext(t), t, a, b)
+	sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestPortRange(t *testing.T) {
 	lo := 40000 + rand.IntN(20000)
 	tr := configured(t, with(loopbackOptions(), map[string]any{"port_min": lo, "port_max": lo + 9}))
 	for range 3 {
-		p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+		p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestPortRange(t *testing.T) {
 func TestStreamCloseReleases(t *testing.T) {
 	a, b := configured(t, loopbackOptions()), configured(t, loopbackOptions())
 	before, _ := ourGoroutines()
-	sa, sb, err := connectCore(testContext(t), t, a, b)
+	sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func TestBadInput(t *testing.T) {
 	checkNoLeaks(t)
 	tr := configured(t, loopbackOptions())
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	peer := plugintest.RandomPeerID(t)
 	for _, c := range []struct {
 		name   string
@@ -88,11 +88,11 @@ func TestPeerNeverAnswers(t *testing.T) {
 	tr := configured(t, loopbackOptions())
 	peer := plugintest.RandomPeerID(t)
 
-	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: peer, Role: sdk.Initiator})
+	p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: peer, Role: sdk.Initiator})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(testContext(t), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(plugintest.Context(t), 500*time.Millisecond)
 	defer cancel()
 	_, err = tr.Connect(ctx, sdk.ConnectRequest{Session: p.Session, Remote: sdk.Description{Transport: Name, Data: []byte(silent)}})
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -100,11 +100,11 @@ func TestPeerNeverAnswers(t *testing.T) {
 	}
 
 	short := configured(t, with(loopbackOptions(), map[string]any{"session_timeout": "600ms"}))
-	p, err = short.Prepare(testContext(t), sdk.PrepareRequest{Peer: peer, Role: sdk.Initiator})
+	p, err = short.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: peer, Role: sdk.Initiator})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = short.Connect(testContext(t), sdk.ConnectRequest{Session: p.Session, Remote: sdk.Description{Transport: Name, Data: []byte(silent)}})
+	_, err = short.Connect(plugintest.Context(t), sdk.ConnectRequest{Session: p.Session, Remote: sdk.Description{Transport: Name, Data: []byte(silent)}})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "session_timeout") {
 		t.Errorf("Connect past session_timeout: %v, want DeadlineExceeded naming session_timeout", err)
 	}
@@ -115,7 +115,7 @@ func TestPeerNeverAnswers(t *testing.T) {
 func TestSessionExpiry(t *testing.T) {
 	checkNoLeaks(t)
 	tr := configured(t, with(loopbackOptions(), map[string]any{"session_timeout": "200ms"}))
-	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSessionExpiry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := tr.Connect(testContext(t), sdk.ConnectRequest{Session: p.Session}); !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := tr.Connect(plugintest.Context(t), sdk.ConnectRequest{Session: p.Session}); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Connect of an expired session: %v, want ErrNotFound", err)
 	}
 }
@@ -154,11 +154,11 @@ func TestCloseReleasesEverything(t *testing.T) {
 	a := New(WithLogger(discardLog))
 	b := New(WithLogger(discardLog))
 	for _, tr := range []*Transport{a, b} {
-		if err := tr.Configure(testContext(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: mustJSON(t, loopbackOptions())}); err != nil {
+		if err := tr.Configure(plugintest.Context(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: mustJSON(t, loopbackOptions())}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	var open []sdk.Stream
 	for range 3 {
 		sa, sb, err := connectCore(ctx, t, a, b)

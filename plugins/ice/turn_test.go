@@ -190,7 +190,7 @@ func relayCases(t *testing.T, srv turnServer) {
 			var sa, sb sdk.Stream
 			if c.core {
 				var err error
-				if sa, sb, err = connectCore(testContext(t), t, a, b); err != nil {
+				if sa, sb, err = connectCore(plugintest.Context(t), t, a, b); err != nil {
 					t.Fatal(err)
 				}
 				defer sa.Close()
@@ -218,7 +218,7 @@ func TestTURNRelay(t *testing.T) {
 	t.Run("relay to host core flow", func(t *testing.T) {
 		a, la := configuredLog(t, relayOptions(srv.url("udp")))
 		b := configured(t, loopbackOptions())
-		sa, sb, err := connectCore(testContext(t), t, a, b)
+		sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestTURNRelay(t *testing.T) {
 func TestRelayDescription(t *testing.T) {
 	srv := startTURN(t)
 	tr := configured(t, relayOptions(srv.url("udp")))
-	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,14 +258,14 @@ func TestSTUNServerReflexive(t *testing.T) {
 	opts := with(loopbackOptions(), map[string]any{"candidate_types": []string{"srflx"}, "stun_servers": []string{srv.stunURL()}})
 	a, la := configuredLog(t, opts)
 	b := configured(t, opts)
-	p, err := b.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	p, err := b.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(p.Local.Data, []byte(" typ srflx raddr 0.0.0.0 rport ")) {
 		t.Errorf("description has no server-reflexive candidate:\n%s", p.Local.Data)
 	}
-	sa, sb, err := connectCore(testContext(t), t, a, b)
+	sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestSTUNServerReflexive(t *testing.T) {
 func TestTURNWrongPassword(t *testing.T) {
 	srv := startTURN(t)
 	tr := configured(t, with(relayOptions(srv.url("udp")), map[string]any{"turn_password": "wrong-password"}))
-	_, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	_, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err == nil {
 		t.Fatal("Prepare with a wrong TURN password succeeded")
 	}
@@ -306,7 +306,7 @@ func TestTURNUnreachable(t *testing.T) {
 	opts := with(relayOptions(url), map[string]any{"gather_timeout": "700ms"})
 	tr := configured(t, opts)
 	start := time.Now()
-	_, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	_, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err == nil {
 		t.Fatal("relay-only Prepare with an unreachable TURN server succeeded")
 	}
@@ -314,7 +314,7 @@ func TestTURNUnreachable(t *testing.T) {
 	if !strings.Contains(err.Error(), "TURN server "+url) || !strings.Contains(err.Error(), "gather timeout") {
 		t.Errorf("error does not name the server and the timeout: %v", err)
 	}
-	if _, err := tr.Info(testContext(t)); err != nil {
+	if _, err := tr.Info(plugintest.Context(t)); err != nil {
 		t.Errorf("Info after a failed Prepare: %v", err)
 	}
 
@@ -322,7 +322,7 @@ func TestTURNUnreachable(t *testing.T) {
 	tcpURL := strings.Replace(url, "udp", "tcp", 1)
 	ttcp := configured(t, with(relayOptions(tcpURL), map[string]any{"gather_timeout": "5s"}))
 	start = time.Now()
-	_, err = ttcp.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	_, err = ttcp.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err == nil || !strings.Contains(err.Error(), "TURN server "+tcpURL) || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("relay-only over TCP to a closed port: %v, want an error naming the server and the refusal", err)
 	}
@@ -331,7 +331,7 @@ func TestTURNUnreachable(t *testing.T) {
 	mixed := with(opts, map[string]any{"relay_only": false, "candidate_types": []string{"host", "relay"}})
 	a, la := configuredLog(t, mixed)
 	b, lb := configuredLog(t, mixed)
-	sa, sb, err := connectCore(testContext(t), t, a, b)
+	sa, sb, err := connectCore(plugintest.Context(t), t, a, b)
 	if err != nil {
 		t.Fatalf("host candidates beside an unreachable TURN server: %v", err)
 	}
@@ -350,11 +350,11 @@ func TestTURNUnreachable(t *testing.T) {
 func TestTURNClosedConnect(t *testing.T) {
 	srv := startTURN(t)
 	b := configured(t, relayOptions(srv.url("udp")))
-	pb, err := b.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	pb, err := b.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(testContext(t), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(plugintest.Context(t), 300*time.Millisecond)
 	defer cancel()
 	_, err = b.Connect(ctx, sdk.ConnectRequest{Session: pb.Session})
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -368,7 +368,7 @@ func TestTURNClosedConnect(t *testing.T) {
 func TestTURNFamilies(t *testing.T) {
 	srv := startTURN(t)
 	tr, logs := configuredLog(t, with(relayOptions(srv.url("udp")), map[string]any{"network_types": []string{"udp4", "udp6"}}))
-	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
@@ -20,7 +21,7 @@ import (
 func TestAbortKeepsChunksRead(t *testing.T) {
 	const chunk = 1024
 	data := randomBytes(4*chunk, 18)
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	sink := newDiskSink(t)
 	offer := offerOf(data)
 	if err := sink.Decide(ctx, offer); err != nil {

@@ -15,28 +15,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
-// testTimeout bounds each test's calls, so a bug fails instead of hanging.
-const testTimeout = 60 * time.Second
-
 // testTID is a valid transfer ID: 32 lowercase hex characters.
 const testTID = "00112233445566778899aabbccddeeff"
 
 // modes are the two modes every transfer test runs in.
 var modes = []string{ModeFast, ModeStrict}
-
-func testContext(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // newProtocol returns a protocol configured with cfg (zero fields take
 // their defaults), logging to the test, closed when the test ends.

@@ -93,7 +93,7 @@ func configure(t testing.TB, p sdk.Plugin, config []byte) {
 
 func TestInfo(t *testing.T) {
 	p := New()
-	info, err := p.Info(testContext(t))
+	info, err := p.Info(plugintest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestInfo(t *testing.T) {
 	if !slices.Contains(info.Capabilities, sdk.CapOfferToken) {
 		t.Errorf("Info.Capabilities = %q, want %q: the token rides in AUTHENTICATION", info.Capabilities, sdk.CapOfferToken)
 	}
-	s, err := p.ConfigSchema(testContext(t))
+	s, err := p.ConfigSchema(plugintest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestContextCancel(t *testing.T) {
 	for _, side := range []string{"send", "receive"} {
 		t.Run(side, func(t *testing.T) {
 			a, b := tcpPair(t)
-			ctx, cancel := context.WithCancel(testContext(t))
+			ctx, cancel := context.WithCancel(plugintest.Context(t))
 			peerDone := runAsync(func() error {
 				// The hand-written peer reads whatever comes and never
 				// answers.
@@ -173,7 +173,7 @@ func TestTransferIDChecked(t *testing.T) {
 	p := newProtocol(t, Config{})
 	for _, id := range []string{"", "conformance", "00112233445566778899AABBCCDDEEFF", "00112233445566778899aabbccddee"} {
 		a, b := tcpPair(t)
-		err := p.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: id, Files: []sdk.FileInfo{{Name: "x", Size: 1}}}, Source: &memSource{}})
+		err := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: sdk.Offer{TransferID: id, Files: []sdk.FileInfo{{Name: "x", Size: 1}}}, Source: &memSource{}})
 		if err == nil || !strings.Contains(err.Error(), "32 lowercase hex") {
 			t.Errorf("TransferID %q: %v, want an error about the transfer ID", id, err)
 		}
@@ -195,7 +195,7 @@ func TestTransferModes(t *testing.T) {
 		{ModeStrict, ModeStrict, ModeStrict},
 	} {
 		t.Run(c.sender+"-to-"+c.receiver, func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := plugintest.Context(t)
 			s := newProtocol(t, Config{Mode: c.sender, ChunkSize: 65536, StrictChunkSize: 16384, Window: 4})
 			r := newProtocol(t, Config{Mode: c.receiver, Window: 3})
 			sink := newDiskSink(t)
@@ -258,7 +258,7 @@ func (s *sniffer) Write(p []byte) (int, error) {
 // behind, whether they succeed, are refused, are cut or are cancelled.
 func TestNoGoroutinesLeft(t *testing.T) {
 	base := runtime.NumGoroutine()
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	s, r := newProtocol(t, Config{ChunkSize: 4096, Window: 2}), newProtocol(t, Config{})
 	data := randomBytes(100_000, 8)
 	src := &memSource{files: [][]byte{data}}

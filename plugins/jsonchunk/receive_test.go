@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // rawPeer is a hand-written sender: the codec on one end of a stream.
@@ -74,7 +75,7 @@ func wantOk(t *testing.T, r *Response, id string) {
 // message-id, and again with a new one) and a chunk overlapping committed
 // bytes are acknowledged without rewriting anything.
 func TestDuplicateChunks(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(10_000, 5)
 	recv := newProtocol(t, Config{})
 	sink := newDiskSink(t)
@@ -142,7 +143,7 @@ func TestBadChunks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := plugintest.Context(t)
 			recv := newProtocol(t, Config{})
 			a, b := tcpPair(t)
 			errc := runAsync(func() error { return recv.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: newDiskSink(t)}) })
@@ -167,7 +168,7 @@ func TestBadChunks(t *testing.T) {
 // strict mode, and a repeat of it the same answer with one Decide; a
 // second, different AUTHENTICATION is refused.
 func TestSeedPeer(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	recv := newProtocol(t, Config{})
 	sink := newDiskSink(t)
 	a, b := tcpPair(t)
@@ -197,7 +198,7 @@ func TestSeedPeer(t *testing.T) {
 // TestTransferBeforeAuthentication: chunks before AUTHENTICATION are
 // refused.
 func TestTransferBeforeAuthentication(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	recv := newProtocol(t, Config{})
 	a, b := tcpPair(t)
 	errc := runAsync(func() error { return recv.Receive(ctx, sdk.ReceiveRequest{Stream: b, Sink: newDiskSink(t)}) })
@@ -226,7 +227,7 @@ func TestBadTokens(t *testing.T) {
 	} {
 		for _, mode := range modes {
 			t.Run(c.reason+"/"+mode, func(t *testing.T) {
-				ctx := testContext(t)
+				ctx := plugintest.Context(t)
 				s := newProtocol(t, Config{Mode: mode})
 				r := newProtocol(t, Config{Mode: mode})
 				sink := newDiskSink(t)
@@ -264,7 +265,7 @@ func TestBadTokens(t *testing.T) {
 func TestReceiveSilentSender(t *testing.T) {
 	for _, after := range []bool{false, true} {
 		t.Run(fmt.Sprintf("after-auth-%v", after), func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := plugintest.Context(t)
 			recv := newProtocol(t, Config{AckTimeout: 200 * time.Millisecond})
 			sink := newDiskSink(t)
 			a, b := tcpPair(t)

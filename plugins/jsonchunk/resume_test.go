@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
@@ -131,7 +132,7 @@ func TestCuttingProxy(t *testing.T) {
 // random points in the first size/4 bytes of each connection.
 func runCuts(t *testing.T, cfg Config, files [][]byte, window, size int64, cuts int, rng *rand.Rand, transports []streamPair) {
 	t.Helper()
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	s, r := newProtocol(t, cfg), newProtocol(t, cfg)
 	sink := newDiskSink(t)
 	src := &memSource{files: files}
@@ -218,7 +219,7 @@ func TestResumeOtherTransport(t *testing.T) {
 		pair streamPair
 	}{{"tcp", tcpPair}, {"unix", unixPair}} {
 		t.Run("tcp-then-"+second.name, func(t *testing.T) {
-			ctx := testContext(t)
+			ctx := plugintest.Context(t)
 			cfg := Config{ChunkSize: 16 << 10, Window: 2}
 			s, r := newProtocol(t, cfg), newProtocol(t, cfg)
 			data := randomBytes(400_000, 21)
@@ -264,7 +265,7 @@ func TestResumeOtherTransport(t *testing.T) {
 // TestResumeAcrossHoles resumes a file whose part holds scattered ranges
 // (as chunk-level commits leave it): only the holes are sent.
 func TestResumeAcrossHoles(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(100_000, 31)
 	sink := newDiskSink(t)
 	// An earlier connection left [10000, 30000) and [50000, 60000).

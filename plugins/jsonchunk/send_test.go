@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
 // fastCfg is a sender configuration with quick retries and small chunks.
@@ -19,7 +20,7 @@ var fastCfg = Config{ChunkSize: 2000, Window: 3, RetryInterval: 30 * time.Millis
 // peer, which gets the other end of the stream; it returns Send's error.
 func sendTo(t *testing.T, cfg Config, files [][]byte, peer func(p *rawPeer)) (*memSource, error) {
 	t.Helper()
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	s := newProtocol(t, cfg)
 	a, b := tcpPair(t)
 	src := &memSource{files: files}
@@ -246,7 +247,7 @@ func TestSendAllHeld(t *testing.T) {
 // TestSendContextBeforeAnswer: a Send waiting for the answer ends with
 // its context.
 func TestSendContextBeforeAnswer(t *testing.T) {
-	ctx, cancel := context.WithTimeout(testContext(t), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(plugintest.Context(t), 50*time.Millisecond)
 	defer cancel()
 	s := newProtocol(t, Config{RetryInterval: time.Hour})
 	a, b := tcpPair(t)
@@ -268,7 +269,7 @@ func TestSendReceiverStopsReading(t *testing.T) {
 	p := newRawPeer(t, b)
 	go func() { p.send(okAnswer(p.auth())) }() // and read nothing more
 	start := time.Now()
-	err := s.Send(testContext(t), sdk.SendRequest{Stream: a, Offer: offerOf(files...), Source: &memSource{files: files}})
+	err := s.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offerOf(files...), Source: &memSource{files: files}})
 	if !errors.Is(err, sdk.ErrOffline) || !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("Send: %v, want sdk.ErrOffline after a write timeout", err)
 	}

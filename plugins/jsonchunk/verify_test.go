@@ -67,7 +67,7 @@ func TestHashMismatchNamesRange(t *testing.T) {
 	}{{"go", goPair}, {"rpc", rpcPair}} {
 		for _, mode := range modes {
 			t.Run(side.name+"/"+mode, func(t *testing.T) {
-				ctx := testContext(t)
+				ctx := plugintest.Context(t)
 				cfg := Config{Mode: mode, ChunkSize: 16 << 10, StrictChunkSize: 16 << 10, Window: 4}
 				s, r := side.mk(t, cfg)
 				data := randomBytes(size, 41)
@@ -94,7 +94,7 @@ func TestHashMismatchNamesRange(t *testing.T) {
 // transfer resumes fails its check before any chunk; the answer to
 // AUTHENTICATION names the bad bytes.
 func TestHashMismatchAtAuthentication(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(200_000, 42)
 	sink := newDiskSink(t)
 	sum := sha256.Sum256(data)
@@ -121,7 +121,7 @@ func TestHashMismatchAtAuthentication(t *testing.T) {
 // not sent yet; the receiver's copy then matches the source block by block
 // but not the hash announced, and the sender says so.
 func TestSourceChanged(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(300_000, 43)
 	offer := offerOf(data)
 	src := &memSource{files: [][]byte{data}}
@@ -163,7 +163,7 @@ func (s hidingSink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
 // TestHashMismatchUnnamed: without a read handle the receiver still
 // reports the mismatch, and both sides fail with sdk.ErrHashMismatch.
 func TestHashMismatchUnnamed(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(50_000, 44)
 	sink := newDiskSink(t)
 	sink.afterCommit = flipAt(10)
@@ -181,7 +181,7 @@ func TestHashMismatchUnnamed(t *testing.T) {
 // TestMismatchSenderSilent: a sender that does not answer the verify
 // exchange leaves the receiver failing after verify_wait, without a range.
 func TestMismatchSenderSilent(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	data := randomBytes(5000, 45)
 	sink := newDiskSink(t)
 	sink.afterCommit = flipAt(0)

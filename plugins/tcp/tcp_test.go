@@ -21,13 +21,7 @@ import (
 )
 
 // testTimeout bounds each test's calls, so a bug fails instead of hanging.
-const testTimeout = 60 * time.Second
-
-func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+const testTimeout = plugintest.CallTimeout
 
 // logBuffer collects log lines and echoes them to t.Log.
 type logBuffer = plugintest.LogBuffer
@@ -42,7 +36,7 @@ func configuredLog(t testing.TB, config map[string]any) (*Transport, *logBuffer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Configure(testContext(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: raw}); err != nil {
+	if err := tr.Configure(plugintest.Context(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: raw}); err != nil {
 		t.Fatalf("Configure(%s): %v", raw, err)
 	}
 	t.Cleanup(func() {
@@ -68,7 +62,7 @@ func TestConformance(t *testing.T) {
 // connectPair connects a to b and closes the streams when the test ends.
 func connectPair(t *testing.T, a, b sdk.Transport) (sa, sb sdk.Stream) {
 	t.Helper()
-	sa, sb, err := plugintest.ConnectPair(testContext(t), a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
+	sa, sb, err := plugintest.ConnectPair(plugintest.Context(t), a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
 	if err != nil {
 		t.Fatalf("ConnectPair: %v", err)
 	}
@@ -99,7 +93,7 @@ func TestIPv6Loopback(t *testing.T) {
 	}
 	_ = ln.Close()
 	a, b := configured(t, "[::1]:0"), configured(t, "[::1]:0")
-	pb, err := b.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
+	pb, err := b.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: sdk.Responder})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +423,7 @@ func TestParseConfig(t *testing.T) {
 // prepare runs Prepare and decodes the description.
 func prepare(t *testing.T, tr *Transport, role sdk.ConnRole) (sdk.PrepareResponse, description) {
 	t.Helper()
-	p, err := tr.Prepare(testContext(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: role})
+	p, err := tr.Prepare(plugintest.Context(t), sdk.PrepareRequest{Peer: plugintest.RandomPeerID(t), Role: role})
 	if err != nil {
 		t.Fatalf("Prepare %v: %v", role, err)
 	}
@@ -442,7 +436,7 @@ func prepare(t *testing.T, tr *Transport, role sdk.ConnRole) (sdk.PrepareRespons
 
 func TestReconfigure(t *testing.T) {
 	tr := configured(t, "127.0.0.1:0")
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	_, d1 := prepare(t, tr, sdk.Responder)
 
 	// Same listen addresses, other options changed: same listener.
@@ -496,7 +490,7 @@ func TestAdvertise(t *testing.T) {
 }
 
 func TestPrepareErrors(t *testing.T) {
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	tr := configured(t, "127.0.0.1:0")
 	peer := plugintest.RandomPeerID(t)
 	if _, err := tr.Prepare(ctx, sdk.PrepareRequest{Role: sdk.Initiator}); !errors.Is(err, sdk.ErrInvalidPeerID) {
@@ -530,7 +524,7 @@ func deadAddr(t *testing.T) string {
 // responder's on b's session pb concurrently.
 func connectTo(t *testing.T, a, b *Transport, remote description, pb sdk.PrepareResponse) (sa, sb sdk.Stream, errA, errB error) {
 	t.Helper()
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	rd, err := encodeDescription(remote)
 	if err != nil {
 		t.Fatal(err)
@@ -678,7 +672,7 @@ func TestParkedConnectionAndDuplicate(t *testing.T) {
 		t.Errorf("no log line for the refused duplicate; log:\n%s", logs)
 	}
 
-	s, err := b.Connect(testContext(t), sdk.ConnectRequest{Session: pb.Session})
+	s, err := b.Connect(plugintest.Context(t), sdk.ConnectRequest{Session: pb.Session})
 	if err != nil {
 		t.Fatalf("responder Connect with a parked connection: %v", err)
 	}
@@ -700,7 +694,7 @@ func TestParkedConnectionAndDuplicate(t *testing.T) {
 	if _, _, err := rawHello(t, d.addrs[0], d.token, nil); !errors.Is(err, io.EOF) {
 		t.Errorf("hello for a finished session: %v, want EOF without ack", err)
 	}
-	if _, err := b.Connect(testContext(t), sdk.ConnectRequest{Session: pb.Session}); !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := b.Connect(plugintest.Context(t), sdk.ConnectRequest{Session: pb.Session}); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("second Connect: %v, want sdk.ErrNotFound", err)
 	}
 }
@@ -763,7 +757,7 @@ func TestSessionExpiry(t *testing.T) {
 	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
 		t.Errorf("parked connection after expiry: read %q, %v; want EOF", got, err)
 	}
-	if _, err := b.Connect(testContext(t), sdk.ConnectRequest{Session: pb.Session}); !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := b.Connect(plugintest.Context(t), sdk.ConnectRequest{Session: pb.Session}); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Connect after expiry: %v, want sdk.ErrNotFound", err)
 	}
 }
@@ -773,7 +767,7 @@ func TestSessionTimer(t *testing.T) {
 	_, d := prepare(t, b, sdk.Responder)
 	// The timer drops the session; wait for it through the refused hello
 	// rather than a sleep: retry until the hello is refused.
-	ctx := testContext(t)
+	ctx := plugintest.Context(t)
 	for {
 		c, ack, err := rawHello(t, d.addrs[0], d.token, nil)
 		if errors.Is(err, io.EOF) {
@@ -798,7 +792,7 @@ func TestSessionTimer(t *testing.T) {
 func BenchmarkStream(b *testing.B) {
 	const size = 64 << 20
 	ta, tb := configured(b, "127.0.0.1:0"), configured(b, "127.0.0.1:0")
-	sa, sb, err := plugintest.ConnectPair(testContext(b), ta, tb, plugintest.RandomPeerID(b), plugintest.RandomPeerID(b))
+	sa, sb, err := plugintest.ConnectPair(plugintest.Context(b), ta, tb, plugintest.RandomPeerID(b), plugintest.RandomPeerID(b))
 	if err != nil {
 		b.Fatal(err)
 	}
