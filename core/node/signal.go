@@ -78,18 +78,14 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 		}
 		switch m.Type {
 		case connect.TypeAsk:
-			n.mu.Lock()
-			srv := n.serve
-			n.mu.Unlock()
+			srv := n.server()
 			if srv == nil {
 				n.log.Info("ASK ignored: this process does not receive (run `ferry receive`)", "from", from, "transfer", m.ID)
 				continue
 			}
 			srv.onAsk(from, m)
 		case connect.TypeCandidates:
-			n.mu.Lock()
-			srv := n.serve
-			n.mu.Unlock()
+			srv := n.server()
 			if srv == nil || m.Receiver.ID != n.id.ID.String() {
 				n.log.Debug("CANDIDATES ignored: not receiving here", "from", from, "transfer", m.ID)
 				continue
@@ -125,6 +121,13 @@ func (m messenger) Send(ctx context.Context, peer sdk.PeerID, msg *connect.Messa
 
 func (m messenger) Expect(id string) (<-chan *connect.Message, func()) {
 	return m.n.expectAnswer(id)
+}
+
+// server returns the receiving side Serve set up, or nil.
+func (n *Node) server() *server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.serve
 }
 
 // expectAnswer registers a waiter for transfer id's answers; call the
