@@ -68,6 +68,7 @@ type Node struct {
 	mu      sync.Mutex
 	answers map[string]chan *connect.Message // transfer ID -> the sender waiting for it
 	serve   *server                          // set by Serve
+	early   []earlyAsk                       // ASKs that came before Serve, for it
 	subs    map[int]func(Event)              // Subscribe's functions
 	nextSub int
 }

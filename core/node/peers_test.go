@@ -188,3 +188,23 @@ func TestErrorCode(t *testing.T) {
 		t.Error("ErrorCode(nil) is not empty")
 	}
 }
+
+// TestHoldAsk: before Serve, ASKs are kept (the newest earlyAskMax) for it
+// rather than dropped, since a receiver announces itself at Start.
+func TestHoldAsk(t *testing.T) {
+	n := &Node{log: slog.New(slog.DiscardHandler)}
+	from := peerWith(0x07, "alice").ID
+	for i := range earlyAskMax + 3 {
+		m := &connect.Message{Type: connect.TypeAsk, ID: fmt.Sprintf("%032x", i)}
+		if srv := n.holdAsk(from, m); srv != nil {
+			t.Fatal("holdAsk returned a server before Serve")
+		}
+	}
+	if len(n.early) != earlyAskMax || n.early[0].msg.ID != fmt.Sprintf("%032x", 3) {
+		t.Errorf("held %d ASKs starting at %s, want the newest %d", len(n.early), n.early[0].msg.ID, earlyAskMax)
+	}
+	n.serve = &server{}
+	if n.holdAsk(from, &connect.Message{}) != n.serve || len(n.early) != earlyAskMax {
+		t.Error("after Serve an ASK was held instead of handed to the server")
+	}
+}

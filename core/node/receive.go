@@ -55,7 +55,31 @@ func (n *Node) Serve(inbox *transfer.Inbox, autoAccept []sdk.PeerID, decide Deci
 	}
 	n.mu.Lock()
 	n.serve = s
+	early := n.early
+	n.early = nil
 	n.mu.Unlock()
+	// ASKs that arrived between Start (which announces this device) and
+	// Serve: answer the recent ones now rather than leave their senders
+	// waiting for an answer that never comes.
+	for _, a := range early {
+		if time.Since(a.at) < earlyAskWindow {
+			s.onAsk(a.from, a.msg)
+		}
+	}
+}
+
+// earlyAskWindow is how long an ASK that arrived before Serve is kept for it,
+// and earlyAskMax how many are.
+const (
+	earlyAskWindow = 30 * time.Second
+	earlyAskMax    = 16
+)
+
+// earlyAsk is an ASK that arrived before Serve.
+type earlyAsk struct {
+	at   time.Time
+	from sdk.PeerID
+	msg  *connect.Message
 }
 
 // onAsk starts a handler for the ASK. A repeated ASK for a transfer being

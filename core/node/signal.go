@@ -78,12 +78,9 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 		}
 		switch m.Type {
 		case connect.TypeAsk:
-			srv := n.server()
-			if srv == nil {
-				n.log.Info("ASK ignored: this process does not receive (run `ferry receive`)", "from", from, "transfer", m.ID)
-				continue
+			if srv := n.holdAsk(from, m); srv != nil {
+				srv.onAsk(from, m)
 			}
-			srv.onAsk(from, m)
 		case connect.TypeCandidates:
 			srv := n.server()
 			if srv == nil || m.Receiver.ID != n.id.ID.String() {
@@ -121,6 +118,23 @@ func (m messenger) Send(ctx context.Context, peer sdk.PeerID, msg *connect.Messa
 
 func (m messenger) Expect(id string) (<-chan *connect.Message, func()) {
 	return m.n.expectAnswer(id)
+}
+
+// holdAsk returns the receiving side for an ASK, or, before Serve, keeps
+// the ASK for it: a receiver announces itself at Start, so a sender may ask
+// before Serve is called. A process that never serves drops them.
+func (n *Node) holdAsk(from sdk.PeerID, m *connect.Message) *server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.serve != nil {
+		return n.serve
+	}
+	if len(n.early) == earlyAskMax {
+		n.early = n.early[1:]
+	}
+	n.early = append(n.early, earlyAsk{at: time.Now(), from: from, msg: m})
+	n.log.Debug("ASK held: this process does not receive yet", "from", from, "transfer", m.ID)
+	return nil
 }
 
 // server returns the receiving side Serve set up, or nil.
