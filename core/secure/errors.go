@@ -23,6 +23,11 @@ var ErrBadCertificate = errors.New("bad peer certificate")
 // the peer; the error also wraps the accept function's error.
 var ErrPeerRefused = errors.New("peer refused")
 
+// ErrPeerRefusedUs is returned by a client's first Read when the server
+// refused it at the end of the handshake; the error also wraps the server's
+// TLS alert.
+var ErrPeerRefusedUs = errors.New("the peer refused this device")
+
 // PeerMismatchError is returned by [Client] when the peer proves an identity
 // other than the expected one: the stream reached the wrong device, or a
 // man in the middle.

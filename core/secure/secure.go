@@ -69,14 +69,15 @@ func client(ctx context.Context, s sdk.Stream, id *identity.Identity, expect sdk
 		peer = p
 		return nil
 	}
-	tc := tls.Client(s, cfg)
+	pb := &pushback{Stream: s}
+	tc := tls.Client(&tlsRecords{pushback: pb}, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if isRemoteAlert(err, alertNoApplicationProtocol) {
 			return nil, fmt.Errorf("%w: we offer %q, the peer supports none of them: %w", ErrNoProtocol, protocols, err)
 		}
 		return nil, err
 	}
-	return &Conn{tc: tc, peer: peer, protocol: tc.ConnectionState().NegotiatedProtocol}, nil
+	return newConn(s, pb, tc, peer, true)
 }
 
 // Server secures s as the TLS server, for the device id, and returns the
@@ -140,14 +141,15 @@ func server(ctx context.Context, s sdk.Stream, id *identity.Identity, accept fun
 		peer = p
 		return nil
 	}
-	tc := tls.Server(s, cfg)
+	pb := &pushback{Stream: s}
+	tc := tls.Server(&tlsRecords{pushback: pb}, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if len(offered) > 0 && !hasCommon(protocols, offered) {
 			return nil, noCommonProtocol(protocols, offered)
 		}
 		return nil, err
 	}
-	return &Conn{tc: tc, peer: peer, protocol: tc.ConnectionState().NegotiatedProtocol}, nil
+	return newConn(s, pb, tc, peer, false)
 }
 
 // newConfig returns the TLS configuration both sides share.

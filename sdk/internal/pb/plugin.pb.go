@@ -329,13 +329,19 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 }
 
 type InfoResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Roles         []Role                 `protobuf:"varint,3,rep,packed,name=roles,proto3,enum=ferry.plugin.v1.Role" json:"roles,omitempty"`
-	ApiVersions   []int32                `protobuf:"varint,4,rep,packed,name=api_versions,json=apiVersions,proto3" json:"api_versions,omitempty"`
-	Capabilities  []string               `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
-	ProtocolId    string                 `protobuf:"bytes,6,opt,name=protocol_id,json=protocolId,proto3" json:"protocol_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version      string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Roles        []Role                 `protobuf:"varint,3,rep,packed,name=roles,proto3,enum=ferry.plugin.v1.Role" json:"roles,omitempty"`
+	ApiVersions  []int32                `protobuf:"varint,4,rep,packed,name=api_versions,json=apiVersions,proto3" json:"api_versions,omitempty"`
+	Capabilities []string               `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	ProtocolId   string                 `protobuf:"bytes,6,opt,name=protocol_id,json=protocolId,proto3" json:"protocol_id,omitempty"`
+	// record_streams is set by a protocol plugin that takes a call's stream
+	// as the transport's own stream plus the record layer's state
+	// (ProtocolSendRequest.record), and runs the record layer itself (the
+	// construction is documented in Go package sdk/record). A plugin that
+	// leaves it unset gets the plaintext through a socket pair instead.
+	RecordStreams bool `protobuf:"varint,7,opt,name=record_streams,json=recordStreams,proto3" json:"record_streams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +416,13 @@ func (x *InfoResponse) GetProtocolId() string {
 		return x.ProtocolId
 	}
 	return ""
+}
+
+func (x *InfoResponse) GetRecordStreams() bool {
+	if x != nil {
+		return x.RecordStreams
+	}
+	return false
 }
 
 type ConfigSchemaRequest struct {
@@ -1802,18 +1815,167 @@ func (x *ByteRange) GetEnd() int64 {
 	return 0
 }
 
+// RecordDirection is one direction of the record layer (Go: record.Direction).
+type RecordDirection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Iv            []byte                 `protobuf:"bytes,2,opt,name=iv,proto3" json:"iv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Bytes         int64                  `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDirection) Reset() {
+	*x = RecordDirection{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDirection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDirection) ProtoMessage() {}
+
+func (x *RecordDirection) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDirection.ProtoReflect.Descriptor instead.
+func (*RecordDirection) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RecordDirection) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *RecordDirection) GetIv() []byte {
+	if x != nil {
+		return x.Iv
+	}
+	return nil
+}
+
+func (x *RecordDirection) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *RecordDirection) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+// RecordState is the record layer's state of a handed-over stream (Go:
+// record.State). When it is set, the stream is the transport's stream and
+// everything on it from then on is records.
+type RecordState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *RecordDirection       `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	Read          *RecordDirection       `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	Pending       []byte                 `protobuf:"bytes,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	ReadEnded     bool                   `protobuf:"varint,4,opt,name=read_ended,json=readEnded,proto3" json:"read_ended,omitempty"`
+	WriteEnded    bool                   `protobuf:"varint,5,opt,name=write_ended,json=writeEnded,proto3" json:"write_ended,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordState) Reset() {
+	*x = RecordState{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordState) ProtoMessage() {}
+
+func (x *RecordState) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordState.ProtoReflect.Descriptor instead.
+func (*RecordState) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RecordState) GetWrite() *RecordDirection {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+func (x *RecordState) GetRead() *RecordDirection {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+func (x *RecordState) GetPending() []byte {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *RecordState) GetReadEnded() bool {
+	if x != nil {
+		return x.ReadEnded
+	}
+	return false
+}
+
+func (x *RecordState) GetWriteEnded() bool {
+	if x != nil {
+		return x.WriteEnded
+	}
+	return false
+}
+
 type ProtocolSendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	StreamId      uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	Offer         *Offer                 `protobuf:"bytes,2,opt,name=offer,proto3" json:"offer,omitempty"`
 	HostId        uint64                 `protobuf:"varint,3,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Record        *RecordState           `protobuf:"bytes,4,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProtocolSendRequest) Reset() {
 	*x = ProtocolSendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1987,7 @@ func (x *ProtocolSendRequest) String() string {
 func (*ProtocolSendRequest) ProtoMessage() {}
 
 func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2000,7 @@ func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolSendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ProtocolSendRequest) GetStreamId() uint64 {
@@ -1862,6 +2024,13 @@ func (x *ProtocolSendRequest) GetHostId() uint64 {
 	return 0
 }
 
+func (x *ProtocolSendRequest) GetRecord() *RecordState {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 type ProtocolSendResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1870,7 +2039,7 @@ type ProtocolSendResponse struct {
 
 func (x *ProtocolSendResponse) Reset() {
 	*x = ProtocolSendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2051,7 @@ func (x *ProtocolSendResponse) String() string {
 func (*ProtocolSendResponse) ProtoMessage() {}
 
 func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,20 +2064,21 @@ func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolSendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 type ProtocolReceiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	StreamId      uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	HostId        uint64                 `protobuf:"varint,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Record        *RecordState           `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProtocolReceiveRequest) Reset() {
 	*x = ProtocolReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2090,7 @@ func (x *ProtocolReceiveRequest) String() string {
 func (*ProtocolReceiveRequest) ProtoMessage() {}
 
 func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2103,7 @@ func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ProtocolReceiveRequest) GetStreamId() uint64 {
@@ -1950,6 +2120,13 @@ func (x *ProtocolReceiveRequest) GetHostId() uint64 {
 	return 0
 }
 
+func (x *ProtocolReceiveRequest) GetRecord() *RecordState {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 type ProtocolReceiveResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1958,7 +2135,7 @@ type ProtocolReceiveResponse struct {
 
 func (x *ProtocolReceiveResponse) Reset() {
 	*x = ProtocolReceiveResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2147,7 @@ func (x *ProtocolReceiveResponse) String() string {
 func (*ProtocolReceiveResponse) ProtoMessage() {}
 
 func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2160,7 @@ func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 type OpenRequest struct {
@@ -1996,7 +2173,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2185,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2198,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -2048,7 +2225,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +2237,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +2250,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2099,7 +2276,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2288,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2301,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2142,7 +2319,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2331,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2344,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 type CreateRequest struct {
@@ -2179,7 +2356,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2368,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2381,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2230,7 +2407,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2419,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2432,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2294,17 +2471,22 @@ func (x *CreateResponse) GetMissingKnown() bool {
 }
 
 type CommitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PartId        uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
-	Off           int64                  `protobuf:"varint,2,opt,name=off,proto3" json:"off,omitempty"`
-	N             int64                  `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PartId uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
+	Off    int64                  `protobuf:"varint,2,opt,name=off,proto3" json:"off,omitempty"`
+	N      int64                  `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	// hashed and sha256_state, when set, are the SHA-256 state of the part
+	// file's first hashed bytes as the plugin side wrote them (Go's
+	// crypto/sha256 MarshalBinary form), so the host need not read them back.
+	Hashed        int64  `protobuf:"varint,4,opt,name=hashed,proto3" json:"hashed,omitempty"`
+	Sha256State   []byte `protobuf:"bytes,5,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2498,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2511,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2353,6 +2535,20 @@ func (x *CommitRequest) GetN() int64 {
 	return 0
 }
 
+func (x *CommitRequest) GetHashed() int64 {
+	if x != nil {
+		return x.Hashed
+	}
+	return 0
+}
+
+func (x *CommitRequest) GetSha256State() []byte {
+	if x != nil {
+		return x.Sha256State
+	}
+	return nil
+}
+
 type CommitResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2361,7 +2557,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2569,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,20 +2582,23 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 type ClosePartRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PartId        uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
-	Complete      bool                   `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PartId   uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
+	Complete bool                   `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"`
+	// As in CommitRequest.
+	Hashed        int64  `protobuf:"varint,3,opt,name=hashed,proto3" json:"hashed,omitempty"`
+	Sha256State   []byte `protobuf:"bytes,4,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2610,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2623,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2441,6 +2640,20 @@ func (x *ClosePartRequest) GetComplete() bool {
 	return false
 }
 
+func (x *ClosePartRequest) GetHashed() int64 {
+	if x != nil {
+		return x.Hashed
+	}
+	return 0
+}
+
+func (x *ClosePartRequest) GetSha256State() []byte {
+	if x != nil {
+		return x.Sha256State
+	}
+	return nil
+}
+
 type ClosePartResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2449,7 +2662,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2674,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2687,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 type ProgressRequest struct {
@@ -2487,7 +2700,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2712,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2725,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -2537,7 +2750,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2762,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2775,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2572,7 +2785,7 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x1cferry/plugin/v1/plugin.proto\x12\x0fferry.plugin.v1\"\x1f\n" +
 	"\tErrorInfo\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\"\r\n" +
-	"\vInfoRequest\"\xd1\x01\n" +
+	"\vInfoRequest\"\xf8\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12+\n" +
@@ -2580,7 +2793,8 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fapi_versions\x18\x04 \x03(\x05R\vapiVersions\x12\"\n" +
 	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x12\x1f\n" +
 	"\vprotocol_id\x18\x06 \x01(\tR\n" +
-	"protocolId\"\x15\n" +
+	"protocolId\x12%\n" +
+	"\x0erecord_streams\x18\a \x01(\bR\rrecordStreams\"\x15\n" +
 	"\x13ConfigSchemaRequest\"}\n" +
 	"\vConfigField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -2667,15 +2881,30 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05token\x18\x03 \x01(\tR\x05token\"/\n" +
 	"\tByteRange\x12\x10\n" +
 	"\x03off\x18\x01 \x01(\x03R\x03off\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\x03R\x03end\"y\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"[\n" +
+	"\x0fRecordDirection\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x0e\n" +
+	"\x02iv\x18\x02 \x01(\fR\x02iv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\"\xd5\x01\n" +
+	"\vRecordState\x126\n" +
+	"\x05write\x18\x01 \x01(\v2 .ferry.plugin.v1.RecordDirectionR\x05write\x124\n" +
+	"\x04read\x18\x02 \x01(\v2 .ferry.plugin.v1.RecordDirectionR\x04read\x12\x18\n" +
+	"\apending\x18\x03 \x01(\fR\apending\x12\x1d\n" +
+	"\n" +
+	"read_ended\x18\x04 \x01(\bR\treadEnded\x12\x1f\n" +
+	"\vwrite_ended\x18\x05 \x01(\bR\n" +
+	"writeEnded\"\xaf\x01\n" +
 	"\x13ProtocolSendRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12,\n" +
 	"\x05offer\x18\x02 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\x12\x17\n" +
-	"\ahost_id\x18\x03 \x01(\x04R\x06hostId\"\x16\n" +
-	"\x14ProtocolSendResponse\"N\n" +
+	"\ahost_id\x18\x03 \x01(\x04R\x06hostId\x124\n" +
+	"\x06record\x18\x04 \x01(\v2\x1c.ferry.plugin.v1.RecordStateR\x06record\"\x16\n" +
+	"\x14ProtocolSendResponse\"\x84\x01\n" +
 	"\x16ProtocolReceiveRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12\x17\n" +
-	"\ahost_id\x18\x02 \x01(\x04R\x06hostId\"\x19\n" +
+	"\ahost_id\x18\x02 \x01(\x04R\x06hostId\x124\n" +
+	"\x06record\x18\x03 \x01(\v2\x1c.ferry.plugin.v1.RecordStateR\x06record\"\x19\n" +
 	"\x17ProtocolReceiveResponse\";\n" +
 	"\vOpenRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
@@ -2693,15 +2922,19 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12$\n" +
 	"\x0efile_stream_id\x18\x03 \x01(\x04R\ffileStreamId\x124\n" +
 	"\amissing\x18\x04 \x03(\v2\x1a.ferry.plugin.v1.ByteRangeR\amissing\x12#\n" +
-	"\rmissing_known\x18\x05 \x01(\bR\fmissingKnown\"H\n" +
+	"\rmissing_known\x18\x05 \x01(\bR\fmissingKnown\"\x83\x01\n" +
 	"\rCommitRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x10\n" +
 	"\x03off\x18\x02 \x01(\x03R\x03off\x12\f\n" +
-	"\x01n\x18\x03 \x01(\x03R\x01n\"\x10\n" +
-	"\x0eCommitResponse\"G\n" +
+	"\x01n\x18\x03 \x01(\x03R\x01n\x12\x16\n" +
+	"\x06hashed\x18\x04 \x01(\x03R\x06hashed\x12!\n" +
+	"\fsha256_state\x18\x05 \x01(\fR\vsha256State\"\x10\n" +
+	"\x0eCommitResponse\"\x82\x01\n" +
 	"\x10ClosePartRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x1a\n" +
-	"\bcomplete\x18\x02 \x01(\bR\bcomplete\"\x13\n" +
+	"\bcomplete\x18\x02 \x01(\bR\bcomplete\x12\x16\n" +
+	"\x06hashed\x18\x03 \x01(\x03R\x06hashed\x12!\n" +
+	"\fsha256_state\x18\x04 \x01(\fR\vsha256State\"\x13\n" +
 	"\x11ClosePartResponse\";\n" +
 	"\x0fProgressRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
@@ -2766,7 +2999,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -2802,22 +3035,24 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*FileInfo)(nil),                // 31: ferry.plugin.v1.FileInfo
 	(*Offer)(nil),                   // 32: ferry.plugin.v1.Offer
 	(*ByteRange)(nil),               // 33: ferry.plugin.v1.ByteRange
-	(*ProtocolSendRequest)(nil),     // 34: ferry.plugin.v1.ProtocolSendRequest
-	(*ProtocolSendResponse)(nil),    // 35: ferry.plugin.v1.ProtocolSendResponse
-	(*ProtocolReceiveRequest)(nil),  // 36: ferry.plugin.v1.ProtocolReceiveRequest
-	(*ProtocolReceiveResponse)(nil), // 37: ferry.plugin.v1.ProtocolReceiveResponse
-	(*OpenRequest)(nil),             // 38: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 39: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 40: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 41: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 42: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 43: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 44: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 45: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 46: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 47: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 48: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 49: ferry.plugin.v1.ProgressResponse
+	(*RecordDirection)(nil),         // 34: ferry.plugin.v1.RecordDirection
+	(*RecordState)(nil),             // 35: ferry.plugin.v1.RecordState
+	(*ProtocolSendRequest)(nil),     // 36: ferry.plugin.v1.ProtocolSendRequest
+	(*ProtocolSendResponse)(nil),    // 37: ferry.plugin.v1.ProtocolSendResponse
+	(*ProtocolReceiveRequest)(nil),  // 38: ferry.plugin.v1.ProtocolReceiveRequest
+	(*ProtocolReceiveResponse)(nil), // 39: ferry.plugin.v1.ProtocolReceiveResponse
+	(*OpenRequest)(nil),             // 40: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 41: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 42: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 43: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 44: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 45: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 46: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 47: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 48: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 49: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 50: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 51: ferry.plugin.v1.ProgressResponse
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
@@ -2833,53 +3068,57 @@ var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	20, // 10: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
 	27, // 11: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
 	31, // 12: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
-	32, // 13: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
-	2,  // 14: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	32, // 15: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
-	33, // 16: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
-	5,  // 17: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
-	7,  // 18: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
-	10, // 19: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
-	13, // 20: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
-	16, // 21: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
-	18, // 22: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
-	21, // 23: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
-	23, // 24: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
-	25, // 25: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
-	28, // 26: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
-	30, // 27: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
-	34, // 28: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
-	36, // 29: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	38, // 30: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	40, // 31: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	42, // 32: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	44, // 33: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	46, // 34: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	48, // 35: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	6,  // 36: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 37: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 38: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 39: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 40: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	19, // 41: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	22, // 42: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	24, // 43: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	26, // 44: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	29, // 45: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	27, // 46: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	35, // 47: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	37, // 48: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	39, // 49: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	41, // 50: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	43, // 51: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	45, // 52: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	47, // 53: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	49, // 54: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	36, // [36:55] is the sub-list for method output_type
-	17, // [17:36] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	34, // 13: ferry.plugin.v1.RecordState.write:type_name -> ferry.plugin.v1.RecordDirection
+	34, // 14: ferry.plugin.v1.RecordState.read:type_name -> ferry.plugin.v1.RecordDirection
+	32, // 15: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
+	35, // 16: ferry.plugin.v1.ProtocolSendRequest.record:type_name -> ferry.plugin.v1.RecordState
+	35, // 17: ferry.plugin.v1.ProtocolReceiveRequest.record:type_name -> ferry.plugin.v1.RecordState
+	2,  // 18: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
+	32, // 19: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
+	33, // 20: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
+	5,  // 21: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
+	7,  // 22: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
+	10, // 23: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
+	13, // 24: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
+	16, // 25: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
+	18, // 26: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
+	21, // 27: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
+	23, // 28: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
+	25, // 29: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
+	28, // 30: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
+	30, // 31: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
+	36, // 32: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
+	38, // 33: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
+	40, // 34: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	42, // 35: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	44, // 36: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	46, // 37: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	48, // 38: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	50, // 39: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	6,  // 40: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 41: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 42: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 43: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 44: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	19, // 45: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	22, // 46: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	24, // 47: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	26, // 48: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	29, // 49: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	27, // 50: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	37, // 51: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	39, // 52: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	41, // 53: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	43, // 54: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	45, // 55: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	47, // 56: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	49, // 57: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	51, // 58: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	40, // [40:59] is the sub-list for method output_type
+	21, // [21:40] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_ferry_plugin_v1_plugin_proto_init() }
@@ -2893,7 +3132,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   46,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

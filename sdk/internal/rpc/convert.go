@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+	"github.com/ferry-p2p/ferry/sdk/record"
 )
 
 func peerIDFromBytes(b []byte) (sdk.PeerID, error) {
@@ -170,4 +171,26 @@ func offerFromProto(p *pb.Offer) sdk.Offer {
 		out.Files = append(out.Files, sdk.FileInfo{Name: f.GetName(), Size: f.GetSize(), MediaType: f.GetMediaType(), SHA256: f.GetSha256(), ModTime: fromUnixNano(f.GetModTimeUnixNano())})
 	}
 	return out
+}
+
+func recordDirectionToProto(d record.Direction) *pb.RecordDirection {
+	return &pb.RecordDirection{Key: d.Key, Iv: d.IV, Seq: d.Seq, Bytes: d.Bytes}
+}
+
+func recordDirectionFromProto(d *pb.RecordDirection) record.Direction {
+	return record.Direction{Key: d.GetKey(), IV: d.GetIv(), Seq: d.GetSeq(), Bytes: d.GetBytes()}
+}
+
+func recordStateToProto(s record.State) *pb.RecordState {
+	return &pb.RecordState{
+		Write: recordDirectionToProto(s.Write), Read: recordDirectionToProto(s.Read),
+		Pending: s.Pending, ReadEnded: s.ReadEnded, WriteEnded: s.WriteEnded,
+	}
+}
+
+func recordStateFromProto(s *pb.RecordState) record.State {
+	return record.State{
+		Write: recordDirectionFromProto(s.GetWrite()), Read: recordDirectionFromProto(s.GetRead()),
+		Pending: s.GetPending(), ReadEnded: s.GetReadEnded(), WriteEnded: s.GetWriteEnded(),
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+	"github.com/ferry-p2p/ferry/sdk/record"
 )
 
 // protocolServer serves a Protocol. Each call's stream and host services
@@ -18,11 +19,20 @@ type protocolServer struct {
 	dc   *datachan.Channel
 }
 
-// callEnv claims a call's stream and dials its host services.
-func (s *protocolServer) callEnv(ctx context.Context, streamID, hostID uint64) (sdk.Stream, *hostClient, error) {
+// callEnv claims a call's stream and dials its host services. With rec
+// set, the stream is the transport's, and the record layer runs here.
+func (s *protocolServer) callEnv(ctx context.Context, streamID, hostID uint64, rec *pb.RecordState) (sdk.Stream, *hostClient, error) {
 	st, err := datachan.ClaimAs[sdk.Stream](ctx, s.dc, streamID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if rec != nil {
+		rc, err := record.New(st, recordStateFromProto(rec))
+		if err != nil {
+			_ = st.Close()
+			return nil, nil, fmt.Errorf("record layer: %w", err)
+		}
+		st = rc
 	}
 	conn, err := datachan.ClaimAs[net.Conn](ctx, s.dc, hostID)
 	if err != nil {
@@ -38,7 +48,7 @@ func (s *protocolServer) callEnv(ctx context.Context, streamID, hostID uint64) (
 }
 
 func (s *protocolServer) Send(ctx context.Context, req *pb.ProtocolSendRequest) (*pb.ProtocolSendResponse, error) {
-	st, hc, err := s.callEnv(ctx, req.GetStreamId(), req.GetHostId())
+	st, hc, err := s.callEnv(ctx, req.GetStreamId(), req.GetHostId(), req.GetRecord())
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("protocol send: %w", err))
 	}
@@ -52,7 +62,7 @@ func (s *protocolServer) Send(ctx context.Context, req *pb.ProtocolSendRequest) 
 }
 
 func (s *protocolServer) Receive(ctx context.Context, req *pb.ProtocolReceiveRequest) (*pb.ProtocolReceiveResponse, error) {
-	st, hc, err := s.callEnv(ctx, req.GetStreamId(), req.GetHostId())
+	st, hc, err := s.callEnv(ctx, req.GetStreamId(), req.GetHostId(), req.GetRecord())
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("protocol receive: %w", err))
 	}

@@ -81,7 +81,11 @@ func (s *baseServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespo
 	if _, ok := s.impl.(sdk.Transport); ok {
 		info.Capabilities = appendMissing(info.Capabilities, sdk.CapStreamFD)
 	}
-	return infoToProto(info), nil
+	resp := infoToProto(info)
+	// This SDK runs the record layer on the plugin side of a protocol call
+	// (protocolServer.callEnv).
+	_, resp.RecordStreams = s.impl.(sdk.Protocol)
+	return resp, nil
 }
 
 func appendMissing(list []string, s string) []string {
