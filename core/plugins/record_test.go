@@ -28,7 +28,7 @@ func (p *streamProbe) ConfigSchema(context.Context) (sdk.ConfigSchema, error) {
 	return sdk.ConfigSchema{}, nil
 }
 func (p *streamProbe) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
-func (p *streamProbe) Close(context.Context) error                          { return nil }
+func (p *streamProbe) Close(context.Context) error                           { return nil }
 
 func (p *streamProbe) Send(ctx context.Context, req sdk.SendRequest) error {
 	p.got <- fmt.Sprintf("%T", req.Stream)
@@ -89,7 +89,9 @@ func TestProtocolTakesRecordStream(t *testing.T) {
 			defer server.Close()
 			if dir == "plugin sends" {
 				errc := make(chan error, 1)
-				go func() { errc <- proto.Send(ctx, sdk.SendRequest{Stream: client, Offer: sdk.Offer{TransferID: "t", Files: []sdk.FileInfo{{Name: "f"}}}, Source: nopSource{}}) }()
+				go func() {
+					errc <- proto.Send(ctx, sdk.SendRequest{Stream: client, Offer: sdk.Offer{TransferID: "t", Files: []sdk.FileInfo{{Name: "f"}}}, Source: nopSource{}})
+				}()
 				got, err := io.ReadAll(server)
 				if err != nil || !bytes.Equal(got, payload) {
 					t.Fatalf("core read %d bytes (%v), want the %d the plugin wrote", len(got), err, len(payload))
