@@ -366,6 +366,24 @@ func (p *part) Missing() [][2]int64 {
 	return [][2]int64{{p.Offset(), p.k.inc.Record().Files[p.index].Size}}
 }
 
+// HashState and CommitHashed pass on the part file's SHA-256 hand-off, so a
+// plugin's SDK that hashes what it writes spares the read-back (see
+// transfer.Part.CommitHashed).
+func (p *part) HashState() (int64, []byte) {
+	if hp, ok := p.PartFile.(*transfer.Part); ok {
+		return hp.HashState()
+	}
+	return 0, nil
+}
+
+// CommitHashed: see HashState.
+func (p *part) CommitHashed(ctx context.Context, off, n, hashed int64, state []byte) error {
+	if hp, ok := p.PartFile.(*transfer.Part); ok {
+		return hp.CommitHashed(ctx, off, n, hashed, state)
+	}
+	return p.PartFile.Commit(ctx, off, n)
+}
+
 func (p *part) Close(ctx context.Context, complete bool) error {
 	if err := p.PartFile.Close(ctx, complete); err != nil {
 		return err

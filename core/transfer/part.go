@@ -261,6 +261,46 @@ func (p *Part) WriteAt(b []byte, off int64) (int, error) {
 // committed prefix back either. Bytes must not be written again once
 // committed.
 func (p *Part) Commit(ctx context.Context, off, n int64) error {
+	return p.commit(ctx, off, n, 0, nil)
+}
+
+// CommitHashed is Commit with the SHA-256 state of the part file's first
+// hashed bytes, computed by the writer as it wrote them (the SDK's shim in
+// a protocol plugin's process, which writes through the handed-over
+// descriptor). When hashed is the committed prefix the commit makes, the
+// state is taken up instead of reading those bytes back; otherwise, or if
+// the state does not fit, Commit reads back as usual. The state is trusted
+// as the bytes are: the plugin process that wrote them computed it.
+func (p *Part) CommitHashed(ctx context.Context, off, n, hashed int64, state []byte) error {
+	return p.commit(ctx, off, n, hashed, state)
+}
+
+// HashState returns the SHA-256 state of the part file's first hashed
+// bytes, for a writer that goes on hashing from there (see CommitHashed);
+// state is nil when there is none for the whole committed prefix.
+func (p *Part) HashState() (hashed int64, state []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hash == nil || p.j == nil {
+		return 0, nil
+	}
+	// A state saved a window behind the prefix catches up by reading
+	// that window back.
+	if p.hashPrefix(context.Background(), p.j.ranges.Prefix()) != nil || p.hashed != p.j.ranges.Prefix() {
+		return 0, nil
+	}
+	m, ok := p.hash.(encoding.BinaryMarshaler)
+	if !ok {
+		return 0, nil
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return 0, nil
+	}
+	return p.hashed, b
+}
+
+func (p *Part) commit(ctx context.Context, off, n, hashed int64, given []byte) error {
 	if err := ctx.Err(); err != nil {
 		return p.errorf("commit: %w", err)
 	}
@@ -277,6 +317,17 @@ func (p *Part) Commit(ctx context.Context, off, n int64) error {
 	}
 	if err := p.f.Sync(); err != nil {
 		return p.errorf("commit: sync part file: %w", err)
+	}
+	if given != nil && p.hash != nil && hashed > p.hashed {
+		next := p.j.ranges.Clone()
+		next.Add(off, off+n)
+		if hashed == next.Prefix() {
+			if h, err := loadHash(hashed, given, hashed); err == nil {
+				// Like a state from the journal, checked by a full
+				// re-read before a mismatch deletes the file.
+				p.hash, p.hashed, p.hashResumed = h, hashed, true
+			}
+		}
 	}
 	hashOff, state := p.saveHash(ctx, off, n)
 	if err := p.j.commit(off, n, hashOff, state); err != nil {

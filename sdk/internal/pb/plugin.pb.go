@@ -2399,8 +2399,13 @@ type CreateResponse struct {
 	// missing lists the byte ranges not committed yet, when the host's part
 	// file knows them (see sdk.RangedPart); empty with missing_known unset
 	// means only offset is known.
-	Missing       []*ByteRange `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty"`
-	MissingKnown  bool         `protobuf:"varint,5,opt,name=missing_known,json=missingKnown,proto3" json:"missing_known,omitempty"`
+	Missing      []*ByteRange `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty"`
+	MissingKnown bool         `protobuf:"varint,5,opt,name=missing_known,json=missingKnown,proto3" json:"missing_known,omitempty"`
+	// hashed and sha256_state, when set, are the SHA-256 state of the part
+	// file's first hashed bytes (the committed prefix), for a plugin side
+	// that hashes what it writes from there on (see CommitRequest).
+	Hashed        int64  `protobuf:"varint,6,opt,name=hashed,proto3" json:"hashed,omitempty"`
+	Sha256State   []byte `protobuf:"bytes,7,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2468,6 +2473,20 @@ func (x *CreateResponse) GetMissingKnown() bool {
 		return x.MissingKnown
 	}
 	return false
+}
+
+func (x *CreateResponse) GetHashed() int64 {
+	if x != nil {
+		return x.Hashed
+	}
+	return 0
+}
+
+func (x *CreateResponse) GetSha256State() []byte {
+	if x != nil {
+		return x.Sha256State
+	}
+	return nil
 }
 
 type CommitRequest struct {
@@ -2586,12 +2605,9 @@ func (*CommitResponse) Descriptor() ([]byte, []int) {
 }
 
 type ClosePartRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	PartId   uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
-	Complete bool                   `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"`
-	// As in CommitRequest.
-	Hashed        int64  `protobuf:"varint,3,opt,name=hashed,proto3" json:"hashed,omitempty"`
-	Sha256State   []byte `protobuf:"bytes,4,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartId        uint64                 `protobuf:"varint,1,opt,name=part_id,json=partId,proto3" json:"part_id,omitempty"`
+	Complete      bool                   `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2638,20 +2654,6 @@ func (x *ClosePartRequest) GetComplete() bool {
 		return x.Complete
 	}
 	return false
-}
-
-func (x *ClosePartRequest) GetHashed() int64 {
-	if x != nil {
-		return x.Hashed
-	}
-	return 0
-}
-
-func (x *ClosePartRequest) GetSha256State() []byte {
-	if x != nil {
-		return x.Sha256State
-	}
-	return nil
 }
 
 type ClosePartResponse struct {
@@ -2916,25 +2918,25 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05offer\x18\x01 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\"\x10\n" +
 	"\x0eDecideResponse\"%\n" +
 	"\rCreateRequest\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x05R\x05index\"\xc2\x01\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\"\xfd\x01\n" +
 	"\x0eCreateResponse\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12$\n" +
 	"\x0efile_stream_id\x18\x03 \x01(\x04R\ffileStreamId\x124\n" +
 	"\amissing\x18\x04 \x03(\v2\x1a.ferry.plugin.v1.ByteRangeR\amissing\x12#\n" +
-	"\rmissing_known\x18\x05 \x01(\bR\fmissingKnown\"\x83\x01\n" +
+	"\rmissing_known\x18\x05 \x01(\bR\fmissingKnown\x12\x16\n" +
+	"\x06hashed\x18\x06 \x01(\x03R\x06hashed\x12!\n" +
+	"\fsha256_state\x18\a \x01(\fR\vsha256State\"\x83\x01\n" +
 	"\rCommitRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x10\n" +
 	"\x03off\x18\x02 \x01(\x03R\x03off\x12\f\n" +
 	"\x01n\x18\x03 \x01(\x03R\x01n\x12\x16\n" +
 	"\x06hashed\x18\x04 \x01(\x03R\x06hashed\x12!\n" +
 	"\fsha256_state\x18\x05 \x01(\fR\vsha256State\"\x10\n" +
-	"\x0eCommitResponse\"\x82\x01\n" +
+	"\x0eCommitResponse\"G\n" +
 	"\x10ClosePartRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x1a\n" +
-	"\bcomplete\x18\x02 \x01(\bR\bcomplete\x12\x16\n" +
-	"\x06hashed\x18\x03 \x01(\x03R\x06hashed\x12!\n" +
-	"\fsha256_state\x18\x04 \x01(\fR\vsha256State\"\x13\n" +
+	"\bcomplete\x18\x02 \x01(\bR\bcomplete\"\x13\n" +
 	"\x11ClosePartResponse\";\n" +
 	"\x0fProgressRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +

@@ -65,6 +65,9 @@ func (h *hostClient) Create(ctx context.Context, index int) (sdk.PartFile, error
 		return nil, fmt.Errorf("create: %w", err)
 	}
 	rp := &remotePart{h: h, id: resp.GetPartId(), f: f, offset: resp.GetOffset()}
+	if st := resp.GetSha256State(); st != nil {
+		rp.hash = newWriteHash(resp.GetHashed(), st)
+	}
 	if !resp.GetMissingKnown() {
 		return rp, nil
 	}
@@ -86,20 +89,33 @@ type remoteRangedPart struct {
 func (p *remoteRangedPart) Missing() [][2]int64 { return p.missing }
 
 // remotePart writes into the host's part file through the handed-over
-// descriptor; Commit and Close are calls to the host.
+// descriptor; Commit and Close are calls to the host. It hashes what is
+// written in order from the host's hashed prefix, and gives the host the
+// state with each commit, so the host need not read the bytes back.
 type remotePart struct {
 	h      *hostClient
 	id     uint64
 	f      *os.File
 	offset int64
+	hash   *writeHash // nil when the host gave no state to go on from
 }
 
-func (p *remotePart) WriteAt(b []byte, off int64) (int, error) { return p.f.WriteAt(b, off) }
-func (p *remotePart) Offset() int64                            { return p.offset }
-func (p *remotePart) File() *os.File                           { return p.f }
+func (p *remotePart) WriteAt(b []byte, off int64) (int, error) {
+	n, err := p.f.WriteAt(b, off)
+	if p.hash != nil {
+		p.hash.wrote(b[:n], off)
+	}
+	return n, err
+}
+func (p *remotePart) Offset() int64  { return p.offset }
+func (p *remotePart) File() *os.File { return p.f }
 
 func (p *remotePart) Commit(ctx context.Context, off, n int64) error {
-	_, err := p.h.c.Commit(ctx, &pb.CommitRequest{PartId: p.id, Off: off, N: n})
+	req := &pb.CommitRequest{PartId: p.id, Off: off, N: n}
+	if p.hash != nil {
+		req.Hashed, req.Sha256State = p.hash.at(off + n)
+	}
+	_, err := p.h.c.Commit(ctx, req)
 	return fromStatus(ctx, p.h.dc.Done(), "commit", err)
 }
 

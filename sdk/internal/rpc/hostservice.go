@@ -91,6 +91,9 @@ func (h *hostServer) Create(ctx context.Context, req *pb.CreateRequest) (*pb.Cre
 	h.parts[id] = part
 	h.mu.Unlock()
 	resp := &pb.CreateResponse{PartId: id, Offset: part.Offset(), FileStreamId: fid}
+	if hp, ok := part.(hashedPart); ok {
+		resp.Hashed, resp.Sha256State = hp.HashState()
+	}
 	if rp, ok := part.(sdk.RangedPart); ok {
 		resp.MissingKnown = true
 		for _, r := range rp.Missing() {
@@ -115,10 +118,22 @@ func (h *hostServer) Commit(ctx context.Context, req *pb.CommitRequest) (*pb.Com
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := p.Commit(ctx, req.GetOff(), req.GetN()); err != nil {
+	if hp, ok := p.(hashedPart); ok && req.GetSha256State() != nil {
+		err = hp.CommitHashed(ctx, req.GetOff(), req.GetN(), req.GetHashed(), req.GetSha256State())
+	} else {
+		err = p.Commit(ctx, req.GetOff(), req.GetN())
+	}
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.CommitResponse{}, nil
+}
+
+// hashedPart is a host part file that takes the SHA-256 state of what the
+// plugin side wrote instead of reading it back (core/transfer's Part).
+type hashedPart interface {
+	HashState() (hashed int64, state []byte)
+	CommitHashed(ctx context.Context, off, n, hashed int64, state []byte) error
 }
 
 func (h *hostServer) ClosePart(ctx context.Context, req *pb.ClosePartRequest) (*pb.ClosePartResponse, error) {
