@@ -66,7 +66,9 @@ fails before any peer is looked up. Any other failure exits 1.`,
 				return err
 			}
 			defer a.closeSession(s)
-			man, err := transfer.Scan(ctx, paths, nil)
+			// The offer goes out at once: files the hash cache does not
+			// know are hashed as they are sent.
+			man, err := transfer.ScanWith(ctx, paths, transfer.ScanOptions{Cache: s.node.HashCache(), Defer: true})
 			if err != nil {
 				return err
 			}

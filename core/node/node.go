@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ferry-p2p/ferry/core/transfer"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +42,10 @@ type Options struct {
 	Policy connect.Policy
 }
 
+// HashCache returns the cache of whole-file hashes this device keeps in
+// its Ferry home (nil without one), for [transfer.ScanWith].
+func (n *Node) HashCache() *transfer.HashCache { return n.hashCache }
+
 // Node is one running Ferry device.
 type Node struct {
 	opts Options
@@ -57,9 +63,10 @@ type Node struct {
 	nameMax        map[string]int    // protocol ID -> longest file name it carries, where bounded
 	protoNames     map[string]string // instance and plugin names -> protocol ID
 
-	peers    *peerTable
-	dialer   *connect.Dialer
-	answerer *connect.Answerer
+	peers     *peerTable
+	hashCache *transfer.HashCache // whole-file hashes of files sent, in the Ferry home
+	dialer    *connect.Dialer
+	answerer  *connect.Answerer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,6 +107,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
 		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, nameMax: map[string]int{}, protoNames: map[string]string{},
 		peers: newPeerTable(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
+	}
+	if n.cfg != nil && n.cfg.Home() != "" {
+		n.hashCache = transfer.OpenHashCache(filepath.Join(n.cfg.Home(), "hashcache.json"))
 	}
 	n.dialer = &connect.Dialer{Identity: n.id, Directory: directory{n}, Messenger: messenger{n}, Policy: pol}
 	n.answerer = &connect.Answerer{Identity: n.id, Policy: pol}

@@ -68,13 +68,15 @@ func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transf
 	if len(rec.Sent) != len(rec.Files) {
 		rec.Sent = make([]int64, len(rec.Files))
 	}
+	// An earlier attempt may have left the receiver a part of a file.
+	earlier := rec.LastError != "" || rec.Done() > 0
 	rec.LastError = ""
 	if err := o.box.Save(rec); err != nil {
 		return err
 	}
 	t := &tracker{box: o.box, rec: rec, log: o.log}
 	defer o.n.Subscribe(t.event)()
-	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol})
+	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier})
 	if err == nil || errors.Is(err, sdk.ErrRefused) {
 		if rerr := o.box.Remove(rec.ID); rerr != nil {
 			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
@@ -88,7 +90,7 @@ func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transf
 // Resume scans rec's paths again and, if they still hold the same files,
 // sends the rest of the transfer, waiting up to findFor for the peer.
 func (o *Outgoing) Resume(ctx context.Context, rec *transfer.Outgoing, findFor, retryFor time.Duration) error {
-	man, err := transfer.Scan(ctx, rec.Paths, nil)
+	man, err := transfer.ScanWith(ctx, rec.Paths, transfer.ScanOptions{Cache: o.n.hashCache})
 	if err != nil {
 		return fmt.Errorf("transfer %s: scan again: %w", rec.ID, err)
 	}

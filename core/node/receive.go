@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ferry-p2p/ferry/sdk/record"
 	"os"
 	"path/filepath"
 	"slices"
@@ -154,6 +155,13 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		}
 	} else {
 		n.log.Info("resuming an accepted transfer", "peer", from, "transfer", m.ID)
+		if err := inc.TakeHashes(offer.Files); err != nil {
+			n.log.Warn("refused a resumed offer", "from", from, "transfer", m.ID, "err", err)
+			if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: err.Error()})); err != nil {
+				n.log.Warn("could not send REFUSE", "peer", from, "err", err)
+			}
+			return
+		}
 	}
 	e := base
 	e.Kind, e.Files, e.Total = EventAccepted, len(offer.Files), total
@@ -261,6 +269,15 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	defer conn.Close()
 	n.log.Debug("connected", "peer", from, "transport", res.Transport, "why", res.Why)
 	sk := &sink{s: s, inc: inc, id: m.ID, base: base, from: from, checkToken: n.tokened[pid]}
+	// The sender's hashes of files it offered before hashing them, while
+	// this side runs the record layer (else the plugin's SDK passes them).
+	conn.OnMeta(func(p []byte) error {
+		i, sum, ok, err := record.DecodeFileHash(p)
+		if !ok || err != nil {
+			return err
+		}
+		return sk.FileHashed(ctx, i, sum)
+	})
 	prog := newProgress(n, base, sk.file)
 	if err := n.protocols[pid].Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
 		return fmt.Errorf("receive over %s: %w", pid, err)
@@ -305,6 +322,12 @@ func (k *sink) Decide(_ context.Context, o sdk.Offer) error {
 	k.indices = idx
 	k.mu.Unlock()
 	return nil
+}
+
+// FileHashed records the SHA-256 the sender gave, after its offer, for file
+// index of the ASK.
+func (k *sink) FileHashed(ctx context.Context, index int, sum []byte) error {
+	return k.inc.SetHash(index, sum)
 }
 
 func (k *sink) index(i int) (int, bool) {

@@ -2,12 +2,17 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/ferry-p2p/ferry/sdk/record"
+	"hash"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/connect"
@@ -30,6 +35,11 @@ type SendOptions struct {
 	// Protocol, if set, is the only protocol offered: a protocol ID, or
 	// the name of a configured protocol instance or plugin.
 	Protocol string
+	// Resume says the transfer was under way before (the receiver may hold
+	// part of it): every file is hashed before the offer, since a file
+	// resumed past its start is not read whole again. A new transfer's
+	// offer goes out at once and its files are hashed as they are sent.
+	Resume bool
 	// Token, if set, replaces the receiver's transfer token before the
 	// protocol presents it: a tool for testing receivers (`ferry debug
 	// send --token-file`), never set in normal use.
@@ -65,11 +75,23 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	if err != nil {
 		return err
 	}
-	src := &source{n: n, inner: man.Source(), offer: offer, peer: peer.ID}
+	src := &source{n: n, inner: man.Source(), man: man, offer: offer, peer: peer.ID}
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
 	delay := 500 * time.Millisecond
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 || opts.Resume {
+			// The receiver may hold a prefix this side will not read
+			// again: the offer must carry every hash.
+			if err := man.HashMissing(ctx, n.hashCache); err != nil {
+				e := base
+				e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
+				n.emit(e)
+				return err
+			}
+			offer = man.Offer(id)
+			src.offer = offer
+		}
 		err := n.sendOnce(ctx, peer, opts, protos, offer, src, attempt)
 		if err == nil {
 			e := base
@@ -209,6 +231,8 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 	}
 	conn := res.Conn
 	defer conn.Close()
+	src.use(conn)
+	defer src.use(nil)
 	n.log.Debug("connected", "peer", peer.ID, "transport", res.Transport, "why", res.Why)
 	pid := res.Answer.Ferry.Protocol
 	proto, ok := n.protocols[pid]
@@ -233,6 +257,10 @@ type source struct {
 	inner sdk.FileSource
 	offer sdk.Offer
 	peer  sdk.PeerID
+	man   *transfer.Manifest
+
+	mu   sync.Mutex // guards man's hashes and conn
+	conn *secure.Conn
 }
 
 func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {
@@ -245,5 +273,77 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 		s.n.log.Info("resuming file at the receiver's offset (SEEK)", "file", f.Name, "offset", offset, "size", f.Size)
 	}
 	s.n.emit(Event{Kind: EventFile, Peer: s.peer.String(), Transfer: s.offer.TransferID, File: f.Name, Index: index, Offset: offset, Total: f.Size})
+	s.mu.Lock()
+	known := len(s.man.Files[index].Info.SHA256) > 0
+	s.mu.Unlock()
+	if file, ok := r.(*os.File); ok && !known && offset == 0 {
+		return &hashingReader{f: file, h: sha256.New(), size: f.Size, done: func(sum []byte) { _ = s.FileHashed(ctx, index, sum) }}, nil
+	}
 	return r, nil
 }
+
+// use sets the connection the transfer runs on, nil when it ended.
+func (s *source) use(c *secure.Conn) {
+	s.mu.Lock()
+	s.conn = c
+	s.mu.Unlock()
+}
+
+// FileHashed takes the SHA-256 of file index, read whole as it was sent
+// (here, or in the protocol plugin's process), keeps it for the offers of
+// any resume and in the hash cache, and sends it to the receiver in a meta
+// record while this side runs the record layer (when the stream was handed
+// over to the plugin, its SDK sends it).
+func (s *source) FileHashed(ctx context.Context, index int, sum []byte) error {
+	s.mu.Lock()
+	err := s.man.SetHash(index, sum, s.n.hashCache)
+	conn := s.conn
+	s.mu.Unlock()
+	if err != nil {
+		s.n.log.Warn("hash of a file sent", "err", err)
+	}
+	if conn != nil {
+		_ = conn.WriteMeta(record.EncodeFileHash(index, sum)) // fails once handed over: the plugin's SDK sends it
+	}
+	return err
+}
+
+// hashingReader hashes a file as a protocol reads it from its start, for a
+// file offered before it was hashed; done gets the SHA-256 once every byte
+// was read. Handed to a protocol plugin, it gives its descriptor (File) and
+// asks the plugin's SDK to hash instead (HashWanted).
+type hashingReader struct {
+	f    *os.File
+	h    hash.Hash
+	read int64
+	size int64
+	done func(sum []byte)
+	once sync.Once
+}
+
+func (r *hashingReader) Read(b []byte) (int, error) {
+	n, err := r.f.Read(b)
+	if n > 0 && r.read < r.size {
+		k := min(int64(n), r.size-r.read)
+		r.h.Write(b[:k])
+		r.read += k
+	}
+	if r.read == r.size {
+		r.once.Do(func() { r.done(r.h.Sum(nil)) })
+	}
+	return n, err
+}
+
+// WriteTo keeps io.Copy from bypassing Read with sendfile.
+func (r *hashingReader) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(w, struct{ io.Reader }{r})
+}
+
+// File returns the open file, for a plugin to read through its descriptor.
+func (r *hashingReader) File() *os.File { return r.f }
+
+// Close closes the file.
+func (r *hashingReader) Close() error { return r.f.Close() }
+
+// HashWanted says that the file's hash is not known yet.
+func (r *hashingReader) HashWanted() bool { return true }

@@ -215,3 +215,11 @@ func (t *tlsRecords) Read(b []byte) (int, error) {
 	t.body -= n
 	return n, nil
 }
+
+// WriteMeta sends p as a record-layer meta record (see [record.Conn.WriteMeta]).
+// It fails once the stream was handed over.
+func (c *Conn) WriteMeta(p []byte) error { return c.rc.WriteMeta(p) }
+
+// OnMeta sets the function that receives the peer's meta records as Read
+// meets them (see [record.Conn.OnMeta]).
+func (c *Conn) OnMeta(f func([]byte) error) { c.rc.OnMeta(f) }

@@ -23,3 +23,8 @@ var ErrHashMismatch = sdk.ErrHashMismatch
 // ErrFileChanged is returned by the sender's source when a file's size,
 // modification time or identity changed since it was scanned.
 var ErrFileChanged = errors.New("file changed since it was scanned")
+
+// ErrNoHash is returned when a file is complete but its sender has not
+// given its SHA-256 (neither in the offer nor after sending it), so it
+// cannot be checked; the part file is kept for a resume that brings it.
+var ErrNoHash = errors.New("no sha-256 from the sender")

@@ -134,6 +134,14 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Inc
 		if !sameFiles(t.rec.Files, files) {
 			return nil, fmt.Errorf("accept offer %s from %s: already accepted with other files: %w", id, peer.Short(), ErrBadOffer)
 		}
+		// A resumed offer may bring hashes the first one lacked.
+		for i, f := range files {
+			if len(f.SHA256) > 0 && len(t.rec.Files[i].SHA256) == 0 {
+				if err := t.SetHash(i, f.SHA256); err != nil {
+					return nil, fmt.Errorf("accept: %w", err)
+				}
+			}
+		}
 		return t, nil
 	case !errors.Is(err, sdk.ErrNotFound):
 		return nil, fmt.Errorf("accept: %w", err)

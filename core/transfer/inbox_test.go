@@ -158,7 +158,10 @@ func TestMatch(t *testing.T) {
 		{"second", sdk.FileInfo{Name: "b.txt", Size: 6}, 1},
 		{"wrong size", sdk.FileInfo{Name: "b.txt", Size: 7}, -1},
 		{"wrong hash", sdk.FileInfo{Name: "x/a.txt", Size: 5, SHA256: sum(b)}, -1},
-		{"hash where none offered", file("b.txt", b), -1},
+		// Offered before it was hashed: the hash is taken up, and from
+		// then on another one is refused.
+		{"hash where none offered", file("b.txt", b), 1},
+		{"another hash after that", sdk.FileInfo{Name: "b.txt", Size: 6, SHA256: sum([]byte("other!"))}, -1},
 		{"unknown", sdk.FileInfo{Name: "c.txt"}, -1},
 		{"bad name", sdk.FileInfo{Name: "x/../b.txt", Size: 6}, -1},
 	}

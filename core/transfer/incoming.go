@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,7 +22,7 @@ type Incoming struct {
 	byName map[string]int // sanitised name -> index; immutable
 
 	mu        sync.Mutex
-	rec       Record // ID, Peer, PeerName, Files, Accepted immutable; Done, Final under mu
+	rec       Record // ID, Peer, PeerName, Files (but for SHA256), Accepted immutable; Done, Final, SHA256 under mu
 	doneLen   int64  // valid length of the done log
 	parts     map[int]*Part
 	discarded bool
@@ -60,14 +61,40 @@ func (t *Incoming) Match(f sdk.FileInfo) (int, error) {
 	if !ok {
 		return -1, fmt.Errorf("transfer %s: file %q was not offered: %w", t.rec.ID, name, ErrBadOffer)
 	}
+	t.mu.Lock()
 	want := t.rec.Files[i]
+	t.mu.Unlock()
 	if f.Size != want.Size {
 		return -1, fmt.Errorf("transfer %s: file %q: size %d, offered as %d: %w", t.rec.ID, name, f.Size, want.Size, ErrBadOffer)
+	}
+	if len(f.SHA256) > 0 && len(want.SHA256) == 0 {
+		// Offered before it was hashed; the hash comes now.
+		if err := t.SetHash(i, f.SHA256); err != nil {
+			return -1, fmt.Errorf("%w: %w", err, ErrBadOffer)
+		}
+		return i, nil
 	}
 	if len(f.SHA256) > 0 && !bytes.Equal(f.SHA256, want.SHA256) {
 		return -1, fmt.Errorf("transfer %s: file %q: sha-256 %x, offered as %x: %w", t.rec.ID, name, f.SHA256, want.SHA256, ErrBadOffer)
 	}
 	return i, nil
+}
+
+// TakeHashes records the hashes of a resumed offer (files, in the order
+// of the transfer's files) that the first offer lacked; see SetHash.
+func (t *Incoming) TakeHashes(files []sdk.FileInfo) error {
+	if len(files) != len(t.rec.Files) {
+		return fmt.Errorf("transfer %s: resumed with %d files, accepted with %d: %w", t.rec.ID, len(files), len(t.rec.Files), ErrBadOffer)
+	}
+	for i, f := range files {
+		if len(f.SHA256) == 0 {
+			continue
+		}
+		if err := t.SetHash(i, f.SHA256); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Create opens, or reopens after a crash or restart, the part file of file
@@ -131,6 +158,44 @@ func (t *Incoming) release(index int, p *Part) {
 		delete(t.parts, index)
 	}
 	t.mu.Unlock()
+}
+
+// SetHash records the SHA-256 of file index that the sender gave after its
+// offer (it hashed the file as it sent it), durably, and hands it to the
+// file's open part, which checks the file against it when it closes. A
+// hash other than one already known is refused: the sender's file changed
+// since it was offered.
+func (t *Incoming) SetHash(index int, sum []byte) error {
+	if len(sum) != sha256.Size {
+		return fmt.Errorf("transfer %s: hash of file %d: %d bytes, want %d", t.rec.ID, index, len(sum), sha256.Size)
+	}
+	t.mu.Lock()
+	if index < 0 || index >= len(t.rec.Files) {
+		t.mu.Unlock()
+		return fmt.Errorf("transfer %s: hash of file %d of %d: %w", t.rec.ID, index, len(t.rec.Files), ErrBadOffer)
+	}
+	f := t.rec.Files[index]
+	if len(f.SHA256) > 0 {
+		t.mu.Unlock()
+		if !bytes.Equal(f.SHA256, sum) {
+			return fmt.Errorf("transfer %s: file %q: the sender now gives sha-256 %x, it offered %x: %w", t.rec.ID, f.Name, sum, f.SHA256, ErrFileChanged)
+		}
+		return nil
+	}
+	rec := t.rec.clone()
+	rec.Files[index].SHA256 = bytes.Clone(sum)
+	if err := saveRecord(t.in.state, rec); err != nil {
+		t.mu.Unlock()
+		return err
+	}
+	t.rec.Files[index].SHA256 = bytes.Clone(sum)
+	p := t.parts[index]
+	t.mu.Unlock()
+	// Outside t.mu: a closing part holds p.mu and then takes t.mu.
+	if p != nil {
+		p.setWant(sum)
+	}
+	return nil
 }
 
 // markDone durably records file index as done, in place at final.

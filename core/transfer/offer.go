@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"slices"
 	"bytes"
 	"fmt"
 	"strings"
@@ -71,15 +72,15 @@ func checkOffer(offer sdk.Offer) ([]sdk.FileInfo, error) {
 }
 
 // sameFiles reports whether two sanitised file lists name the same files:
-// same names, sizes and hashes, in the same order.
+// same names, sizes and hashes, in the same order. A hash missing on
+// either side (the sender offered before it had hashed the file) matches.
 func sameFiles(a, b []sdk.FileInfo) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || a[i].Size != b[i].Size || !bytes.Equal(a[i].SHA256, b[i].SHA256) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, SameFile)
+}
+
+// SameFile reports whether two file descriptions are of the same file: same
+// name and size, and the same SHA-256 when both have one.
+func SameFile(a, b sdk.FileInfo) bool {
+	return a.Name == b.Name && a.Size == b.Size &&
+		(len(a.SHA256) == 0 || len(b.SHA256) == 0 || bytes.Equal(a.SHA256, b.SHA256))
 }

@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,11 +72,10 @@ func (o *Outgoing) Done() int64 {
 }
 
 // SameFiles reports whether files are the files of o, in order: the same
-// names, sizes and SHA-256 sums.
+// names and sizes, and the same SHA-256 sums where both have one (see
+// [SameFile]).
 func (o *Outgoing) SameFiles(files []sdk.FileInfo) bool {
-	return slices.EqualFunc(o.Files, files, func(a, b sdk.FileInfo) bool {
-		return a.Name == b.Name && a.Size == b.Size && bytes.Equal(a.SHA256, b.SHA256)
-	})
+	return slices.EqualFunc(o.Files, files, SameFile)
 }
 
 // OpenOutbox opens (creating it, mode 0700) the outbox folder dir.

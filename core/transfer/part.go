@@ -72,10 +72,11 @@ func openPart(t *Incoming, index int) (*Part, error) {
 	fi := t.rec.Files[index]
 	root, state := t.in.root, t.in.state
 	p := &Part{t: t, index: index, name: fi.Name, rel: partName(fi.Name, t.rec.ID, index), size: fi.Size}
+	// The hash may come later (SetHash): hash in any case.
 	if len(fi.SHA256) > 0 {
 		p.want = fi.SHA256
-		p.hash = sha256.New()
 	}
+	p.hash = sha256.New()
 	fail := func(err error) (*Part, error) {
 		return nil, fmt.Errorf("transfer %s: receive %q: %w", t.rec.ID, fi.Name, err)
 	}
@@ -210,6 +211,15 @@ func (p *Part) saveHash(ctx context.Context, off, n int64) (hashOff int64, state
 		return 0, nil
 	}
 	return p.hashed, state
+}
+
+// setWant sets the SHA-256 the sender gave after its offer.
+func (p *Part) setWant(sum []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.want) == 0 {
+		p.want = bytes.Clone(sum)
+	}
 }
 
 // Name returns the file's sanitised name, the final name it is meant for.
@@ -432,6 +442,9 @@ func (p *Part) Close(ctx context.Context, complete bool) error {
 	}
 	if miss := p.j.ranges.Gaps(0, p.size); len(miss) > 0 {
 		return errors.Join(p.errorf("incomplete: bytes %s were not received", miss.Format(4)), p.keep())
+	}
+	if len(p.want) == 0 {
+		return errors.Join(p.errorf("the sender has not given the file's sha-256 (it is sent at the end of the file): %w", ErrNoHash), p.keep())
 	}
 	if p.hash != nil {
 		if err := p.hashPrefix(ctx, p.j.ranges.Prefix()); err != nil {

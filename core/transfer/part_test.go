@@ -2,6 +2,7 @@ package transfer_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -402,7 +403,20 @@ func TestZeroSize(t *testing.T) {
 	for i := range 2 {
 		p := create(t, inc, i)
 		checkMissing(t, p, 0, nil)
-		if err := p.Close(ctx, true); err != nil {
+		err := p.Close(ctx, true)
+		if i == 1 {
+			// Offered without a hash: kept until the sender gives it.
+			if !errors.Is(err, transfer.ErrNoHash) {
+				t.Fatalf("Close(true) without a hash: %v, want ErrNoHash", err)
+			}
+			sum := sha256.Sum256(nil)
+			if err := inc.SetHash(1, sum[:]); err != nil {
+				t.Fatal(err)
+			}
+			p = create(t, inc, i)
+			err = p.Close(ctx, true)
+		}
+		if err != nil {
 			t.Fatalf("Close(true): %v", err)
 		}
 	}
@@ -466,6 +480,14 @@ func TestRestart(t *testing.T) {
 	put(t, p2, f1, 12000, 8000)
 	if err := p2.Close(ctx, true); err != nil {
 		t.Fatalf("Close(true) after resume: %v", err)
+	}
+	// f2 was offered without its hash; the sender gives it later.
+	sum2 := sha256.Sum256(f2)
+	if err := inc2.SetHash(2, sum2[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := inc2.SetHash(2, make([]byte, 32)); !errors.Is(err, transfer.ErrFileChanged) {
+		t.Errorf("SetHash with another hash: %v, want ErrFileChanged", err)
 	}
 	receive(t, inc2, 2, f2)
 	if !inc2.Complete() {

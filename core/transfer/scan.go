@@ -56,6 +56,24 @@ const hashBuf = 1 << 20
 // hashed. hashed, if not nil, is called as each file is hashed with the
 // bytes of it done and its size.
 func Scan(ctx context.Context, paths []string, hashed func(name string, done, total int64)) (*Manifest, error) {
+	return ScanWith(ctx, paths, ScanOptions{Hashed: hashed})
+}
+
+// ScanOptions change what [ScanWith] does beyond [Scan].
+type ScanOptions struct {
+	// Hashed, if not nil, is called as each file is hashed.
+	Hashed func(name string, done, total int64)
+	// Cache, if not nil, gives the SHA-256 of files it knows unchanged,
+	// which are then not read; files hashed are stored in it.
+	Cache *HashCache
+	// Defer leaves SHA256 unset for the files the cache does not know, so
+	// the offer can go out at once: they are hashed as they are sent (see
+	// [Manifest.HashMissing] for a transfer that resumes).
+	Defer bool
+}
+
+// ScanWith is [Scan] with options: a hash cache, and hashing deferred.
+func ScanWith(ctx context.Context, paths []string, opts ScanOptions) (*Manifest, error) {
 	m := &Manifest{}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -70,7 +88,7 @@ func Scan(ctx context.Context, paths []string, hashed func(name string, done, to
 	}
 	kept := m.Files[:0]
 	for _, lf := range m.Files {
-		err := hashFile(ctx, &lf, hashed)
+		err := lf.prepare(ctx, opts)
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %v", lf.Path, err))
 			continue
@@ -195,6 +213,80 @@ func (m *Manifest) checkNames() error {
 		}
 	}
 	return nil
+}
+
+// prepare fills lf's MediaType and, from the cache or by reading the file
+// (unless opts.Defer), its SHA256.
+func (lf *LocalFile) prepare(ctx context.Context, opts ScanOptions) error {
+	if lf.Info.Size == 0 {
+		sum := sha256.Sum256(nil)
+		lf.Info.SHA256 = sum[:]
+		return lf.sniff()
+	}
+	if sum := opts.Cache.Lookup(lf.scanned); sum != nil || opts.Defer {
+		if err := lf.sniff(); err != nil {
+			return err
+		}
+		lf.Info.SHA256 = sum
+		return nil
+	}
+	if err := hashFile(ctx, lf, opts.Hashed); err != nil {
+		return err
+	}
+	_ = opts.Cache.Store(lf.scanned, lf.Info.SHA256) // a cache that fails costs a hashing pass later
+	return nil
+}
+
+// sniff fills lf's MediaType from its first bytes, checking that the file
+// is still the one scanned.
+func (lf *LocalFile) sniff() error {
+	f, err := os.Open(lf.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := checkUnchanged(f, lf); err != nil {
+		return err
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("read %s: %w", lf.Path, err)
+	}
+	lf.Info.MediaType = mediaType(lf.Path, head[:n])
+	return nil
+}
+
+// HashMissing hashes the files whose SHA256 is not known yet (a transfer
+// that resumes must offer every hash: the receiver may hold a prefix that
+// the sender will not read again), storing them in cache if not nil.
+func (m *Manifest) HashMissing(ctx context.Context, cache *HashCache) error {
+	for i := range m.Files {
+		lf := &m.Files[i]
+		if len(lf.Info.SHA256) > 0 {
+			continue
+		}
+		if err := hashFile(ctx, lf, nil); err != nil {
+			return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
+		}
+		_ = cache.Store(lf.scanned, lf.Info.SHA256)
+	}
+	return nil
+}
+
+// SetHash records sum as file i's SHA-256, learnt as it was sent, and
+// stores it in cache if not nil. It is not safe for use while another
+// goroutine reads m.
+func (m *Manifest) SetHash(i int, sum []byte, cache *HashCache) error {
+	if i < 0 || i >= len(m.Files) || len(sum) != sha256.Size {
+		return fmt.Errorf("hash of file %d of %d: %d bytes", i, len(m.Files), len(sum))
+	}
+	lf := &m.Files[i]
+	if len(lf.Info.SHA256) > 0 && !bytes.Equal(lf.Info.SHA256, sum) {
+		return fmt.Errorf("%s (%q): read as sha-256 %x, hashed before as %x: %w", lf.Path, lf.Info.Name, sum, lf.Info.SHA256, ErrFileChanged)
+	}
+	lf.Info.SHA256 = bytes.Clone(sum)
+	return cache.Store(lf.scanned, sum)
 }
 
 // hashFile fills lf's SHA256 and MediaType, checking that the file is still

@@ -2163,6 +2163,98 @@ func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
 	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
+// FileHashRequest names a file by its index in the sender's offer, which is
+// the order of the ASK's files. On the wire, the sender's SDK sends it as a
+// record-layer meta record: the byte 1, the index as an unsigned varint, then
+// the 32-byte SHA-256.
+type FileHashRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Sha256        []byte                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileHashRequest) Reset() {
+	*x = FileHashRequest{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileHashRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileHashRequest) ProtoMessage() {}
+
+func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileHashRequest.ProtoReflect.Descriptor instead.
+func (*FileHashRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *FileHashRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *FileHashRequest) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+type FileHashResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileHashResponse) Reset() {
+	*x = FileHashResponse{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileHashResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileHashResponse) ProtoMessage() {}
+
+func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileHashResponse.ProtoReflect.Descriptor instead.
+func (*FileHashResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+}
+
 type OpenRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
@@ -2173,7 +2265,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2277,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2290,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -2216,16 +2308,21 @@ func (x *OpenRequest) GetOffset() int64 {
 }
 
 type OpenResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StreamId      uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
-	Kind          StreamKind             `protobuf:"varint,2,opt,name=kind,proto3,enum=ferry.plugin.v1.StreamKind" json:"kind,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Kind     StreamKind             `protobuf:"varint,2,opt,name=kind,proto3,enum=ferry.plugin.v1.StreamKind" json:"kind,omitempty"`
+	// hash_wanted asks the plugin side to hash the file as it is read from
+	// offset 0 to its end and to report the SHA-256 with FileHash (and, when
+	// it runs the record layer, to send it to the receiver in a meta record):
+	// the offer went out before the file was hashed.
+	HashWanted    bool `protobuf:"varint,3,opt,name=hash_wanted,json=hashWanted,proto3" json:"hash_wanted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2334,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2347,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2267,6 +2364,13 @@ func (x *OpenResponse) GetKind() StreamKind {
 	return StreamKind_STREAM_KIND_UNKNOWN
 }
 
+func (x *OpenResponse) GetHashWanted() bool {
+	if x != nil {
+		return x.HashWanted
+	}
+	return false
+}
+
 type DecideRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Offer         *Offer                 `protobuf:"bytes,1,opt,name=offer,proto3" json:"offer,omitempty"`
@@ -2276,7 +2380,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2392,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2405,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2319,7 +2423,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2435,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2448,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 type CreateRequest struct {
@@ -2356,7 +2460,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2472,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2485,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2412,7 +2516,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2528,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2541,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2505,7 +2609,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2517,7 +2621,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2530,7 +2634,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2576,7 +2680,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2588,7 +2692,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2601,7 +2705,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 type ClosePartRequest struct {
@@ -2614,7 +2718,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2626,7 +2730,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2639,7 +2743,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2664,7 +2768,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2780,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +2793,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 type ProgressRequest struct {
@@ -2702,7 +2806,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2714,7 +2818,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2727,7 +2831,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -2752,7 +2856,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2764,7 +2868,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2777,7 +2881,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2907,13 +3011,19 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\x04R\x06hostId\x124\n" +
 	"\x06record\x18\x03 \x01(\v2\x1c.ferry.plugin.v1.RecordStateR\x06record\"\x19\n" +
-	"\x17ProtocolReceiveResponse\";\n" +
+	"\x17ProtocolReceiveResponse\"?\n" +
+	"\x0fFileHashRequest\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\fR\x06sha256\"\x12\n" +
+	"\x10FileHashResponse\";\n" +
 	"\vOpenRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
-	"\x06offset\x18\x02 \x01(\x03R\x06offset\"\\\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\"}\n" +
 	"\fOpenResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\"=\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x1f\n" +
+	"\vhash_wanted\x18\x03 \x01(\bR\n" +
+	"hashWanted\"=\n" +
 	"\rDecideRequest\x12,\n" +
 	"\x05offer\x18\x01 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\"\x10\n" +
 	"\x0eDecideResponse\"%\n" +
@@ -2979,14 +3089,15 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aReceive\x12\x1f.ferry.plugin.v1.ReceiveRequest\x1a\x19.ferry.plugin.v1.Envelope0\x012\xbd\x01\n" +
 	"\bProtocol\x12S\n" +
 	"\x04Send\x12$.ferry.plugin.v1.ProtocolSendRequest\x1a%.ferry.plugin.v1.ProtocolSendResponse\x12\\\n" +
-	"\aReceive\x12'.ferry.plugin.v1.ProtocolReceiveRequest\x1a(.ferry.plugin.v1.ProtocolReceiveResponse2\xd1\x03\n" +
+	"\aReceive\x12'.ferry.plugin.v1.ProtocolReceiveRequest\x1a(.ferry.plugin.v1.ProtocolReceiveResponse2\xa2\x04\n" +
 	"\x04Host\x12C\n" +
 	"\x04Open\x12\x1c.ferry.plugin.v1.OpenRequest\x1a\x1d.ferry.plugin.v1.OpenResponse\x12I\n" +
 	"\x06Decide\x12\x1e.ferry.plugin.v1.DecideRequest\x1a\x1f.ferry.plugin.v1.DecideResponse\x12I\n" +
 	"\x06Create\x12\x1e.ferry.plugin.v1.CreateRequest\x1a\x1f.ferry.plugin.v1.CreateResponse\x12I\n" +
 	"\x06Commit\x12\x1e.ferry.plugin.v1.CommitRequest\x1a\x1f.ferry.plugin.v1.CommitResponse\x12R\n" +
 	"\tClosePart\x12!.ferry.plugin.v1.ClosePartRequest\x1a\".ferry.plugin.v1.ClosePartResponse\x12O\n" +
-	"\bProgress\x12 .ferry.plugin.v1.ProgressRequest\x1a!.ferry.plugin.v1.ProgressResponseB/Z-github.com/ferry-p2p/ferry/sdk/internal/pb;pbb\x06proto3"
+	"\bProgress\x12 .ferry.plugin.v1.ProgressRequest\x1a!.ferry.plugin.v1.ProgressResponse\x12O\n" +
+	"\bFileHash\x12 .ferry.plugin.v1.FileHashRequest\x1a!.ferry.plugin.v1.FileHashResponseB/Z-github.com/ferry-p2p/ferry/sdk/internal/pb;pbb\x06proto3"
 
 var (
 	file_ferry_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -3001,7 +3112,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -3043,18 +3154,20 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*ProtocolSendResponse)(nil),    // 37: ferry.plugin.v1.ProtocolSendResponse
 	(*ProtocolReceiveRequest)(nil),  // 38: ferry.plugin.v1.ProtocolReceiveRequest
 	(*ProtocolReceiveResponse)(nil), // 39: ferry.plugin.v1.ProtocolReceiveResponse
-	(*OpenRequest)(nil),             // 40: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 41: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 42: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 43: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 44: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 45: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 46: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 47: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 48: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 49: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 50: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 51: ferry.plugin.v1.ProgressResponse
+	(*FileHashRequest)(nil),         // 40: ferry.plugin.v1.FileHashRequest
+	(*FileHashResponse)(nil),        // 41: ferry.plugin.v1.FileHashResponse
+	(*OpenRequest)(nil),             // 42: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 43: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 44: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 45: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 46: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 47: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 48: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 49: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 50: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 51: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 52: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 53: ferry.plugin.v1.ProgressResponse
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
@@ -3091,33 +3204,35 @@ var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	30, // 31: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
 	36, // 32: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
 	38, // 33: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	40, // 34: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	42, // 35: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	44, // 36: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	46, // 37: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	48, // 38: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	50, // 39: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	6,  // 40: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 41: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 42: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 43: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 44: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	19, // 45: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	22, // 46: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	24, // 47: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	26, // 48: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	29, // 49: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	27, // 50: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	37, // 51: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	39, // 52: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	41, // 53: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	43, // 54: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	45, // 55: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	47, // 56: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	49, // 57: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	51, // 58: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	40, // [40:59] is the sub-list for method output_type
-	21, // [21:40] is the sub-list for method input_type
+	42, // 34: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	44, // 35: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	46, // 36: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	48, // 37: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	50, // 38: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	52, // 39: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	40, // 40: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
+	6,  // 41: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 42: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 43: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 44: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 45: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	19, // 46: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	22, // 47: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	24, // 48: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	26, // 49: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	29, // 50: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	27, // 51: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	37, // 52: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	39, // 53: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	43, // 54: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	45, // 55: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	47, // 56: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	49, // 57: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	51, // 58: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	53, // 59: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	41, // 60: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
+	41, // [41:61] is the sub-list for method output_type
+	21, // [21:41] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name
@@ -3134,7 +3249,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   48,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -878,6 +878,7 @@ const (
 	Host_Commit_FullMethodName    = "/ferry.plugin.v1.Host/Commit"
 	Host_ClosePart_FullMethodName = "/ferry.plugin.v1.Host/ClosePart"
 	Host_Progress_FullMethodName  = "/ferry.plugin.v1.Host/Progress"
+	Host_FileHash_FullMethodName  = "/ferry.plugin.v1.Host/FileHash"
 )
 
 // HostClient is the client API for Host service.
@@ -897,6 +898,11 @@ type HostClient interface {
 	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
 	ClosePart(ctx context.Context, in *ClosePartRequest, opts ...grpc.CallOption) (*ClosePartResponse, error)
 	Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error)
+	// FileHash gives the host a file's whole-file SHA-256. In a send call:
+	// the plugin side hashed the file as it read it (OpenResponse.hash_wanted).
+	// In a receive call: the sender's SDK sent it in a meta record (see Go
+	// package sdk/record and FileHashRequest).
+	FileHash(ctx context.Context, in *FileHashRequest, opts ...grpc.CallOption) (*FileHashResponse, error)
 }
 
 type hostClient struct {
@@ -967,6 +973,16 @@ func (c *hostClient) Progress(ctx context.Context, in *ProgressRequest, opts ...
 	return out, nil
 }
 
+func (c *hostClient) FileHash(ctx context.Context, in *FileHashRequest, opts ...grpc.CallOption) (*FileHashResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FileHashResponse)
+	err := c.cc.Invoke(ctx, Host_FileHash_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -984,6 +1000,11 @@ type HostServer interface {
 	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
 	ClosePart(context.Context, *ClosePartRequest) (*ClosePartResponse, error)
 	Progress(context.Context, *ProgressRequest) (*ProgressResponse, error)
+	// FileHash gives the host a file's whole-file SHA-256. In a send call:
+	// the plugin side hashed the file as it read it (OpenResponse.hash_wanted).
+	// In a receive call: the sender's SDK sent it in a meta record (see Go
+	// package sdk/record and FileHashRequest).
+	FileHash(context.Context, *FileHashRequest) (*FileHashResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -1011,6 +1032,9 @@ func (UnimplementedHostServer) ClosePart(context.Context, *ClosePartRequest) (*C
 }
 func (UnimplementedHostServer) Progress(context.Context, *ProgressRequest) (*ProgressResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Progress not implemented")
+}
+func (UnimplementedHostServer) FileHash(context.Context, *FileHashRequest) (*FileHashResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FileHash not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -1141,6 +1165,24 @@ func _Host_Progress_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_FileHash_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FileHashRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).FileHash(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_FileHash_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).FileHash(ctx, req.(*FileHashRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1171,6 +1213,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Progress",
 			Handler:    _Host_Progress_Handler,
+		},
+		{
+			MethodName: "FileHash",
+			Handler:    _Host_FileHash_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+	"github.com/ferry-p2p/ferry/sdk/record"
 )
 
 // hostClient is the plugin's view of the host services of one call: the
@@ -20,6 +21,9 @@ type hostClient struct {
 	cc       *grpc.ClientConn
 	dc       *datachan.Channel
 	progress *progressClient
+	// meta sends a meta record on the call's stream; nil when the host
+	// runs the record layer.
+	meta func([]byte) error
 }
 
 var (
@@ -47,7 +51,39 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	return rc, nil
+	f, isFile := rc.(*os.File)
+	if !resp.GetHashWanted() || offset != 0 || !isFile {
+		return rc, nil
+	}
+	hf, err := newHashingFile(f, func(sum []byte) { h.fileHashed(ctx, index, sum) })
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return hf, nil
+}
+
+// fileHashed tells the host the SHA-256 of file index, read whole, and
+// sends it to the receiver in a meta record when this side runs the record
+// layer (the host does when it kept the stream). Errors are the stream's
+// and the host's to report on their next use: the receiver without the
+// hash fails the file, it never accepts it unchecked.
+func (h *hostClient) fileHashed(ctx context.Context, index int, sum []byte) {
+	if h.meta != nil {
+		_ = h.meta(record.EncodeFileHash(index, sum))
+	}
+	_, _ = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Sha256: sum})
+}
+
+// receivedHash passes a meta record from the sender to the host, if it
+// gives a file's hash.
+func (h *hostClient) receivedHash(ctx context.Context, p []byte) error {
+	index, sum, ok, err := record.DecodeFileHash(p)
+	if !ok || err != nil {
+		return err
+	}
+	_, err = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Sha256: sum})
+	return fromStatus(ctx, h.dc.Done(), "file hash", err)
 }
 
 func (h *hostClient) Decide(ctx context.Context, offer sdk.Offer) error {

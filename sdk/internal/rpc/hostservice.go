@@ -33,13 +33,21 @@ func (h *hostServer) Open(ctx context.Context, req *pb.OpenRequest) (*pb.OpenRes
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if f, ok := r.(*os.File); ok {
+	f, ok := r.(*os.File)
+	if fr, isFiler := r.(fileReader); isFiler && !ok {
+		f, ok = fr.File(), true
+	}
+	if ok {
 		id, err := h.dc.SendFile(f)
-		_ = f.Close()
+		_ = r.Close()
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		return &pb.OpenResponse{StreamId: id, Kind: pb.StreamKind_STREAM_KIND_FD}, nil
+		resp := &pb.OpenResponse{StreamId: id, Kind: pb.StreamKind_STREAM_KIND_FD}
+		if hw, ok := r.(hashWanter); ok {
+			resp.HashWanted = hw.HashWanted()
+		}
+		return resp, nil
 	}
 	id, conn, err := h.dc.OpenStream()
 	if err != nil {
@@ -127,6 +135,46 @@ func (h *hostServer) Commit(ctx context.Context, req *pb.CommitRequest) (*pb.Com
 		return nil, toStatus(err)
 	}
 	return &pb.CommitResponse{}, nil
+}
+
+// fileReader is a source's reader that is an open file underneath (the
+// core's reader that hashes as a builtin protocol reads): its descriptor is
+// handed over, and the plugin side does what the reader would have.
+type fileReader interface {
+	io.ReadCloser
+	File() *os.File
+}
+
+// hashWanter is a source's reader whose file's hash is not known yet: the
+// plugin side hashes it as it reads (OpenResponse.hash_wanted).
+type hashWanter interface {
+	HashWanted() bool
+}
+
+// hashReporter is a host source or sink that takes a file's SHA-256 as it
+// becomes known (the core's, in core/node).
+type hashReporter interface {
+	FileHashed(ctx context.Context, index int, sum []byte) error
+}
+
+// FileHash passes a file's SHA-256 to the source (the plugin side hashed it
+// as it read) or to the sink (the sender sent it).
+func (h *hostServer) FileHash(ctx context.Context, req *pb.FileHashRequest) (*pb.FileHashResponse, error) {
+	var err error
+	switch {
+	case h.source != nil:
+		if hs, ok := h.source.(hashReporter); ok {
+			err = hs.FileHashed(ctx, int(req.GetIndex()), req.GetSha256())
+		}
+	case h.sink != nil:
+		if hs, ok := h.sink.(hashReporter); ok {
+			err = hs.FileHashed(ctx, int(req.GetIndex()), req.GetSha256())
+		}
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.FileHashResponse{}, nil
 }
 
 // hashedPart is a host part file that takes the SHA-256 state of what the

@@ -54,6 +54,9 @@ func (s *protocolServer) Send(ctx context.Context, req *pb.ProtocolSendRequest) 
 	}
 	defer hc.close()
 	defer st.Close()
+	if rc, ok := st.(*record.Conn); ok {
+		hc.meta = rc.WriteMeta
+	}
 	err = s.impl.Send(ctx, sdk.SendRequest{Stream: st, Offer: offerFromProto(req.GetOffer()), Source: hc, Progress: hc.progress})
 	if err != nil {
 		return nil, toStatus(err)
@@ -68,6 +71,9 @@ func (s *protocolServer) Receive(ctx context.Context, req *pb.ProtocolReceiveReq
 	}
 	defer hc.close()
 	defer st.Close()
+	if rc, ok := st.(*record.Conn); ok {
+		rc.OnMeta(func(p []byte) error { return hc.receivedHash(ctx, p) })
+	}
 	if err := s.impl.Receive(ctx, sdk.ReceiveRequest{Stream: st, Sink: hc, Progress: hc.progress}); err != nil {
 		return nil, toStatus(err)
 	}

@@ -1,0 +1,148 @@
+package transfer
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// hashCacheMax bounds the entries a HashCache keeps; the least recently
+// used go first.
+const hashCacheMax = 8192
+
+// HashCache remembers the SHA-256 of files this device has read whole, so
+// that offering an unchanged file again (a new send, or a resume after a
+// restart) needs no hashing pass. A file is known by its device and inode,
+// and is unchanged while its size, modification time and change time are
+// those recorded: the change time cannot be set back by a user, so a file
+// rewritten with its old modification time restored still misses.
+//
+// It is one JSON file, rewritten atomically on each store; several
+// processes may share it (the last writer wins, and a lost entry costs
+// only a hashing pass). It is safe for concurrent use.
+type HashCache struct {
+	path string
+
+	mu      sync.Mutex
+	loaded  bool
+	entries map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	Size   int64  `json:"size"`
+	MTime  int64  `json:"mtime_ns"`
+	CTime  int64  `json:"ctime_ns"`
+	SHA256 string `json:"sha256"`
+	Used   int64  `json:"used"`
+}
+
+// OpenHashCache returns the cache kept in the file at path (created on the
+// first store). A missing or unreadable file is an empty cache.
+func OpenHashCache(path string) *HashCache { return &HashCache{path: path} }
+
+// cacheKey returns the key and the entry of st, without its hash; ok is
+// false when st has no device and inode (not a local file system).
+func cacheKey(st os.FileInfo) (string, cacheEntry, bool) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || st == nil {
+		return "", cacheEntry{}, false
+	}
+	e := cacheEntry{Size: st.Size(), MTime: st.ModTime().UnixNano(), CTime: sys.Ctim.Nano()}
+	return fmt.Sprintf("%d:%d", sys.Dev, sys.Ino), e, true
+}
+
+func (c *HashCache) load() {
+	if c.loaded {
+		return
+	}
+	c.loaded = true
+	c.entries = map[string]cacheEntry{}
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return
+	}
+	_ = json.Unmarshal(data, &c.entries) // a damaged cache is an empty one
+	if c.entries == nil {
+		c.entries = map[string]cacheEntry{}
+	}
+}
+
+// Lookup returns the SHA-256 recorded for the file st describes, or nil.
+func (c *HashCache) Lookup(st os.FileInfo) []byte {
+	if c == nil || st == nil {
+		return nil
+	}
+	key, want, ok := cacheKey(st)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load()
+	e, ok := c.entries[key]
+	if !ok || e.Size != want.Size || e.MTime != want.MTime || e.CTime != want.CTime {
+		return nil
+	}
+	sum, err := hex.DecodeString(e.SHA256)
+	if err != nil || len(sum) != 32 {
+		return nil
+	}
+	return sum
+}
+
+// Store records sum as the SHA-256 of the file st describes.
+func (c *HashCache) Store(st os.FileInfo, sum []byte) error {
+	if c == nil || st == nil || len(sum) != 32 {
+		return nil
+	}
+	key, e, ok := cacheKey(st)
+	if !ok {
+		return nil
+	}
+	e.SHA256, e.Used = hex.EncodeToString(sum), time.Now().Unix()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load()
+	c.entries[key] = e
+	if len(c.entries) > hashCacheMax {
+		keys := make([]string, 0, len(c.entries))
+		for k := range c.entries {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int { return int(c.entries[a].Used - c.entries[b].Used) })
+		for _, k := range keys[:len(keys)-hashCacheMax] {
+			delete(c.entries, k)
+		}
+	}
+	data, err := json.Marshal(c.entries)
+	if err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	dir := filepath.Dir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".hashcache-*")
+	if err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	return nil
+}
+

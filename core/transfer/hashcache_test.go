@@ -1,0 +1,107 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestHashCache: a stored hash is found while the file is unchanged, and
+// missed once it changes, even with its modification time put back.
+func TestHashCache(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := OpenHashCache(filepath.Join(dir, "home", "hashcache.json"))
+	if got := c.Lookup(st); got != nil {
+		t.Fatalf("empty cache found %x", got)
+	}
+	sum := sha256.Sum256([]byte("one"))
+	if err := c.Store(st, sum[:]); err != nil {
+		t.Fatal(err)
+	}
+	// Another process opening the same file sees it.
+	c2 := OpenHashCache(filepath.Join(dir, "home", "hashcache.json"))
+	if got := c2.Lookup(st); !bytes.Equal(got, sum[:]) {
+		t.Fatalf("reopened cache: %x, want %x", got, sum)
+	}
+	// Same size, content rewritten, modification time put back.
+	time.Sleep(10 * time.Millisecond) // ctime has nanosecond resolution; make sure it moves
+	if err := os.WriteFile(p, []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.Lookup(st2); got != nil {
+		t.Fatalf("rewritten file with its mtime restored: cache gave %x", got)
+	}
+	var nilCache *HashCache
+	if nilCache.Lookup(st) != nil || nilCache.Store(st, sum[:]) != nil {
+		t.Fatal("a nil cache is not an empty one")
+	}
+}
+
+// TestScanDefer: with Defer, a file the cache does not know has no hash
+// and is not read whole; an empty file has its hash; a file the cache knows
+// has the cached hash; HashMissing fills the rest.
+func TestScanDefer(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("x"), 3<<20)
+	for name, data := range map[string][]byte{"big": big, "empty": nil, "known": []byte("known")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := OpenHashCache(filepath.Join(t.TempDir(), "hc.json"))
+	st, _ := os.Stat(filepath.Join(dir, "known"))
+	knownSum := sha256.Sum256([]byte("known"))
+	if err := cache.Store(st, knownSum[:]); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m, err := ScanWith(ctx, []string{dir}, ScanOptions{Cache: cache, Defer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptySum := sha256.Sum256(nil)
+	want := map[string][]byte{"big": nil, "empty": emptySum[:], "known": knownSum[:]}
+	for _, lf := range m.Files {
+		if w := want[filepath.Base(lf.Info.Name)]; !bytes.Equal(lf.Info.SHA256, w) {
+			t.Errorf("%s: hash %x, want %x", lf.Info.Name, lf.Info.SHA256, w)
+		}
+	}
+	if err := m.HashMissing(ctx, cache); err != nil {
+		t.Fatal(err)
+	}
+	bigSum := sha256.Sum256(big)
+	for _, lf := range m.Files {
+		if filepath.Base(lf.Info.Name) == "big" && !bytes.Equal(lf.Info.SHA256, bigSum[:]) {
+			t.Errorf("big after HashMissing: %x", lf.Info.SHA256)
+		}
+	}
+	// HashMissing stored it: a new deferred scan knows it.
+	m2, err := ScanWith(ctx, []string{dir}, ScanOptions{Cache: cache, Defer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lf := range m2.Files {
+		if len(lf.Info.SHA256) != 32 {
+			t.Errorf("%s: no hash in the second scan", lf.Info.Name)
+		}
+	}
+}
