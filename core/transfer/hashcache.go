@@ -145,4 +145,3 @@ func (c *HashCache) Store(st os.FileInfo, sum []byte) error {
 	}
 	return nil
 }
-

@@ -1,9 +1,9 @@
 package transfer
 
 import (
-	"slices"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ferry-p2p/ferry/sdk"
