@@ -144,13 +144,13 @@ type Pending struct {
 	auth   bool  // guarded by g.mu
 }
 
-// Source returns the key of c's remote address that the per-source limit
-// counts: the IPv4 address (an IPv4-mapped IPv6 address counts as IPv4),
-// or the /64 an IPv6 address is in. Addresses that are not IP addresses
-// share the zero prefix.
-func Source(c net.Conn) netip.Prefix {
+// Source returns the source that the per-source limit counts a
+// connection from remote (its RemoteAddr) against: the IPv4 address (an
+// IPv4-mapped IPv6 address counts as IPv4), or the /64 an IPv6 address is
+// in. Addresses that are not IP addresses share the zero prefix.
+func Source(remote net.Addr) netip.Prefix {
 	var ap netip.AddrPort
-	switch a := c.RemoteAddr().(type) {
+	switch a := remote.(type) {
 	case *net.TCPAddr:
 		ap = a.AddrPort()
 	case *net.UDPAddr:
@@ -191,7 +191,7 @@ func (g *Gate) SetLimits(l Limits) error {
 // describes; it never refuses c, unless the gate is closed: then it closes
 // c and returns an error wrapping [ErrClosed].
 func (g *Gate) Admit(c net.Conn) (*Pending, error) {
-	p := &Pending{g: g, conn: c, source: Source(c)}
+	p := &Pending{g: g, conn: c, source: Source(c.RemoteAddr())}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()

@@ -126,7 +126,7 @@ func TestSource(t *testing.T) {
 		{tcp("[fe80::1%lo]:1"), "fe80::/64"},
 		{fakeConn{&net.UnixAddr{Name: "x", Net: "unix"}}, "invalid Prefix"},
 	} {
-		if got := Source(c.conn).String(); got != c.want {
+		if got := Source(c.conn.RemoteAddr()).String(); got != c.want {
 			t.Errorf("Source(%v) = %s, want %s", c.conn.RemoteAddr(), got, c.want)
 		}
 	}
