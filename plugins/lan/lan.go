@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/feed"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
@@ -44,7 +45,8 @@ type Plugin struct {
 	lifecycle.Meta
 	log   *slog.Logger
 	drops dropLog
-	seq   atomic.Uint64 // the last Seq signed
+	gate  *connlimit.Gate // signaling connections before their frame verifies
+	seq   atomic.Uint64   // the last Seq signed
 
 	cfgMu  sync.Mutex // serialises Configure
 	sendMu sync.Mutex // serialises announcements, so LEAVE is the last
@@ -97,6 +99,11 @@ func New(opts ...Option) *Plugin {
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	gate, err := connlimit.NewGate(defaultConfig().limits)
+	if err != nil {
+		panic("lan: default limits: " + err.Error()) // a bug, caught by every test
+	}
+	p.gate = gate
 	for _, o := range opts {
 		o(p)
 	}
@@ -126,6 +133,9 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	p.cfgMu.Lock()
 	defer p.cfgMu.Unlock()
+	if err := p.gate.SetLimits(cfg.limits); err != nil {
+		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
+	}
 
 	p.mu.Lock()
 	if p.closed {
@@ -141,7 +151,7 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	var s *sockets
 	if !reuse {
-		if s, err = openSockets(cfg, p.logOnce); err != nil {
+		if s, err = openSockets(cfg, ifs, p.logOnce); err != nil {
 			return err
 		}
 	}
@@ -214,6 +224,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	s.close()
+	p.gate.Close()
 	if err := lifecycle.Wait(ctx, &p.wg); err != nil {
 		return fmt.Errorf("lan: close: waiting for goroutines: %w", err)
 	}
