@@ -39,8 +39,8 @@ func WithLogger(l *slog.Logger) Option {
 // binds its sockets in Configure and releases them in Close. All methods
 // are safe to call concurrently. Info and ConfigSchema are those of the
 // embedded [lifecycle.Meta]; the options are port, interfaces,
-// broadcast_addresses, multicast_group, announce_interval and
-// peer_timeout.
+// broadcast_addresses, multicast_group, announce_interval, peer_timeout,
+// handshake_timeout, max_pending and max_pending_per_source.
 type Plugin struct {
 	lifecycle.Meta
 	log   *slog.Logger
@@ -133,9 +133,6 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	p.cfgMu.Lock()
 	defer p.cfgMu.Unlock()
-	if err := p.gate.SetLimits(cfg.limits); err != nil {
-		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
-	}
 
 	p.mu.Lock()
 	if p.closed {
@@ -154,6 +151,12 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 		if s, err = openSockets(cfg, ifs, p.logOnce); err != nil {
 			return err
 		}
+	}
+	// Before the accept loops start, so the new limits apply from the
+	// first connection.
+	if err := p.gate.SetLimits(cfg.limits); err != nil {
+		s.close()
+		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
 	}
 
 	p.mu.Lock()

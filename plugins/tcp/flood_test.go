@@ -152,3 +152,20 @@ func TestPendingLimitEvictsOldest(t *testing.T) {
 	}
 	f.Stop()
 }
+
+// TestReconfigureLimits checks that new limits take effect on a
+// re-Configure that keeps the listeners.
+func TestReconfigureLimits(t *testing.T) {
+	b := configured(t, "127.0.0.1:0")
+	raw := []byte(`{"listen": ["127.0.0.1:0"], "max_pending": 1, "max_pending_per_source": 1}`)
+	if err := b.Configure(plugintest.Context(t), sdk.ConfigureRequest{APIVersion: sdk.APIVersion, Config: raw}); err != nil {
+		t.Fatalf("Configure(%s): %v", raw, err)
+	}
+	_, d := prepare(t, b, sdk.Responder)
+	plugintest.StartFlood(t, plugintest.FloodConfig{Addr: d.addrs[0], Idle: 2})
+	for deadline := time.Now().Add(testTimeout); b.gate.Stats().Evicted == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("two idle connections under max_pending 1: none evicted: %+v", b.gate.Stats())
+		}
+	}
+}

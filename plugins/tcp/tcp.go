@@ -185,13 +185,16 @@ func (t *Transport) Configure(ctx context.Context, req sdk.ConfigureRequest) err
 		return nil
 	}
 	t.mu.Unlock()
-	if err := t.gate.SetLimits(cfg.limits); err != nil {
-		return lifecycle.InvalidConfig(Name, err)
-	}
 
 	ls, err := t.bind(ctx, cfg.listen)
 	if err != nil {
 		return err
+	}
+	// Before the accept loops start, so the new limits apply from the
+	// first connection.
+	if err := t.gate.SetLimits(cfg.limits); err != nil {
+		closeListeners(ls)
+		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
 	}
 	t.mu.Lock()
 	if t.closed {

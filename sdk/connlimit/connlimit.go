@@ -318,9 +318,6 @@ func (p *Pending) Err() error {
 	return p.err
 }
 
-// Conn returns the admitted connection.
-func (p *Pending) Conn() net.Conn { return p.conn }
-
 // Stats returns the gate's counters.
 func (g *Gate) Stats() Stats {
 	g.mu.Lock()
