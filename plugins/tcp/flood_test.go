@@ -16,18 +16,38 @@ import (
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
-// floodSources are the addresses the flood comes from: four, so that
-// with the default per-source limit (16) the flood alone can never fill
-// the pending set (128), and no legitimate handshake is ever evicted.
-var floodSources = []netip.Addr{
-	netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3"),
-	netip.MustParseAddr("127.0.0.4"), netip.MustParseAddr("127.0.0.5"),
+// floodCases are the floods the flood tests run, each from addresses
+// other than the legitimate peers' (127.0.0.1):
+//
+//   - from 4 addresses, redialling every connection the listener closes:
+//     with the default per-source limit (16) the flood can never fill the
+//     pending set (128), so it never evicts a legitimate handshake, however
+//     long it is held;
+//   - from 100 addresses, each connection made once: the flood fills the
+//     pending set and is evicted by the global limit, oldest first, and
+//     the legitimate connections, made after it, are the newest.
+var floodCases = []struct {
+	name    string
+	sources []netip.Addr
+	redial  time.Duration
+}{
+	{"4 sources, redialled", loopbackRange(2, 4), 500 * time.Millisecond},
+	{"100 sources, held", loopbackRange(2, 100), 0},
+}
+
+// loopbackRange returns n addresses from 127.0.0.<first> on.
+func loopbackRange(first, n int) []netip.Addr {
+	out := make([]netip.Addr, n)
+	for i := range out {
+		out[i] = netip.AddrFrom4([4]byte{127, 0, byte((first + i) / 256), byte((first + i) % 256)})
+	}
+	return out
 }
 
 // TestFlood holds 500 idle connections and 500 that send part of a hello
-// and stall against a responder with the default limits, reconnecting
-// whenever the responder closes them, while 10 connections of real
-// sessions are made at once and carry data both ways. All 10 must succeed,
+// and stall against a responder with the default limits (each of
+// floodCases), while 10 connections of real sessions are made at once and
+// carry data both ways. All 10 must succeed,
 // and the responder's open inbound connections and goroutines must stay
 // within max_pending plus the legitimate ones and a margin.
 func TestFlood(t *testing.T) {
@@ -35,78 +55,82 @@ func TestFlood(t *testing.T) {
 		t.Skip("-short: the flood makes about 1000 connections")
 	}
 	const idle, slow, legit = 500, 500, 10
-	plugintest.RaiseFDLimit(t, 4096) // the flood's own ends and the responder's
-	a := configured(t, "127.0.0.1:0")
-	b := configured(t, "127.0.0.1:0")
-	b.mu.Lock()
-	port := b.listeners[0].bound.addr.Port()
-	b.mu.Unlock()
-	limits := defaultConfig().limits
-	bound := limits.MaxPending + 2*legit + 16 // + each legit pair's two ends, + a margin
+	for _, fc := range floodCases {
+		t.Run(fc.name, func(t *testing.T) {
+			plugintest.RaiseFDLimit(t, 4096) // the flood's own ends and the responder's
+			a := configured(t, "127.0.0.1:0")
+			b := configured(t, "127.0.0.1:0")
+			b.mu.Lock()
+			port := b.listeners[0].bound.addr.Port()
+			b.mu.Unlock()
+			limits := defaultConfig().limits
+			bound := limits.MaxPending + 2*legit + 16 // + each legit pair's two ends, + a margin
 
-	goroutines0 := runtime.NumGoroutine()
-	f := plugintest.StartFlood(t, plugintest.FloodConfig{
-		Addr: fmt.Sprintf("127.0.0.1:%d", port), Idle: idle, Slow: slow,
-		Partial: []byte(helloMagic), Sources: floodSources, Redial: 500 * time.Millisecond,
-	})
+			goroutines0 := runtime.NumGoroutine()
+			f := plugintest.StartFlood(t, plugintest.FloodConfig{
+				Addr: fmt.Sprintf("127.0.0.1:%d", port), Idle: idle, Slow: slow,
+				Partial: []byte(helloMagic), Sources: fc.sources, Redial: fc.redial,
+			})
 
-	var maxConns, maxGoroutines int
-	sample := func() {
-		socks, err := plugintest.TCPSockets(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		maxConns = max(maxConns, plugintest.ServerConns(socks, port))
-		maxGoroutines = max(maxGoroutines, runtime.NumGoroutine()-goroutines0-f.Goroutines())
-	}
-	sample()
-
-	var wg sync.WaitGroup
-	errs := make(chan error, legit)
-	for i := range legit {
-		wg.Go(func() {
-			ctx := plugintest.Context(t)
-			sa, sb, err := plugintest.ConnectPair(ctx, a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
-			if err != nil {
-				errs <- fmt.Errorf("transfer %d: connect: %w", i, err)
-				return
+			var maxConns, maxGoroutines int
+			sample := func() {
+				socks, err := plugintest.TCPSockets(0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				maxConns = max(maxConns, plugintest.ServerConns(socks, port))
+				maxGoroutines = max(maxGoroutines, runtime.NumGoroutine()-goroutines0-f.Goroutines())
 			}
-			defer sa.Close()
-			defer sb.Close()
-			errs <- exchange(sa, sb, i)
+			sample()
+
+			var wg sync.WaitGroup
+			errs := make(chan error, legit)
+			for i := range legit {
+				wg.Go(func() {
+					ctx := plugintest.Context(t)
+					sa, sb, err := plugintest.ConnectPair(ctx, a, b, plugintest.RandomPeerID(t), plugintest.RandomPeerID(t))
+					if err != nil {
+						errs <- fmt.Errorf("transfer %d: connect: %w", i, err)
+						return
+					}
+					defer sa.Close()
+					defer sb.Close()
+					errs <- exchange(sa, sb, i)
+				})
+			}
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			for waiting := true; waiting; {
+				select {
+				case <-done:
+					waiting = false
+				case <-time.After(20 * time.Millisecond):
+				}
+				sample()
+			}
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			gs := b.gate.Stats()
+			fs := f.Stats()
+			fds, _ := plugintest.OpenFDs(0)
+			t.Logf("flood: %d idle + %d slow from %d addresses, %d connections made, %d closed by the responder; gate: %+v",
+				idle, slow, len(fc.sources), fs.Dialled, fs.Closed, gs)
+			t.Logf("responder: at most %d inbound connections open and %d goroutines of its own (bound %d); process descriptors now %d (the flood's %d included)",
+				maxConns, maxGoroutines, bound, fds, fs.Open)
+			if gs.Evicted+gs.TimedOut == 0 {
+				t.Error("the gate closed no connection: the flood did not reach the limits")
+			}
+			if maxConns > bound {
+				t.Errorf("the responder held %d inbound connections, want at most %d", maxConns, bound)
+			}
+			if maxGoroutines > bound {
+				t.Errorf("the responder ran %d goroutines, want at most %d", maxGoroutines, bound)
+			}
 		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	for waiting := true; waiting; {
-		select {
-		case <-done:
-			waiting = false
-		case <-time.After(20 * time.Millisecond):
-		}
-		sample()
-	}
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	gs := b.gate.Stats()
-	fs := f.Stats()
-	fds, _ := plugintest.OpenFDs(0)
-	t.Logf("flood: %d idle + %d slow held from %d addresses, %d connections made, %d closed by the responder; gate: %+v",
-		idle, slow, len(floodSources), fs.Dialled, fs.Closed, gs)
-	t.Logf("responder: at most %d inbound connections open and %d goroutines of its own (bound %d); process descriptors now %d (the flood's %d included)",
-		maxConns, maxGoroutines, bound, fds, fs.Open)
-	if gs.Evicted+gs.TimedOut == 0 {
-		t.Error("the gate closed no connection: the flood did not reach the limits")
-	}
-	if maxConns > bound {
-		t.Errorf("the responder held %d inbound connections, want at most %d", maxConns, bound)
-	}
-	if maxGoroutines > bound {
-		t.Errorf("the responder ran %d goroutines, want at most %d", maxGoroutines, bound)
 	}
 }
 
