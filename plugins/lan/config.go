@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
 
@@ -27,6 +28,19 @@ const (
 	defaultPeerTimeout     = 20 * time.Second
 	minAnnounceInterval    = 10 * time.Millisecond
 	maxInterfaceNameLength = 15 // IFNAMSIZ - 1 on Linux
+	// The limits of signaling connections that have not yet delivered a
+	// frame that verifies. A frame of at most MaxFrame bytes takes well
+	// under 5 s on any LAN; a device signals a peer with one connection
+	// per message and rarely has more than a few in flight, so 16 per
+	// address and 128 in all leave ample room while bounding what a
+	// flood costs (one descriptor and one goroutine per pending
+	// connection).
+	defaultHandshakeTimeout    = connlimit.DefaultHandshakeTimeout
+	defaultMaxPending          = connlimit.DefaultMaxPending
+	defaultMaxPendingPerSource = connlimit.DefaultMaxPendingPerSource
+	// maxPendingLimit bounds max_pending, so that a typo cannot ask for
+	// more descriptors than a process gets.
+	maxPendingLimit = 65536
 )
 
 // schema lists the options Configure accepts.
@@ -55,6 +69,18 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Name: "peer_timeout", Type: "duration", Default: defaultPeerTimeout.String(),
 		Doc: "A peer not heard from for this long is reported as left; must be longer than announce_interval.",
 	},
+	{
+		Name: "handshake_timeout", Type: "duration", Default: defaultHandshakeTimeout.String(),
+		Doc: "How long a signaling connection may take to deliver its frame before it is closed.",
+	},
+	{
+		Name: "max_pending", Type: "int", Default: strconv.Itoa(defaultMaxPending),
+		Doc: "Signaling connections that have not yet delivered a frame that verifies, at most; one more closes the oldest, so a flood of idle connections cannot keep out a real peer.",
+	},
+	{
+		Name: "max_pending_per_source", Type: "int", Default: strconv.Itoa(defaultMaxPendingPerSource),
+		Doc: "Such connections from one IPv4 address or IPv6 /64, at most; one more closes that source's oldest. At most max_pending.",
+	},
 }}
 
 // config is the decoded, checked configuration.
@@ -65,6 +91,7 @@ type config struct {
 	group            netip.Addr // invalid (zero) = no multicast
 	announceInterval time.Duration
 	peerTimeout      time.Duration
+	limits           connlimit.Limits // of signaling connections
 }
 
 func defaultConfig() config {
@@ -73,6 +100,11 @@ func defaultConfig() config {
 		group:            netip.MustParseAddr(DefaultMulticastGroup),
 		announceInterval: defaultAnnounce,
 		peerTimeout:      defaultPeerTimeout,
+		limits: connlimit.Limits{
+			HandshakeTimeout:    defaultHandshakeTimeout,
+			MaxPending:          defaultMaxPending,
+			MaxPendingPerSource: defaultMaxPendingPerSource,
+		},
 	}
 }
 
@@ -106,6 +138,12 @@ func parseConfig(raw []byte) (config, error) {
 			}
 		case "peer_timeout":
 			c.peerTimeout, err = sdk.ParseDuration(val, false)
+		case "handshake_timeout":
+			c.limits.HandshakeTimeout, err = sdk.ParseDuration(val, false)
+		case "max_pending":
+			c.limits.MaxPending, err = sdk.ParseInt(val, 1, maxPendingLimit)
+		case "max_pending_per_source":
+			c.limits.MaxPendingPerSource, err = sdk.ParseInt(val, 1, maxPendingLimit)
 		}
 		return err
 	})
@@ -115,6 +153,10 @@ func parseConfig(raw []byte) (config, error) {
 	if c.peerTimeout <= c.announceInterval {
 		return c, fmt.Errorf("lan config: peer_timeout %v must be longer than announce_interval %v (peers would expire between announcements): %w",
 			c.peerTimeout, c.announceInterval, sdk.ErrInvalidConfig)
+	}
+	if c.limits.MaxPendingPerSource > c.limits.MaxPending {
+		return c, fmt.Errorf("lan config: max_pending_per_source %d exceeds max_pending %d: %w",
+			c.limits.MaxPendingPerSource, c.limits.MaxPending, sdk.ErrInvalidConfig)
 	}
 	return c, nil
 }

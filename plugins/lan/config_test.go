@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -25,18 +26,21 @@ func TestParseConfigDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parseConfig(%q): %v", raw, err)
 		}
-		want := config{port: 41771, group: netip.MustParseAddr("ff02::c0f7:1771"), announceInterval: 5 * time.Second, peerTimeout: 20 * time.Second}
+		want := config{port: 41771, group: netip.MustParseAddr("ff02::c0f7:1771"), announceInterval: 5 * time.Second, peerTimeout: 20 * time.Second,
+			limits: connlimit.Limits{HandshakeTimeout: 5 * time.Second, MaxPending: 128, MaxPendingPerSource: 16}}
 		if fmt.Sprint(c) != fmt.Sprint(want) {
 			t.Fatalf("parseConfig(%q) = %+v, want %+v", raw, c, want)
 		}
 	}
 	c, err := parseConfig([]byte(`{"port": 5000, "interfaces": ["eth0", "wlan0"], "broadcast_addresses": ["192.168.1.255", "255.255.255.255"],
-		"multicast_group": "", "announce_interval": "1s", "peer_timeout": 3000000000}`))
+		"multicast_group": "", "announce_interval": "1s", "peer_timeout": 3000000000,
+		"handshake_timeout": "2s", "max_pending": 300, "max_pending_per_source": 300}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.port != 5000 || !slices.Equal(c.interfaces, []string{"eth0", "wlan0"}) || len(c.broadcast) != 2 || c.group.IsValid() ||
-		c.announceInterval != time.Second || c.peerTimeout != 3*time.Second {
+		c.announceInterval != time.Second || c.peerTimeout != 3*time.Second ||
+		c.limits != (connlimit.Limits{HandshakeTimeout: 2 * time.Second, MaxPending: 300, MaxPendingPerSource: 300}) {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -68,6 +72,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"peer_timeout": "-1s"}`, "peer_timeout"},
 		{`{"announce_interval": "5s", "peer_timeout": "5s"}`, "longer than announce_interval"},
 		{`{"peer_timeout": "4s"}`, "longer than announce_interval"},
+		{`{"handshake_timeout": "0s"}`, "handshake_timeout"},
+		{`{"handshake_timeout": "fast"}`, "handshake_timeout"},
+		{`{"max_pending": 0}`, "max_pending"},
+		{`{"max_pending": 100000}`, "max_pending"},
+		{`{"max_pending": 2.5}`, "max_pending"},
+		{`{"max_pending_per_source": -1}`, "max_pending_per_source"},
+		{`{"max_pending": 8, "max_pending_per_source": 9}`, "max_pending_per_source 9 exceeds max_pending 8"},
 	} {
 		_, err := parseConfig([]byte(c.raw))
 		if !errors.Is(err, sdk.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
@@ -84,6 +95,7 @@ func TestConfigSchema(t *testing.T) {
 	want := map[string]string{
 		"port": "41771", "interfaces": "[]", "broadcast_addresses": "[]", "multicast_group": DefaultMulticastGroup,
 		"announce_interval": "5s", "peer_timeout": "20s",
+		"handshake_timeout": "5s", "max_pending": "128", "max_pending_per_source": "16",
 	}
 	if len(s.Fields) != len(want) {
 		t.Fatalf("%d fields, want %d", len(s.Fields), len(want))

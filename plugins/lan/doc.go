@@ -43,8 +43,8 @@
 //	 "to": "<recipient peer ID>", "payload": "<base64 sealed bytes>"}
 //
 // of at most [MaxFrame] bytes (a payload of [sdk.MaxEnvelopePayload]
-// bytes takes about 86 KiB). The receiver reads it within 5 s (at most 64
-// connections at once), refuses a length over MaxFrame before reading the
+// bytes takes about 86 KiB). The receiver reads it within
+// handshake_timeout (5 s), refuses a length over MaxFrame before reading the
 // body, checks the signature, that "to" is itself and that the message is
 // not a replay, queues Envelope{From: the header's id, To, Payload} for
 // every Receive channel and only then writes one ack byte (0x06); Send
@@ -65,8 +65,12 @@
 //     interfaces.
 //   - UDP 0.0.0.0:P, an ephemeral port of this instance: it sends the
 //     announcements and takes the unicast PING replies. P is "ferry.port".
-//   - TCP on the same number P (IPv6 and IPv4), for SIGNAL frames. When P
-//     is taken for TCP, another UDP port is tried.
+//   - TCP on the same number P, for SIGNAL frames: on every address of
+//     the named interfaces (IPv6 link-local ones zoned to theirs; an IPv6
+//     address that cannot be bound, still tentative say, is left out and
+//     logged), or on every address (IPv6 and IPv4) when "interfaces" is
+//     []. Addresses are read when the sockets are bound, at Configure.
+//     When P is taken for TCP, another UDP port is tried.
 //   - With a multicast group and IPv6: UDP [::]:P, which sends to the
 //     group and takes replies, and UDP [::]:port with SO_REUSEADDR, joined
 //     to the group on each chosen interface that can multicast and has an
@@ -127,9 +131,12 @@
 // some size was sent from one device to another. It cannot read or alter
 // the message, which the core sealed for the recipient, nor announce or
 // signal under another device's ID. It can drop or delay datagrams,
-// replay them to devices that never saw them (they expire), and occupy
-// the 64 signaling handshakes for 5 s at a time (a denial of service
-// that a LAN attacker has anyway).
+// replay them to devices that never saw them (they expire), and open
+// many signaling connections: those that have not delivered a frame that
+// verifies are pending, at most max_pending of them and
+// max_pending_per_source per IPv4 address or IPv6 /64, and one more
+// closes the oldest pending one (package sdk/connlimit), so idle or slow
+// connections cannot keep out a peer that sends its frame at once.
 //
 // Bad input never stops the plugin: malformed, oversized or forged
 // datagrams and frames, replays, a SIGNAL over UDP or an announcement over
@@ -140,13 +147,18 @@
 //
 // # Options
 //
-//	port                 41771           the UDP port announcements go to
-//	interfaces           []              [] = every interface that is up, not
-//	                                     loopback, and can broadcast or multicast
-//	broadcast_addresses  []              [] = each subnet's directed broadcast
-//	multicast_group      ff02::c0f7:1771 "" = IPv4 broadcast only
-//	announce_interval    5s
-//	peer_timeout         20s             must be longer than announce_interval
+//	port                   41771           the UDP port announcements go to
+//	interfaces             []              [] = every interface that is up, not
+//	                                       loopback, and can broadcast or multicast
+//	broadcast_addresses    []              [] = each subnet's directed broadcast
+//	multicast_group        ff02::c0f7:1771 "" = IPv4 broadcast only
+//	announce_interval      5s
+//	peer_timeout           20s             must be longer than announce_interval
+//	handshake_timeout      5s              a signaling connection's time to send its frame
+//	max_pending            128             pending signaling connections; one more
+//	                                       closes the oldest
+//	max_pending_per_source 16              the same per IPv4 address or IPv6 /64;
+//	                                       at most max_pending
 //
 // The default group is an IPv6 link-local group (routers never forward
 // it) whose group ID, 0xc0f71771, comes from the range RFC 3307 leaves to

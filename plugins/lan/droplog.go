@@ -23,7 +23,7 @@ const (
 	reasonShortFrame   = "short frame"
 	reasonNotSignal    = "not a SIGNAL"
 	reasonRecipient    = "wrong recipient"
-	reasonBusy         = "too many handshakes"
+	reasonEvicted      = "closed while pending"
 )
 
 // dropLog rate-limits the log lines of refused input: one line per kind

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/feed"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
@@ -38,13 +39,14 @@ func WithLogger(l *slog.Logger) Option {
 // binds its sockets in Configure and releases them in Close. All methods
 // are safe to call concurrently. Info and ConfigSchema are those of the
 // embedded [lifecycle.Meta]; the options are port, interfaces,
-// broadcast_addresses, multicast_group, announce_interval and
-// peer_timeout.
+// broadcast_addresses, multicast_group, announce_interval, peer_timeout,
+// handshake_timeout, max_pending and max_pending_per_source.
 type Plugin struct {
 	lifecycle.Meta
 	log   *slog.Logger
 	drops dropLog
-	seq   atomic.Uint64 // the last Seq signed
+	gate  *connlimit.Gate // signaling connections before their frame verifies
+	seq   atomic.Uint64   // the last Seq signed
 
 	cfgMu  sync.Mutex // serialises Configure
 	sendMu sync.Mutex // serialises announcements, so LEAVE is the last
@@ -97,6 +99,11 @@ func New(opts ...Option) *Plugin {
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	gate, err := connlimit.NewGate(defaultConfig().limits)
+	if err != nil {
+		panic("lan: default limits: " + err.Error()) // a bug, caught by every test
+	}
+	p.gate = gate
 	for _, o := range opts {
 		o(p)
 	}
@@ -141,9 +148,15 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	}
 	var s *sockets
 	if !reuse {
-		if s, err = openSockets(cfg, p.logOnce); err != nil {
+		if s, err = openSockets(cfg, ifs, p.logOnce); err != nil {
 			return err
 		}
+	}
+	// Before the accept loops start, so the new limits apply from the
+	// first connection.
+	if err := p.gate.SetLimits(cfg.limits); err != nil {
+		s.close()
+		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
 	}
 
 	p.mu.Lock()
@@ -214,6 +227,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	s.close()
+	p.gate.Close()
 	if err := lifecycle.Wait(ctx, &p.wg); err != nil {
 		return fmt.Errorf("lan: close: waiting for goroutines: %w", err)
 	}

@@ -23,7 +23,7 @@ func (p *Plugin) acceptsFrom(ifIndex int) bool {
 
 // startSocketLoops starts the goroutines that read s. p.mu is held.
 func (p *Plugin) startSocketLoops(s *sockets) {
-	p.wg.Add(3)
+	p.wg.Add(2)
 	go p.readLoop(s, "broadcast", func(b []byte) (int, netip.AddrPort, int, error) {
 		n, cm, src, err := s.bcast.ReadFrom(b)
 		return n, addrPortOf(src), ifIndex4(cm), err
@@ -32,7 +32,10 @@ func (p *Plugin) startSocketLoops(s *sockets) {
 		n, src, err := s.uni4.ReadFromUDPAddrPort(b)
 		return n, src, 0, err
 	}, false)
-	go p.acceptLoop(s)
+	for _, ln := range s.tcp {
+		p.wg.Add(1)
+		go p.acceptLoop(ln)
+	}
 	if s.mcast != nil {
 		p.wg.Add(2)
 		go p.readLoop(s, "multicast", func(b []byte) (int, netip.AddrPort, int, error) {

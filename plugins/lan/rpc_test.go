@@ -249,7 +249,7 @@ func TestConfigureOverRPC(t *testing.T) {
 				t.Errorf("Configure with an unknown key: %v", err)
 			}
 			schema, err := p.ConfigSchema(ctx)
-			if err != nil || len(schema.Fields) != 6 {
+			if err != nil || len(schema.Fields) != 9 {
 				t.Errorf("ConfigSchema over RPC: %+v, %v", schema, err)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/feed"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 )
@@ -26,8 +27,6 @@ const (
 	dialTimeout = 3 * time.Second
 	// ackTimeout bounds Send's write of the frame and wait for the ack.
 	ackTimeout = 5 * time.Second
-	// frameTimeout bounds the receiver's read of one frame.
-	frameTimeout = 5 * time.Second
 )
 
 // Send delivers env to env.To over TCP: it dials the address the peer
@@ -127,11 +126,13 @@ func (p *Plugin) deliverLocked(env sdk.Envelope) {
 	}
 }
 
-// acceptLoop takes signaling connections on s.tcp until it is closed.
-func (p *Plugin) acceptLoop(s *sockets) {
+// acceptLoop takes signaling connections on ln, one of sockets.tcp, until it
+// is closed. Each is admitted to p.gate, which may close older ones that
+// have not delivered a frame yet; a new connection is never refused.
+func (p *Plugin) acceptLoop(ln *net.TCPListener) {
 	defer p.wg.Done()
 	for {
-		c, err := s.tcp.AcceptTCP()
+		c, err := ln.AcceptTCP()
 		if err != nil {
 			if isClosedErr(err) {
 				return
@@ -145,24 +146,21 @@ func (p *Plugin) acceptLoop(s *sockets) {
 			continue
 		}
 		src := tcpAddrPort(c.RemoteAddr())
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			_ = c.Close()
-			p.drop("signaling connection", src, reasonBusy, fmt.Sprintf("%d frames being read", maxHandshakes))
-			continue
+		pc, err := p.gate.Admit(c)
+		if err != nil {
+			return // the plugin is closing; the gate closed c
 		}
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
+			pc.Release()
 			_ = c.Close()
-			<-s.sem
 			return
 		}
 		p.conns[c] = struct{}{}
 		p.wg.Add(1)
 		p.mu.Unlock()
-		go p.serveFrame(s, c, src)
+		go p.serveFrame(c, pc, src)
 	}
 }
 
@@ -176,19 +174,34 @@ func tcpAddrPort(a net.Addr) netip.AddrPort {
 
 // serveFrame reads one frame from c, checks it, delivers its envelope and
 // acks; a bad frame is logged and the connection closed without an ack.
-func (p *Plugin) serveFrame(s *sockets, c *net.TCPConn, src netip.AddrPort) {
+// The connection is pending in p.gate until its frame verifies.
+func (p *Plugin) serveFrame(c *net.TCPConn, pc *connlimit.Pending, src netip.AddrPort) {
 	defer p.wg.Done()
-	defer func() { <-s.sem }()
 	defer func() {
+		pc.Release()
 		p.mu.Lock()
 		delete(p.conns, c)
 		p.mu.Unlock()
 		_ = c.Close()
 	}()
 	const what = "signaling frame"
-	_ = c.SetDeadline(time.Now().Add(frameTimeout))
+	// The gate closes c at the handshake deadline; the deadline makes
+	// reads fail then too, and bounds the ack's write.
+	_ = c.SetDeadline(time.Now().Add(p.handshakeTimeout()))
+	// closedByGate logs, instead of the read error it caused, that the
+	// gate closed c, and why.
+	closedByGate := func() bool {
+		if err := pc.Err(); err != nil {
+			p.drop("signaling connection", src, reasonEvicted, err)
+			return true
+		}
+		return false
+	}
 	var hdr [frameHeaderLen]byte
 	if n, err := io.ReadFull(c, hdr[:]); err != nil {
+		if closedByGate() {
+			return
+		}
 		if n == 0 && errors.Is(err, io.EOF) {
 			p.log.Debug("lan: signaling connection closed before a frame", "from", src)
 			return
@@ -201,8 +214,16 @@ func (p *Plugin) serveFrame(s *sockets, c *net.TCPConn, src netip.AddrPort) {
 		p.drop(what, src, reasonFrameLength, fmt.Sprintf("length prefix %d, want 1..%d", n, MaxFrame))
 		return
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c, body); err != nil {
+	// Grown as bytes arrive: a peer that announces a large frame and
+	// stalls costs only what it sent.
+	body, err := io.ReadAll(io.LimitReader(c, int64(n)))
+	if err == nil && len(body) < int(n) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		if closedByGate() {
+			return
+		}
 		p.drop(what, src, reasonShortFrame, fmt.Sprintf("%d-byte body: %v", n, err))
 		return
 	}
@@ -218,6 +239,11 @@ func (p *Plugin) serveFrame(s *sockets, c *net.TCPConn, src netip.AddrPort) {
 	now := time.Now()
 	if err := Verify(m, now); err != nil {
 		p.drop(what, src, verifyReason(err), err)
+		return
+	}
+	// Signed by a key its sender's device delegated: no longer pending.
+	if !pc.Authenticate() {
+		closedByGate()
 		return
 	}
 	cert, _ := sdk.ParseCertificate(m.Ferry.Cert) // checked by Decode and Verify
@@ -243,4 +269,11 @@ func (p *Plugin) serveFrame(s *sockets, c *net.TCPConn, src netip.AddrPort) {
 	if _, err := c.Write([]byte{ackByte}); err != nil {
 		p.log.Debug("lan: could not ack a signaling frame", "from", src, "err", err)
 	}
+}
+
+// handshakeTimeout returns the handshake_timeout option.
+func (p *Plugin) handshakeTimeout() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg.limits.HandshakeTimeout
 }

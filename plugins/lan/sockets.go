@@ -17,13 +17,9 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-const (
-	// bindAttempts bounds the search for an ephemeral UDP port whose
-	// number is also free for TCP.
-	bindAttempts = 32
-	// maxHandshakes bounds the signaling connections being read at once.
-	maxHandshakes = 64
-)
+// bindAttempts bounds the search for an ephemeral UDP port whose number
+// is also free for TCP.
+const bindAttempts = 32
 
 // sockets is one bound set, replaced as a whole when the port, the
 // interfaces or the multicast group change.
@@ -32,8 +28,9 @@ const (
 //     this host hears every broadcast; takes JOIN, PING and LEAVE.
 //   - uni4: UDP 0.0.0.0:P, P ephemeral and this process's own: sends the
 //     announcements and takes the PING replies to our JOIN.
-//   - tcp: TCP on port P too ([::]:P dual-stack, or 0.0.0.0:P): takes
-//     SIGNAL frames.
+//   - tcp: TCP on port P too: takes SIGNAL frames. On each address of the
+//     chosen interfaces when the config names interfaces (IPv6 link-local
+//     ones with their zone), else [::]:P dual-stack (or 0.0.0.0:P).
 //   - uni6 and mcast, when a multicast group is set and the host has
 //     IPv6: UDP [::]:P sends to the group and takes replies; UDP [::]:port
 //     with SO_REUSEADDR, joined to the group on each chosen interface,
@@ -43,13 +40,12 @@ type sockets struct {
 	bcast  *ipv4.PacketConn
 	uni4   *net.UDPConn
 	uni4P  *ipv4.PacketConn
-	tcp    *net.TCPListener
+	tcp    []*net.TCPListener
 	uni6   *net.UDPConn     // nil without IPv6 multicast
 	uni6P  *ipv6.PacketConn // nil without IPv6 multicast
 	mcast  *ipv6.PacketConn // nil without IPv6 multicast
 	group  netip.Addr       // the multicast group, invalid when none
 	gport  uint16           // the announcement port
-	sem    chan struct{}    // signaling handshakes in progress
 	joined map[int]bool     // interfaces the group was joined on; guarded by Plugin.mu
 	closed []func() error
 }
@@ -94,10 +90,80 @@ func listenUDP(network, address string, reuse bool) (*net.UDPConn, error) {
 	return c, nil
 }
 
-// openSockets binds a set for cfg. Errors name the address that could not
-// be bound. logOnce reports, once, that IPv6 multicast is off.
-func openSockets(cfg config, logOnce func(key, msg string, args ...any)) (*sockets, error) {
-	s := &sockets{group: cfg.group, gport: cfg.port, sem: make(chan struct{}, maxHandshakes), joined: map[int]bool{}}
+// signalAddrs returns the addresses the signaling listener binds for cfg
+// and the chosen interfaces ifs: every address of ifs when the config
+// names interfaces (IPv6 link-local ones zoned to their interface), nil
+// for "every address" when it names none.
+func signalAddrs(cfg config, ifs []net.Interface) []netip.Addr {
+	if len(cfg.interfaces) == 0 {
+		return nil
+	}
+	var out []netip.Addr
+	for _, ifi := range ifs {
+		for _, p := range ifaceAddrs(ifi) {
+			a := p.Addr()
+			if a.Is6() && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
+				a = a.WithZone(ifi.Name)
+			}
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// listenSignal binds the signaling listeners on port: one on each of
+// addrs, or one on every address when addrs is nil. An IPv6 address that
+// cannot be bound for another reason than the port being taken (still
+// tentative, say) is left out with a note; the port taken anywhere, or no
+// listener bound, is an error.
+func listenSignal(addrs []netip.Addr, port uint16, logOnce func(key, msg string, args ...any)) ([]*net.TCPListener, error) {
+	if addrs == nil {
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{Port: int(port)})
+		if err != nil {
+			return nil, fmt.Errorf("lan: listen TCP :%d for signaling: %w", port, err)
+		}
+		return []*net.TCPListener{ln}, nil
+	}
+	var lns []*net.TCPListener
+	fail := func(err error) ([]*net.TCPListener, error) {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+		return nil, err
+	}
+	for _, a := range addrs {
+		ap := netip.AddrPortFrom(a, port)
+		network := "tcp4"
+		if a.Is6() {
+			network = "tcp6"
+		}
+		ln, err := net.ListenTCP(network, net.TCPAddrFromAddrPort(ap))
+		switch {
+		case err == nil:
+			lns = append(lns, ln)
+		case a.Is6() && !errors.Is(err, syscall.EADDRINUSE):
+			logOnce("signal "+a.String(), "lan: not listening for signaling on an IPv6 address", "addr", ap, "err", err)
+		default:
+			return fail(fmt.Errorf("lan: listen TCP %s for signaling: %w", ap, err))
+		}
+	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("lan: listen TCP for signaling: no address of the chosen interfaces could be bound (%d tried)", len(addrs))
+	}
+	return lns, nil
+}
+
+// openSockets binds a set for cfg and the chosen interfaces ifs. Errors
+// name the address that could not be bound. logOnce reports, once, that
+// IPv6 multicast is off.
+func openSockets(cfg config, ifs []net.Interface, logOnce func(key, msg string, args ...any)) (*sockets, error) {
+	s := &sockets{group: cfg.group, gport: cfg.port, joined: map[int]bool{}}
+	sigAddrs := signalAddrs(cfg, ifs)
+	if sigAddrs != nil && len(sigAddrs) == 0 {
+		return nil, fmt.Errorf("lan: the chosen interfaces (%s) have no address to listen for signaling on", strings.Join(cfg.interfaces, ", "))
+	}
 	fail := func(err error) (*sockets, error) {
 		s.close()
 		return nil, err
@@ -118,20 +184,25 @@ func openSockets(cfg config, logOnce func(key, msg string, args ...any)) (*socke
 			return fail(fmt.Errorf("lan: bind UDP 0.0.0.0:0: %w", err))
 		}
 		port := uint16(u4.LocalAddr().(*net.UDPAddr).Port)
-		ln, err := net.ListenTCP("tcp", &net.TCPAddr{Port: int(port)})
+		lns, err := listenSignal(sigAddrs, port, logOnce)
 		if err != nil {
 			_ = u4.Close()
 			if errors.Is(err, syscall.EADDRINUSE) && attempt < bindAttempts {
 				continue // that number is taken for TCP: try another
 			}
-			return fail(fmt.Errorf("lan: listen TCP :%d for signaling: %w", port, err))
+			return fail(err)
+		}
+		closeLns := func() {
+			for _, ln := range lns {
+				_ = ln.Close()
+			}
 		}
 		var u6 *net.UDPConn
 		if wantV6 {
 			u6, err = listenUDP("udp6", fmt.Sprintf("[::]:%d", port), false)
 			if err != nil && errors.Is(err, syscall.EADDRINUSE) && attempt < bindAttempts {
 				_ = u4.Close()
-				_ = ln.Close()
+				closeLns()
 				continue
 			}
 			if err != nil {
@@ -140,8 +211,11 @@ func openSockets(cfg config, logOnce func(key, msg string, args ...any)) (*socke
 			}
 		}
 		s.port = port
-		s.uni4, s.tcp, s.uni6 = u4, ln, u6
-		s.closed = append(s.closed, u4.Close, ln.Close)
+		s.uni4, s.tcp, s.uni6 = u4, lns, u6
+		s.closed = append(s.closed, u4.Close)
+		for _, ln := range lns {
+			s.closed = append(s.closed, ln.Close)
+		}
 		if u6 != nil {
 			s.closed = append(s.closed, u6.Close)
 		}

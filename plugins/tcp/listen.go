@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 )
 
 // acceptLoop accepts connections on l until l is closed (by Close or a
@@ -33,32 +34,53 @@ func (t *Transport) acceptLoop(l *listener) {
 			continue
 		}
 		backoff = 0
+		// Admitting may close the oldest pending connections; it never
+		// refuses this one unless the transport is closing.
+		p, err := t.gate.Admit(c)
+		if err != nil {
+			return // closed: the gate closed c
+		}
 		t.mu.Lock()
-		switch {
-		case t.closed:
+		if t.closed {
 			t.mu.Unlock()
+			p.Release()
 			_ = c.Close()
 			return
-		case len(t.handshakes) >= maxHandshakes:
-			t.mu.Unlock()
-			t.log.Warn("tcp: refused inbound connection", "remote", c.RemoteAddr().String(), "reason", "too many pending handshakes")
-			_ = c.Close()
-			continue
 		}
 		t.handshakes[c] = struct{}{}
 		t.wg.Add(1)
 		t.mu.Unlock()
-		go t.handshake(c)
+		go t.handshake(c, p)
 	}
+}
+
+// refused logs an inbound connection closed before it was handed to a
+// session: at most one line per reason and source address every
+// lograte.DefaultEvery, with the count of those left out.
+func (t *Transport) refused(remote net.Addr, reason string, err error) {
+	src := connlimit.Source(remote)
+	n, ok := t.drops.Allow(reason+"\x00"+src.String(), time.Now())
+	if !ok {
+		return
+	}
+	args := []any{"remote", remote.String(), "reason", reason}
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	if n > 0 {
+		args = append(args, "suppressed", n)
+	}
+	t.log.Info("tcp: refused inbound connection", args...)
 }
 
 // handshake reads an inbound connection's hello, matches its token to a
 // responder session, acks it and hands it to the session. Any failure
 // closes the connection with a log line.
-func (t *Transport) handshake(c *net.TCPConn) {
+func (t *Transport) handshake(c *net.TCPConn, p *connlimit.Pending) {
 	defer t.wg.Done()
 	handed := false
 	defer func() {
+		p.Release()
 		t.mu.Lock()
 		delete(t.handshakes, c)
 		t.mu.Unlock()
@@ -68,14 +90,15 @@ func (t *Transport) handshake(c *net.TCPConn) {
 	}()
 	remote := c.RemoteAddr().String()
 	refuse := func(reason string, err error) {
-		args := []any{"remote", remote, "reason", reason}
-		if err != nil {
-			args = append(args, "err", err)
+		if gerr := p.Err(); gerr != nil {
+			reason, err = "closed while pending", gerr // evicted or out of time
 		}
-		t.log.Info("tcp: refused inbound connection", args...)
+		t.refused(c.RemoteAddr(), reason, err)
 	}
 
-	_ = c.SetDeadline(time.Now().Add(helloTimeout))
+	// The gate closes c at the handshake deadline; the read deadline
+	// makes the read fail then too, with a clearer error.
+	_ = c.SetDeadline(time.Now().Add(t.handshakeTimeout()))
 	var hello [helloLen]byte
 	// Read exactly the hello from the socket itself: no byte beyond it
 	// may sit in a buffer when the connection becomes a stream.
@@ -107,6 +130,16 @@ func (t *Transport) handshake(c *net.TCPConn) {
 		refuse(reason, nil)
 		return
 	}
+	// A valid token of a waiting session: no longer counted as pending.
+	if !p.Authenticate() {
+		t.mu.Lock()
+		if t.byToken[token] == s {
+			s.fulfilled = false // let another attempt win
+		}
+		t.mu.Unlock()
+		refuse("closed while pending", p.Err())
+		return
+	}
 
 	if _, err := c.Write([]byte{ackByte}); err != nil {
 		t.mu.Lock()
@@ -132,4 +165,11 @@ func (t *Transport) handshake(c *net.TCPConn) {
 	s.conn = c
 	close(s.arrived)
 	handed = true
+}
+
+// handshakeTimeout returns the handshake_timeout option.
+func (t *Transport) handshakeTimeout() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.limits.HandshakeTimeout
 }

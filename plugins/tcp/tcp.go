@@ -15,6 +15,14 @@
 // The token only pairs connections with sessions; identity is proven by
 // the core's TLS handshake on the stream.
 //
+// An inbound connection is pending until its hello names a session
+// waiting for it: it has handshake_timeout (5 s) to get there, and past
+// max_pending (128) pending connections, or max_pending_per_source (16)
+// from one IPv4 address or IPv6 /64, the oldest is closed rather than the
+// newest refused (package sdk/connlimit). Idle or slow connections, from
+// however many sources, thus cannot keep out a peer that sends its hello
+// at once, and cost at most max_pending descriptors.
+//
 // The same value serves the plugin binary (cmd/tcp) and the core's
 // in-process twin.
 package tcp
@@ -32,7 +40,9 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/lograte"
 )
 
 // Version is the plugin's own version.
@@ -47,13 +57,11 @@ const (
 	helloLen = len(helloMagic) + 1 + tokenLen
 	// ackByte is the responder's answer to a hello it matched.
 	ackByte byte = 0x06
-	// helloTimeout bounds the handshake (hello and ack) on both sides.
+	// helloTimeout bounds the initiator's handshake (hello and ack); the
+	// responder's is the handshake_timeout option.
 	helloTimeout = 10 * time.Second
 	// keepAlive is the TCP keep-alive period of every connection.
 	keepAlive = 30 * time.Second
-	// maxHandshakes bounds inbound connections that have not yet sent
-	// their hello.
-	maxHandshakes = 256
 )
 
 // Option sets up a Transport in [New].
@@ -72,11 +80,20 @@ func WithLogger(l *slog.Logger) Option {
 // Transport is the direct TCP transport. Make it with [New]; it listens
 // once configured and until closed. All methods are safe to call
 // concurrently. Info and ConfigSchema are those of the embedded
-// [lifecycle.Meta]; the options are listen, advertise, dial_stagger and
-// session_timeout.
+// [lifecycle.Meta]; the options are listen, advertise, dial_stagger,
+// session_timeout, handshake_timeout, max_pending and
+// max_pending_per_source.
+//
+// Inbound connections that have not yet presented the token of one of its
+// sessions are pending: each has handshake_timeout to do so, and when
+// more than max_pending are pending (or max_pending_per_source from one
+// address) the oldest is closed, so that idle or slow connections cannot
+// keep out a peer that sends its hello at once.
 type Transport struct {
 	lifecycle.Meta
-	log *slog.Logger
+	log   *slog.Logger
+	drops lograte.Limiter // refused inbound connections
+	gate  *connlimit.Gate // inbound connections before their hello matched
 
 	cfgMu sync.Mutex // serialises Configure
 
@@ -87,7 +104,7 @@ type Transport struct {
 	listeners  []*listener
 	sessions   map[string]*session
 	byToken    map[[tokenLen]byte]*session
-	handshakes map[*net.TCPConn]struct{} // inbound, hello not yet matched
+	handshakes map[*net.TCPConn]struct{} // inbound, not yet handed to a session
 	done       chan struct{}             // closed by Close
 	wg         sync.WaitGroup            // accept loops and handshakes
 }
@@ -125,6 +142,11 @@ func New(opts ...Option) *Transport {
 		handshakes: map[*net.TCPConn]struct{}{},
 		done:       make(chan struct{}),
 	}
+	gate, err := connlimit.NewGate(defaultConfig().limits)
+	if err != nil {
+		panic("tcp: default limits: " + err.Error()) // a bug, caught by every test
+	}
+	t.gate = gate
 	for _, o := range opts {
 		o(t)
 	}
@@ -157,6 +179,9 @@ func (t *Transport) Configure(ctx context.Context, req sdk.ConfigureRequest) err
 	if t.configured && slices.Equal(t.cfg.listen, cfg.listen) {
 		t.cfg = cfg
 		t.mu.Unlock()
+		if err := t.gate.SetLimits(cfg.limits); err != nil {
+			return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
+		}
 		return nil
 	}
 	t.mu.Unlock()
@@ -164,6 +189,12 @@ func (t *Transport) Configure(ctx context.Context, req sdk.ConfigureRequest) err
 	ls, err := t.bind(ctx, cfg.listen)
 	if err != nil {
 		return err
+	}
+	// Before the accept loops start, so the new limits apply from the
+	// first connection.
+	if err := t.gate.SetLimits(cfg.limits); err != nil {
+		closeListeners(ls)
+		return lifecycle.InvalidConfig(Name, err) // parseConfig checked them
 	}
 	t.mu.Lock()
 	if t.closed {
@@ -442,6 +473,7 @@ func (t *Transport) Close(ctx context.Context) error {
 	clear(t.byToken)
 	t.mu.Unlock()
 	closeListeners(ls)
+	t.gate.Close()
 	if err := lifecycle.Wait(ctx, &t.wg); err != nil {
 		return fmt.Errorf("tcp: close: waiting for goroutines: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/connlimit"
 	"github.com/ferry-p2p/ferry/sdk/plugintest"
 )
 
@@ -372,9 +373,14 @@ func TestParseConfig(t *testing.T) {
 		{`{"listen":null,"advertise":null}`, defaultConfig()},
 		{
 			`{"listen":["127.0.0.1:0","[::1]:5000",":0"],"advertise":["203.0.113.7:5000","ferry.example:5000"],"dial_stagger":"0s","session_timeout":"30s"}`,
-			config{listen: []string{"127.0.0.1:0", "[::1]:5000", ":0"}, advertise: []string{"203.0.113.7:5000", "ferry.example:5000"}, sessionTimeout: 30 * time.Second},
+			config{listen: []string{"127.0.0.1:0", "[::1]:5000", ":0"}, advertise: []string{"203.0.113.7:5000", "ferry.example:5000"}, sessionTimeout: 30 * time.Second, limits: defaultConfig().limits},
 		},
-		{`{"dial_stagger":100000000}`, config{listen: defaultListen, dialStagger: 100 * time.Millisecond, sessionTimeout: defaultSessionTimeout}},
+		{`{"dial_stagger":100000000}`, config{listen: defaultListen, dialStagger: 100 * time.Millisecond, sessionTimeout: defaultSessionTimeout, limits: defaultConfig().limits}},
+		{
+			`{"handshake_timeout":"2s","max_pending":1000,"max_pending_per_source":1000}`,
+			config{listen: defaultListen, dialStagger: defaultDialStagger, sessionTimeout: defaultSessionTimeout,
+				limits: connlimit.Limits{HandshakeTimeout: 2 * time.Second, MaxPending: 1000, MaxPendingPerSource: 1000}},
+		},
 	}
 	for _, c := range valid {
 		got, err := parseConfig([]byte(c.in))
@@ -404,6 +410,12 @@ func TestParseConfig(t *testing.T) {
 		{`{"dial_stagger":true}`, "dial_stagger"},
 		{`{"session_timeout":"0s"}`, "session_timeout"},
 		{`{"session_timeout":1e300}`, "session_timeout"},
+		{`{"handshake_timeout":"0s"}`, "handshake_timeout"},
+		{`{"max_pending":0}`, "max_pending"},
+		{`{"max_pending":1e9}`, "max_pending"},
+		{`{"max_pending":"many"}`, "max_pending"},
+		{`{"max_pending_per_source":0}`, "max_pending_per_source"},
+		{`{"max_pending":8,"max_pending_per_source":9}`, "max_pending_per_source 9 exceeds max_pending 8"},
 		{`[1,2]`, ""},
 		{`{"listen":`, ""},
 	}
