@@ -51,6 +51,7 @@ type testPeer struct {
 	bin  string
 	home string
 	env  []string
+	wd   string // the working folder of its commands; "" = the test's
 }
 
 func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
@@ -62,6 +63,7 @@ func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
 func (n *testPeer) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, filepath.Join(n.bin, "ferry"), args...)
 	c.Env = append(append([]string{}, n.env...), "FERRY_HOME="+n.home)
+	c.Dir = n.wd
 	return c
 }
 

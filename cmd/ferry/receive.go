@@ -35,6 +35,11 @@ an existing file is never overwritten (a free name like "a (1).txt" is used).
 An interrupted transfer resumes when the sender sends again, even after this
 command restarts.
 
+Files land in --dir, else transfer.dir from the config, else the current
+folder (as with croc). They keep the sender's permission bits (under this
+process's umask) and modification times. A folder that is already there is
+never merged into: a second send of "photos/" arrives as "photos (1)/".
+
 While it runs, it also resumes this device's own unfinished outgoing transfers
 (see "ferry status") whenever their receiver comes into sight; --resume=false
 turns that off.`,
@@ -49,8 +54,8 @@ turns that off.`,
 				return err
 			}
 			defer a.closeSession(s)
-			if dir == "" {
-				dir = s.cfg.TransferDir()
+			if dir, err = receiveDir(dir, s.cfg); err != nil {
+				return err
 			}
 			inbox, err := transfer.OpenInbox(dir, filepath.Join(s.cfg.Home(), "transfers"))
 			if err != nil {
@@ -87,7 +92,7 @@ turns that off.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "folder to receive into (default: transfer.dir, else $FERRY_HOME/received)")
+	f.StringVar(&dir, "dir", "", "folder to receive into (default: transfer.dir, else the current folder)")
 	f.BoolVar(&yes, "yes", false, "accept every offer without asking")
 	f.BoolVar(&asJSON, "json", false, "print events as JSON lines")
 	f.BoolVar(&resume, "resume", true, "resume this device's unfinished outgoing transfers when their peer comes into sight")

@@ -60,8 +60,8 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				lines = append(lines, statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
 					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError})
 			}
-			if dir == "" {
-				dir = cfg.TransferDir()
+			if dir, err = receiveDir(dir, cfg); err != nil {
+				return err
 			}
 			inbox, err := transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
 			if err != nil {
@@ -112,6 +112,6 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print JSON")
-	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else $FERRY_HOME/received)")
+	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else the current folder)")
 	return cmd
 }
