@@ -80,6 +80,10 @@ type Ferry struct {
 	// the receiver's priority order, each with its description (ACCEPT,
 	// version 2).
 	Candidates []Candidate `json:"candidates,omitempty"`
+	// AnswerWithin is how many seconds the sender waits for an answer to
+	// this ASK; the receiver withdraws its question when they are over.
+	// 0 (an older sender) means unknown.
+	AnswerWithin int `json:"answer_within,omitempty"`
 	// Attempt numbers the sender's attempts at one transfer (ASK, from 1);
 	// an answer echoes it, so that a late answer to an earlier attempt is
 	// recognised as stale.
