@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,10 +228,7 @@ func TestChangedPluginRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plugins list: %v\n%s", err, errs)
 	}
-	var rows []pluginRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("plugins list --json: %v\n%s", err, out)
-	}
+	rows := decodeLines[pluginRow](t, out)
 	for _, r := range rows {
 		if want := map[string]string{"tcp": "changed"}[r.Name]; want != "" && r.Pin != want {
 			t.Errorf("%s: pin %q, want %q", r.Name, r.Pin, want)

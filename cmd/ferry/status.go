@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -88,10 +87,7 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				if lines == nil {
-					lines = []statusLine{}
-				}
-				return json.NewEncoder(w).Encode(lines)
+				return jsonLines(w, lines)
 			}
 			if len(lines) == 0 {
 				fmt.Fprintln(w, "no unfinished transfers")
