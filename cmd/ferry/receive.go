@@ -30,11 +30,13 @@ transfer.auto_accept. Answer y (accept), n or Enter (refuse), or a (accept,
 and add the sender to transfer.auto_accept in the config file, so that its
 offers are accepted without asking from now on). Keys typed before the
 question appeared are ignored; an answer not understood is asked again; the
-question is withdrawn when the sender gives up or its offer expires. Files are written to part files beside their final
-place, journaled, checked against the sender's SHA-256 and renamed into place;
-an existing file is never overwritten (a free name like "a (1).txt" is used).
-An interrupted transfer resumes when the sender sends again, even after this
-command restarts.
+question is withdrawn when the sender gives up or its offer expires. With
+--json the questions go to stderr.
+
+Files are written to part files beside their final place, journaled, checked
+against the sender's SHA-256 and renamed into place; an existing file is never
+overwritten (a free name like "a (1).txt" is used). An interrupted transfer
+resumes when the sender sends again, even after this command restarts.
 
 Files land in --dir, else transfer.dir from the config, else the current
 folder (as with croc). They keep the sender's permission bits (under this
