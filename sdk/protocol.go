@@ -20,6 +20,9 @@ type FileInfo struct {
 	SHA256 []byte
 	// ModTime is the file's modification time.
 	ModTime time.Time
+	// Mode holds the file's permission bits on the sender (0o777 at most),
+	// or 0 if unknown. The receiving core applies them under its umask.
+	Mode os.FileMode
 }
 
 // Offer is what a sender proposes: a transfer ID and its files.

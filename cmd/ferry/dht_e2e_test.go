@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -94,10 +93,7 @@ func TestDHTTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("peers: %v\n%s", err, errs)
 	}
-	var peers []peerView
-	if err := json.Unmarshal([]byte(out), &peers); err != nil {
-		t.Fatalf("peers --json: %v\n%s", err, out)
-	}
+	peers := decodeLines[peerView](t, out)
 	// One key style in every --json output: snake_case.
 	for _, key := range []string{`"id":`, `"source":`, `"addrs":`} {
 		if !strings.Contains(out, key) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +50,7 @@ type testPeer struct {
 	bin  string
 	home string
 	env  []string
+	wd   string // the working folder of its commands; "" = the test's
 }
 
 func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
@@ -62,6 +62,7 @@ func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
 func (n *testPeer) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, filepath.Join(n.bin, "ferry"), args...)
 	c.Env = append(append([]string{}, n.env...), "FERRY_HOME="+n.home)
+	c.Dir = n.wd
 	return c
 }
 
@@ -227,10 +228,7 @@ func TestChangedPluginRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plugins list: %v\n%s", err, errs)
 	}
-	var rows []pluginRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("plugins list --json: %v\n%s", err, out)
-	}
+	rows := decodeLines[pluginRow](t, out)
 	for _, r := range rows {
 		if want := map[string]string{"tcp": "changed"}[r.Name]; want != "" && r.Pin != want {
 			t.Errorf("%s: pin %q, want %q", r.Name, r.Pin, want)

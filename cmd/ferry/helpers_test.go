@@ -225,3 +225,20 @@ func contains(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// decodeLines parses --json output: one JSON object per line.
+func decodeLines[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var items []T
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var it T
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			t.Fatalf("--json line %q: %v", line, err)
+		}
+		items = append(items, it)
+	}
+	return items
+}

@@ -390,9 +390,9 @@ func TestJSONChunkResumeOverNewConnection(t *testing.T) {
 				if err != nil {
 					t.Fatalf("status: %v\n%s", err, errs)
 				}
-				var lines []statusLine
-				if err := json.Unmarshal([]byte(out), &lines); err != nil || len(lines) != 1 {
-					t.Fatalf("status --json = %q (%v), want one unfinished transfer", out, err)
+				lines := decodeLines[statusLine](t, out)
+				if len(lines) != 1 {
+					t.Fatalf("status --json = %q, want one unfinished transfer", out)
 				}
 				if l := lines[0]; l.Percent < 0 || l.Percent >= 100 || l.Total != size || (l.Direction == "receive" && l.Percent == 0) {
 					t.Errorf("status on the %s side: %+v, want between 0 and 100%% of %d", l.Direction, l, size)
@@ -434,9 +434,7 @@ func recvHeld(t *testing.T, p *testPeer) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []statusLine
-	_ = json.Unmarshal([]byte(out), &lines)
-	for _, l := range lines {
+	for _, l := range decodeLines[statusLine](t, out) {
 		if l.Direction == "receive" {
 			return l.Done
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -53,7 +52,7 @@ peers as they join and leave until interrupted.`,
 				for i, p := range peers {
 					views[i] = viewPeer(p)
 				}
-				return json.NewEncoder(out).Encode(views)
+				return jsonLines(out, views)
 			}
 			if len(peers) == 0 {
 				fmt.Fprintf(out, "no peers found within %s\n", wait)

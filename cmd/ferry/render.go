@@ -94,6 +94,8 @@ func (r *renderer) event(e node.Event) {
 		} else {
 			fmt.Fprintf(r.out, "[%s] accepted\n", who)
 		}
+	case node.EventWithdrawn:
+		fmt.Fprintf(r.out, "offer from %s (%s) withdrawn: %s\n", who, e.Peer, e.Message)
 	case node.EventRefused:
 		r.refused[e.Transfer] = true
 		fmt.Fprintf(r.out, "[%s] REFUSE: %s\n", who, e.Message)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -60,8 +59,8 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				lines = append(lines, statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
 					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError})
 			}
-			if dir == "" {
-				dir = cfg.TransferDir()
+			if dir, err = receiveDir(dir, cfg); err != nil {
+				return err
 			}
 			inbox, err := transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
 			if err != nil {
@@ -88,10 +87,7 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				if lines == nil {
-					lines = []statusLine{}
-				}
-				return json.NewEncoder(w).Encode(lines)
+				return jsonLines(w, lines)
 			}
 			if len(lines) == 0 {
 				fmt.Fprintln(w, "no unfinished transfers")
@@ -112,6 +108,6 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print JSON")
-	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else $FERRY_HOME/received)")
+	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else the current folder)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,8 +71,19 @@ func TestRefusedLeavesNothing(t *testing.T) {
 	src := t.TempDir()
 	writeRandom(t, filepath.Join(src, "secret.bin"), 1<<20, 3)
 	dst := t.TempDir()
-	recv := b.start(strings.NewReader("n\n"), "receive", "--json", "--dir", dst)
-	_ = recv
+	in, typed := io.Pipe()
+	recv := b.start(in, "receive", "--json", "--dir", dst)
+	t.Cleanup(func() { _ = typed.Close() }) // before the receiver's cleanup, which waits for its stdin
+	go func() {
+		// Answer n once asked: what is typed before is ignored.
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(recv.stderr.String(), promptChoices); {
+			if time.Now().After(deadline) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_, _ = io.WriteString(typed, "n\n")
+	}()
 	out, errs, err := a.run("send", filepath.Join(src, "secret.bin"), "--to", idB, "--json")
 	if err == nil {
 		t.Fatalf("send of a refused transfer exited 0:\n%s", out)

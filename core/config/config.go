@@ -86,8 +86,9 @@ type PluginInstance struct {
 
 // Transfer is the transfer section.
 type Transfer struct {
-	// Dir is where received files go; empty means the "received" folder in
-	// the Ferry home (see [Config.TransferDir]).
+	// Dir is where received files go. Empty means the current folder for
+	// `ferry receive`; [Config.TransferDir] gives embedders the "received"
+	// folder in the Ferry home instead.
 	Dir string `mapstructure:"dir" ferry:"path"`
 	// AutoAccept lists the peer IDs whose offers are accepted without a
 	// prompt, in any form [sdk.ParsePeerID] accepts.

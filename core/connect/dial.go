@@ -109,6 +109,7 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 	d.Observe.report(Change{Peer: peer, State: Signaling})
 	m := ask(info)
 	m.Ferry.Attempt = attempt
+	m.Ferry.AnswerWithin = int((pol.Answer + time.Second - 1) / time.Second)
 	answers, stop := d.Messenger.Expect(m.ID)
 	defer stop()
 	if err := d.Messenger.Send(ctx, peer, m); err != nil {

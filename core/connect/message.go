@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -45,13 +46,22 @@ type User struct {
 }
 
 // File is one entry of an ASK: the seed's file object (size as a string,
-// as in the seed; hash as hex SHA-256).
+// as in the seed; hash as hex SHA-256). Mode and MTime are Ferry's
+// additions, both optional so that older peers neither send nor need
+// them: the permission bits in octal ("755"; left out for the usual
+// "644"), and the modification time in Unix milliseconds.
 type File struct {
-	Name string `json:"name"`
-	Size string `json:"size"`
-	Type string `json:"type,omitempty"`
-	Hash string `json:"hash,omitempty"`
+	Name  string `json:"name"`
+	Size  string `json:"size"`
+	Type  string `json:"type,omitempty"`
+	Hash  string `json:"hash,omitempty"`
+	Mode  string `json:"mode,omitempty"`
+	MTime int64  `json:"mtime,omitempty"`
 }
+
+// defaultMode is the permission bits an ASK leaves out, and what a file
+// whose entry has none is given (under the receiver's umask).
+const defaultMode = 0o644
 
 // Ferry is what Ferry adds to the seed's messages: how to connect.
 type Ferry struct {
@@ -70,6 +80,10 @@ type Ferry struct {
 	// the receiver's priority order, each with its description (ACCEPT,
 	// version 2).
 	Candidates []Candidate `json:"candidates,omitempty"`
+	// AnswerWithin is how many seconds the sender waits for an answer to
+	// this ASK; the receiver withdraws its question when they are over.
+	// 0 (an older sender) means unknown.
+	AnswerWithin int `json:"answer_within,omitempty"`
 	// Attempt numbers the sender's attempts at one transfer (ASK, from 1);
 	// an answer echoes it, so that a late answer to an earlier attempt is
 	// recognised as stale.
@@ -232,7 +246,19 @@ func (f File) info() (sdk.FileInfo, error) {
 			return sdk.FileInfo{}, fmt.Errorf("hash %q is not a hex SHA-256", f.Hash)
 		}
 	}
-	return sdk.FileInfo{Name: f.Name, Size: size, MediaType: f.Type, SHA256: sum}, nil
+	mode := os.FileMode(defaultMode)
+	if f.Mode != "" {
+		m, err := strconv.ParseUint(f.Mode, 8, 32)
+		if err != nil || m > 0o777 {
+			return sdk.FileInfo{}, fmt.Errorf("mode %q is not octal permission bits", f.Mode)
+		}
+		mode = os.FileMode(m)
+	}
+	var mtime time.Time
+	if f.MTime > 0 {
+		mtime = time.UnixMilli(f.MTime).UTC()
+	}
+	return sdk.FileInfo{Name: f.Name, Size: size, MediaType: f.Type, SHA256: sum, Mode: mode, ModTime: mtime}, nil
 }
 
 // Offer returns an ASK's transfer as an SDK offer.
@@ -253,6 +279,12 @@ func FilesOf(o sdk.Offer) []File {
 	out := make([]File, len(o.Files))
 	for i, f := range o.Files {
 		out[i] = File{Name: f.Name, Size: strconv.FormatInt(f.Size, 10), Type: f.MediaType}
+		if m := f.Mode.Perm(); m != 0 && m != defaultMode {
+			out[i].Mode = strconv.FormatUint(uint64(m), 8)
+		}
+		if !f.ModTime.IsZero() && f.ModTime.UnixMilli() > 0 {
+			out[i].MTime = f.ModTime.UnixMilli()
+		}
 		if len(f.SHA256) > 0 {
 			out[i].Hash = hex.EncodeToString(f.SHA256)
 		}

@@ -10,17 +10,18 @@ import (
 
 // Event kinds reported to [Options.Events].
 const (
-	EventPeer     = "peer"     // a peer joined, was seen or left (State says which)
-	EventState    = "state"    // a connection changed state (State; once connected, Transport and why in Message)
-	EventOffer    = "offer"    // an ASK arrived (receiver)
-	EventAccepted = "accepted" // the transfer was accepted
-	EventRefused  = "refused"  // the transfer was refused (Message: reason)
-	EventFile     = "file"     // a file started (Offset > 0: resumed there)
-	EventProgress = "progress" // Bytes of Total done for File
-	EventVerified = "verified" // a file is complete and its hash checked (Path on the receiver)
-	EventDone     = "done"     // the transfer finished: every file verified
-	EventRetry    = "retry"    // the connection broke; the transfer resumes (Message: why)
-	EventError    = "error"    // the transfer failed (Message; Code, one of the Code constants)
+	EventPeer      = "peer"      // a peer joined, was seen or left (State says which)
+	EventState     = "state"     // a connection changed state (State; once connected, Transport and why in Message)
+	EventOffer     = "offer"     // an ASK arrived (receiver)
+	EventAccepted  = "accepted"  // the transfer was accepted
+	EventRefused   = "refused"   // the transfer was refused (Message: reason)
+	EventWithdrawn = "withdrawn" // the offer ended before it was answered (receiver; Message: why)
+	EventFile      = "file"      // a file started (Offset > 0: resumed there)
+	EventProgress  = "progress"  // Bytes of Total done for File
+	EventVerified  = "verified"  // a file is complete and its hash checked (Path on the receiver)
+	EventDone      = "done"      // the transfer finished: every file verified
+	EventRetry     = "retry"     // the connection broke; the transfer resumes (Message: why)
+	EventError     = "error"     // the transfer failed (Message; Code, one of the Code constants)
 )
 
 // Event is one thing that happened, for progress output and --json.

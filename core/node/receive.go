@@ -26,7 +26,8 @@ type Ask struct {
 
 // Decider decides on an offer that no policy settled: it returns "" to
 // accept or a reason to refuse. It may block (a prompt); ctx ends if the
-// node closes.
+// node closes, or when the offer is withdrawn (its cause is then
+// [ErrOfferExpired] or [ErrSenderLeft], and the answer is not used).
 type Decider func(ctx context.Context, a Ask) (refuse string)
 
 // server is the receiving side, set up by Serve.
@@ -136,7 +137,16 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		n.emit(e)
 		refuse := ""
 		if !s.auto[from] {
-			refuse = s.decide(ctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer})
+			dctx, stop := s.offerContext(ctx, from, m)
+			refuse = s.decide(dctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer})
+			why := withdrawn(ctx, dctx)
+			stop()
+			if why != nil {
+				e := base
+				e.Kind, e.Message = EventWithdrawn, why.Error()
+				n.emit(e)
+				return
+			}
 		}
 		if refuse == "" {
 			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer); err != nil {

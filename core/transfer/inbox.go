@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +31,12 @@ type Inbox struct {
 	active map[string]*Incoming // by transfer ID
 }
 
-// OpenInbox receives into dir (created 0o700 if missing) and keeps transfer
-// records under stateDir (created 0o700). The two must be distinct, and
-// stateDir may not lie inside dir, where a sender could name its files.
+// OpenInbox receives into dir (created 0o755 less the umask if missing) and
+// keeps transfer records under stateDir (created 0o700). The two must be
+// distinct. stateDir may lie inside dir (receiving into the home folder,
+// with the state in ~/.config/ferry): a sender cannot reach it, since
+// files land only in top-level folders an Accept creates afresh (an
+// existing one is never merged into) or as new top-level files.
 func OpenInbox(dir, stateDir string) (*Inbox, error) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -44,13 +46,15 @@ func OpenInbox(dir, stateDir string) (*Inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open inbox: state folder %s: %w", stateDir, err)
 	}
-	if rel, err := filepath.Rel(absDir, absState); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return nil, fmt.Errorf("open inbox %s: state folder %s is the receive folder or inside it", absDir, absState)
+	if rel, err := filepath.Rel(absDir, absState); err == nil && rel == "." {
+		return nil, fmt.Errorf("open inbox %s: the state folder is the receive folder", absDir)
 	}
-	if err := os.MkdirAll(absDir, 0o700); err != nil {
+	// The state folder first: when it lies inside dir, it must be there
+	// before any transfer claims its top-level folder.
+	if err := os.MkdirAll(absState, 0o700); err != nil {
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}
-	if err := os.MkdirAll(absState, 0o700); err != nil {
+	if err := os.MkdirAll(absDir, dirMode); err != nil {
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}
 	root, err := os.OpenRoot(absDir)
@@ -107,6 +111,10 @@ func (in *Inbox) errClosed(op string) error {
 // and "a/b"), sizes in [0, MaxFileSize] and SHA-256 hashes of 32 bytes or
 // none; otherwise the error wraps [ErrBadOffer] and says which file and why.
 //
+// The top-level folders of the offer are created at once, each under the
+// first free name ("photos", else "photos (1)", ...; see [Record.Renamed]),
+// so that a transfer never merges into a folder that was there before it.
+//
 // Accepting the same (peer, ID) again with the same files (names, sizes
 // and hashes) returns the existing Incoming, also after a restart: it loads
 // the record. The same ID with other files, or from another peer, is an
@@ -146,14 +154,23 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Inc
 	case !errors.Is(err, sdk.ErrNotFound):
 		return nil, fmt.Errorf("accept: %w", err)
 	}
+	renamed, made, err := in.claimFolders(files)
+	if err != nil {
+		return nil, fmt.Errorf("accept offer %s: %w", id, err)
+	}
 	rec := Record{
 		ID: id, Peer: peer, PeerName: peerName, Files: files,
 		Accepted: time.Now().UTC().Round(time.Millisecond),
 		Done:     make([]bool, len(files)), Final: make([]string, len(files)),
+		Renamed: renamed,
 	}
 	if err := saveRecord(in.state, rec); err != nil {
+		for _, d := range made {
+			_ = in.root.Remove(native(d))
+		}
 		return nil, fmt.Errorf("accept: %w", err)
 	}
+	in.noteDirs(id, made)
 	t = newIncoming(in, rec, 0)
 	in.active[id] = t
 	return t, nil

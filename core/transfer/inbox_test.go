@@ -14,23 +14,21 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-func TestOpenInboxRefusesStateInside(t *testing.T) {
+func TestOpenInboxRefusesStateIsDir(t *testing.T) {
 	dir := t.TempDir()
-	for _, state := range []string{dir, filepath.Join(dir, "state")} {
-		if in, err := transfer.OpenInbox(dir, state); err == nil {
-			_ = in.Close()
-			t.Errorf("OpenInbox(%s, %s) succeeded", dir, state)
-		}
+	if in, err := transfer.OpenInbox(dir, dir); err == nil {
+		_ = in.Close()
+		t.Errorf("OpenInbox(%s, %s) succeeded", dir, dir)
 	}
 	dir, state := inboxDirs(t)
 	in := openInbox(t, dir, state)
-	for _, d := range []string{dir, state} {
+	for d, want := range map[string]os.FileMode{dir: 0o755 &^ testUmask(), state: 0o700} {
 		st, err := os.Stat(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if perm := st.Mode().Perm(); perm != 0o700 {
-			t.Errorf("%s created with mode %04o, want 0700", d, perm)
+		if perm := st.Mode().Perm(); perm != want {
+			t.Errorf("%s created with mode %04o, want %04o", d, perm, want)
 		}
 	}
 	if in.Dir() != dir {
@@ -204,7 +202,21 @@ func TestSymlinkEscape(t *testing.T) {
 	peer := newPeer(t)
 
 	t.Run("folder link", func(t *testing.T) {
+		// A link in place of a top-level folder is a name taken: the
+		// transfer goes into "evil (1)" instead.
 		inc := accept(t, in, peer, file("evil/passwd", payload))
+		receive(t, inc, 0, payload)
+		if got := inc.Record().Final[0]; got != "evil (1)/passwd" {
+			t.Errorf("final name %q, want %q", got, "evil (1)/passwd")
+		}
+	})
+	t.Run("inner folder link", func(t *testing.T) {
+		// A link planted inside the transfer's folder after Accept made
+		// it is not followed.
+		inc := accept(t, in, peer, file("fresh/sub/passwd", payload))
+		if err := os.Symlink(outside, filepath.Join(dir, "fresh", "sub")); err != nil {
+			t.Fatal(err)
+		}
 		if p, err := inc.Create(context.Background(), 0); err == nil {
 			_, _ = p.WriteAt(payload, 0)
 			_ = p.Commit(context.Background(), 0, int64(len(payload)))

@@ -141,14 +141,14 @@ func (t *Incoming) Create(ctx context.Context, index int) (sdk.PartFile, error) 
 // between recording the file done and cleaning up may have left.
 func (t *Incoming) openDone(index int) (*Part, error) {
 	f := t.rec.Files[index]
-	rel := partName(f.Name, t.rec.ID, index)
+	rel := partName(t.rec.Dest(index), t.rec.ID, index)
 	_ = removeIfExists(t.in.root, rel)
 	_ = removeIfExists(t.in.state, journalRel(t.rec.ID, index))
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("transfer %s: reopen %q, already done: %w", t.rec.ID, f.Name, err)
 	}
-	return &Part{t: t, index: index, name: f.Name, rel: rel, size: f.Size, f: null, done: true}, nil
+	return &Part{t: t, index: index, name: t.rec.Dest(index), rel: rel, size: f.Size, f: null, done: true}, nil
 }
 
 // release forgets the open part p of file index.
@@ -289,8 +289,8 @@ func (t *Incoming) Discard() error {
 		p.abort()
 	}
 	var errs []error
-	for i, f := range t.rec.Files {
-		errs = append(errs, removeIfExists(t.in.root, partName(f.Name, t.rec.ID, i)))
+	for i := range t.rec.Files {
+		errs = append(errs, removeIfExists(t.in.root, partName(t.rec.Dest(i), t.rec.ID, i)))
 	}
 	// Remove the folders the transfer made, children first, if empty; a
 	// folder that is not (it holds a done file, or anything else) stays.
@@ -324,7 +324,7 @@ func (t *Incoming) makeDirs(dir string) error {
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("create folder %s: %w", displayPath(root, d), err)
 		}
-		err := root.Mkdir(native(d), 0o700)
+		err := root.Mkdir(native(d), dirMode)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

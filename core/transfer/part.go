@@ -71,7 +71,8 @@ type Part struct {
 func openPart(t *Incoming, index int) (*Part, error) {
 	fi := t.rec.Files[index]
 	root, state := t.in.root, t.in.state
-	p := &Part{t: t, index: index, name: fi.Name, rel: partName(fi.Name, t.rec.ID, index), size: fi.Size}
+	dest := t.rec.Dest(index)
+	p := &Part{t: t, index: index, name: dest, rel: partName(dest, t.rec.ID, index), size: fi.Size}
 	// The hash may come later (SetHash): hash in any case.
 	if len(fi.SHA256) > 0 {
 		p.want = fi.SHA256
@@ -80,7 +81,7 @@ func openPart(t *Incoming, index int) (*Part, error) {
 	fail := func(err error) (*Part, error) {
 		return nil, fmt.Errorf("transfer %s: receive %q: %w", t.rec.ID, fi.Name, err)
 	}
-	if dir := path.Dir(fi.Name); dir != "." {
+	if dir := path.Dir(dest); dir != "." {
 		if err := t.makeDirs(dir); err != nil {
 			return fail(err)
 		}
@@ -482,6 +483,7 @@ func (p *Part) Close(ctx context.Context, complete bool) error {
 		_ = syncDir(p.t.in.root, path.Dir(p.rel))
 	}
 	_ = p.j.remove()
+	p.applyAttrs(final)
 	p.closed, p.completed = true, true
 	p.t.release(p.index, p)
 	return nil

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -41,6 +43,25 @@ type Record struct {
 	// receive folder (with forward slashes): its name, or "name (1).ext"
 	// and so on if the name was taken. It is "" for files not done.
 	Final []string
+	// Renamed maps a top-level folder of the offer to the folder its files
+	// go into instead, because the name was taken in the receive folder
+	// when the transfer was accepted ("photos" -> "photos (1)"). Chosen
+	// once, at Accept, and kept in the record, so a resume goes on in the
+	// same folder. Nil for most transfers.
+	Renamed map[string]string
+}
+
+// Dest returns where file i of the record goes, relative to the receive
+// folder: its name, with its top-level folder replaced as Renamed says.
+// The final name may still differ ("a (1).txt") if Dest is taken.
+func (r Record) Dest(i int) string {
+	name := r.Files[i].Name
+	if top, rest, ok := strings.Cut(name, "/"); ok {
+		if to, ok := r.Renamed[top]; ok {
+			return to + "/" + rest
+		}
+	}
+	return name
 }
 
 // Complete reports whether every file of the record is done.
@@ -58,6 +79,7 @@ func (r Record) clone() Record {
 	}
 	c.Done = slices.Clone(r.Done)
 	c.Final = slices.Clone(r.Final)
+	c.Renamed = maps.Clone(r.Renamed)
 	return c
 }
 
@@ -82,6 +104,9 @@ type recordJSON struct {
 	PeerName string     `json:"peer_name,omitempty"`
 	Accepted time.Time  `json:"accepted"`
 	Files    []fileJSON `json:"files"`
+	// Renamed is Record.Renamed (absent in records of earlier versions,
+	// which is read as no folder renamed).
+	Renamed map[string]string `json:"renamed,omitempty"`
 }
 
 type fileJSON struct {
@@ -90,6 +115,7 @@ type fileJSON struct {
 	MediaType string    `json:"media_type,omitempty"`
 	SHA256    string    `json:"sha256,omitempty"`
 	ModTime   time.Time `json:"mod_time,omitzero"`
+	Mode      uint32    `json:"mode,omitempty"`
 }
 
 func recordRel(id string) string  { return id + "/" + recordFile }
@@ -101,10 +127,10 @@ func journalRel(id string, index int) string {
 
 // saveRecord writes the record's record.json in state, creating its folder.
 func saveRecord(state *os.Root, r Record) error {
-	rj := recordJSON{Version: recordVersion, ID: r.ID, Peer: r.Peer, PeerName: r.PeerName, Accepted: r.Accepted}
+	rj := recordJSON{Version: recordVersion, ID: r.ID, Peer: r.Peer, PeerName: r.PeerName, Accepted: r.Accepted, Renamed: r.Renamed}
 	rj.Files = make([]fileJSON, len(r.Files))
 	for i, f := range r.Files {
-		rj.Files[i] = fileJSON{Name: f.Name, Size: f.Size, MediaType: f.MediaType, SHA256: hex.EncodeToString(f.SHA256), ModTime: f.ModTime}
+		rj.Files[i] = fileJSON{Name: f.Name, Size: f.Size, MediaType: f.MediaType, SHA256: hex.EncodeToString(f.SHA256), ModTime: f.ModTime, Mode: uint32(f.Mode.Perm())}
 	}
 	data, err := json.Marshal(rj)
 	if err != nil {
@@ -154,7 +180,7 @@ func loadRecord(state *os.Root, id string) (r Record, doneLen int64, err error) 
 		if err != nil {
 			return r, 0, fmt.Errorf("load transfer %s: file %d: sha256: %w", id, i, err)
 		}
-		offer.Files[i] = sdk.FileInfo{Name: fj.Name, Size: fj.Size, MediaType: fj.MediaType, SHA256: sum, ModTime: fj.ModTime}
+		offer.Files[i] = sdk.FileInfo{Name: fj.Name, Size: fj.Size, MediaType: fj.MediaType, SHA256: sum, ModTime: fj.ModTime, Mode: os.FileMode(fj.Mode).Perm()}
 	}
 	files, err := checkOffer(offer)
 	if err != nil {
@@ -163,8 +189,13 @@ func loadRecord(state *os.Root, id string) (r Record, doneLen int64, err error) 
 	if rj.Peer.IsZero() {
 		return r, 0, fmt.Errorf("load transfer %s: %s: no peer", id, displayPath(state, recordRel(id)))
 	}
+	for from, to := range rj.Renamed {
+		if err := checkRenamed(from, to); err != nil {
+			return r, 0, fmt.Errorf("load transfer %s: %s: %w", id, displayPath(state, recordRel(id)), err)
+		}
+	}
 	r = Record{ID: id, Peer: rj.Peer, PeerName: rj.PeerName, Files: files, Accepted: rj.Accepted,
-		Done: make([]bool, len(files)), Final: make([]string, len(files))}
+		Done: make([]bool, len(files)), Final: make([]string, len(files)), Renamed: rj.Renamed}
 	doneLen, err = loadDone(state, &r)
 	if err != nil {
 		return r, 0, err

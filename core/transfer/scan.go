@@ -154,7 +154,7 @@ func (m *Manifest) collect(p string) error {
 			m.Skipped = append(m.Skipped, fmt.Sprintf("%s: a receiver would refuse it: %v", path, err))
 			return nil
 		}
-		found = append(found, LocalFile{Path: path, Info: sdk.FileInfo{Name: name, Size: info.Size(), ModTime: info.ModTime()}, scanned: info})
+		found = append(found, LocalFile{Path: path, Info: sdk.FileInfo{Name: name, Size: info.Size(), ModTime: info.ModTime(), Mode: info.Mode().Perm()}, scanned: info})
 		return nil
 	})
 	if err != nil {
@@ -172,7 +172,7 @@ func (m *Manifest) add(abs, name string, st os.FileInfo) {
 		m.Skipped = append(m.Skipped, fmt.Sprintf("%s: a receiver would refuse it: %v", abs, err))
 		return
 	}
-	m.Files = append(m.Files, LocalFile{Path: abs, Info: sdk.FileInfo{Name: name, Size: st.Size(), ModTime: st.ModTime()}, scanned: st})
+	m.Files = append(m.Files, LocalFile{Path: abs, Info: sdk.FileInfo{Name: name, Size: st.Size(), ModTime: st.ModTime(), Mode: st.Mode().Perm()}, scanned: st})
 }
 
 // kind describes a file that is not sent.
