@@ -147,8 +147,10 @@ func TestSignalingFlood(t *testing.T) {
 			if maxConns > bound {
 				t.Errorf("the receiver held %d signaling connections, want at most %d", maxConns, bound)
 			}
-			if maxGoroutines > bound {
-				t.Errorf("the receiver ran %d goroutines, want at most %d", maxGoroutines, bound)
+			// An evicted connection's goroutine may still be winding down
+			// when the next is admitted: allow one per pending slot more.
+			if gbound := bound + limits.MaxPending; maxGoroutines > gbound {
+				t.Errorf("the receiver ran %d goroutines, want at most %d", maxGoroutines, gbound)
 			}
 		})
 	}

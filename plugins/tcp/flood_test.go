@@ -127,8 +127,10 @@ func TestFlood(t *testing.T) {
 			if maxConns > bound {
 				t.Errorf("the responder held %d inbound connections, want at most %d", maxConns, bound)
 			}
-			if maxGoroutines > bound {
-				t.Errorf("the responder ran %d goroutines, want at most %d", maxGoroutines, bound)
+			// An evicted connection's goroutine may still be winding down
+			// when the next is admitted: allow one per pending slot more.
+			if gbound := bound + limits.MaxPending; maxGoroutines > gbound {
+				t.Errorf("the responder ran %d goroutines, want at most %d", maxGoroutines, gbound)
 			}
 		})
 	}

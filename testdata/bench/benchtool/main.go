@@ -124,9 +124,9 @@ func tlsSend(args []string) error {
 	return c.Close()
 }
 
-// rusage runs a command and writes "wall_seconds max_rss_kib cpu_seconds"
-// (user+sys of it and its waited-for children) to -o once
-// it exits. SIGTERM/SIGINT are passed on to the command.
+// rusage runs a command and writes "wall_seconds max_rss_kib cpu_seconds
+// start_unix_seconds" (user+sys of it and its waited-for children; the
+// moment it was started) to -o once it exits. SIGTERM/SIGINT are passed on to the command.
 func rusage(args []string) error {
 	fs := flag.NewFlagSet("rusage", flag.ExitOnError)
 	outPath := fs.String("o", "", "result file")
@@ -158,7 +158,8 @@ func rusage(args []string) error {
 		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	if *outPath != "" {
-		if werr := os.WriteFile(*outPath, []byte(fmt.Sprintf("%.3f %d %.2f\n", wall, rss, cpu)), 0o600); werr != nil {
+		line := fmt.Sprintf("%.3f %d %.2f %.6f\n", wall, rss, cpu, float64(start.UnixNano())/1e9)
+		if werr := os.WriteFile(*outPath, []byte(line), 0o600); werr != nil {
 			return werr
 		}
 	}
