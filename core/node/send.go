@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"errors"
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
@@ -277,7 +278,10 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 	known := len(s.man.Files[index].Info.SHA256) > 0
 	s.mu.Unlock()
 	if file, ok := r.(*os.File); ok && !known && offset == 0 {
-		return &hashingReader{f: file, h: sha256.New(), size: f.Size, done: func(sum []byte) { _ = s.FileHashed(ctx, index, sum) }}, nil
+		return &hashingReader{f: file, h: sha256.New(), size: f.Size,
+			done:       func(sum []byte) { _ = s.FileHashed(ctx, index, sum) },
+			checkpoint: func(off int64, st []byte) { _ = s.FileCheckpoint(ctx, index, off, st) },
+		}, nil
 	}
 	return r, nil
 }
@@ -308,25 +312,45 @@ func (s *source) FileHashed(ctx context.Context, index int, sum []byte) error {
 	return err
 }
 
+// FileCheckpoint keeps the SHA-256 state of file index's first off bytes,
+// read as it was sent, in the hash cache: a transfer that resumes after a
+// restart hashes only the rest of the file before its offer.
+func (s *source) FileCheckpoint(ctx context.Context, index int, off int64, state []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.man.SetCheckpoint(index, off, state, s.n.hashCache)
+}
+
+// checkpointEvery is how often, in bytes read, a hashingReader keeps its
+// state for a resume (as the plugin SDK's does).
+const checkpointEvery = 64 << 20
+
 // hashingReader hashes a file as a protocol reads it from its start, for a
 // file offered before it was hashed; done gets the SHA-256 once every byte
 // was read. Handed to a protocol plugin, it gives its descriptor (File) and
 // asks the plugin's SDK to hash instead (HashWanted).
 type hashingReader struct {
-	f    *os.File
-	h    hash.Hash
-	read int64
-	size int64
-	done func(sum []byte)
-	once sync.Once
+	f          *os.File
+	h          hash.Hash
+	read       int64
+	size       int64
+	done       func(sum []byte)
+	checkpoint func(off int64, state []byte)
+	once       sync.Once
 }
 
 func (r *hashingReader) Read(b []byte) (int, error) {
 	n, err := r.f.Read(b)
 	if n > 0 && r.read < r.size {
 		k := min(int64(n), r.size-r.read)
+		before := r.read
 		r.h.Write(b[:k])
 		r.read += k
+		if r.read < r.size && r.read/checkpointEvery != before/checkpointEvery {
+			if st, err := r.h.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
+				r.checkpoint(r.read, st)
+			}
+		}
 	}
 	if r.read == r.size {
 		r.once.Do(func() { r.done(r.h.Sum(nil)) })

@@ -39,8 +39,16 @@ type cacheEntry struct {
 	Size   int64  `json:"size"`
 	MTime  int64  `json:"mtime_ns"`
 	CTime  int64  `json:"ctime_ns"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
 	Used   int64  `json:"used"`
+	// A checkpoint of a file not read whole yet: the SHA-256 state of its
+	// first CheckOff bytes (hex of crypto/sha256's MarshalBinary).
+	CheckOff   int64  `json:"check_off,omitempty"`
+	CheckState string `json:"check_state,omitempty"`
+}
+
+func (e cacheEntry) sameFile(o cacheEntry) bool {
+	return e.Size == o.Size && e.MTime == o.MTime && e.CTime == o.CTime
 }
 
 // OpenHashCache returns the cache kept in the file at path (created on the
@@ -87,7 +95,7 @@ func (c *HashCache) Lookup(st os.FileInfo) []byte {
 	defer c.mu.Unlock()
 	c.load()
 	e, ok := c.entries[key]
-	if !ok || e.Size != want.Size || e.MTime != want.MTime || e.CTime != want.CTime {
+	if !ok || !e.sameFile(want) {
 		return nil
 	}
 	sum, err := hex.DecodeString(e.SHA256)
@@ -111,6 +119,58 @@ func (c *HashCache) Store(st os.FileInfo, sum []byte) error {
 	defer c.mu.Unlock()
 	c.load()
 	c.entries[key] = e
+	return c.saveLocked()
+}
+
+// StoreCheckpoint records the SHA-256 state of the first off bytes of the
+// file st describes, read as it was sent but not yet whole: a transfer that
+// resumes goes on hashing from there (see [Manifest.HashMissing]).
+func (c *HashCache) StoreCheckpoint(st os.FileInfo, off int64, state []byte) error {
+	if c == nil || st == nil || len(state) == 0 {
+		return nil
+	}
+	key, e, ok := cacheKey(st)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load()
+	if old, ok := c.entries[key]; ok && old.sameFile(e) && (old.SHA256 != "" || old.CheckOff >= off) {
+		return nil
+	}
+	e.CheckOff, e.CheckState, e.Used = off, hex.EncodeToString(state), time.Now().Unix()
+	c.entries[key] = e
+	return c.saveLocked()
+}
+
+// Checkpoint returns the checkpoint recorded for the file st describes:
+// the SHA-256 state of its first off bytes, or a nil state.
+func (c *HashCache) Checkpoint(st os.FileInfo) (off int64, state []byte) {
+	if c == nil || st == nil {
+		return 0, nil
+	}
+	key, want, ok := cacheKey(st)
+	if !ok {
+		return 0, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load()
+	e, ok := c.entries[key]
+	if !ok || !e.sameFile(want) || e.CheckState == "" {
+		return 0, nil
+	}
+	b, err := hex.DecodeString(e.CheckState)
+	if err != nil {
+		return 0, nil
+	}
+	return e.CheckOff, b
+}
+
+// saveLocked trims the cache to hashCacheMax entries and rewrites its file.
+// c.mu is held.
+func (c *HashCache) saveLocked() error {
 	if len(c.entries) > hashCacheMax {
 		keys := make([]string, 0, len(c.entries))
 		for k := range c.entries {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"os"
 	"path/filepath"
 	"testing"
@@ -103,5 +104,48 @@ func TestScanDefer(t *testing.T) {
 		if len(lf.Info.SHA256) != 32 {
 			t.Errorf("%s: no hash in the second scan", lf.Info.Name)
 		}
+	}
+}
+
+// TestHashFromCheckpoint: HashMissing goes on from a checkpoint and reads
+// only the rest of the file; a checkpoint that does not fit costs a full
+// pass, never a wrong hash.
+func TestHashFromCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	content := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(content)
+	half := sha256.New()
+	half.Write(content[:len(content)/2])
+	good, _ := half.(encoding.BinaryMarshaler).MarshalBinary()
+	tests := []struct {
+		name  string
+		off   int64
+		state []byte
+	}{
+		{"good checkpoint", int64(len(content) / 2), good},
+		{"checkpoint for another offset", int64(len(content)/2) + 1, good},
+		{"garbage state", 10, []byte("garbage")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := OpenHashCache(filepath.Join(t.TempDir(), "hc.json"))
+			m, err := ScanWith(context.Background(), []string{p}, ScanOptions{Cache: cache, Defer: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.SetCheckpoint(0, tt.off, tt.state, cache); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.HashMissing(context.Background(), cache); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Files[0].Info.SHA256; !bytes.Equal(got, want[:]) {
+				t.Fatalf("hash %x, want %x", got, want)
+			}
+		})
 	}
 }

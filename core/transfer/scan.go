@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -266,11 +268,62 @@ func (m *Manifest) HashMissing(ctx context.Context, cache *HashCache) error {
 		if len(lf.Info.SHA256) > 0 {
 			continue
 		}
+		if off, state := cache.Checkpoint(lf.scanned); state != nil {
+			if err := hashFrom(ctx, lf, off, state); err == nil {
+				_ = cache.Store(lf.scanned, lf.Info.SHA256)
+				continue
+			}
+			// A checkpoint that does not fit costs a full pass.
+		}
 		if err := hashFile(ctx, lf, nil); err != nil {
 			return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
 		}
 		_ = cache.Store(lf.scanned, lf.Info.SHA256)
 	}
+	return nil
+}
+
+// SetCheckpoint records, in cache, the SHA-256 state of file i's first
+// off bytes, hashed as it was sent.
+func (m *Manifest) SetCheckpoint(i int, off int64, state []byte, cache *HashCache) error {
+	if i < 0 || i >= len(m.Files) {
+		return fmt.Errorf("checkpoint of file %d of %d", i, len(m.Files))
+	}
+	return cache.StoreCheckpoint(m.Files[i].scanned, off, state)
+}
+
+// hashFrom fills lf's SHA256 from the state of its first off bytes,
+// reading only the rest.
+func hashFrom(ctx context.Context, lf *LocalFile, off int64, state []byte) error {
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return err
+	}
+	if len(state) < 8 || int64(binary.BigEndian.Uint64(state[len(state)-8:])) != off || off > lf.Info.Size {
+		return fmt.Errorf("checkpoint does not cover %d bytes", off)
+	}
+	f, err := os.Open(lf.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := checkUnchanged(f, lf); err != nil {
+		return err
+	}
+	n, err := io.Copy(h, io.NewSectionReader(f, off, lf.Info.Size-off))
+	if err != nil {
+		return fmt.Errorf("hash %s: %w", lf.Path, err)
+	}
+	if off+n != lf.Info.Size {
+		return fmt.Errorf("hash %s: read %d bytes, it had %d: %w", lf.Path, off+n, lf.Info.Size, ErrFileChanged)
+	}
+	if err := checkUnchanged(f, lf); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	lf.Info.SHA256 = h.Sum(nil)
 	return nil
 }
 

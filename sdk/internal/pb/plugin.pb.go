@@ -2168,9 +2168,15 @@ func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
 // record-layer meta record: the byte 1, the index as an unsigned varint, then
 // the 32-byte SHA-256.
 type FileHashRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Sha256        []byte                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Index  int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Sha256 []byte                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// A checkpoint instead of the whole-file hash (sha256 empty): the
+	// SHA-256 state of the file's first hashed bytes (Go's crypto/sha256
+	// MarshalBinary form), which a transfer that resumes goes on from instead
+	// of reading the file from its start. Send calls only.
+	Hashed        int64  `protobuf:"varint,3,opt,name=hashed,proto3" json:"hashed,omitempty"`
+	Sha256State   []byte `protobuf:"bytes,4,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2215,6 +2221,20 @@ func (x *FileHashRequest) GetIndex() int32 {
 func (x *FileHashRequest) GetSha256() []byte {
 	if x != nil {
 		return x.Sha256
+	}
+	return nil
+}
+
+func (x *FileHashRequest) GetHashed() int64 {
+	if x != nil {
+		return x.Hashed
+	}
+	return 0
+}
+
+func (x *FileHashRequest) GetSha256State() []byte {
+	if x != nil {
+		return x.Sha256State
 	}
 	return nil
 }
@@ -3011,10 +3031,12 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\x04R\x06hostId\x124\n" +
 	"\x06record\x18\x03 \x01(\v2\x1c.ferry.plugin.v1.RecordStateR\x06record\"\x19\n" +
-	"\x17ProtocolReceiveResponse\"?\n" +
+	"\x17ProtocolReceiveResponse\"z\n" +
 	"\x0fFileHashRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\fR\x06sha256\"\x12\n" +
+	"\x06sha256\x18\x02 \x01(\fR\x06sha256\x12\x16\n" +
+	"\x06hashed\x18\x03 \x01(\x03R\x06hashed\x12!\n" +
+	"\fsha256_state\x18\x04 \x01(\fR\vsha256State\"\x12\n" +
 	"\x10FileHashResponse\";\n" +
 	"\vOpenRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +

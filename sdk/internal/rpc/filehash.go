@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"hash"
 	"io"
 	"os"
@@ -13,19 +14,24 @@ import (
 // read from offset 0, done gets the SHA-256, once.
 type hashingFile struct {
 	*os.File
-	h    hash.Hash
-	read int64
-	size int64
-	done func(sum []byte)
-	once sync.Once
+	h          hash.Hash
+	read       int64
+	size       int64
+	done       func(sum []byte)
+	checkpoint func(hashed int64, state []byte)
+	once       sync.Once
 }
 
-func newHashingFile(f *os.File, done func(sum []byte)) (*hashingFile, error) {
+// checkpointEvery is how often, in bytes read, a hashingFile reports its
+// state for a resume to go on from.
+const checkpointEvery = 64 << 20
+
+func newHashingFile(f *os.File, done func(sum []byte), checkpoint func(int64, []byte)) (*hashingFile, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	hf := &hashingFile{File: f, h: sha256.New(), size: st.Size(), done: done}
+	hf := &hashingFile{File: f, h: sha256.New(), size: st.Size(), done: done, checkpoint: checkpoint}
 	if hf.size == 0 {
 		hf.finish()
 	}
@@ -36,10 +42,15 @@ func (f *hashingFile) Read(b []byte) (int, error) {
 	n, err := f.File.Read(b)
 	if n > 0 && f.read < f.size {
 		k := min(int64(n), f.size-f.read)
+		before := f.read
 		f.h.Write(b[:k])
 		f.read += k
 		if f.read == f.size {
 			f.finish()
+		} else if f.read/checkpointEvery != before/checkpointEvery {
+			if st, err := f.h.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
+				f.checkpoint(f.read, st)
+			}
 		}
 	}
 	return n, err

@@ -55,7 +55,9 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 	if !resp.GetHashWanted() || offset != 0 || !isFile {
 		return rc, nil
 	}
-	hf, err := newHashingFile(f, func(sum []byte) { h.fileHashed(ctx, index, sum) })
+	hf, err := newHashingFile(f, func(sum []byte) { h.fileHashed(ctx, index, sum) }, func(hashed int64, state []byte) {
+		_, _ = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Hashed: hashed, Sha256State: state})
+	})
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("open: %w", err)

@@ -157,11 +157,22 @@ type hashReporter interface {
 	FileHashed(ctx context.Context, index int, sum []byte) error
 }
 
+// hashCheckpointer is a host source that keeps the SHA-256 state of a
+// file's first bytes as the plugin side reads it, for a resume to go on
+// from (the core's, in core/node).
+type hashCheckpointer interface {
+	FileCheckpoint(ctx context.Context, index int, hashed int64, state []byte) error
+}
+
 // FileHash passes a file's SHA-256 to the source (the plugin side hashed it
 // as it read) or to the sink (the sender sent it).
 func (h *hostServer) FileHash(ctx context.Context, req *pb.FileHashRequest) (*pb.FileHashResponse, error) {
 	var err error
 	switch {
+	case h.source != nil && len(req.GetSha256()) == 0:
+		if hs, ok := h.source.(hashCheckpointer); ok && req.GetSha256State() != nil {
+			err = hs.FileCheckpoint(ctx, int(req.GetIndex()), req.GetHashed(), req.GetSha256State())
+		}
 	case h.source != nil:
 		if hs, ok := h.source.(hashReporter); ok {
 			err = hs.FileHashed(ctx, int(req.GetIndex()), req.GetSha256())
