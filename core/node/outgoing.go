@@ -90,7 +90,8 @@ func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transf
 // Resume scans rec's paths again and, if they still hold the same files,
 // sends the rest of the transfer, waiting up to findFor for the peer.
 func (o *Outgoing) Resume(ctx context.Context, rec *transfer.Outgoing, findFor, retryFor time.Duration) error {
-	man, err := transfer.ScanWith(ctx, rec.Paths, transfer.ScanOptions{Cache: o.n.hashCache})
+	// Deferred: Send hashes what the resume needs (from checkpoints).
+	man, err := transfer.ScanWith(ctx, rec.Paths, transfer.ScanOptions{Cache: o.n.hashCache, Defer: true})
 	if err != nil {
 		return fmt.Errorf("transfer %s: scan again: %w", rec.ID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
@@ -83,8 +84,16 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 || opts.Resume {
 			// The receiver may hold a prefix this side will not read
-			// again: the offer must carry every hash.
-			if err := man.HashMissing(ctx, n.hashCache); err != nil {
+			// again. A file with a checkpoint is hashed as it is
+			// resumed, from the checkpoint on; one without is hashed
+			// now, and from the third attempt on every one is (a file
+			// the receiver holds whole is not read again, so its hash
+			// must come with the offer).
+			hash := man.HashMissingUnlessCheckpointed
+			if attempt >= 2 {
+				hash = man.HashMissing
+			}
+			if err := hash(ctx, n.hashCache); err != nil {
 				e := base
 				e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 				n.emit(e)
@@ -277,13 +286,27 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 	s.mu.Lock()
 	known := len(s.man.Files[index].Info.SHA256) > 0
 	s.mu.Unlock()
-	if file, ok := r.(*os.File); ok && !known && offset == 0 {
-		return &hashingReader{f: file, h: sha256.New(), size: f.Size,
-			done:       func(sum []byte) { _ = s.FileHashed(ctx, index, sum) },
-			checkpoint: func(off int64, st []byte) { _ = s.FileCheckpoint(ctx, index, off, st) },
-		}, nil
+	file, ok := r.(*os.File)
+	if !ok || known {
+		return r, nil
 	}
-	return r, nil
+	hr := &hashingReader{f: file, h: sha256.New(), size: f.Size,
+		done:       func(sum []byte) { _ = s.FileHashed(ctx, index, sum) },
+		checkpoint: func(off int64, st []byte) { _ = s.FileCheckpoint(ctx, index, off, st) },
+	}
+	if offset == 0 {
+		return hr, nil
+	}
+	// Resumed past the start: go on from the last checkpoint before the
+	// offset, if there is one; else the file goes unhashed and the
+	// receiver keeps it for a resume whose offer carries the hash.
+	s.mu.Lock()
+	off, st := s.man.Checkpoint(index, s.n.hashCache)
+	s.mu.Unlock()
+	if st == nil || off > offset || hr.start(off, st, offset) != nil {
+		return r, nil
+	}
+	return hr, nil
 }
 
 // use sets the connection the transfer runs on, nil when it ended.
@@ -323,7 +346,7 @@ func (s *source) FileCheckpoint(ctx context.Context, index int, off int64, state
 
 // checkpointEvery is how often, in bytes read, a hashingReader keeps its
 // state for a resume (as the plugin SDK's does).
-const checkpointEvery = 64 << 20
+const checkpointEvery = 16 << 20
 
 // hashingReader hashes a file as a protocol reads it from its start, for a
 // file offered before it was hashed; done gets the SHA-256 once every byte
@@ -337,9 +360,48 @@ type hashingReader struct {
 	done       func(sum []byte)
 	checkpoint func(off int64, state []byte)
 	once       sync.Once
+	// from and fromState: the checkpoint a resumed read goes on from, and
+	// offset where the protocol reads from.
+	from      int64
+	fromState []byte
+	offset    int64
 }
 
+// start goes on from the state of the file's first off bytes: it reads
+// [off, offset) itself (the protocol reads from offset). The reader's
+// position is not moved.
+func (r *hashingReader) start(off int64, state []byte, offset int64) error {
+	if err := r.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return err
+	}
+	if len(state) < 8 || int64(binary.BigEndian.Uint64(state[len(state)-8:])) != off {
+		return fmt.Errorf("hash state does not cover %d bytes", off)
+	}
+	r.from, r.fromState, r.offset = off, state, offset
+	return nil
+}
+
+// catchUp reads [from, offset) into the hash, once, before the first Read
+// (a plugin's SDK, handed the descriptor instead, catches up itself).
+func (r *hashingReader) catchUp() error {
+	if r.fromState == nil || r.read >= r.offset {
+		return nil
+	}
+	n, err := io.Copy(r.h, io.NewSectionReader(r.f, r.from, r.offset-r.from))
+	if err != nil || r.from+n != r.offset {
+		return fmt.Errorf("hash [%d, %d): %d bytes, %v", r.from, r.offset, n, err)
+	}
+	r.read = r.offset
+	return nil
+}
+
+// HashFrom gives a plugin's SDK the state to go on from (see start).
+func (r *hashingReader) HashFrom() (int64, []byte) { return r.from, r.fromState }
+
 func (r *hashingReader) Read(b []byte) (int, error) {
+	if err := r.catchUp(); err != nil {
+		r.fromState, r.size = nil, -1 // give up hashing; the read goes on
+	}
 	n, err := r.f.Read(b)
 	if n > 0 && r.read < r.size {
 		k := min(int64(n), r.size-r.read)

@@ -292,6 +292,35 @@ func (m *Manifest) SetCheckpoint(i int, off int64, state []byte, cache *HashCach
 	return cache.StoreCheckpoint(m.Files[i].scanned, off, state)
 }
 
+// Checkpoint returns the hash cache's checkpoint of file i: the SHA-256
+// state of its first off bytes, or a nil state.
+func (m *Manifest) Checkpoint(i int, cache *HashCache) (off int64, state []byte) {
+	if i < 0 || i >= len(m.Files) {
+		return 0, nil
+	}
+	return cache.Checkpoint(m.Files[i].scanned)
+}
+
+// HashMissingUnlessCheckpointed is HashMissing for the files that have no
+// checkpoint either: a file with one is hashed as it is resumed, from the
+// checkpoint on.
+func (m *Manifest) HashMissingUnlessCheckpointed(ctx context.Context, cache *HashCache) error {
+	for i := range m.Files {
+		lf := &m.Files[i]
+		if len(lf.Info.SHA256) > 0 {
+			continue
+		}
+		if _, st := cache.Checkpoint(lf.scanned); st != nil {
+			continue
+		}
+		if err := hashFile(ctx, lf, nil); err != nil {
+			return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
+		}
+		_ = cache.Store(lf.scanned, lf.Info.SHA256)
+	}
+	return nil
+}
+
 // hashFrom fills lf's SHA256 from the state of its first off bytes,
 // reading only the rest.
 func hashFrom(ctx context.Context, lf *LocalFile, off int64, state []byte) error {

@@ -2335,7 +2335,13 @@ type OpenResponse struct {
 	// offset 0 to its end and to report the SHA-256 with FileHash (and, when
 	// it runs the record layer, to send it to the receiver in a meta record):
 	// the offer went out before the file was hashed.
-	HashWanted    bool `protobuf:"varint,3,opt,name=hash_wanted,json=hashWanted,proto3" json:"hash_wanted,omitempty"`
+	HashWanted bool `protobuf:"varint,3,opt,name=hash_wanted,json=hashWanted,proto3" json:"hash_wanted,omitempty"`
+	// With hash_wanted and an offset past 0: the SHA-256 state of the file's
+	// first hashed bytes (hashed <= offset; Go's crypto/sha256 MarshalBinary
+	// form), from an earlier attempt's checkpoint. The plugin side reads
+	// [hashed, offset) itself to catch up, then hashes as the protocol reads.
+	Hashed        int64  `protobuf:"varint,4,opt,name=hashed,proto3" json:"hashed,omitempty"`
+	Sha256State   []byte `protobuf:"bytes,5,opt,name=sha256_state,json=sha256State,proto3" json:"sha256_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2389,6 +2395,20 @@ func (x *OpenResponse) GetHashWanted() bool {
 		return x.HashWanted
 	}
 	return false
+}
+
+func (x *OpenResponse) GetHashed() int64 {
+	if x != nil {
+		return x.Hashed
+	}
+	return 0
+}
+
+func (x *OpenResponse) GetSha256State() []byte {
+	if x != nil {
+		return x.Sha256State
+	}
+	return nil
 }
 
 type DecideRequest struct {
@@ -3040,12 +3060,14 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10FileHashResponse\";\n" +
 	"\vOpenRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
-	"\x06offset\x18\x02 \x01(\x03R\x06offset\"}\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\"\xb8\x01\n" +
 	"\fOpenResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x1f\n" +
 	"\vhash_wanted\x18\x03 \x01(\bR\n" +
-	"hashWanted\"=\n" +
+	"hashWanted\x12\x16\n" +
+	"\x06hashed\x18\x04 \x01(\x03R\x06hashed\x12!\n" +
+	"\fsha256_state\x18\x05 \x01(\fR\vsha256State\"=\n" +
 	"\rDecideRequest\x12,\n" +
 	"\x05offer\x18\x01 \x01(\v2\x16.ferry.plugin.v1.OfferR\x05offer\"\x10\n" +
 	"\x0eDecideResponse\"%\n" +

@@ -3,6 +3,8 @@ package rpc
 import (
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
+	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -24,7 +26,7 @@ type hashingFile struct {
 
 // checkpointEvery is how often, in bytes read, a hashingFile reports its
 // state for a resume to go on from.
-const checkpointEvery = 64 << 20
+const checkpointEvery = 16 << 20
 
 func newHashingFile(f *os.File, done func(sum []byte), checkpoint func(int64, []byte)) (*hashingFile, error) {
 	st, err := f.Stat()
@@ -36,6 +38,29 @@ func newHashingFile(f *os.File, done func(sum []byte), checkpoint func(int64, []
 		hf.finish()
 	}
 	return hf, nil
+}
+
+// catchUp starts the hash from the state of the file's first hashed bytes
+// and reads [hashed, offset) to reach the offset the protocol reads from.
+func (f *hashingFile) catchUp(hashed int64, state []byte, offset int64) error {
+	if err := f.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("hash state: %w", err)
+	}
+	if len(state) < 8 || int64(binary.BigEndian.Uint64(state[len(state)-8:])) != hashed || hashed > offset {
+		return fmt.Errorf("hash state covers another prefix than [0, %d)", hashed)
+	}
+	n, err := io.Copy(f.h, io.NewSectionReader(f.File, hashed, offset-hashed))
+	if err != nil {
+		return fmt.Errorf("hash [%d, %d): %w", hashed, offset, err)
+	}
+	if hashed+n != offset {
+		return fmt.Errorf("hash [%d, %d): the file ended at %d", hashed, offset, hashed+n)
+	}
+	f.read = offset
+	if f.read == f.size {
+		f.finish()
+	}
+	return nil
 }
 
 func (f *hashingFile) Read(b []byte) (int, error) {

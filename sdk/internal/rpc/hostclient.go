@@ -52,12 +52,19 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	f, isFile := rc.(*os.File)
-	if !resp.GetHashWanted() || offset != 0 || !isFile {
+	if !resp.GetHashWanted() || !isFile || (offset != 0 && resp.GetSha256State() == nil) {
 		return rc, nil
 	}
 	hf, err := newHashingFile(f, func(sum []byte) { h.fileHashed(ctx, index, sum) }, func(hashed int64, state []byte) {
 		_, _ = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Hashed: hashed, Sha256State: state})
 	})
+	if err == nil && offset != 0 {
+		if hf.catchUp(resp.GetHashed(), resp.GetSha256State(), offset) != nil {
+			// Sent unhashed: the receiver, lacking the hash, keeps the
+			// file for a resume whose offer carries it.
+			return f, nil
+		}
+	}
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("open: %w", err)

@@ -46,6 +46,9 @@ func (h *hostServer) Open(ctx context.Context, req *pb.OpenRequest) (*pb.OpenRes
 		resp := &pb.OpenResponse{StreamId: id, Kind: pb.StreamKind_STREAM_KIND_FD}
 		if hw, ok := r.(hashWanter); ok {
 			resp.HashWanted = hw.HashWanted()
+			if resp.HashWanted {
+				resp.Hashed, resp.Sha256State = hw.HashFrom()
+			}
 		}
 		return resp, nil
 	}
@@ -149,6 +152,9 @@ type fileReader interface {
 // plugin side hashes it as it reads (OpenResponse.hash_wanted).
 type hashWanter interface {
 	HashWanted() bool
+	// HashFrom gives the state of the file's first hashed bytes to go on
+	// from, when the reader starts past 0; nil state otherwise.
+	HashFrom() (hashed int64, state []byte)
 }
 
 // hashReporter is a host source or sink that takes a file's SHA-256 as it
