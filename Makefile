@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint bench bench-jsonchunk bench-dht demo proto clean
+.PHONY: all build test lint bench bench-transfer bench-resume bench-jsonchunk bench-dht demo proto clean
 
 all: build
 
@@ -49,6 +49,16 @@ bench: build
 	else \
 		echo "testdata/bench/plugin-boundary.sh not written yet"; exit 1; \
 	fi
+
+# bench-transfer: 1 GiB between two ferry processes with ftv2a and with
+# jsonchunk, beside a bare TLS 1.3 copy, 5 rounds interleaved (issue 13).
+bench-transfer: build
+	bash testdata/bench/transfer.sh
+
+# bench-resume: a 1 GiB jsonchunk transfer cut at half and resumed: what
+# each side reads during the resume (/proc/PID/io).
+bench-resume: build
+	bash testdata/bench/resume-io.sh
 
 # bench-jsonchunk: 1 GiB in fast mode and 100 MiB in strict mode between two
 # ferry processes, each beside a bare TLS 1.3 copy in the same run.

@@ -204,6 +204,7 @@ type cutter struct {
 	target string
 	rng    *rand.Rand
 	lo, hi int64 // cut after a number of client bytes in [lo, hi)
+	flip   bool  // flip one bit there and go on, instead of cutting
 
 	mu    sync.Mutex
 	cuts  int   // cuts still to make
@@ -212,13 +213,13 @@ type cutter struct {
 	conns sync.WaitGroup
 }
 
-func newCutter(t *testing.T, target string, cuts int, lo, hi int64, seed uint64) *cutter {
+func newCutter(t *testing.T, target string, cuts int, lo, hi int64, seed uint64, flip bool) *cutter {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cutter{t: t, ln: ln, target: target, rng: rand.New(rand.NewPCG(seed, seed+1)), lo: lo, hi: hi, cuts: cuts}
+	c := &cutter{t: t, ln: ln, target: target, rng: rand.New(rand.NewPCG(seed, seed+1)), lo: lo, hi: hi, cuts: cuts, flip: flip}
 	go c.serve()
 	t.Cleanup(func() {
 		_ = ln.Close()
@@ -251,7 +252,7 @@ func (c *cutter) serve() {
 		go func() {
 			defer c.conns.Done()
 			n := c.pipe(out, in, limit)
-			if limit >= 0 && n >= limit {
+			if !c.flip && limit >= 0 && n >= limit {
 				c.mu.Lock()
 				c.made++
 				c.mu.Unlock()
@@ -281,8 +282,18 @@ func (c *cutter) pipe(dst, src net.Conn, limit int64) int64 {
 				return n
 			}
 		}
+		if c.flip && limit >= 0 {
+			want = len(buf)
+		}
 		k, err := src.Read(buf[:want])
 		if k > 0 {
+			if c.flip && limit >= n && limit < n+int64(k) {
+				buf[limit-n] ^= 0x10 // one bit, as a bad cable or a tampering box would
+				c.mu.Lock()
+				c.made++
+				c.mu.Unlock()
+				limit = -1
+			}
 			w, werr := dst.Write(buf[:k])
 			n += int64(w)
 			c.mu.Lock()
@@ -307,10 +318,10 @@ func (c *cutter) stats() (made int, sent int64) {
 // proxiedPeers makes a sender and a receiver whose tcp transport is
 // reachable only through a cutter: the receiver listens on a fixed port
 // and advertises the proxy's.
-func proxiedPeers(t *testing.T, bin string, cuts int, lo, hi int64) (a, b *testPeer, c *cutter) {
+func proxiedPeers(t *testing.T, bin string, cuts int, lo, hi int64, flip bool) (a, b *testPeer, c *cutter) {
 	t.Helper()
 	port := freePort(t)
-	c = newCutter(t, fmt.Sprintf("127.0.0.1:%d", port), cuts, lo, hi, uint64(time.Now().UnixNano()))
+	c = newCutter(t, fmt.Sprintf("127.0.0.1:%d", port), cuts, lo, hi, uint64(time.Now().UnixNano()), flip)
 	recvCfg := configVariant(t, tcpLine, fmt.Sprintf("listen: [\"127.0.0.1:%d\"]\n        advertise: [%q]", port, c.addr()))
 	return newNode(t, bin), newNode(t, bin, "FERRY_CONFIG="+recvCfg), c
 }
@@ -330,7 +341,7 @@ func TestJSONChunkCuttingProxy(t *testing.T) {
 	run := func(cuts int) (made int, sent int64) {
 		// Cut points up to size/8: five cuts forward at most 30 MiB of
 		// the 48, so each of them happens before the file is done.
-		a, b, c := proxiedPeers(t, bin, cuts, 256<<10, size/8)
+		a, b, c := proxiedPeers(t, bin, cuts, 256<<10, size/8, false)
 		idB := b.id()
 		dst := t.TempDir()
 		recv := startReceiver(t, b, dst, "--yes")
@@ -348,6 +359,36 @@ func TestJSONChunkCuttingProxy(t *testing.T) {
 		clean, size, made, sent, resent, 100*float64(resent)/size, float64(resent)/float64(max(made, 1))/(1<<20), window>>20)
 	if resent > int64(made)*(window+1<<20) {
 		t.Errorf("resent %d bytes over %d cuts: more than one window (%d) per cut", resent, made, window)
+	}
+}
+
+// TestFlippedBit: a proxy on the path flips one bit in each of the first
+// three connections of a transfer, for each protocol. The record layer
+// refuses the altered record, so nothing is written from it; the receiver
+// names the integrity failure; the sender resumes over a new connection and
+// the file arrives intact.
+func TestFlippedBit(t *testing.T) {
+	bin := binDir(t)
+	const size = 24 << 20
+	src := filepath.Join(t.TempDir(), "flip.bin")
+	writeRandom(t, src, size, 41)
+	for _, proto := range []string{"ftv2a", "jsonchunk"} {
+		t.Run(proto, func(t *testing.T) {
+			a, b, c := proxiedPeers(t, bin, 3, 256<<10, size/4, true)
+			dst := t.TempDir()
+			recv := startReceiver(t, b, dst, "--yes")
+			out, errOut, err := a.run("send", src, "--to", b.id(), "--protocol", proto, "--retry-for", "2m")
+			if err != nil {
+				t.Fatalf("send: %v\n%s\n%s\nreceiver:\n%s", err, out, errOut, recv.stderr.String())
+			}
+			sameTree(t, filepath.Dir(src), dst)
+			if made, _ := c.stats(); made == 0 {
+				t.Fatal("the proxy flipped no bit")
+			}
+			if !strings.Contains(recv.stderr.String(), "altered on the path") {
+				t.Errorf("the receiver did not name the integrity failure:\n%s", recv.stderr.String())
+			}
+		})
 	}
 }
 
