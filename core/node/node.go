@@ -123,6 +123,25 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 
 func (n *Node) start(ctx context.Context) error {
 	cat := n.opts.Catalog
+	// Start every instance at once: each is a process to launch, check
+	// against its pin and configure, and one after another they were most
+	// of a command's start-up. Errors are reported by the loops below.
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, name := range slices.Concat(n.cfg.Transports, n.cfg.Protocols, n.cfg.Signaling, n.cfg.Discovery) {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if i, err := cat.Instance(name); err == nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = i.Start(ctx)
+			}()
+		}
+	}
+	wg.Wait()
 	inst := func(name string) (*plugins.Instance, error) {
 		i, err := cat.Instance(name)
 		if err != nil {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +27,11 @@ import (
 type fileProbe struct{ streamProbe }
 
 func (p *fileProbe) Send(ctx context.Context, req sdk.SendRequest) error {
-	r, err := req.Source.Open(ctx, 0, 0)
+	var off int64 // "at-N": resume at N, as after a receiver's SEEK
+	if n, ok := strings.CutPrefix(req.Offer.TransferID, "at-"); ok {
+		off, _ = strconv.ParseInt(n, 10, 64)
+	}
+	r, err := req.Source.Open(ctx, 0, off)
 	if err != nil {
 		return err
 	}
@@ -56,24 +63,34 @@ func (p *fileProbe) Receive(ctx context.Context, req sdk.ReceiveRequest) error {
 // reader asks the plugin's SDK to hash (HashWanted), and FileHashed gets
 // the result.
 type hashSource struct {
-	path string
-	mu   sync.Mutex
-	got  []byte
+	path   string
+	from   int64 // a checkpoint: the state of the first from bytes
+	fromSt []byte
+	mu     sync.Mutex
+	got    []byte
 }
 
-type wantedReader struct{ f *os.File }
+type wantedReader struct {
+	f      *os.File
+	from   int64
+	fromSt []byte
+}
 
 func (r wantedReader) Read(b []byte) (int, error) { return r.f.Read(b) }
 func (r wantedReader) Close() error               { return r.f.Close() }
 func (r wantedReader) File() *os.File             { return r.f }
 func (r wantedReader) HashWanted() bool           { return true }
+func (r wantedReader) HashFrom() (int64, []byte)  { return r.from, r.fromSt }
 
 func (s *hashSource) Open(ctx context.Context, i int, off int64) (io.ReadCloser, error) {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, err
 	}
-	return wantedReader{f}, nil
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return wantedReader{f, s.from, s.fromSt}, nil
 }
 
 func (s *hashSource) FileHashed(ctx context.Context, i int, sum []byte) error {
@@ -167,6 +184,29 @@ func TestFileHashTravels(t *testing.T) {
 		i, sum, ok, err := record.DecodeFileHash(meta[0])
 		if err != nil || !ok || i != 0 || !bytes.Equal(sum, want[:]) {
 			t.Errorf("meta record gave file %d, %x (%v, %v); want file 0, %x", i, sum, ok, err, want)
+		}
+	})
+
+	t.Run("resumed from a checkpoint", func(t *testing.T) {
+		client, server := pair(t)
+		const from, at = 1 << 20, 1<<20 + 12345
+		h := sha256.New()
+		h.Write(content[:from])
+		st, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+		src := &hashSource{path: path, from: from, fromSt: st}
+		errc := make(chan error, 1)
+		go func() {
+			errc <- proto.Send(ctx, sdk.SendRequest{Stream: client, Offer: sdk.Offer{TransferID: fmt.Sprintf("at-%d", at), Files: []sdk.FileInfo{{Name: "f", Size: int64(len(content))}}}, Source: src})
+		}()
+		got, err := io.ReadAll(server)
+		if err != nil || !bytes.Equal(got, content[at:]) {
+			t.Fatalf("read %d bytes, %v; want the %d from %d", len(got), err, len(content)-at, at)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(src.got, want[:]) {
+			t.Errorf("source was told %x, want the whole file's %x", src.got, want)
 		}
 	})
 
