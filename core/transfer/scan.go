@@ -261,22 +261,36 @@ func (lf *LocalFile) sniff() error {
 
 // HashMissing hashes the files whose SHA256 is not known yet (a transfer
 // that resumes must offer every hash: the receiver may hold a prefix that
-// the sender will not read again), storing them in cache if not nil.
+// the sender will not read again), storing them in cache if not nil. A
+// file with a checkpoint in cache is hashed from there on.
 func (m *Manifest) HashMissing(ctx context.Context, cache *HashCache) error {
+	return m.hashMissing(ctx, cache, false)
+}
+
+// HashMissingUnlessCheckpointed is HashMissing for the files that have no
+// checkpoint either: a file with one is hashed as it is resumed, from the
+// checkpoint on.
+func (m *Manifest) HashMissingUnlessCheckpointed(ctx context.Context, cache *HashCache) error {
+	return m.hashMissing(ctx, cache, true)
+}
+
+func (m *Manifest) hashMissing(ctx context.Context, cache *HashCache, skipCheckpointed bool) error {
 	for i := range m.Files {
 		lf := &m.Files[i]
 		if len(lf.Info.SHA256) > 0 {
 			continue
 		}
-		if off, state := cache.Checkpoint(lf.scanned); state != nil {
-			if err := hashFrom(ctx, lf, off, state); err == nil {
-				_ = cache.Store(lf.scanned, lf.Info.SHA256)
-				continue
+		off, state := cache.Checkpoint(lf.scanned)
+		switch {
+		case state != nil && skipCheckpointed:
+			continue
+		case state != nil && hashFrom(ctx, lf, off, state) == nil:
+			// Hashed from the checkpoint on.
+		default:
+			// No checkpoint, or one that does not fit: a full pass.
+			if err := hashFile(ctx, lf, nil); err != nil {
+				return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
 			}
-			// A checkpoint that does not fit costs a full pass.
-		}
-		if err := hashFile(ctx, lf, nil); err != nil {
-			return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
 		}
 		_ = cache.Store(lf.scanned, lf.Info.SHA256)
 	}
@@ -299,26 +313,6 @@ func (m *Manifest) Checkpoint(i int, cache *HashCache) (off int64, state []byte)
 		return 0, nil
 	}
 	return cache.Checkpoint(m.Files[i].scanned)
-}
-
-// HashMissingUnlessCheckpointed is HashMissing for the files that have no
-// checkpoint either: a file with one is hashed as it is resumed, from the
-// checkpoint on.
-func (m *Manifest) HashMissingUnlessCheckpointed(ctx context.Context, cache *HashCache) error {
-	for i := range m.Files {
-		lf := &m.Files[i]
-		if len(lf.Info.SHA256) > 0 {
-			continue
-		}
-		if _, st := cache.Checkpoint(lf.scanned); st != nil {
-			continue
-		}
-		if err := hashFile(ctx, lf, nil); err != nil {
-			return fmt.Errorf("hash %q: %w", lf.Info.Name, err)
-		}
-		_ = cache.Store(lf.scanned, lf.Info.SHA256)
-	}
-	return nil
 }
 
 // hashFrom fills lf's SHA256 from the state of its first off bytes,
