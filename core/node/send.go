@@ -2,13 +2,9 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
-	"hash"
 	"io"
 	"maps"
 	"os"
@@ -21,6 +17,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/secure"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/filehash"
 )
 
 // SendOptions tune one Send.
@@ -290,10 +287,10 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 	if !ok || known {
 		return r, nil
 	}
-	hr := &hashingReader{f: file, h: sha256.New(), size: f.Size,
-		done:       func(sum []byte) { _ = s.FileHashed(ctx, index, sum) },
-		checkpoint: func(off int64, st []byte) { _ = s.FileCheckpoint(ctx, index, off, st) },
-	}
+	hr := &hashingReader{filehash.NewReader(file, f.Size,
+		func(sum []byte) { _ = s.FileHashed(ctx, index, sum) },
+		func(off int64, st []byte) { _ = s.FileCheckpoint(ctx, index, off, st) },
+	)}
 	if offset == 0 {
 		return hr, nil
 	}
@@ -303,7 +300,7 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 	s.mu.Lock()
 	off, st := s.man.Checkpoint(index, s.n.hashCache)
 	s.mu.Unlock()
-	if st == nil || off > offset || hr.start(off, st, offset) != nil {
+	if st == nil || hr.Resume(off, st, offset) != nil {
 		return r, nil
 	}
 	return hr, nil
@@ -344,92 +341,14 @@ func (s *source) FileCheckpoint(ctx context.Context, index int, off int64, state
 	return s.man.SetCheckpoint(index, off, state, s.n.hashCache)
 }
 
-// checkpointEvery is how often, in bytes read, a hashingReader keeps its
-// state for a resume (as the plugin SDK's does).
-const checkpointEvery = 16 << 20
-
-// hashingReader hashes a file as a protocol reads it from its start, for a
-// file offered before it was hashed; done gets the SHA-256 once every byte
-// was read. Handed to a protocol plugin, it gives its descriptor (File) and
-// asks the plugin's SDK to hash instead (HashWanted).
-type hashingReader struct {
-	f          *os.File
-	h          hash.Hash
-	read       int64
-	size       int64
-	done       func(sum []byte)
-	checkpoint func(off int64, state []byte)
-	once       sync.Once
-	// from and fromState: the checkpoint a resumed read goes on from, and
-	// offset where the protocol reads from.
-	from      int64
-	fromState []byte
-	offset    int64
-}
-
-// start goes on from the state of the file's first off bytes: it reads
-// [off, offset) itself (the protocol reads from offset). The reader's
-// position is not moved.
-func (r *hashingReader) start(off int64, state []byte, offset int64) error {
-	if err := r.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		return err
-	}
-	if len(state) < 8 || int64(binary.BigEndian.Uint64(state[len(state)-8:])) != off {
-		return fmt.Errorf("hash state does not cover %d bytes", off)
-	}
-	r.from, r.fromState, r.offset = off, state, offset
-	return nil
-}
-
-// catchUp reads [from, offset) into the hash, once, before the first Read
-// (a plugin's SDK, handed the descriptor instead, catches up itself).
-func (r *hashingReader) catchUp() error {
-	if r.fromState == nil || r.read >= r.offset {
-		return nil
-	}
-	n, err := io.Copy(r.h, io.NewSectionReader(r.f, r.from, r.offset-r.from))
-	if err != nil || r.from+n != r.offset {
-		return fmt.Errorf("hash [%d, %d): %d bytes, %v", r.from, r.offset, n, err)
-	}
-	r.read = r.offset
-	return nil
-}
-
-// HashFrom gives a plugin's SDK the state to go on from (see start).
-func (r *hashingReader) HashFrom() (int64, []byte) { return r.from, r.fromState }
-
-func (r *hashingReader) Read(b []byte) (int, error) {
-	if err := r.catchUp(); err != nil {
-		r.fromState, r.size = nil, -1 // give up hashing; the read goes on
-	}
-	n, err := r.f.Read(b)
-	if n > 0 && r.read < r.size {
-		k := min(int64(n), r.size-r.read)
-		before := r.read
-		r.h.Write(b[:k])
-		r.read += k
-		if r.read < r.size && r.read/checkpointEvery != before/checkpointEvery {
-			if st, err := r.h.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
-				r.checkpoint(r.read, st)
-			}
-		}
-	}
-	if r.read == r.size {
-		r.once.Do(func() { r.done(r.h.Sum(nil)) })
-	}
-	return n, err
-}
-
-// WriteTo keeps io.Copy from bypassing Read with sendfile.
-func (r *hashingReader) WriteTo(w io.Writer) (int64, error) {
-	return io.Copy(w, struct{ io.Reader }{r})
-}
-
-// File returns the open file, for a plugin to read through its descriptor.
-func (r *hashingReader) File() *os.File { return r.f }
-
-// Close closes the file.
-func (r *hashingReader) Close() error { return r.f.Close() }
+// hashingReader is a file offered before it was hashed: read here (by a
+// builtin protocol), it hashes as it goes; handed to a protocol plugin, it
+// gives its descriptor (File) and asks the plugin's SDK to hash instead
+// (HashWanted, from the checkpoint HashFrom gives).
+type hashingReader struct{ *filehash.Reader }
 
 // HashWanted says that the file's hash is not known yet.
 func (r *hashingReader) HashWanted() bool { return true }
+
+// HashFrom gives a plugin's SDK the checkpoint to go on from.
+func (r *hashingReader) HashFrom() (int64, []byte) { return r.From() }

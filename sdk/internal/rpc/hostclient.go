@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/filehash"
 	"github.com/ferry-p2p/ferry/sdk/internal/datachan"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
 	"github.com/ferry-p2p/ferry/sdk/record"
@@ -55,21 +56,20 @@ func (h *hostClient) Open(ctx context.Context, index int, offset int64) (io.Read
 	if !resp.GetHashWanted() || !isFile || (offset != 0 && resp.GetSha256State() == nil) {
 		return rc, nil
 	}
-	hf, err := newHashingFile(f, func(sum []byte) { h.fileHashed(ctx, index, sum) }, func(hashed int64, state []byte) {
-		_, _ = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Hashed: hashed, Sha256State: state})
-	})
-	if err == nil && offset != 0 {
-		if hf.catchUp(resp.GetHashed(), resp.GetSha256State(), offset) != nil {
-			// Sent unhashed: the receiver, lacking the hash, keeps the
-			// file for a resume whose offer carries it.
-			return f, nil
-		}
-	}
+	st, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	return hf, nil
+	hr := filehash.NewReader(f, st.Size(), func(sum []byte) { h.fileHashed(ctx, index, sum) }, func(hashed int64, state []byte) {
+		_, _ = h.c.FileHash(ctx, &pb.FileHashRequest{Index: int32(index), Hashed: hashed, Sha256State: state})
+	})
+	if offset != 0 && hr.Resume(resp.GetHashed(), resp.GetSha256State(), offset) != nil {
+		// Sent unhashed: the receiver, lacking the hash, keeps the file
+		// for a resume whose offer carries it.
+		return f, nil
+	}
+	return hr, nil
 }
 
 // fileHashed tells the host the SHA-256 of file index, read whole, and
