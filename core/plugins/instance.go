@@ -141,7 +141,7 @@ func (i *Instance) start(ctx context.Context) error {
 			return fmt.Errorf("instance %q: %w", i.cfg.Name, err)
 		}
 		proc, err = host.Launch(ctx, host.LaunchConfig{
-			Name: i.cfg.Name, Path: i.path, SHA256: i.pin,
+			Name: i.cfg.Name, Path: i.path, SHA256: i.pin, Checked: true, // checkBinary hashed it just now
 			LogOutput: i.cat.logOutput(), LogLevel: i.cat.opts.LogLevel,
 		})
 		if err != nil {
