@@ -324,7 +324,7 @@ func (s *source) FileHashed(ctx context.Context, index int, sum []byte) error {
 	conn := s.conn
 	s.mu.Unlock()
 	if err != nil {
-		s.n.log.Warn("hash of a file sent", "err", err)
+		s.n.log.Warn("the hash of a file read as it was sent does not match its earlier one: it changed; the receiver will refuse it", "err", err)
 	}
 	if conn != nil {
 		_ = conn.WriteMeta(record.EncodeFileHash(index, sum)) // fails once handed over: the plugin's SDK sends it
