@@ -137,27 +137,7 @@ func TestFileHashTravels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair := func(t *testing.T) (*secure.Conn, *secure.Conn) {
-		a, b := plugintest.TCPPair(t)
-		srv := make(chan *secure.Conn, 1)
-		go func() {
-			c, err := secure.Server(ctx, b, idB, nil, []string{"/ferry/probe/1"})
-			if err != nil {
-				t.Error(err)
-			}
-			srv <- c
-		}()
-		client, err := secure.Client(ctx, a, idA, idB.ID, []string{"/ferry/probe/1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		server := <-srv
-		if server == nil {
-			t.FailNow()
-		}
-		t.Cleanup(func() { client.Close(); server.Close() })
-		return client, server
-	}
+	pair := func(t *testing.T) (*secure.Conn, *secure.Conn) { return securePair(ctx, t, idA, idB) }
 
 	t.Run("sender plugin hashes", func(t *testing.T) {
 		client, server := pair(t)

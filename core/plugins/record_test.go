@@ -68,25 +68,7 @@ func TestProtocolTakesRecordStream(t *testing.T) {
 	}
 	for _, dir := range []string{"plugin sends", "plugin receives"} {
 		t.Run(dir, func(t *testing.T) {
-			a, b := plugintest.TCPPair(t)
-			srv := make(chan *secure.Conn, 1)
-			go func() {
-				c, err := secure.Server(ctx, b, idB, nil, []string{"/ferry/probe/1"})
-				if err != nil {
-					t.Error(err)
-				}
-				srv <- c
-			}()
-			client, err := secure.Client(ctx, a, idA, idB.ID, []string{"/ferry/probe/1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			server := <-srv
-			if server == nil {
-				t.FailNow()
-			}
-			defer client.Close()
-			defer server.Close()
+			client, server := securePair(ctx, t, idA, idB)
 			if dir == "plugin sends" {
 				errc := make(chan error, 1)
 				go func() {
@@ -122,6 +104,31 @@ func TestProtocolTakesRecordStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// securePair returns the two ends of a loopback TCP connection secured by
+// the core for the probe protocol, closed at the test's end.
+func securePair(ctx context.Context, t *testing.T, idA, idB *identity.Identity) (client, server *secure.Conn) {
+	t.Helper()
+	a, b := plugintest.TCPPair(t)
+	srv := make(chan *secure.Conn, 1)
+	go func() {
+		c, err := secure.Server(ctx, b, idB, nil, []string{"/ferry/probe/1"})
+		if err != nil {
+			t.Error(err)
+		}
+		srv <- c
+	}()
+	client, err := secure.Client(ctx, a, idA, idB.ID, []string{"/ferry/probe/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-srv
+	if server == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
 }
 
 type nopSource struct{}
