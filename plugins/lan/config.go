@@ -28,23 +28,10 @@ const (
 	defaultPeerTimeout     = 20 * time.Second
 	minAnnounceInterval    = 10 * time.Millisecond
 	maxInterfaceNameLength = 15 // IFNAMSIZ - 1 on Linux
-	// The limits of signaling connections that have not yet delivered a
-	// frame that verifies. A frame of at most MaxFrame bytes takes well
-	// under 5 s on any LAN; a device signals a peer with one connection
-	// per message and rarely has more than a few in flight, so 16 per
-	// address and 128 in all leave ample room while bounding what a
-	// flood costs (one descriptor and one goroutine per pending
-	// connection).
-	defaultHandshakeTimeout    = connlimit.DefaultHandshakeTimeout
-	defaultMaxPending          = connlimit.DefaultMaxPending
-	defaultMaxPendingPerSource = connlimit.DefaultMaxPendingPerSource
-	// maxPendingLimit bounds max_pending, so that a typo cannot ask for
-	// more descriptors than a process gets.
-	maxPendingLimit = 65536
 )
 
 // schema lists the options Configure accepts.
-var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+var schema = sdk.ConfigSchema{Fields: append([]sdk.ConfigField{
 	{
 		Name: "port", Type: "int", Default: strconv.Itoa(DefaultPort),
 		Doc: "UDP port that announcements (JOIN, PING, LEAVE) are broadcast and multicast to; every peer of a LAN must use the same one.",
@@ -69,19 +56,18 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Name: "peer_timeout", Type: "duration", Default: defaultPeerTimeout.String(),
 		Doc: "A peer not heard from for this long is reported as left; must be longer than announce_interval.",
 	},
-	{
-		Name: "handshake_timeout", Type: "duration", Default: defaultHandshakeTimeout.String(),
-		Doc: "How long a signaling connection may take to deliver its frame before it is closed.",
-	},
-	{
-		Name: "max_pending", Type: "int", Default: strconv.Itoa(defaultMaxPending),
-		Doc: "Signaling connections that have not yet delivered a frame that verifies, at most; one more closes the oldest, so a flood of idle connections cannot keep out a real peer.",
-	},
-	{
-		Name: "max_pending_per_source", Type: "int", Default: strconv.Itoa(defaultMaxPendingPerSource),
-		Doc: "Such connections from one IPv4 address or IPv6 /64, at most; one more closes that source's oldest. At most max_pending.",
-	},
-}}
+},
+	// The limits (connlimit's defaults) of signaling connections that have not yet delivered a
+	// frame that verifies. A frame of at most MaxFrame bytes takes well
+	// under 5 s on any LAN; a device signals a peer with one connection
+	// per message and rarely has more than a few in flight, so 16 per
+	// address and 128 in all leave ample room while bounding what a
+	// flood costs (one descriptor and one goroutine per pending
+	// connection).
+	connlimit.ConfigFields(
+		"How long a signaling connection may take to deliver its frame before it is closed.",
+		"Signaling connections that have not yet delivered a frame that verifies, at most; one more closes the oldest, so a flood of idle connections cannot keep out a real peer.",
+	)...)}
 
 // config is the decoded, checked configuration.
 type config struct {
@@ -100,11 +86,7 @@ func defaultConfig() config {
 		group:            netip.MustParseAddr(DefaultMulticastGroup),
 		announceInterval: defaultAnnounce,
 		peerTimeout:      defaultPeerTimeout,
-		limits: connlimit.Limits{
-			HandshakeTimeout:    defaultHandshakeTimeout,
-			MaxPending:          defaultMaxPending,
-			MaxPendingPerSource: defaultMaxPendingPerSource,
-		},
+		limits:           connlimit.DefaultLimits(),
 	}
 }
 
@@ -122,6 +104,9 @@ func (c config) sameSockets(o config) bool {
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
 	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
+		if ok, err := c.limits.Set(key, val); ok {
+			return err
+		}
 		switch key {
 		case "port":
 			c.port, err = parsePort(val)
@@ -138,12 +123,6 @@ func parseConfig(raw []byte) (config, error) {
 			}
 		case "peer_timeout":
 			c.peerTimeout, err = sdk.ParseDuration(val, false)
-		case "handshake_timeout":
-			c.limits.HandshakeTimeout, err = sdk.ParseDuration(val, false)
-		case "max_pending":
-			c.limits.MaxPending, err = sdk.ParseInt(val, 1, maxPendingLimit)
-		case "max_pending_per_source":
-			c.limits.MaxPendingPerSource, err = sdk.ParseInt(val, 1, maxPendingLimit)
 		}
 		return err
 	})
@@ -154,9 +133,8 @@ func parseConfig(raw []byte) (config, error) {
 		return c, fmt.Errorf("lan config: peer_timeout %v must be longer than announce_interval %v (peers would expire between announcements): %w",
 			c.peerTimeout, c.announceInterval, sdk.ErrInvalidConfig)
 	}
-	if c.limits.MaxPendingPerSource > c.limits.MaxPending {
-		return c, fmt.Errorf("lan config: max_pending_per_source %d exceeds max_pending %d: %w",
-			c.limits.MaxPendingPerSource, c.limits.MaxPending, sdk.ErrInvalidConfig)
+	if err := c.limits.CheckConfig(Name); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -23,22 +23,10 @@ var (
 const (
 	defaultDialStagger    = 250 * time.Millisecond
 	defaultSessionTimeout = 2 * time.Minute
-	// The limits of inbound connections that have not yet presented a
-	// session token. The hello is 21 bytes sent right after connecting,
-	// so 5 s is ample even over a slow path; 128 pending (and 16 from
-	// one address) is far above what real peers need at once, since
-	// each transfer makes one connection per address it races, and
-	// costs at most that many descriptors when flooded.
-	defaultHandshakeTimeout    = connlimit.DefaultHandshakeTimeout
-	defaultMaxPending          = connlimit.DefaultMaxPending
-	defaultMaxPendingPerSource = connlimit.DefaultMaxPendingPerSource
-	// maxPendingLimit bounds max_pending, so that a typo cannot ask for
-	// more descriptors than a process gets.
-	maxPendingLimit = 65536
 )
 
 // schema lists the options Configure accepts.
-var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
+var schema = sdk.ConfigSchema{Fields: append([]sdk.ConfigField{
 	{
 		Name: "listen", Type: "[]string", Default: `["0.0.0.0:0", "[::]:0"]`,
 		Doc: "Addresses to accept connections on, as IP:port; port 0 picks a free port, and an unspecified IP (0.0.0.0 or ::) listens on every interface of that family.",
@@ -55,19 +43,17 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Name: "session_timeout", Type: "duration", Default: defaultSessionTimeout.String(),
 		Doc: "How long a prepared session waits for its Connect before it is dropped, with any connection parked for it.",
 	},
-	{
-		Name: "handshake_timeout", Type: "duration", Default: defaultHandshakeTimeout.String(),
-		Doc: "How long an inbound connection may take to send its hello (magic, version, session token) before it is closed.",
-	},
-	{
-		Name: "max_pending", Type: "int", Default: strconv.Itoa(defaultMaxPending),
-		Doc: "Inbound connections that have not yet presented a valid session token, at most; one more closes the oldest, so a flood of idle connections cannot keep out a real peer.",
-	},
-	{
-		Name: "max_pending_per_source", Type: "int", Default: strconv.Itoa(defaultMaxPendingPerSource),
-		Doc: "Such connections from one IPv4 address or IPv6 /64, at most; one more closes that source's oldest. At most max_pending.",
-	},
-}}
+},
+	// The limits (connlimit's defaults) of inbound connections that have not yet presented a
+	// session token. The hello is 21 bytes sent right after connecting,
+	// so 5 s is ample even over a slow path; 128 pending (and 16 from
+	// one address) is far above what real peers need at once, since
+	// each transfer makes one connection per address it races, and
+	// costs at most that many descriptors when flooded.
+	connlimit.ConfigFields(
+		"How long an inbound connection may take to send its hello (magic, version, session token) before it is closed.",
+		"Inbound connections that have not yet presented a valid session token, at most; one more closes the oldest, so a flood of idle connections cannot keep out a real peer.",
+	)...)}
 
 // config is the decoded, checked configuration.
 type config struct {
@@ -83,11 +69,7 @@ func defaultConfig() config {
 		listen:         slices.Clone(defaultListen),
 		dialStagger:    defaultDialStagger,
 		sessionTimeout: defaultSessionTimeout,
-		limits: connlimit.Limits{
-			HandshakeTimeout:    defaultHandshakeTimeout,
-			MaxPending:          defaultMaxPending,
-			MaxPendingPerSource: defaultMaxPendingPerSource,
-		},
+		limits:         connlimit.DefaultLimits(),
 	}
 }
 
@@ -103,6 +85,9 @@ func (c config) equal(o config) bool {
 func parseConfig(raw []byte) (config, error) {
 	c := defaultConfig()
 	err := lifecycle.DecodeConfig(Name, raw, schema, func(key string, val json.RawMessage) (err error) {
+		if ok, err := c.limits.Set(key, val); ok {
+			return err
+		}
 		switch key {
 		case "listen":
 			c.listen, err = parseListen(val)
@@ -112,21 +97,14 @@ func parseConfig(raw []byte) (config, error) {
 			c.dialStagger, err = sdk.ParseDuration(val, true)
 		case "session_timeout":
 			c.sessionTimeout, err = sdk.ParseDuration(val, false)
-		case "handshake_timeout":
-			c.limits.HandshakeTimeout, err = sdk.ParseDuration(val, false)
-		case "max_pending":
-			c.limits.MaxPending, err = sdk.ParseInt(val, 1, maxPendingLimit)
-		case "max_pending_per_source":
-			c.limits.MaxPendingPerSource, err = sdk.ParseInt(val, 1, maxPendingLimit)
 		}
 		return err
 	})
 	if err != nil {
 		return c, err
 	}
-	if c.limits.MaxPendingPerSource > c.limits.MaxPending {
-		return c, fmt.Errorf("tcp config: max_pending_per_source %d exceeds max_pending %d: %w",
-			c.limits.MaxPendingPerSource, c.limits.MaxPending, sdk.ErrInvalidConfig)
+	if err := c.limits.CheckConfig(Name); err != nil {
+		return c, err
 	}
 	return c, nil
 }
