@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,9 +41,10 @@ type cacheEntry struct {
 	MTime  int64  `json:"mtime_ns"`
 	CTime  int64  `json:"ctime_ns"`
 	SHA256 string `json:"sha256,omitempty"`
-	Used   int64  `json:"used"`
-	// A checkpoint of a file not read whole yet: the SHA-256 state of its
-	// first CheckOff bytes (hex of crypto/sha256's MarshalBinary).
+	Used   int64  `json:"used,omitempty"`
+	// A checkpoint of a file not read whole yet (in its own file): the
+	// SHA-256 state of its first CheckOff bytes (hex of crypto/sha256's
+	// MarshalBinary).
 	CheckOff   int64  `json:"check_off,omitempty"`
 	CheckState string `json:"check_state,omitempty"`
 }
@@ -119,12 +121,16 @@ func (c *HashCache) Store(st os.FileInfo, sum []byte) error {
 	defer c.mu.Unlock()
 	c.load()
 	c.entries[key] = e
-	return c.saveLocked()
+	err := c.saveLocked()
+	_ = os.Remove(c.checkpointPath(key)) // the whole hash makes it useless
+	return err
 }
 
 // StoreCheckpoint records the SHA-256 state of the first off bytes of the
 // file st describes, read as it was sent but not yet whole: a transfer that
-// resumes goes on hashing from there (see [Manifest.HashMissing]).
+// resumes goes on hashing from there (see [Manifest.HashMissing]). A send
+// stores one every 16 MiB, so each file's checkpoint is a small file of its
+// own beside the cache, not a rewrite of the whole cache.
 func (c *HashCache) StoreCheckpoint(st os.FileInfo, off int64, state []byte) error {
 	if c == nil || st == nil || len(state) == 0 {
 		return nil
@@ -133,15 +139,12 @@ func (c *HashCache) StoreCheckpoint(st os.FileInfo, off int64, state []byte) err
 	if !ok {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load()
-	if old, ok := c.entries[key]; ok && old.sameFile(e) && (old.SHA256 != "" || old.CheckOff >= off) {
-		return nil
+	e.CheckOff, e.CheckState = off, hex.EncodeToString(state)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("hash cache: %w", err)
 	}
-	e.CheckOff, e.CheckState, e.Used = off, hex.EncodeToString(state), time.Now().Unix()
-	c.entries[key] = e
-	return c.saveLocked()
+	return writeAtomic(c.checkpointPath(key), data)
 }
 
 // Checkpoint returns the checkpoint recorded for the file st describes:
@@ -154,11 +157,12 @@ func (c *HashCache) Checkpoint(st os.FileInfo) (off int64, state []byte) {
 	if !ok {
 		return 0, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load()
-	e, ok := c.entries[key]
-	if !ok || !e.sameFile(want) || e.CheckState == "" {
+	data, err := os.ReadFile(c.checkpointPath(key))
+	if err != nil {
+		return 0, nil
+	}
+	var e cacheEntry
+	if json.Unmarshal(data, &e) != nil || !e.sameFile(want) || e.CheckState == "" {
 		return 0, nil
 	}
 	b, err := hex.DecodeString(e.CheckState)
@@ -166,6 +170,11 @@ func (c *HashCache) Checkpoint(st os.FileInfo) (off int64, state []byte) {
 		return 0, nil
 	}
 	return e.CheckOff, b
+}
+
+// checkpointPath is where the checkpoint of the file with key is kept.
+func (c *HashCache) checkpointPath(key string) string {
+	return filepath.Join(c.path+".d", strings.ReplaceAll(key, ":", "-")+".json")
 }
 
 // saveLocked trims the cache to hashCacheMax entries and rewrites its file.
@@ -185,7 +194,13 @@ func (c *HashCache) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("hash cache: %w", err)
 	}
-	dir := filepath.Dir(c.path)
+	return writeAtomic(c.path, data)
+}
+
+// writeAtomic replaces the file at path with data (a temporary file renamed
+// over it), creating its folder.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("hash cache: %w", err)
 	}
@@ -199,7 +214,7 @@ func (c *HashCache) saveLocked() error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("hash cache: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("hash cache: %w", err)
 	}
