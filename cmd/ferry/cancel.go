@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,7 @@ no "ferry receive" is receiving it.`,
 				return err
 			}
 			id := strings.ToLower(args[0])
-			box, err := transfer.OpenOutbox(filepath.Join(cfg.Home(), "outbox"))
+			box, err := outboxOf(cfg)
 			if err != nil {
 				return err
 			}
@@ -43,7 +42,7 @@ no "ferry receive" is receiving it.`,
 			if dir, err = receiveDir(dir, cfg); err != nil {
 				return err
 			}
-			inbox, err := transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
+			inbox, err := inboxOf(cfg, dir)
 			if err != nil {
 				return err
 			}

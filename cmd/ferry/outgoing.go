@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -13,7 +14,18 @@ import (
 // openOutbox opens the outbox of unfinished outgoing transfers in the
 // Ferry home.
 func openOutbox(s *session) (*transfer.Outbox, error) {
-	return transfer.OpenOutbox(filepath.Join(s.cfg.Home(), "outbox"))
+	return outboxOf(s.cfg)
+}
+
+// outboxOf opens the outbox of the Ferry home cfg was loaded for.
+func outboxOf(cfg *config.Config) (*transfer.Outbox, error) {
+	return transfer.OpenOutbox(filepath.Join(cfg.Home(), "outbox"))
+}
+
+// inboxOf opens the inbox whose files land in dir, with its state in the
+// Ferry home cfg was loaded for.
+func inboxOf(cfg *config.Config, dir string) (*transfer.Inbox, error) {
+	return transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
 }
 
 // resumeHint adds to a failed send how the user takes it up again; a

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/node"
-	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
@@ -60,7 +58,7 @@ turns that off.`,
 			if dir, err = receiveDir(dir, s.cfg); err != nil {
 				return err
 			}
-			inbox, err := transfer.OpenInbox(dir, filepath.Join(s.cfg.Home(), "transfers"))
+			inbox, err := inboxOf(s.cfg, dir)
 			if err != nil {
 				return err
 			}

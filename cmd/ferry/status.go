@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ferry-p2p/ferry/core/transfer"
 )
 
 // statusLine is one unfinished transfer, as `ferry status` lists it.
@@ -46,7 +43,7 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				return err
 			}
 			var lines []statusLine
-			box, err := transfer.OpenOutbox(filepath.Join(cfg.Home(), "outbox"))
+			box, err := outboxOf(cfg)
 			if err != nil {
 				return err
 			}
@@ -62,7 +59,7 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 			if dir, err = receiveDir(dir, cfg); err != nil {
 				return err
 			}
-			inbox, err := transfer.OpenInbox(dir, filepath.Join(cfg.Home(), "transfers"))
+			inbox, err := inboxOf(cfg, dir)
 			if err != nil {
 				return err
 			}
