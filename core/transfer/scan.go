@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"mime"
@@ -325,29 +326,7 @@ func hashFrom(ctx context.Context, lf *LocalFile, off int64, state []byte) error
 	if len(state) < 8 || int64(binary.BigEndian.Uint64(state[len(state)-8:])) != off || off > lf.Info.Size {
 		return fmt.Errorf("checkpoint does not cover %d bytes", off)
 	}
-	f, err := os.Open(lf.Path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := checkUnchanged(f, lf); err != nil {
-		return err
-	}
-	n, err := io.Copy(h, io.NewSectionReader(f, off, lf.Info.Size-off))
-	if err != nil {
-		return fmt.Errorf("hash %s: %w", lf.Path, err)
-	}
-	if off+n != lf.Info.Size {
-		return fmt.Errorf("hash %s: read %d bytes, it had %d: %w", lf.Path, off+n, lf.Info.Size, ErrFileChanged)
-	}
-	if err := checkUnchanged(f, lf); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	lf.Info.SHA256 = h.Sum(nil)
-	return nil
+	return lf.hashRest(ctx, h, off, nil)
 }
 
 // SetHash records sum as file i's SHA-256, learnt as it was sent, and
@@ -368,6 +347,13 @@ func (m *Manifest) SetHash(i int, sum []byte, cache *HashCache) error {
 // hashFile fills lf's SHA256 and MediaType, checking that the file is still
 // the one scanned.
 func hashFile(ctx context.Context, lf *LocalFile, progress func(name string, done, total int64)) error {
+	return lf.hashRest(ctx, sha256.New(), 0, progress)
+}
+
+// hashRest feeds h, which holds the file's first off bytes, the rest of the
+// file, and fills lf's SHA256 (and, from off 0, its MediaType), checking
+// that the file is still the one scanned.
+func (lf *LocalFile) hashRest(ctx context.Context, h hash.Hash, off int64, progress func(name string, done, total int64)) error {
 	f, err := os.Open(lf.Path)
 	if err != nil {
 		return err
@@ -376,17 +362,19 @@ func hashFile(ctx context.Context, lf *LocalFile, progress func(name string, don
 	if err := checkUnchanged(f, lf); err != nil {
 		return err
 	}
-	h := sha256.New()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("hash %s: %w", lf.Path, err)
+	}
 	buf := make([]byte, hashBuf)
 	var head []byte
-	var done int64
+	done := off
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n, err := f.Read(buf)
 		if n > 0 {
-			if head == nil {
+			if head == nil && off == 0 {
 				head = bytes.Clone(buf[:min(n, 512)])
 			}
 			h.Write(buf[:n])
@@ -412,7 +400,9 @@ func hashFile(ctx context.Context, lf *LocalFile, progress func(name string, don
 		progress(lf.Info.Name, 0, 0)
 	}
 	lf.Info.SHA256 = h.Sum(nil)
-	lf.Info.MediaType = mediaType(lf.Path, head)
+	if off == 0 {
+		lf.Info.MediaType = mediaType(lf.Path, head)
+	}
 	return nil
 }
 
