@@ -24,6 +24,7 @@ func (a *app) dhtBootstrapCommand() *cobra.Command {
 		listen, join []string
 		prefix       string
 		fresh        bool
+		noRelay      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bootstrap [--listen ADDR]",
@@ -36,7 +37,12 @@ comma-separated); each further listen address follows on its own line.
 
 Its libp2p key is kept in $FERRY_HOME/dht-bootstrap.key, so the multiaddr
 stays the same across runs (--fresh-key for a new one each run). Every node
-of one network must use the same --protocol-prefix.`,
+of one network must use the same --protocol-prefix.
+
+It is also a signaling relay (libp2p circuit relay v2, 1 MiB and 2 minutes per
+relayed connection): nodes behind NAT reserve a slot on it, so that peers
+behind other NATs can deliver their sealed connection offers. Transfers
+never go through it. --no-relay turns that off.`,
 		Example: `  ferry dht bootstrap --listen /ip4/127.0.0.1/tcp/4001
   FERRY_DHT_BOOTSTRAP=$(ferry dht bootstrap | head -1) ferry receive --config configs/dht-loopback.yaml`,
 		Args: cobra.NoArgs,
@@ -52,6 +58,7 @@ of one network must use the same --protocol-prefix.`,
 			}
 			node, err := dht.NewBootstrapNode(ctx, dht.BootstrapOptions{
 				Listen: listen, Bootstrap: join, ProtocolPrefix: prefix, KeyFile: key, Logger: a.log,
+				NoRelay: noRelay,
 			})
 			if err != nil {
 				return err
@@ -71,5 +78,6 @@ of one network must use the same --protocol-prefix.`,
 	f.StringSliceVar(&join, "bootstrap", nil, "multiaddrs of other DHT nodes to join through (repeatable)")
 	f.StringVar(&prefix, "protocol-prefix", dht.DefaultProtocolPrefix, "the private DHT's protocol prefix")
 	f.BoolVar(&fresh, "fresh-key", false, "use a new libp2p key (and so a new multiaddr) instead of the saved one")
+	f.BoolVar(&noRelay, "no-relay", false, "do not serve as a signaling relay for peers behind NAT")
 	return cmd
 }

@@ -36,6 +36,10 @@ type BootstrapOptions struct {
 	// Logger receives the node's state changes and refused input; nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// NoRelay turns off the signaling relay a bootstrap node serves by
+	// default (libp2p circuit relay v2, limited to signaling: see the
+	// relay_service option), through which peers behind NAT are reached.
+	NoRelay bool
 }
 
 // BootstrapNode is a DHT-only node: it serves the Ferry DHT (server mode,
@@ -90,6 +94,7 @@ func NewBootstrapNode(ctx context.Context, opts BootstrapOptions) (*BootstrapNod
 	n, err := newNode(nodeOptions{
 		key: key, listen: listen, bootstrap: boot, bootstrapText: opts.Bootstrap, prefix: prefix, maxConns: maxConns,
 		validator: loggingValidator{r: refuser{log: log, drops: &dropLog{}}}, log: log,
+		relayService: !opts.NoRelay,
 	})
 	if err != nil {
 		return nil, err

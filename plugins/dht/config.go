@@ -68,6 +68,18 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Name: "bootstrap_only", Type: "bool", Default: "false",
 		Doc: "Serve only the DHT (a bootstrap node): no delegated key needed, no announcement or signaling; the libp2p key is kept in the state folder.",
 	},
+	{
+		Name: "relay_service", Type: "bool", Default: "false",
+		Doc: "Be a signaling relay (libp2p circuit relay v2, 1 MiB and 2 minutes per relayed connection) for nodes behind NAT; for nodes with a public address, such as bootstrap nodes.",
+	},
+	{
+		Name: "use_relays", Type: "bool", Default: "true",
+		Doc: "Reserve a slot on every bootstrap peer that is a signaling relay and publish the relayed addresses after the direct ones, so senders reach this node's signaling from behind another NAT.",
+	},
+	{
+		Name: "publish_direct", Type: "bool", Default: "true",
+		Doc: "Publish the node's direct libp2p addresses in its record; false behind a NAT that no peer can pass, so senders go straight to the relayed addresses.",
+	},
 }}
 
 // config is the decoded, checked configuration.
@@ -80,6 +92,9 @@ type config struct {
 	lookupTimeout  time.Duration
 	maxConnections int
 	bootstrapOnly  bool
+	relayService   bool
+	useRelays      bool
+	publishDirect  bool
 }
 
 func defaultConfig() config {
@@ -89,6 +104,8 @@ func defaultConfig() config {
 		recordTTL:      DefaultRecordTTL,
 		lookupTimeout:  DefaultLookupTimeout,
 		maxConnections: DefaultMaxConnections,
+		useRelays:      true,
+		publishDirect:  true,
 	}
 }
 
@@ -96,7 +113,8 @@ func defaultConfig() config {
 func (c config) equal(o config) bool {
 	return slices.Equal(c.listen, o.listen) && slices.Equal(c.bootstrapText, o.bootstrapText) && c.prefix == o.prefix &&
 		c.recordTTL == o.recordTTL && c.lookupTimeout == o.lookupTimeout && c.maxConnections == o.maxConnections &&
-		c.bootstrapOnly == o.bootstrapOnly
+		c.bootstrapOnly == o.bootstrapOnly && c.relayService == o.relayService && c.useRelays == o.useRelays &&
+		c.publishDirect == o.publishDirect
 }
 
 // republishEvery is how often the record is signed and published again.
@@ -127,6 +145,12 @@ func parseConfig(raw []byte) (config, error) {
 			c.maxConnections, err = sdk.ParseInt(val, minMaxConnections, maxMaxConnections)
 		case "bootstrap_only":
 			err = json.Unmarshal(val, &c.bootstrapOnly)
+		case "relay_service":
+			err = json.Unmarshal(val, &c.relayService)
+		case "use_relays":
+			err = json.Unmarshal(val, &c.useRelays)
+		case "publish_direct":
+			err = json.Unmarshal(val, &c.publishDirect)
 		}
 		return err
 	})

@@ -77,6 +77,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"max_connections": 0}`, "max_connections"},
 		{`{"max_connections": "many"}`, "max_connections"},
 		{`{"bootstrap_only": "yes"}`, "bootstrap_only"},
+		{`{"relay_service": 1}`, "relay_service"},
+		{`{"use_relays": "no"}`, "use_relays"},
+		{`{"publish_direct": null, "use_relays": []}`, "use_relays"},
 	} {
 		_, err := parseConfig([]byte(c.raw))
 		if !errors.Is(err, sdk.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want) {
@@ -91,6 +94,7 @@ func TestSchemaMatchesDefaults(t *testing.T) {
 	want := map[string]string{
 		"listen": `["/ip4/127.0.0.1/tcp/0"]`, "bootstrap": "[]", "protocol_prefix": "/ferry", "record_ttl": "1h0m0s",
 		"lookup_timeout": "5s", "max_connections": "256", "bootstrap_only": "false",
+		"relay_service": "false", "use_relays": "true", "publish_direct": "true",
 	}
 	if len(schema.Fields) != len(want) {
 		t.Fatalf("%d fields, want %d", len(schema.Fields), len(want))

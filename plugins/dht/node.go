@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -88,6 +90,12 @@ type nodeOptions struct {
 	// routing table goes from empty to filled, and again when the refresh
 	// that follows is done: the times to publish. It must not block.
 	onFilled func()
+	// relayService makes the node a circuit relay for other nodes'
+	// signaling (see relay.go).
+	relayService bool
+	// useRelays makes the node reserve a slot on each bootstrap peer that
+	// serves relays and publish the relayed addresses.
+	useRelays bool
 }
 
 // node is one libp2p host serving the Ferry DHT, with a goroutine that
@@ -103,19 +111,29 @@ type node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	state   nodeState
-	peers   int
-	changed chan struct{} // closed and replaced at every state change
+	relay *relayv2.Relay // nil unless opts.relayService
+
+	mu       sync.Mutex
+	circuits []ma.Multiaddr // relayed addresses held (reserveLoop)
+	state    nodeState
+	peers    int
+	changed  chan struct{} // closed and replaced at every state change
 }
 
 // newNode starts the host and the DHT; [node.start] starts bootstrapping.
 // It does no network I/O beyond binding the listen addresses, so it
 // returns at once however unreachable the bootstrap peers are.
 func newNode(o nodeOptions) (*node, error) {
-	h, err := newHost(o.key, o.listen, o.maxConns)
+	h, err := newHost(o.key, o.listen, o.maxConns, o.relayService || o.useRelays)
 	if err != nil {
 		return nil, err
+	}
+	var relay *relayv2.Relay
+	if o.relayService {
+		if relay, err = startRelayService(h); err != nil {
+			_ = h.Close()
+			return nil, err
+		}
 	}
 	kad, err := kaddht.New(h,
 		kaddht.Mode(kaddht.ModeServer),
@@ -130,11 +148,14 @@ func newNode(o nodeOptions) (*node, error) {
 		kaddht.RoutingTableFilter(func(any, peer.ID) bool { return true }),
 	)
 	if err != nil {
+		if relay != nil {
+			_ = relay.Close()
+		}
 		_ = h.Close()
 		return nil, fmt.Errorf("dht: start the DHT: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &node{h: h, kad: kad, opts: o, log: o.log, ctx: ctx, cancel: cancel, changed: make(chan struct{})}, nil
+	return &node{h: h, kad: kad, relay: relay, opts: o, log: o.log, ctx: ctx, cancel: cancel, changed: make(chan struct{})}, nil
 }
 
 // start starts the goroutine that bootstraps the node. Stream handlers
@@ -143,12 +164,17 @@ func newNode(o nodeOptions) (*node, error) {
 func (n *node) start() {
 	n.wg.Add(1)
 	go n.run()
+	if n.opts.useRelays && len(n.opts.bootstrap) > 0 {
+		n.wg.Add(1)
+		go n.reserveLoop()
+	}
 }
 
-// newHost starts a libp2p host: TCP only, no relay, no NAT port mapping,
-// no AutoNAT service, no mDNS, a resource manager and a connection
-// manager bounded by maxConns, listening only where told.
-func newHost(key crypto.PrivKey, listen []string, maxConns int) (host.Host, error) {
+// newHost starts a libp2p host: TCP only, the circuit relay transport
+// only when relays is set, no NAT port mapping, no AutoNAT service, no
+// mDNS, a resource manager and a connection manager bounded by maxConns,
+// listening only where told.
+func newHost(key crypto.PrivKey, listen []string, maxConns int, relays bool) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	partial := rcmgr.PartialLimitConfig{System: rcmgr.ResourceLimits{
@@ -165,11 +191,15 @@ func newHost(key crypto.PrivKey, listen []string, maxConns int) (host.Host, erro
 		_ = rm.Close()
 		return nil, fmt.Errorf("dht: connection manager: %w", err)
 	}
+	relay := libp2p.DisableRelay()
+	if relays {
+		relay = libp2p.EnableRelay()
+	}
 	h, err := libp2p.New(
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(),
+		relay,
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableMetrics(),
@@ -182,14 +212,23 @@ func newHost(key crypto.PrivKey, listen []string, maxConns int) (host.Host, erro
 	return h, nil
 }
 
-// addrs returns the node's full multiaddrs, each ending in /p2p/<id>.
-func (n *node) addrs() []string {
+// addrs returns the node's full multiaddrs, each ending in /p2p/<id>:
+// the direct ones, then the relayed ones.
+func (n *node) addrs() []string { return n.p2pAddrs(true) }
+
+// p2pAddrs returns the node's relayed multiaddrs, after its direct ones
+// when direct is set, each ending in /p2p/<id>.
+func (n *node) p2pAddrs(direct bool) []string {
 	p2p, err := ma.NewComponent("p2p", n.h.ID().String())
 	if err != nil {
 		return nil
 	}
+	var own []ma.Multiaddr
+	if direct {
+		own = n.h.Addrs()
+	}
 	var out []string
-	for _, a := range n.h.Addrs() {
+	for _, a := range slices.Concat(own, n.relayedAddrs()) {
 		out = append(out, a.Encapsulate(p2p.Multiaddr()).String())
 	}
 	return out
@@ -200,7 +239,11 @@ func (n *node) close() error {
 	n.cancel()
 	n.wg.Wait()
 	n.setState(stateClosed, 0)
-	return errors.Join(n.kad.Close(), n.h.Close())
+	var relayErr error
+	if n.relay != nil {
+		relayErr = n.relay.Close()
+	}
+	return errors.Join(n.kad.Close(), relayErr, n.h.Close())
 }
 
 // current returns the state, the number of DHT peers and a channel closed

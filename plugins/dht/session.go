@@ -80,7 +80,9 @@ func startSession(p *Plugin, cfg config, self sdk.PeerID, del *sdk.Delegation, k
 		key: key, listen: cfg.listen, bootstrap: cfg.bootstrap, bootstrapText: cfg.bootstrapText,
 		prefix: cfg.prefix, maxConns: cfg.maxConnections,
 		validator: loggingValidator{r: p.refuser()}, log: p.log,
-		onFilled: s.kickPublish,
+		onFilled:     s.kickPublish,
+		relayService: cfg.relayService,
+		useRelays:    cfg.useRelays && !cfg.bootstrapOnly,
 	})
 	if err != nil {
 		cancel()
@@ -168,7 +170,7 @@ func (s *session) signInfo(info *sdk.PeerInfo, now time.Time) ([]byte, error) {
 	if del.Cert.Expires.Before(exp) {
 		exp = del.Cert.Expires // a record never outlives its certificate
 	}
-	p2p := s.n.addrs()
+	p2p := s.n.p2pAddrs(s.cfg.publishDirect)
 	if len(p2p) > maxListEntries {
 		p2p = p2p[:maxListEntries]
 	}

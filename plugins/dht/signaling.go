@@ -173,13 +173,13 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 		return fmt.Errorf("record: %w", err)
 	}
 	h := s.n.h
-	if h.Network().Connectedness(ai.ID) != network.Connected {
+	if c := h.Network().Connectedness(ai.ID); c != network.Connected && c != network.Limited {
 		if len(ai.Addrs) == 0 {
 			return &dialError{errors.New("its record has no libp2p address")}
 		}
 		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, max(time.Until(sr.Record.Expires()), time.Minute))
 		s.p.log.Debug("dht: send: connecting", "to", sr.Record.ID, "addrs", sr.Record.P2PAddrs)
-		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		dctx, cancel := context.WithTimeout(network.WithAllowLimitedConn(ctx, "ferry signaling"), dialTimeout)
 		err := h.Connect(dctx, ai)
 		cancel()
 		if err != nil {
@@ -191,7 +191,9 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	}
 	sctx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
-	st, err := h.NewStream(sctx, ai.ID, s.signalProto)
+	// A relayed connection (the recipient is behind NAT) is a limited one:
+	// signaling is what it is for.
+	st, err := h.NewStream(network.WithAllowLimitedConn(sctx, "ferry signaling"), ai.ID, s.signalProto)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -216,7 +218,11 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	if ack[0] != ackByte {
 		return fmt.Errorf("ack byte 0x%02x, want 0x%02x", ack[0], ackByte)
 	}
-	s.p.log.Debug("dht: send: delivered", "to", sr.Record.ID, "bytes", len(frame))
+	via := "direct"
+	if st.Conn().Stat().Limited {
+		via = "relay"
+	}
+	s.p.log.Debug("dht: send: delivered", "to", sr.Record.ID, "bytes", len(frame), "via", via, "remote", st.Conn().RemoteMultiaddr().String())
 	return nil
 }
 
