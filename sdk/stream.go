@@ -14,3 +14,15 @@ type Stream interface {
 	// data already written.
 	CloseWrite() error
 }
+
+// RoutedStream is a [Stream] that can say which way its bytes go, in a
+// few words for the user: "direct host", "direct srflx", "relay via
+// turn:203.0.113.5:3478". A transport whose streams may take several
+// routes (ICE) implements it; the core shows the route when the
+// connection is made (the "connected" state event's route) and in
+// `ferry status`.
+type RoutedStream interface {
+	Stream
+	// Route names the way the stream's bytes go.
+	Route() string
+}

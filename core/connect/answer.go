@@ -61,7 +61,7 @@ func (a *Answerer) Answer(ctx context.Context, req AnswerRequest) (*Result, erro
 		a.Observe.report(Change{Peer: req.From, State: Failed, Why: err.Error()})
 		return nil, err
 	}
-	a.Observe.report(Change{Peer: req.From, State: Connected, Transport: res.Transport, Why: res.Why})
+	a.Observe.report(Change{Peer: req.From, State: Connected, Transport: res.Transport, Why: res.Why, Route: res.Route})
 	return res, nil
 }
 
@@ -168,7 +168,7 @@ func (a *Answerer) answer(ctx context.Context, pol Policy, req AnswerRequest) (*
 	if len(errs) > 0 {
 		why += ", after " + errs.Error()
 	}
-	return &Result{Conn: conn, Transport: w.Name, Why: "nominated by the sender; " + why}, nil
+	return &Result{Conn: conn, Transport: w.Name, Why: "nominated by the sender; " + why, Route: conn.Route()}, nil
 }
 
 // remoteSet holds the sender's descriptions of this receiver's transports,

@@ -11,6 +11,9 @@ type Change struct {
 	Transport string
 	// Why says how the transport won (Connected) or what failed (Failed).
 	Why string
+	// Route names the way the winning stream goes, when its transport
+	// says (Connected): "direct host", "relay via turn:HOST:PORT".
+	Route string
 }
 
 // Observer receives a connection's changes. It must not block.

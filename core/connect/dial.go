@@ -70,6 +70,8 @@ type Result struct {
 	Conn *secure.Conn
 	// Transport is the name of the transport that won, and Why says how.
 	Transport, Why string
+	// Route names the way the stream goes, when the transport says.
+	Route string
 }
 
 // Dial makes one attempt to connect to peer for the transfer that ask
@@ -85,7 +87,7 @@ func (d *Dialer) Dial(ctx context.Context, peer sdk.PeerID, attempt int, ask fun
 		d.Observe.report(Change{Peer: peer, State: Failed, Why: err.Error()})
 		return res, err
 	}
-	d.Observe.report(Change{Peer: peer, State: Connected, Transport: res.Transport, Why: res.Why})
+	d.Observe.report(Change{Peer: peer, State: Connected, Transport: res.Transport, Why: res.Why, Route: res.Route})
 	return res, nil
 }
 
@@ -228,6 +230,6 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 	if err != nil {
 		return res, fmt.Errorf("connect to %s: %w", peer.Short(), err)
 	}
-	res.Conn, res.Transport, res.Why = conn, w.Name, why
+	res.Conn, res.Transport, res.Why, res.Route = conn, w.Name, why, conn.Route()
 	return res, nil
 }

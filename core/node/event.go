@@ -11,7 +11,7 @@ import (
 // Event kinds reported to [Options.Events].
 const (
 	EventPeer      = "peer"      // a peer joined, was seen or left (State says which)
-	EventState     = "state"     // a connection changed state (State; once connected, Transport and why in Message)
+	EventState     = "state"     // a connection changed state (State; once connected, Transport, Route and why in Message)
 	EventOffer     = "offer"     // an ASK arrived (receiver)
 	EventAccepted  = "accepted"  // the transfer was accepted
 	EventRefused   = "refused"   // the transfer was refused (Message: reason)
@@ -33,6 +33,7 @@ type Event struct {
 	Transfer  string    `json:"transfer,omitempty"`
 	State     string    `json:"state,omitempty"`
 	Transport string    `json:"transport,omitempty"`
+	Route     string    `json:"route,omitempty"`
 	File      string    `json:"file,omitempty"`
 	Index     int       `json:"index,omitempty"`
 	Files     int       `json:"files,omitempty"`
@@ -80,7 +81,7 @@ func (n *Node) emit(e Event) {
 func (n *Node) observer(base Event) connect.Observer {
 	return func(c connect.Change) {
 		e := base
-		e.Kind, e.State, e.Transport, e.Message = EventState, c.State.String(), c.Transport, c.Why
+		e.Kind, e.State, e.Transport, e.Route, e.Message = EventState, c.State.String(), c.Transport, c.Route, c.Why
 		n.emit(e)
 	}
 }

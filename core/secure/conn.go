@@ -30,6 +30,15 @@ type Conn struct {
 
 var _ sdk.Stream = (*Conn)(nil)
 
+// Route names the way the transport's stream goes (sdk.RoutedStream),
+// or "" when the transport does not say.
+func (c *Conn) Route() string {
+	if rs, ok := c.raw.(sdk.RoutedStream); ok {
+		return rs.Route()
+	}
+	return ""
+}
+
 // newConn switches the stream to the record layer once tc's handshake is
 // over.
 func newConn(raw sdk.Stream, pb *pushback, tc *tls.Conn, peer sdk.PeerID, client bool) (*Conn, error) {

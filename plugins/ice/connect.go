@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -158,9 +159,11 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 		}
 		return nil, fmt.Errorf("QUIC over the selected pair %s: %w", pairString(pair), err)
 	}
-	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "pair", pairString(pair),
+	route := routeOf(pair, s.locals)
+	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "route", route, "pair", pairString(pair),
 		"checks", checked.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	strm := newStream(t, l, st, ctl, pc.local, pc.remote)
+	strm.route = route
 	if err := t.track(strm); err != nil {
 		return nil, err
 	}
@@ -341,4 +344,32 @@ func (c *tlsConfigs) init() error {
 		}
 	})
 	return c.err
+}
+
+// routeOf names the way a selected pair goes, for the user: "relay via
+// turn:HOST:PORT" through this side's TURN server, "relay via the peer's
+// TURN server at ADDR:PORT", "direct srflx" or "direct prflx" through a
+// NAT's mapping, or "direct host".
+func routeOf(p *ice.CandidatePair, locals []*local) string {
+	if p == nil || p.Local == nil || p.Remote == nil {
+		return ""
+	}
+	lt, rt := p.Local.Type(), p.Remote.Type()
+	switch {
+	case lt == ice.CandidateTypeRelay:
+		for _, l := range locals {
+			if l.cand.typ == typeRelay && l.cand.addr.Addr().String() == p.Local.Address() && int(l.cand.addr.Port()) == p.Local.Port() {
+				server, _, _ := strings.Cut(l.server, "?")
+				return "relay via " + server
+			}
+		}
+		return "relay via this side's TURN server"
+	case rt == ice.CandidateTypeRelay:
+		return fmt.Sprintf("relay via the peer's TURN server at %s:%d", p.Remote.Address(), p.Remote.Port())
+	case lt == ice.CandidateTypeServerReflexive || rt == ice.CandidateTypeServerReflexive:
+		return "direct srflx"
+	case lt == ice.CandidateTypePeerReflexive || rt == ice.CandidateTypePeerReflexive:
+		return "direct prflx"
+	}
+	return "direct host"
 }

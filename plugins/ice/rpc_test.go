@@ -31,3 +31,15 @@ func TestConformanceExternal(t *testing.T) {
 		return mk(), mk()
 	})
 }
+
+// TestRouteOverRPC checks that the route of an ice stream crosses the RPC
+// shims: two host-only transports on loopback, served in process, give
+// streams that say "direct host" on both sides.
+func TestRouteOverRPC(t *testing.T) {
+	cfg := mustJSON(t, loopbackOptions())
+	a := plugintest.ConfiguredTransport(t, plugintest.ServeInProcess(t, New()), cfg)
+	b := plugintest.ConfiguredTransport(t, plugintest.ServeInProcess(t, New()), cfg)
+	sa, sb := connectPair(t, a, b)
+	checkRoute(t, "initiator", sa, "direct host")
+	checkRoute(t, "responder", sb, "direct host")
+}

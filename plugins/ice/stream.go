@@ -119,6 +119,8 @@ type stream struct {
 	owner *Transport
 
 	local, remote net.Addr
+	// route names the selected pair's way (routeOf).
+	route string
 
 	ctlMu      sync.Mutex
 	eofOnce    sync.Once
@@ -133,6 +135,12 @@ type stream struct {
 }
 
 var _ sdk.Stream = (*stream)(nil)
+
+// Route names the way the stream goes: "direct host", "direct srflx",
+// "relay via turn:HOST:PORT" (sdk.RoutedStream).
+func (s *stream) Route() string { return s.route }
+
+var _ sdk.RoutedStream = (*stream)(nil)
 
 func newStream(owner *Transport, l *link, st *quic.Stream, ctl *quic.SendStream, local, remote net.Addr) *stream {
 	s := &stream{

@@ -162,6 +162,19 @@ func exchange(t testing.TB, sa, sb sdk.Stream, size int) {
 	}
 }
 
+// checkRoute checks the route a stream names (sdk.RoutedStream).
+func checkRoute(t testing.TB, side string, s sdk.Stream, want string) {
+	t.Helper()
+	rs, ok := s.(sdk.RoutedStream)
+	if !ok {
+		t.Errorf("%s's stream %T names no route", side, s)
+		return
+	}
+	if got := rs.Route(); got != want {
+		t.Errorf("%s's route = %q, want %q", side, got, want)
+	}
+}
+
 // checkRelayed checks the log of a side that connected over relays only.
 func checkRelayed(t testing.TB, side string, logs *plugintest.LogBuffer) {
 	t.Helper()
@@ -201,6 +214,9 @@ func relayCases(t *testing.T, srv turnServer) {
 			exchange(t, sa, sb, 1<<20)
 			checkRelayed(t, "initiator", la)
 			checkRelayed(t, "responder", lb)
+			server, _, _ := strings.Cut(srv.url(c.transport), "?")
+			checkRoute(t, "initiator", sa, "relay via "+server)
+			checkRoute(t, "responder", sb, "relay via "+server)
 		})
 	}
 }

@@ -1032,9 +1032,12 @@ func (x *ConnectRequest) GetRemote() *Description {
 }
 
 type ConnectResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StreamId      uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
-	Kind          StreamKind             `protobuf:"varint,2,opt,name=kind,proto3,enum=ferry.plugin.v1.StreamKind" json:"kind,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId uint64                 `protobuf:"varint,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Kind     StreamKind             `protobuf:"varint,2,opt,name=kind,proto3,enum=ferry.plugin.v1.StreamKind" json:"kind,omitempty"`
+	// route says which way the stream's bytes go (sdk.RoutedStream); empty
+	// when the transport does not say.
+	Route         string `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1081,6 +1084,13 @@ func (x *ConnectResponse) GetKind() StreamKind {
 		return x.Kind
 	}
 	return StreamKind_STREAM_KIND_UNKNOWN
+}
+
+func (x *ConnectResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
 }
 
 type PeerInfo struct {
@@ -2978,10 +2988,11 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05local\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x05local\"`\n" +
 	"\x0eConnectRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x124\n" +
-	"\x06remote\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x06remote\"_\n" +
+	"\x06remote\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x06remote\"u\n" +
 	"\x0fConnectResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\"\x82\x02\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x14\n" +
+	"\x05route\x18\x03 \x01(\tR\x05route\"\x82\x02\n" +
 	"\bPeerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +

@@ -155,12 +155,16 @@ func (s *transportServer) Connect(ctx context.Context, req *pb.ConnectRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	var route string
+	if rs, ok := st.(sdk.RoutedStream); ok {
+		route = rs.Route()
+	}
 	id, kind, err := s.dc.Send(st)
 	if err != nil {
 		_ = st.Close()
 		return nil, toStatus(fmt.Errorf("connect: hand stream to host: %w", err))
 	}
-	return &pb.ConnectResponse{StreamId: id, Kind: pb.StreamKind(kind)}, nil
+	return &pb.ConnectResponse{StreamId: id, Kind: pb.StreamKind(kind), Route: route}, nil
 }
 
 // discoveryServer serves a Discovery.
