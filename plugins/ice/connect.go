@@ -15,8 +15,8 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
