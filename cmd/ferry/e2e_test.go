@@ -51,6 +51,9 @@ type testPeer struct {
 	home string
 	env  []string
 	wd   string // the working folder of its commands; "" = the test's
+	// netns, when set, is the network namespace its commands run in (ip
+	// netns exec, which execs ferry: the process is ferry itself).
+	netns string
 }
 
 func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
@@ -61,6 +64,9 @@ func newNode(t *testing.T, bin string, extraEnv ...string) *testPeer {
 
 func (n *testPeer) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, filepath.Join(n.bin, "ferry"), args...)
+	if n.netns != "" {
+		c = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.netns, filepath.Join(n.bin, "ferry")}, args...)...)
+	}
 	c.Env = append(append([]string{}, n.env...), "FERRY_HOME="+n.home)
 	c.Dir = n.wd
 	return c

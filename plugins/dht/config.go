@@ -77,6 +77,10 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Doc: "Reserve a slot on every bootstrap peer that is a signaling relay and publish the relayed addresses after the direct ones, so senders reach this node's signaling from behind another NAT.",
 	},
 	{
+		Name: "client_mode", Type: "bool", Default: "false",
+		Doc: "Take part in the DHT as a client: look up and publish, but serve no queries, so no node tries to reach this one for them; for nodes behind NAT.",
+	},
+	{
 		Name: "publish_direct", Type: "bool", Default: "true",
 		Doc: "Publish the node's direct libp2p addresses in its record; false behind a NAT that no peer can pass, so senders go straight to the relayed addresses.",
 	},
@@ -95,6 +99,7 @@ type config struct {
 	relayService   bool
 	useRelays      bool
 	publishDirect  bool
+	clientMode     bool
 }
 
 func defaultConfig() config {
@@ -114,7 +119,7 @@ func (c config) equal(o config) bool {
 	return slices.Equal(c.listen, o.listen) && slices.Equal(c.bootstrapText, o.bootstrapText) && c.prefix == o.prefix &&
 		c.recordTTL == o.recordTTL && c.lookupTimeout == o.lookupTimeout && c.maxConnections == o.maxConnections &&
 		c.bootstrapOnly == o.bootstrapOnly && c.relayService == o.relayService && c.useRelays == o.useRelays &&
-		c.publishDirect == o.publishDirect
+		c.publishDirect == o.publishDirect && c.clientMode == o.clientMode
 }
 
 // republishEvery is how often the record is signed and published again.
@@ -151,6 +156,8 @@ func parseConfig(raw []byte) (config, error) {
 			err = json.Unmarshal(val, &c.useRelays)
 		case "publish_direct":
 			err = json.Unmarshal(val, &c.publishDirect)
+		case "client_mode":
+			err = json.Unmarshal(val, &c.clientMode)
 		}
 		return err
 	})

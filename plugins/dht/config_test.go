@@ -94,7 +94,7 @@ func TestSchemaMatchesDefaults(t *testing.T) {
 	want := map[string]string{
 		"listen": `["/ip4/127.0.0.1/tcp/0"]`, "bootstrap": "[]", "protocol_prefix": "/ferry", "record_ttl": "1h0m0s",
 		"lookup_timeout": "5s", "max_connections": "256", "bootstrap_only": "false",
-		"relay_service": "false", "use_relays": "true", "publish_direct": "true",
+		"relay_service": "false", "use_relays": "true", "publish_direct": "true", "client_mode": "false",
 	}
 	if len(schema.Fields) != len(want) {
 		t.Fatalf("%d fields, want %d", len(schema.Fields), len(want))

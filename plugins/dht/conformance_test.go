@@ -132,7 +132,7 @@ func TestConfigureOverRPC(t *testing.T) {
 				t.Errorf("Configure with a bootstrap address without /p2p/: %v", err)
 			}
 			schema, err := p.ConfigSchema(ctx)
-			if err != nil || len(schema.Fields) != 10 {
+			if err != nil || len(schema.Fields) != 11 {
 				t.Errorf("ConfigSchema over RPC: %+v, %v", schema, err)
 			}
 		})

@@ -96,6 +96,21 @@ type nodeOptions struct {
 	// useRelays makes the node reserve a slot on each bootstrap peer that
 	// serves relays and publish the relayed addresses.
 	useRelays bool
+	// client makes the node a DHT client: it looks up and publishes but
+	// serves no queries, so no node tries to reach it for them (a node
+	// behind NAT).
+	client bool
+	// onAddrs, when not nil, runs (on the node's goroutine) when the
+	// relayed addresses change. It must not block for long.
+	onAddrs func()
+}
+
+// kadMode is the DHT mode the options ask for.
+func (o nodeOptions) kadMode() kaddht.ModeOpt {
+	if o.client {
+		return kaddht.ModeClient
+	}
+	return kaddht.ModeServer
 }
 
 // node is one libp2p host serving the Ferry DHT, with a goroutine that
@@ -136,7 +151,7 @@ func newNode(o nodeOptions) (*node, error) {
 		}
 	}
 	kad, err := kaddht.New(h,
-		kaddht.Mode(kaddht.ModeServer),
+		kaddht.Mode(o.kadMode()),
 		kaddht.ProtocolPrefix(o.prefix),
 		kaddht.Validator(record.NamespacedValidator{Namespace: o.validator}),
 		kaddht.BootstrapPeers(o.bootstrap...), // an empty list: no public bootstrap peers

@@ -134,8 +134,8 @@ func (n *node) reserveLoop() {
 			n.mu.Lock()
 			n.circuits = all
 			n.mu.Unlock()
-			if n.opts.onFilled != nil {
-				n.opts.onFilled() // publish the record with the new addresses
+			if n.opts.onAddrs != nil {
+				n.opts.onAddrs() // sign and publish the record with the new addresses
 			}
 		}
 		select {

@@ -81,8 +81,10 @@ func startSession(p *Plugin, cfg config, self sdk.PeerID, del *sdk.Delegation, k
 		prefix: cfg.prefix, maxConns: cfg.maxConnections,
 		validator: loggingValidator{r: p.refuser()}, log: p.log,
 		onFilled:     s.kickPublish,
+		onAddrs:      s.addrsChanged,
 		relayService: cfg.relayService,
 		useRelays:    cfg.useRelays && !cfg.bootstrapOnly,
+		client:       cfg.clientMode && !cfg.bootstrapOnly,
 	})
 	if err != nil {
 		cancel()
@@ -126,6 +128,15 @@ func (s *session) kickPublish() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// addrsChanged signs the record anew (its libp2p addresses changed: a
+// relay slot was won or lost) and publishes it.
+func (s *session) addrsChanged() {
+	if err := s.sign(); err != nil {
+		s.p.logLimited("sign", "dht: cannot sign the record", "err", err)
+	}
+	s.kickPublish()
 }
 
 // current returns this device's current signed record, nil before

@@ -159,7 +159,7 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 		}
 		return nil, fmt.Errorf("QUIC over the selected pair %s: %w", pairString(pair), err)
 	}
-	route := routeOf(pair, s.locals)
+	route := routeOf(pair, s.locals, remote.cands)
 	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "route", route, "pair", pairString(pair),
 		"checks", checked.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	strm := newStream(t, l, st, ctl, pc.local, pc.remote)
@@ -348,9 +348,11 @@ func (c *tlsConfigs) init() error {
 
 // routeOf names the way a selected pair goes, for the user: "relay via
 // turn:HOST:PORT" through this side's TURN server, "relay via the peer's
-// TURN server at ADDR:PORT", "direct srflx" or "direct prflx" through a
-// NAT's mapping, or "direct host".
-func routeOf(p *ice.CandidatePair, locals []*local) string {
+// TURN server at ADDR:PORT", "direct srflx" through a NAT's mapping
+// (server-reflexive, or peer-reflexive at an address that is not one of
+// the peer's interfaces: a mapping learned from its checks rather than
+// from STUN), or "direct host".
+func routeOf(p *ice.CandidatePair, locals []*local, remotes []candidate) string {
 	if p == nil || p.Local == nil || p.Remote == nil {
 		return ""
 	}
@@ -368,8 +370,15 @@ func routeOf(p *ice.CandidatePair, locals []*local) string {
 		return fmt.Sprintf("relay via the peer's TURN server at %s:%d", p.Remote.Address(), p.Remote.Port())
 	case lt == ice.CandidateTypeServerReflexive || rt == ice.CandidateTypeServerReflexive:
 		return "direct srflx"
-	case lt == ice.CandidateTypePeerReflexive || rt == ice.CandidateTypePeerReflexive:
-		return "direct prflx"
+	case rt == ice.CandidateTypePeerReflexive:
+		for _, c := range remotes {
+			if c.typ == typeHost && c.addr.Addr().String() == p.Remote.Address() {
+				return "direct host" // the peer's interface, another port
+			}
+		}
+		return "direct srflx"
+	case lt == ice.CandidateTypePeerReflexive:
+		return "direct srflx"
 	}
 	return "direct host"
 }
