@@ -54,7 +54,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 				continue
 			}
 			var name string
-			for _, n := range []string{"events", "peers", "status", "plugins"} {
+			for _, n := range []string{"events", "peers", "status", "plugins", "doctor"} {
 				if strings.HasPrefix(strings.TrimSpace(cells[1]), n) || strings.HasPrefix(strings.TrimSpace(cells[1]), "`"+n) {
 					name = n
 				}
@@ -67,7 +67,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 			}
 		}
 	}
-	for _, n := range []string{"events", "peers", "status", "plugins"} {
+	for _, n := range []string{"events", "peers", "status", "plugins", "doctor"} {
 		if len(doc.keys[n]) == 0 {
 			t.Fatalf("README JSON output table lists no keys for %s", n)
 		}
@@ -114,6 +114,7 @@ func TestJSONOutputDocumented(t *testing.T) {
 		"peers":   jsonKeys[peerView](),
 		"status":  jsonKeys[statusLine](),
 		"plugins": jsonKeys[pluginRow](),
+		"doctor":  jsonKeys[doctorRow](),
 	} {
 		if !slices.Equal(doc.keys[name], keys) {
 			t.Errorf("README lists the keys of %s as\n  %v\nthe code has\n  %v", name, doc.keys[name], keys)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +55,65 @@ func TestNATTransfer(t *testing.T) {
 				t.Fatalf("send across the NATs: %v\nsender:\n%s\nreceiver:\n%s", err, send.stderr.String(), recv.stderr.String())
 			}
 			sameTree(t, filepath.Dir(src), dst)
+		})
+	}
+}
+
+// TestDoctorNAT runs `ferry doctor` behind each kind of NAT: it names an
+// endpoint-independent mapping when the routers keep ports and an
+// endpoint-dependent one with --random-fully, sums up how peers reach the
+// node accordingly, and names a wrong TURN password as such with a
+// non-zero exit status.
+func TestDoctorNAT(t *testing.T) {
+	bin := binDir(t)
+	needNATTools(t)
+	for _, c := range []struct {
+		name     string
+		mode     natMode
+		env      []string
+		nat      string
+		summary  string
+		failures int
+		want     string // in the output
+	}{
+		{"port-preserving", natPortPreserving, nil, "endpoint-independent", reachDirect, 0, "allocated relayed address 198.18.0.10:"},
+		{"random-fully", natRandom, nil, "endpoint-dependent", reachTURN, 0, "allocated relayed address 198.18.0.10:"},
+		{"wrong password", natPortPreserving, []string{"FERRY_ICE_TURN_PASSWORD=not-the-password"}, "endpoint-independent", reachDirect, 1,
+			`the server refused the credentials of user "ferry"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newNATNet(t, c.mode)
+			n.startCoturn(t)
+			boot := n.startBootstrap(t, bin)
+			p := n.peer(t, bin, n.ha, boot, c.env...)
+			out, errs, err := p.run("doctor")
+			t.Logf("ferry doctor:\n%s%s", out, errs)
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.failures {
+				t.Errorf("exit status %d, want %d (failing checks)", code, c.failures)
+			}
+			for _, s := range []string{c.nat + " mapping", "summary: " + c.summary, c.want, "signaling relay: reachable"} {
+				if !strings.Contains(out, s) {
+					t.Errorf("doctor output lacks %q", s)
+				}
+			}
+			js, _, _ := p.run("doctor", "--json")
+			rows := decodeLines[doctorRow](t, js)
+			var nat string
+			for _, r := range rows {
+				if v := r.Facts["nat"]; v != "" {
+					nat = v
+				}
+			}
+			if nat != c.nat {
+				t.Errorf("doctor --json: nat fact %q, want %q", nat, c.nat)
+			}
 		})
 	}
 }

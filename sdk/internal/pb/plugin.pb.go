@@ -823,6 +823,155 @@ func (*CloseResponse) Descriptor() ([]byte, []int) {
 	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
+type DiagnoseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiagnoseRequest) Reset() {
+	*x = DiagnoseRequest{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiagnoseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiagnoseRequest) ProtoMessage() {}
+
+func (x *DiagnoseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiagnoseRequest.ProtoReflect.Descriptor instead.
+func (*DiagnoseRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+type Check struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// 0 ok, 1 warn, 2 fail (sdk.CheckStatus).
+	Status        int32             `protobuf:"varint,2,opt,name=status,proto3" json:"status,omitempty"`
+	Detail        string            `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	Facts         map[string]string `protobuf:"bytes,4,rep,name=facts,proto3" json:"facts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Check) Reset() {
+	*x = Check{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Check) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Check) ProtoMessage() {}
+
+func (x *Check) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Check.ProtoReflect.Descriptor instead.
+func (*Check) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Check) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Check) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *Check) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Check) GetFacts() map[string]string {
+	if x != nil {
+		return x.Facts
+	}
+	return nil
+}
+
+type DiagnoseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Checks        []*Check               `protobuf:"bytes,1,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiagnoseResponse) Reset() {
+	*x = DiagnoseResponse{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiagnoseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiagnoseResponse) ProtoMessage() {}
+
+func (x *DiagnoseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiagnoseResponse.ProtoReflect.Descriptor instead.
+func (*DiagnoseResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DiagnoseResponse) GetChecks() []*Check {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
 type Description struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Transport     string                 `protobuf:"bytes,1,opt,name=transport,proto3" json:"transport,omitempty"`
@@ -833,7 +982,7 @@ type Description struct {
 
 func (x *Description) Reset() {
 	*x = Description{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +994,7 @@ func (x *Description) String() string {
 func (*Description) ProtoMessage() {}
 
 func (x *Description) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1007,7 @@ func (x *Description) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Description.ProtoReflect.Descriptor instead.
 func (*Description) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Description) GetTransport() string {
@@ -885,7 +1034,7 @@ type PrepareRequest struct {
 
 func (x *PrepareRequest) Reset() {
 	*x = PrepareRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1046,7 @@ func (x *PrepareRequest) String() string {
 func (*PrepareRequest) ProtoMessage() {}
 
 func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1059,7 @@ func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
 func (*PrepareRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PrepareRequest) GetPeer() []byte {
@@ -937,7 +1086,7 @@ type PrepareResponse struct {
 
 func (x *PrepareResponse) Reset() {
 	*x = PrepareResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1098,7 @@ func (x *PrepareResponse) String() string {
 func (*PrepareResponse) ProtoMessage() {}
 
 func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1111,7 @@ func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
 func (*PrepareResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PrepareResponse) GetSession() string {
@@ -989,7 +1138,7 @@ type ConnectRequest struct {
 
 func (x *ConnectRequest) Reset() {
 	*x = ConnectRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1150,7 @@ func (x *ConnectRequest) String() string {
 func (*ConnectRequest) ProtoMessage() {}
 
 func (x *ConnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1163,7 @@ func (x *ConnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectRequest.ProtoReflect.Descriptor instead.
 func (*ConnectRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConnectRequest) GetSession() string {
@@ -1044,7 +1193,7 @@ type ConnectResponse struct {
 
 func (x *ConnectResponse) Reset() {
 	*x = ConnectResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1205,7 @@ func (x *ConnectResponse) String() string {
 func (*ConnectResponse) ProtoMessage() {}
 
 func (x *ConnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1218,7 @@ func (x *ConnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectResponse.ProtoReflect.Descriptor instead.
 func (*ConnectResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConnectResponse) GetStreamId() uint64 {
@@ -1111,7 +1260,7 @@ type PeerInfo struct {
 
 func (x *PeerInfo) Reset() {
 	*x = PeerInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1272,7 @@ func (x *PeerInfo) String() string {
 func (*PeerInfo) ProtoMessage() {}
 
 func (x *PeerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1285,7 @@ func (x *PeerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerInfo.ProtoReflect.Descriptor instead.
 func (*PeerInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PeerInfo) GetId() []byte {
@@ -1211,7 +1360,7 @@ type AnnounceRequest struct {
 
 func (x *AnnounceRequest) Reset() {
 	*x = AnnounceRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1372,7 @@ func (x *AnnounceRequest) String() string {
 func (*AnnounceRequest) ProtoMessage() {}
 
 func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1385,7 @@ func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AnnounceRequest) GetSelf() *PeerInfo {
@@ -1254,7 +1403,7 @@ type AnnounceResponse struct {
 
 func (x *AnnounceResponse) Reset() {
 	*x = AnnounceResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1415,7 @@ func (x *AnnounceResponse) String() string {
 func (*AnnounceResponse) ProtoMessage() {}
 
 func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1428,7 @@ func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 type WatchRequest struct {
@@ -1290,7 +1439,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1451,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1464,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 type PeerEvent struct {
@@ -1328,7 +1477,7 @@ type PeerEvent struct {
 
 func (x *PeerEvent) Reset() {
 	*x = PeerEvent{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1489,7 @@ func (x *PeerEvent) String() string {
 func (*PeerEvent) ProtoMessage() {}
 
 func (x *PeerEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1502,7 @@ func (x *PeerEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerEvent.ProtoReflect.Descriptor instead.
 func (*PeerEvent) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PeerEvent) GetKind() PeerEventKind {
@@ -1379,7 +1528,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1540,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1553,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LookupRequest) GetId() []byte {
@@ -1423,7 +1572,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1584,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1597,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LookupResponse) GetPeer() *PeerInfo {
@@ -1469,7 +1618,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1630,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1643,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Envelope) GetFrom() []byte {
@@ -1527,7 +1676,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1688,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1701,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SendRequest) GetEnvelope() *Envelope {
@@ -1570,7 +1719,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1731,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1744,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 type ReceiveRequest struct {
@@ -1606,7 +1755,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1767,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1780,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 type FileInfo struct {
@@ -1647,7 +1796,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1808,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1821,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FileInfo) GetName() string {
@@ -1723,7 +1872,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1884,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1897,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Offer) GetTransferId() string {
@@ -1783,7 +1932,7 @@ type ByteRange struct {
 
 func (x *ByteRange) Reset() {
 	*x = ByteRange{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1944,7 @@ func (x *ByteRange) String() string {
 func (*ByteRange) ProtoMessage() {}
 
 func (x *ByteRange) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1957,7 @@ func (x *ByteRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ByteRange.ProtoReflect.Descriptor instead.
 func (*ByteRange) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ByteRange) GetOff() int64 {
@@ -1838,7 +1987,7 @@ type RecordDirection struct {
 
 func (x *RecordDirection) Reset() {
 	*x = RecordDirection{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1999,7 @@ func (x *RecordDirection) String() string {
 func (*RecordDirection) ProtoMessage() {}
 
 func (x *RecordDirection) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +2012,7 @@ func (x *RecordDirection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDirection.ProtoReflect.Descriptor instead.
 func (*RecordDirection) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordDirection) GetKey() []byte {
@@ -1910,7 +2059,7 @@ type RecordState struct {
 
 func (x *RecordState) Reset() {
 	*x = RecordState{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2071,7 @@ func (x *RecordState) String() string {
 func (*RecordState) ProtoMessage() {}
 
 func (x *RecordState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2084,7 @@ func (x *RecordState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordState.ProtoReflect.Descriptor instead.
 func (*RecordState) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RecordState) GetWrite() *RecordDirection {
@@ -1985,7 +2134,7 @@ type ProtocolSendRequest struct {
 
 func (x *ProtocolSendRequest) Reset() {
 	*x = ProtocolSendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2146,7 @@ func (x *ProtocolSendRequest) String() string {
 func (*ProtocolSendRequest) ProtoMessage() {}
 
 func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2159,7 @@ func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolSendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ProtocolSendRequest) GetStreamId() uint64 {
@@ -2049,7 +2198,7 @@ type ProtocolSendResponse struct {
 
 func (x *ProtocolSendResponse) Reset() {
 	*x = ProtocolSendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2210,7 @@ func (x *ProtocolSendResponse) String() string {
 func (*ProtocolSendResponse) ProtoMessage() {}
 
 func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2223,7 @@ func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolSendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 type ProtocolReceiveRequest struct {
@@ -2088,7 +2237,7 @@ type ProtocolReceiveRequest struct {
 
 func (x *ProtocolReceiveRequest) Reset() {
 	*x = ProtocolReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2249,7 @@ func (x *ProtocolReceiveRequest) String() string {
 func (*ProtocolReceiveRequest) ProtoMessage() {}
 
 func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2262,7 @@ func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ProtocolReceiveRequest) GetStreamId() uint64 {
@@ -2145,7 +2294,7 @@ type ProtocolReceiveResponse struct {
 
 func (x *ProtocolReceiveResponse) Reset() {
 	*x = ProtocolReceiveResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2306,7 @@ func (x *ProtocolReceiveResponse) String() string {
 func (*ProtocolReceiveResponse) ProtoMessage() {}
 
 func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2319,7 @@ func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 // FileHashRequest names a file by its index in the sender's offer, which is
@@ -2193,7 +2342,7 @@ type FileHashRequest struct {
 
 func (x *FileHashRequest) Reset() {
 	*x = FileHashRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2354,7 @@ func (x *FileHashRequest) String() string {
 func (*FileHashRequest) ProtoMessage() {}
 
 func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2367,7 @@ func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashRequest.ProtoReflect.Descriptor instead.
 func (*FileHashRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FileHashRequest) GetIndex() int32 {
@@ -2257,7 +2406,7 @@ type FileHashResponse struct {
 
 func (x *FileHashResponse) Reset() {
 	*x = FileHashResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2418,7 @@ func (x *FileHashResponse) String() string {
 func (*FileHashResponse) ProtoMessage() {}
 
 func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2431,7 @@ func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashResponse.ProtoReflect.Descriptor instead.
 func (*FileHashResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 type OpenRequest struct {
@@ -2295,7 +2444,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2456,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2469,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -2358,7 +2507,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2370,7 +2519,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2383,7 +2532,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2430,7 +2579,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2442,7 +2591,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2455,7 +2604,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2473,7 +2622,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2485,7 +2634,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2498,7 +2647,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 type CreateRequest struct {
@@ -2510,7 +2659,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2522,7 +2671,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2535,7 +2684,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2566,7 +2715,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +2727,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +2740,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2659,7 +2808,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2820,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2833,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2730,7 +2879,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2742,7 +2891,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2755,7 +2904,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 type ClosePartRequest struct {
@@ -2768,7 +2917,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2780,7 +2929,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2793,7 +2942,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2818,7 +2967,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2979,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2992,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 type ProgressRequest struct {
@@ -2856,7 +3005,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3017,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3030,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -2906,7 +3055,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2918,7 +3067,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2931,7 +3080,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2976,7 +3125,19 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\x13\n" +
 	"\x11ConfigureResponse\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse\"?\n" +
+	"\rCloseResponse\"\x11\n" +
+	"\x0fDiagnoseRequest\"\xbe\x01\n" +
+	"\x05Check\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x127\n" +
+	"\x05facts\x18\x04 \x03(\v2!.ferry.plugin.v1.Check.FactsEntryR\x05facts\x1a8\n" +
+	"\n" +
+	"FactsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
+	"\x10DiagnoseResponse\x12.\n" +
+	"\x06checks\x18\x01 \x03(\v2\x16.ferry.plugin.v1.CheckR\x06checks\"?\n" +
 	"\vDescription\x12\x1c\n" +
 	"\ttransport\x18\x01 \x01(\tR\ttransport\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"S\n" +
@@ -3126,12 +3287,13 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x17PEER_EVENT_KIND_UNKNOWN\x10\x00\x12\x1a\n" +
 	"\x16PEER_EVENT_KIND_JOINED\x10\x01\x12\x18\n" +
 	"\x14PEER_EVENT_KIND_SEEN\x10\x02\x12\x18\n" +
-	"\x14PEER_EVENT_KIND_LEFT\x10\x032\xc4\x02\n" +
+	"\x14PEER_EVENT_KIND_LEFT\x10\x032\x95\x03\n" +
 	"\x04Base\x12C\n" +
 	"\x04Info\x12\x1c.ferry.plugin.v1.InfoRequest\x1a\x1d.ferry.plugin.v1.InfoResponse\x12[\n" +
 	"\fConfigSchema\x12$.ferry.plugin.v1.ConfigSchemaRequest\x1a%.ferry.plugin.v1.ConfigSchemaResponse\x12R\n" +
 	"\tConfigure\x12!.ferry.plugin.v1.ConfigureRequest\x1a\".ferry.plugin.v1.ConfigureResponse\x12F\n" +
-	"\x05Close\x12\x1d.ferry.plugin.v1.CloseRequest\x1a\x1e.ferry.plugin.v1.CloseResponse2\xa7\x01\n" +
+	"\x05Close\x12\x1d.ferry.plugin.v1.CloseRequest\x1a\x1e.ferry.plugin.v1.CloseResponse\x12O\n" +
+	"\bDiagnose\x12 .ferry.plugin.v1.DiagnoseRequest\x1a!.ferry.plugin.v1.DiagnoseResponse2\xa7\x01\n" +
 	"\tTransport\x12L\n" +
 	"\aPrepare\x12\x1f.ferry.plugin.v1.PrepareRequest\x1a .ferry.plugin.v1.PrepareResponse\x12L\n" +
 	"\aConnect\x12\x1f.ferry.plugin.v1.ConnectRequest\x1a .ferry.plugin.v1.ConnectResponse2\xed\x01\n" +
@@ -3167,7 +3329,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -3184,113 +3346,121 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*ConfigureResponse)(nil),       // 12: ferry.plugin.v1.ConfigureResponse
 	(*CloseRequest)(nil),            // 13: ferry.plugin.v1.CloseRequest
 	(*CloseResponse)(nil),           // 14: ferry.plugin.v1.CloseResponse
-	(*Description)(nil),             // 15: ferry.plugin.v1.Description
-	(*PrepareRequest)(nil),          // 16: ferry.plugin.v1.PrepareRequest
-	(*PrepareResponse)(nil),         // 17: ferry.plugin.v1.PrepareResponse
-	(*ConnectRequest)(nil),          // 18: ferry.plugin.v1.ConnectRequest
-	(*ConnectResponse)(nil),         // 19: ferry.plugin.v1.ConnectResponse
-	(*PeerInfo)(nil),                // 20: ferry.plugin.v1.PeerInfo
-	(*AnnounceRequest)(nil),         // 21: ferry.plugin.v1.AnnounceRequest
-	(*AnnounceResponse)(nil),        // 22: ferry.plugin.v1.AnnounceResponse
-	(*WatchRequest)(nil),            // 23: ferry.plugin.v1.WatchRequest
-	(*PeerEvent)(nil),               // 24: ferry.plugin.v1.PeerEvent
-	(*LookupRequest)(nil),           // 25: ferry.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),          // 26: ferry.plugin.v1.LookupResponse
-	(*Envelope)(nil),                // 27: ferry.plugin.v1.Envelope
-	(*SendRequest)(nil),             // 28: ferry.plugin.v1.SendRequest
-	(*SendResponse)(nil),            // 29: ferry.plugin.v1.SendResponse
-	(*ReceiveRequest)(nil),          // 30: ferry.plugin.v1.ReceiveRequest
-	(*FileInfo)(nil),                // 31: ferry.plugin.v1.FileInfo
-	(*Offer)(nil),                   // 32: ferry.plugin.v1.Offer
-	(*ByteRange)(nil),               // 33: ferry.plugin.v1.ByteRange
-	(*RecordDirection)(nil),         // 34: ferry.plugin.v1.RecordDirection
-	(*RecordState)(nil),             // 35: ferry.plugin.v1.RecordState
-	(*ProtocolSendRequest)(nil),     // 36: ferry.plugin.v1.ProtocolSendRequest
-	(*ProtocolSendResponse)(nil),    // 37: ferry.plugin.v1.ProtocolSendResponse
-	(*ProtocolReceiveRequest)(nil),  // 38: ferry.plugin.v1.ProtocolReceiveRequest
-	(*ProtocolReceiveResponse)(nil), // 39: ferry.plugin.v1.ProtocolReceiveResponse
-	(*FileHashRequest)(nil),         // 40: ferry.plugin.v1.FileHashRequest
-	(*FileHashResponse)(nil),        // 41: ferry.plugin.v1.FileHashResponse
-	(*OpenRequest)(nil),             // 42: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 43: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 44: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 45: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 46: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 47: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 48: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 49: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 50: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 51: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 52: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 53: ferry.plugin.v1.ProgressResponse
+	(*DiagnoseRequest)(nil),         // 15: ferry.plugin.v1.DiagnoseRequest
+	(*Check)(nil),                   // 16: ferry.plugin.v1.Check
+	(*DiagnoseResponse)(nil),        // 17: ferry.plugin.v1.DiagnoseResponse
+	(*Description)(nil),             // 18: ferry.plugin.v1.Description
+	(*PrepareRequest)(nil),          // 19: ferry.plugin.v1.PrepareRequest
+	(*PrepareResponse)(nil),         // 20: ferry.plugin.v1.PrepareResponse
+	(*ConnectRequest)(nil),          // 21: ferry.plugin.v1.ConnectRequest
+	(*ConnectResponse)(nil),         // 22: ferry.plugin.v1.ConnectResponse
+	(*PeerInfo)(nil),                // 23: ferry.plugin.v1.PeerInfo
+	(*AnnounceRequest)(nil),         // 24: ferry.plugin.v1.AnnounceRequest
+	(*AnnounceResponse)(nil),        // 25: ferry.plugin.v1.AnnounceResponse
+	(*WatchRequest)(nil),            // 26: ferry.plugin.v1.WatchRequest
+	(*PeerEvent)(nil),               // 27: ferry.plugin.v1.PeerEvent
+	(*LookupRequest)(nil),           // 28: ferry.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),          // 29: ferry.plugin.v1.LookupResponse
+	(*Envelope)(nil),                // 30: ferry.plugin.v1.Envelope
+	(*SendRequest)(nil),             // 31: ferry.plugin.v1.SendRequest
+	(*SendResponse)(nil),            // 32: ferry.plugin.v1.SendResponse
+	(*ReceiveRequest)(nil),          // 33: ferry.plugin.v1.ReceiveRequest
+	(*FileInfo)(nil),                // 34: ferry.plugin.v1.FileInfo
+	(*Offer)(nil),                   // 35: ferry.plugin.v1.Offer
+	(*ByteRange)(nil),               // 36: ferry.plugin.v1.ByteRange
+	(*RecordDirection)(nil),         // 37: ferry.plugin.v1.RecordDirection
+	(*RecordState)(nil),             // 38: ferry.plugin.v1.RecordState
+	(*ProtocolSendRequest)(nil),     // 39: ferry.plugin.v1.ProtocolSendRequest
+	(*ProtocolSendResponse)(nil),    // 40: ferry.plugin.v1.ProtocolSendResponse
+	(*ProtocolReceiveRequest)(nil),  // 41: ferry.plugin.v1.ProtocolReceiveRequest
+	(*ProtocolReceiveResponse)(nil), // 42: ferry.plugin.v1.ProtocolReceiveResponse
+	(*FileHashRequest)(nil),         // 43: ferry.plugin.v1.FileHashRequest
+	(*FileHashResponse)(nil),        // 44: ferry.plugin.v1.FileHashResponse
+	(*OpenRequest)(nil),             // 45: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 46: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 47: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 48: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 49: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 50: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 51: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 52: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 53: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 54: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 55: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 56: ferry.plugin.v1.ProgressResponse
+	nil,                             // 57: ferry.plugin.v1.Check.FactsEntry
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
 	8,  // 1: ferry.plugin.v1.ConfigSchemaResponse.fields:type_name -> ferry.plugin.v1.ConfigField
 	11, // 2: ferry.plugin.v1.ConfigureRequest.delegation:type_name -> ferry.plugin.v1.Delegation
-	1,  // 3: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
-	15, // 4: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
-	15, // 5: ferry.plugin.v1.ConnectRequest.remote:type_name -> ferry.plugin.v1.Description
-	2,  // 6: ferry.plugin.v1.ConnectResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	20, // 7: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
-	3,  // 8: ferry.plugin.v1.PeerEvent.kind:type_name -> ferry.plugin.v1.PeerEventKind
-	20, // 9: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
-	20, // 10: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
-	27, // 11: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
-	31, // 12: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
-	34, // 13: ferry.plugin.v1.RecordState.write:type_name -> ferry.plugin.v1.RecordDirection
-	34, // 14: ferry.plugin.v1.RecordState.read:type_name -> ferry.plugin.v1.RecordDirection
-	32, // 15: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
-	35, // 16: ferry.plugin.v1.ProtocolSendRequest.record:type_name -> ferry.plugin.v1.RecordState
-	35, // 17: ferry.plugin.v1.ProtocolReceiveRequest.record:type_name -> ferry.plugin.v1.RecordState
-	2,  // 18: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	32, // 19: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
-	33, // 20: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
-	5,  // 21: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
-	7,  // 22: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
-	10, // 23: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
-	13, // 24: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
-	16, // 25: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
-	18, // 26: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
-	21, // 27: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
-	23, // 28: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
-	25, // 29: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
-	28, // 30: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
-	30, // 31: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
-	36, // 32: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
-	38, // 33: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	42, // 34: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	44, // 35: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	46, // 36: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	48, // 37: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	50, // 38: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	52, // 39: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	40, // 40: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
-	6,  // 41: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 42: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 43: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 44: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 45: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	19, // 46: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	22, // 47: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	24, // 48: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	26, // 49: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	29, // 50: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	27, // 51: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	37, // 52: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	39, // 53: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	43, // 54: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	45, // 55: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	47, // 56: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	49, // 57: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	51, // 58: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	53, // 59: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	41, // 60: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
-	41, // [41:61] is the sub-list for method output_type
-	21, // [21:41] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	57, // 3: ferry.plugin.v1.Check.facts:type_name -> ferry.plugin.v1.Check.FactsEntry
+	16, // 4: ferry.plugin.v1.DiagnoseResponse.checks:type_name -> ferry.plugin.v1.Check
+	1,  // 5: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
+	18, // 6: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
+	18, // 7: ferry.plugin.v1.ConnectRequest.remote:type_name -> ferry.plugin.v1.Description
+	2,  // 8: ferry.plugin.v1.ConnectResponse.kind:type_name -> ferry.plugin.v1.StreamKind
+	23, // 9: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
+	3,  // 10: ferry.plugin.v1.PeerEvent.kind:type_name -> ferry.plugin.v1.PeerEventKind
+	23, // 11: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
+	23, // 12: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
+	30, // 13: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
+	34, // 14: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
+	37, // 15: ferry.plugin.v1.RecordState.write:type_name -> ferry.plugin.v1.RecordDirection
+	37, // 16: ferry.plugin.v1.RecordState.read:type_name -> ferry.plugin.v1.RecordDirection
+	35, // 17: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
+	38, // 18: ferry.plugin.v1.ProtocolSendRequest.record:type_name -> ferry.plugin.v1.RecordState
+	38, // 19: ferry.plugin.v1.ProtocolReceiveRequest.record:type_name -> ferry.plugin.v1.RecordState
+	2,  // 20: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
+	35, // 21: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
+	36, // 22: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
+	5,  // 23: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
+	7,  // 24: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
+	10, // 25: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
+	13, // 26: ferry.plugin.v1.Base.Close:input_type -> ferry.plugin.v1.CloseRequest
+	15, // 27: ferry.plugin.v1.Base.Diagnose:input_type -> ferry.plugin.v1.DiagnoseRequest
+	19, // 28: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
+	21, // 29: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
+	24, // 30: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
+	26, // 31: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
+	28, // 32: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
+	31, // 33: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
+	33, // 34: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
+	39, // 35: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
+	41, // 36: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
+	45, // 37: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	47, // 38: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	49, // 39: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	51, // 40: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	53, // 41: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	55, // 42: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	43, // 43: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
+	6,  // 44: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 45: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 46: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 47: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 48: ferry.plugin.v1.Base.Diagnose:output_type -> ferry.plugin.v1.DiagnoseResponse
+	20, // 49: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	22, // 50: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	25, // 51: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	27, // 52: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	29, // 53: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	32, // 54: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	30, // 55: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	40, // 56: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	42, // 57: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	46, // 58: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	48, // 59: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	50, // 60: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	52, // 61: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	54, // 62: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	56, // 63: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	44, // 64: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
+	44, // [44:65] is the sub-list for method output_type
+	23, // [23:44] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_ferry_plugin_v1_plugin_proto_init() }
@@ -3304,7 +3474,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   50,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   6,
 		},
