@@ -5,8 +5,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ferry-p2p/ferry/sdk"
 )
 
 func (a *app) configCommand() *cobra.Command {
@@ -42,16 +40,7 @@ cannot be checked without starting it, and is named as not checked.`,
 			if err != nil {
 				return err
 			}
-			unchecked, err := cfg.CheckPluginConfigs(func(plugin string) (sdk.ConfigSchema, bool) {
-				mk, ok := builtins[plugin]
-				if !ok {
-					return sdk.ConfigSchema{}, false
-				}
-				p := mk()
-				defer p.Close(cmd.Context())
-				s, err := p.ConfigSchema(cmd.Context())
-				return s, err == nil
-			})
+			unchecked, err := cfg.CheckPluginConfigs(builtinSchema(cmd.Context()))
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,5 +118,98 @@ func TestDoctorNAT(t *testing.T) {
 				t.Errorf("doctor --json: nat fact %q, want %q", nat, c.nat)
 			}
 		})
+	}
+}
+
+// TestReloadTURNServer: a receiver behind a NAT that only TURN passes
+// reloads its config on SIGHUP while a transfer runs through the relay:
+// the transfer completes, the next connection goes through the new TURN
+// server (its route names it), and a config with a typo is refused,
+// naming the key, with the old config kept.
+func TestReloadTURNServer(t *testing.T) {
+	bin := binDir(t)
+	n := newNATNet(t, natRandom)
+	n.startCoturn(t)
+	const newPort = 3479
+	n.startCoturnAt(t, []string{natPubAddr2}, newPort, 50152)
+	boot := n.startBootstrap(t, bin)
+	a := n.peer(t, bin, n.ha, boot)
+	conf := n.natConfig(t)
+	b := newNode(t, bin, "FERRY_CONFIG="+conf, "FERRY_DHT_BOOTSTRAP="+boot)
+	b.netns = n.hb
+	idB := b.id()
+	dst := t.TempDir()
+	recv := startReceiver(t, b, dst, "--yes")
+	src := filepath.Join(t.TempDir(), "first.bin")
+	writeRandom(t, src, 96<<20, 93)
+	send := a.start(nil, "send", src, "--to", idB, "--json", "--retry-for", "60s")
+	routeOf := func(p *proc, what string) string {
+		e := p.waitEvent(what, 90*time.Second, func(e node.Event) bool { return e.Kind == node.EventState && e.State == "connected" })
+		t.Logf("%s: %s, %s", what, e.Transport, e.Route)
+		return e.Route
+	}
+	if r := routeOf(recv, "first connection"); r != "relay via turn:"+natPubAddr+":3478" {
+		t.Fatalf("first connection's route %q, want relay via turn:%s:3478", r, natPubAddr)
+	}
+	recv.waitEvent("progress of the first transfer", 60*time.Second, func(e node.Event) bool { return e.Kind == node.EventProgress && e.Bytes > 0 })
+
+	// A typo: refused, naming the key; the old config stays.
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "turn_servers:", "turn_server:", 1)
+	if err := os.WriteFile(conf, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, recv, "config reload refused")
+	if s := recv.stderr.String(); !strings.Contains(s, "turn_server") {
+		t.Errorf("the refusal does not name the key:\n%s", s)
+	}
+	// The new TURN server, while the transfer runs.
+	good := strings.Replace(string(data), fmt.Sprintf("turn:%s:%d", natPubAddr, natTURNPort), fmt.Sprintf("turn:%s:%d", natPubAddr2, newPort), 1)
+	if good == string(data) {
+		t.Fatal("the NAT config names no TURN server to replace")
+	}
+	if err := os.WriteFile(conf, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, recv, "reconfigured ice")
+	if err := send.wait(120 * time.Second); err != nil {
+		t.Fatalf("the transfer under way did not survive the reload: %v\n%s", err, send.stderr.String())
+	}
+	src2 := filepath.Join(t.TempDir(), "second.bin")
+	writeRandom(t, src2, 1<<20, 94)
+	send2 := a.start(nil, "send", src2, "--to", idB, "--json", "--retry-for", "60s")
+	if r := routeOf(recv, "next connection"); r != fmt.Sprintf("relay via turn:%s:%d", natPubAddr2, newPort) {
+		t.Errorf("next connection's route %q, want relay via the new server turn:%s:%d", r, natPubAddr2, newPort)
+	}
+	if err := send2.wait(90 * time.Second); err != nil {
+		t.Fatalf("second send: %v\n%s", err, send2.stderr.String())
+	}
+	want := t.TempDir()
+	for _, f := range []string{src, src2} {
+		if err := os.Link(f, filepath.Join(want, filepath.Base(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameTree(t, want, dst)
+}
+
+// waitText waits until p's stderr holds s.
+func waitText(t *testing.T, p *proc, s string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 30s:\n%s", s, p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

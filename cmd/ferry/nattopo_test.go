@@ -178,32 +178,37 @@ func (n *natNet) hostAddr(ns string) string {
 }
 
 // startCoturn runs an unmodified coturn in pub, on both public addresses,
-// STUN and TURN (long-term credentials) on natTURNPort, and stops it when
-// the test ends.
+// STUN and TURN (long-term credentials) on natTURNPort, relaying on the
+// first, and stops it when the test ends.
 func (n *natNet) startCoturn(t *testing.T) {
 	t.Helper()
+	n.startCoturnAt(t, []string{natPubAddr, natPubAddr2}, natTURNPort, 49152)
+}
+
+// startCoturnAt runs a coturn listening on addrs at port, relaying on the
+// first address from ports minPort to minPort+200.
+func (n *natNet) startCoturnAt(t *testing.T, addrs []string, port, minPort int) {
+	t.Helper()
 	dir := t.TempDir()
-	conf := strings.Join([]string{
-		"listening-ip=" + natPubAddr,
-		"listening-ip=" + natPubAddr2,
-		"relay-ip=" + natPubAddr,
-		fmt.Sprintf("listening-port=%d", natTURNPort),
-		"min-port=49152", "max-port=49352",
+	conf := []string{}
+	for _, a := range addrs {
+		conf = append(conf, "listening-ip="+a)
+	}
+	conf = append(conf,
+		"relay-ip="+addrs[0],
+		fmt.Sprintf("listening-port=%d", port),
+		fmt.Sprintf("min-port=%d", minPort), fmt.Sprintf("max-port=%d", minPort+200),
 		"fingerprint", "lt-cred-mech",
-		// One relay thread: with one per core, coturn 4.6.1 now and then
-		// hands a session's packet to a thread that does not hold the
-		// allocation, which answers 438 with a new nonce and then 400.
-		"relay-threads=1",
 		fmt.Sprintf("user=%s:%s", natTURNUser, natTURNPass),
 		"realm=ferry.test",
 		"no-tls", "no-dtls", "no-cli", "no-multicast-peers",
-		"pidfile=" + filepath.Join(dir, "turnserver.pid"),
-		"log-file=" + filepath.Join(dir, "turnserver.log"),
+		"pidfile="+filepath.Join(dir, "turnserver.pid"),
+		"log-file="+filepath.Join(dir, "turnserver.log"),
 		"simple-log", "verbose",
-		"userdb=" + filepath.Join(dir, "turndb"),
-	}, "\n") + "\n"
+		"userdb="+filepath.Join(dir, "turndb"),
+	)
 	path := filepath.Join(dir, "turnserver.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n.daemon(t, "coturn", filepath.Join(dir, "turnserver.log"), "turnserver", "-c", path)

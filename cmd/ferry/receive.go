@@ -43,7 +43,13 @@ never merged into: a second send of "photos/" arrives as "photos (1)/".
 
 While it runs, it also resumes this device's own unfinished outgoing transfers
 (see "ferry status") whenever their receiver comes into sight; --resume=false
-turns that off.`,
+turns that off.
+
+SIGHUP reloads the config (file and FERRY_* variables): plugin configs that
+changed, such as new STUN/TURN servers or credentials, apply to new
+connections while transfers under way go on; a config that does not check,
+or a change that needs a restart (instances, priorities), is refused with the
+reason and the old config stays in force.`,
 		Example: `  ferry receive
   ferry receive --dir ~/Downloads --yes --json`,
 		Args: cobra.NoArgs,
@@ -55,6 +61,7 @@ turns that off.`,
 				return err
 			}
 			defer a.closeSession(s)
+			defer a.watchReload(ctx, cmd, s, cmd.ErrOrStderr())()
 			if dir, err = receiveDir(dir, s.cfg); err != nil {
 				return err
 			}

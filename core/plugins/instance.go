@@ -179,11 +179,14 @@ func (i *Instance) start(ctx context.Context) error {
 const DelegationTTL = 30 * 24 * time.Hour
 
 func (i *Instance) configure(ctx context.Context, p sdk.Plugin) error {
-	raw, err := json.Marshal(i.cfg.Config)
+	i.mu.Lock()
+	conf := i.cfg.Config // Reconfigure may replace it
+	i.mu.Unlock()
+	raw, err := json.Marshal(conf)
 	if err != nil {
 		return fmt.Errorf("instance %q: config: %w", i.cfg.Name, err)
 	}
-	if len(i.cfg.Config) == 0 {
+	if len(conf) == 0 {
 		raw = []byte("{}")
 	}
 	dir := filepath.Join(i.cat.cfg.Home(), "plugins", i.cfg.Name)

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// builtinSchema returns the config schema of the plugin's built-in twin,
+// for checking an instance's config without starting its binary.
+func builtinSchema(ctx context.Context) func(plugin string) (sdk.ConfigSchema, bool) {
+	return func(plugin string) (sdk.ConfigSchema, bool) {
+		mk, ok := builtins[plugin]
+		if !ok {
+			return sdk.ConfigSchema{}, false
+		}
+		p := mk()
+		defer p.Close(ctx)
+		s, err := p.ConfigSchema(ctx)
+		return s, err == nil
+	}
+}
+
+// watchReload reloads the config of the running session s on every
+// SIGHUP, saying on w what it did, until the returned stop is called.
+func (a *app) watchReload(ctx context.Context, cmd *cobra.Command, s *session, w io.Writer) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				fmt.Fprintln(w, a.reload(ctx, cmd, s))
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
+}
+
+// reload loads the config again (file, environment, flags), checks every
+// plugin config against its plugin's schema, and applies the plugin
+// configs that changed to the running plugins: new connections use them,
+// connections and transfers under way keep theirs. A config that does not
+// load or check, or a change that needs a restart, is refused and the
+// old config stays in force. It returns the line to show.
+func (a *app) reload(ctx context.Context, cmd *cobra.Command, s *session) string {
+	refused := func(err error) string {
+		return fmt.Sprintf("config reload refused, the old config stays in force: %v", err)
+	}
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return refused(err)
+	}
+	if _, err := cfg.CheckPluginConfigs(builtinSchema(ctx)); err != nil {
+		return refused(err)
+	}
+	changed, err := s.cat.Reconfigure(ctx, cfg)
+	switch {
+	case err != nil && len(changed) == 0:
+		return refused(err)
+	case err != nil:
+		return fmt.Sprintf("config reloaded from %s in part: reconfigured %s; refused: %v", cfg.Source(), strings.Join(changed, ", "), err)
+	case len(changed) == 0:
+		return fmt.Sprintf("config reloaded from %s: no plugin config changed", cfg.Source())
+	}
+	return fmt.Sprintf("config reloaded from %s: reconfigured %s (new connections use it)", cfg.Source(), strings.Join(changed, ", "))
+}
