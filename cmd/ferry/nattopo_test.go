@@ -182,12 +182,13 @@ func (n *natNet) hostAddr(ns string) string {
 // first, and stops it when the test ends.
 func (n *natNet) startCoturn(t *testing.T) {
 	t.Helper()
-	n.startCoturnAt(t, []string{natPubAddr, natPubAddr2}, natTURNPort, 49152)
+	_ = n.startCoturnAt(t, []string{natPubAddr, natPubAddr2}, natTURNPort, 49152)
 }
 
 // startCoturnAt runs a coturn listening on addrs at port, relaying on the
-// first address from ports minPort to minPort+200.
-func (n *natNet) startCoturnAt(t *testing.T, addrs []string, port, minPort int) {
+// first address from ports minPort to minPort+200, and returns a function
+// that kills it (SIGKILL) before the test ends.
+func (n *natNet) startCoturnAt(t *testing.T, addrs []string, port, minPort int) (kill func()) {
 	t.Helper()
 	dir := t.TempDir()
 	conf := []string{}
@@ -211,7 +212,7 @@ func (n *natNet) startCoturnAt(t *testing.T, addrs []string, port, minPort int) 
 	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n.daemon(t, "coturn", filepath.Join(dir, "turnserver.log"), "turnserver", "-c", path)
+	return n.daemon(t, "coturn", filepath.Join(dir, "turnserver.log"), "turnserver", "-c", path)
 }
 
 // startBootstrap runs `ferry dht bootstrap` (a signaling relay too) in pub
@@ -239,9 +240,9 @@ func (n *natNet) startBootstrap(t *testing.T, bin string) string {
 	}
 }
 
-// daemon runs a server in pub until the test ends; its log file is shown
-// when the test fails.
-func (n *natNet) daemon(t *testing.T, what, logFile string, name string, args ...string) {
+// daemon runs a server in pub until the test ends, or until the returned
+// function kills it; its log file is shown when the test fails.
+func (n *natNet) daemon(t *testing.T, what, logFile string, name string, args ...string) (kill func()) {
 	t.Helper()
 	c := exec.Command("ip", append([]string{"netns", "exec", n.pub, name}, args...)...)
 	out := &syncBuffer{}
@@ -255,6 +256,7 @@ func (n *natNet) daemon(t *testing.T, what, logFile string, name string, args ..
 			}
 		})
 	}
+	return func() { _ = c.Process.Kill() }
 }
 
 // start starts c and stops it (SIGTERM, then SIGKILL) when the test ends.
@@ -281,9 +283,13 @@ func (n *natNet) start(t *testing.T, what string, c *exec.Cmd, out *syncBuffer) 
 
 // natConfig writes the config of a peer behind NAT: DHT discovery and
 // signaling through bootstrap, tcp first and ice 300 ms later with the
-// topology's STUN and TURN servers.
-func (n *natNet) natConfig(t *testing.T) string {
+// topology's STUN and TURN servers, and extraTURN after the first.
+func (n *natNet) natConfig(t *testing.T, extraTURN ...string) string {
 	t.Helper()
+	turn := fmt.Sprintf("%q", fmt.Sprintf("turn:%s:%d?transport=udp", natPubAddr, natTURNPort))
+	for _, u := range extraTURN {
+		turn += fmt.Sprintf(", %q", u)
+	}
 	conf := fmt.Sprintf(`plugins:
   instances:
     - name: dht
@@ -305,7 +311,7 @@ func (n *natNet) natConfig(t *testing.T) string {
       priority: 20
       config:
         stun_servers: ["stun:%[1]s:%[2]d", "stun:%[3]s:%[2]d"]
-        turn_servers: ["turn:%[1]s:%[2]d?transport=udp"]
+        turn_servers: [%[6]s]
         turn_username: %[4]s
         turn_password: %[5]s
         network_types: [udp4]
@@ -321,7 +327,7 @@ discovery: [dht]
 signaling: [dht]
 transports: [tcp, ice]
 protocols: [jsonchunk, ftv2a]
-`, natPubAddr, natTURNPort, natPubAddr2, natTURNUser, natTURNPass)
+`, natPubAddr, natTURNPort, natPubAddr2, natTURNUser, natTURNPass, turn)
 	p := filepath.Join(t.TempDir(), "nat.yaml")
 	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
