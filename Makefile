@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint bench bench-transfer bench-resume bench-jsonchunk bench-dht demo proto clean
+.PHONY: all build test lint bench bench-ice bench-transfer bench-resume bench-jsonchunk bench-dht demo proto clean
 
 all: build
 
@@ -49,6 +49,11 @@ bench: build
 	else \
 		echo "testdata/bench/plugin-boundary.sh not written yet"; exit 1; \
 	fi
+
+# bench-ice: the ice transport host to host (QUIC owning the socket, and over
+# the ICE conn) and through TURN (pion/turn, coturn) beside tcp (issue 12).
+bench-ice:
+	bash testdata/bench/ice.sh
 
 # bench-transfer: 1 GiB between two ferry processes with ftv2a and with
 # jsonchunk, beside a bare TLS 1.3 copy, 5 rounds interleaved (issue 13).

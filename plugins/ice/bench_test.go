@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -37,13 +39,22 @@ func BenchmarkStream(b *testing.B) {
 		b.Cleanup(func() { _ = tr.Close(plugintest.Context(b)) })
 		return tr
 	}
-	direct := func(b *testing.B) (sdk.Transport, sdk.Transport) {
+	directPair := func(b *testing.B) (sdk.Transport, sdk.Transport) {
 		return quiet(b, loopbackOptions()), quiet(b, loopbackOptions())
+	}
+	shared := func(b *testing.B) (sdk.Transport, sdk.Transport) {
+		o := with(loopbackOptions(), map[string]any{"own_socket": false})
+		return quiet(b, o), quiet(b, o)
 	}
 	relayed := func(b *testing.B) (sdk.Transport, sdk.Transport) {
 		srv := startTURN(b)
 		return quiet(b, relayOptions(srv.url("udp"))), quiet(b, relayOptions(srv.url("udp")))
 	}
+	coturn := func(b *testing.B) (sdk.Transport, sdk.Transport) {
+		srv := startCoturn(b)
+		return quiet(b, relayOptions(srv.url("udp"))), quiet(b, relayOptions(srv.url("udp")))
+	}
+	direct, relayedSize := benchMiB(b, "ICE_BENCH_DIRECT_MIB", 256), benchMiB(b, "ICE_BENCH_TURN_MIB", 64)
 	plainTCP := func(b *testing.B) (sdk.Transport, sdk.Transport) {
 		mk := func() sdk.Transport {
 			tr := tcp.New(tcp.WithLogger(discardLog))
@@ -61,12 +72,14 @@ func BenchmarkStream(b *testing.B) {
 		size int64
 		tls  bool
 	}{
-		{"ice-direct", direct, 256 << 20, false},
-		{"ice-direct+tls", direct, 256 << 20, true},
-		{"ice-turn", relayed, 64 << 20, false},
-		{"ice-turn+tls", relayed, 64 << 20, true},
-		{"tcp", plainTCP, 256 << 20, false},
-		{"tcp+tls", plainTCP, 256 << 20, true},
+		{"ice-direct", directPair, direct, false},
+		{"ice-direct+tls", directPair, direct, true},
+		{"ice-direct-shared", shared, direct, false},
+		{"ice-turn", relayed, relayedSize, false},
+		{"ice-turn+tls", relayed, relayedSize, true},
+		{"ice-coturn", coturn, relayedSize, false},
+		{"tcp", plainTCP, direct, false},
+		{"tcp+tls", plainTCP, direct, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			a, z := c.mk(b)
@@ -84,6 +97,20 @@ func BenchmarkStream(b *testing.B) {
 			benchCopy(b, w, r, c.size)
 		})
 	}
+}
+
+// benchMiB returns the size the environment variable name gives in MiB,
+// or def MiB.
+func benchMiB(b *testing.B, name string, def int64) int64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def << 20
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive number of MiB", name, v)
+	}
+	return n << 20
 }
 
 // benchCopy writes size bytes to w per op while r is drained, and reports

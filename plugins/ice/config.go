@@ -81,6 +81,10 @@ var schema = sdk.ConfigSchema{Fields: []sdk.ConfigField{
 		Name: "port_max", Type: "int", Default: "0",
 		Doc: "Highest UDP port for host and server-reflexive candidates; 0 = any.",
 	},
+	{
+		Name: "own_socket", Type: "bool", Default: "true",
+		Doc: "Once ICE selects a direct pair, let QUIC read and write its UDP socket itself (batched I/O, path MTU discovery); false keeps QUIC over the ICE agent's conn, as relayed pairs always are.",
+	},
 }}
 
 // config is the decoded, checked configuration.
@@ -99,6 +103,7 @@ type config struct {
 	sessionTimeout  time.Duration
 	portMin         uint16
 	portMax         uint16
+	ownSocket       bool
 }
 
 func defaultConfig() config {
@@ -107,6 +112,7 @@ func defaultConfig() config {
 		host: true, srflx: true, relay: true,
 		gatherTimeout:  defaultGatherTimeout,
 		sessionTimeout: defaultSessionTimeout,
+		ownSocket:      true,
 	}
 }
 
@@ -159,6 +165,8 @@ func parseConfig(raw []byte) (config, error) {
 			c.gatherTimeout, err = sdk.ParseDuration(val, false)
 		case "session_timeout":
 			c.sessionTimeout, err = sdk.ParseDuration(val, false)
+		case "own_socket":
+			c.ownSocket, err = parseBool(val)
 		case "port_min", "port_max":
 			var p int
 			if p, err = sdk.ParseInt(val, 0, 65535); err == nil {

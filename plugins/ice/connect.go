@@ -106,16 +106,22 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	var sockets []*net.UDPConn
+	socks := map[string]*detachable{}
 	for _, lc := range s.locals {
 		c, err := lc.pion()
 		if err != nil {
 			return nil, fmt.Errorf("local candidate %s: %w", lc, err)
 		}
-		if err := agent.AddVirtualCandidate(c, lc.conn); err != nil {
-			return nil, fmt.Errorf("local candidate %s: %w", lc, err)
-		}
+		conn := lc.conn
 		if u, ok := lc.conn.(*net.UDPConn); ok {
 			sockets = append(sockets, u)
+			if cfg.ownSocket {
+				d := &detachable{UDPConn: u}
+				socks[candKey(c)], conn = d, d
+			}
+		}
+		if err := agent.AddVirtualCandidate(c, conn); err != nil {
+			return nil, fmt.Errorf("local candidate %s: %w", lc, err)
 		}
 	}
 	for _, rc := range remote.cands {
@@ -151,8 +157,26 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	}
 	checked := time.Since(start)
 
-	l.tr = &quic.Transport{Conn: pc}
-	st, ctl, err := t.openQUIC(ctx, l, pc, initiator)
+	remoteAddr, owned := pc.remote, ownedSocket(pair, socks)
+	if owned != nil {
+		// QUIC takes the socket (owned.go); the agent and its other
+		// candidates go.
+		owned.detach()
+		_ = agent.GracefulClose()
+		l.agent = nil
+		_ = owned.UDPConn.SetDeadline(time.Time{})
+		l.tr = &quic.Transport{Conn: owned.UDPConn}
+		sctx, stop := context.WithCancel(context.Background())
+		l.stopSTUN = stop
+		l.stunDone = make(chan struct{})
+		go func() {
+			defer close(l.stunDone)
+			answerSTUN(sctx, l.tr, localPwd)
+		}()
+	} else {
+		l.tr = &quic.Transport{Conn: pc}
+	}
+	st, ctl, err := t.openQUIC(ctx, l, remoteAddr, initiator, owned != nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("while opening QUIC over the selected pair %s", pairString(pair))
@@ -160,7 +184,7 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 		return nil, fmt.Errorf("QUIC over the selected pair %s: %w", pairString(pair), err)
 	}
 	route := routeOf(pair, s.locals, remote.cands)
-	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "route", route, "pair", pairString(pair),
+	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "route", route, "quic_owns_socket", owned != nil, "pair", pairString(pair),
 		"checks", checked.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	strm := newStream(t, l, st, ctl, pc.local, pc.remote)
 	strm.route = route
@@ -170,12 +194,13 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	return strm, nil
 }
 
-// openQUIC runs QUIC over the ICE conn: the initiator is the client and
-// opens the stream with the hello; the responder accepts both.
-func (t *Transport) openQUIC(ctx context.Context, l *link, pc *packetConn, initiator bool) (*quic.Stream, *quic.SendStream, error) {
+// openQUIC runs QUIC over l's transport to remote: the initiator is the
+// client and opens the stream with the hello; the responder accepts both.
+// Path MTU discovery runs when QUIC owns the socket.
+func (t *Transport) openQUIC(ctx context.Context, l *link, remote net.Addr, initiator, owned bool) (*quic.Stream, *quic.SendStream, error) {
 	qconf := &quic.Config{
 		InitialPacketSize:       packetSize,
-		DisablePathMTUDiscovery: true,
+		DisablePathMTUDiscovery: !owned,
 		HandshakeIdleTimeout:    quicHandshakeTimeout,
 		MaxIdleTimeout:          quicIdleTimeout,
 		KeepAlivePeriod:         quicKeepAlive,
@@ -184,7 +209,7 @@ func (t *Transport) openQUIC(ctx context.Context, l *link, pc *packetConn, initi
 	var st *quic.Stream
 	if initiator {
 		qconf.MaxIncomingStreams = -1
-		qc, err := l.tr.Dial(ctx, pc.remote, t.tls.client, qconf)
+		qc, err := l.tr.Dial(ctx, remote, t.tls.client, qconf)
 		if err != nil {
 			return nil, nil, fmt.Errorf("handshake: %w", err)
 		}

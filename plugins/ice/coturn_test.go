@@ -22,7 +22,7 @@ import (
 // 127.0.0.1 with a temporary config, relaying on 127.0.0.1 with long-term
 // credentials, and stops it when the test ends. It skips the test when
 // turnserver is not installed.
-func startCoturn(t *testing.T) turnServer {
+func startCoturn(t testing.TB) turnServer {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {

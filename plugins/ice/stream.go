@@ -86,10 +86,14 @@ const ctlTimeout = 5 * time.Second
 // link is what one connection attempt built: the ICE agent and, once
 // connected, the QUIC transport and connection over it.
 type link struct {
-	agent  *ice.Agent
+	agent  *ice.Agent // nil once QUIC owns the socket
 	locals []*local
 	tr     *quic.Transport
 	qc     *quic.Conn
+	// stopSTUN ends the STUN answerer beside an owned socket, which
+	// closes stunDone when it has returned; both nil otherwise.
+	stopSTUN context.CancelFunc
+	stunDone chan struct{}
 }
 
 // close tears the link down: QUIC first (its reader stops on a read
@@ -99,8 +103,14 @@ func (l *link) close() {
 	if l.qc != nil {
 		_ = l.qc.CloseWithError(codeBye, "closed")
 	}
+	if l.stopSTUN != nil {
+		l.stopSTUN()
+	}
 	if l.tr != nil {
 		_ = l.tr.Close()
+	}
+	if l.stunDone != nil {
+		<-l.stunDone
 	}
 	if l.agent != nil {
 		_ = l.agent.GracefulClose()
