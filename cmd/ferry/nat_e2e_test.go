@@ -45,8 +45,24 @@ func TestNATTransfer(t *testing.T) {
 			writeRandom(t, src, 4<<20, 91)
 			dst := t.TempDir()
 			recv := startReceiver(t, b, dst, "--yes")
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("receiver's stderr:\n%s", recv.stderr.String())
+				}
+			})
 			send := a.start(nil, "send", src, "--to", idB, "--json", "--retry-for", "60s")
 			connected := func(e node.Event) bool { return e.Kind == node.EventState && e.State == "connected" }
+			// Signaling's round trip through the relay, as the sender
+			// sees it: from the offer sent to the answer in (which
+			// includes the receiver gathering its candidates).
+			var signaling time.Time
+			rtt := send.waitEvent("the sender's connecting state", 90*time.Second, func(e node.Event) bool {
+				if e.Kind == node.EventState && e.State == "signaling" {
+					signaling = e.Time
+				}
+				return e.Kind == node.EventState && e.State == "connecting"
+			}).Time.Sub(signaling)
+			t.Logf("signaling: offer to answer in %v", rtt.Round(time.Millisecond))
 			for side, p := range map[string]*proc{"sender": send, "receiver": recv} {
 				e := p.waitEvent(side+"'s connected state", 90*time.Second, connected)
 				t.Logf("%s: connected over %s, %s: %s", side, e.Transport, e.Route, e.Message)

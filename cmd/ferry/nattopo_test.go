@@ -169,14 +169,6 @@ func newNATNet(t *testing.T, mode natMode) *natNet {
 	return n
 }
 
-// hostAddr is the private address of host ns (ha or hb).
-func (n *natNet) hostAddr(ns string) string {
-	if ns == n.ha {
-		return "198.19.1.2"
-	}
-	return "198.19.2.2"
-}
-
 // startCoturn runs an unmodified coturn in pub, on both public addresses,
 // STUN and TURN (long-term credentials) on natTURNPort, relaying on the
 // first, and stops it when the test ends.

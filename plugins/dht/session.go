@@ -37,6 +37,9 @@ type session struct {
 	del  atomic.Pointer[sdk.Delegation] // nil when bootstrap_only; a renewed certificate replaces it
 	n    *node
 
+	sendersMu sync.Mutex
+	senders   map[sdk.PeerID]sender // who signaled us lately, and over which libp2p peer (senders.go)
+
 	helloProto  protocol.ID
 	signalProto protocol.ID
 
@@ -291,6 +294,9 @@ func (s *session) identifyLoop() {
 func (s *session) pushHello() {
 	var ids []peer.ID
 	for _, id := range s.n.h.Network().Peers() {
+		if s.n.h.Network().Connectedness(id) == network.Limited {
+			continue // relayed: for signaling only
+		}
 		if ok, err := s.n.h.Peerstore().SupportsProtocols(id, s.helloProto); err == nil && len(ok) > 0 {
 			ids = append(ids, id)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -125,6 +126,16 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 
 	sr := p.cached(env.To, time.Now())
 	if sr == nil {
+		// An answer to a peer that just signaled us goes back over the
+		// connection its frame came on (relayed, when it is behind NAT),
+		// even before its record has reached the DHT.
+		if pid, ok := s.recentSender(env.To); ok {
+			err := s.deliverTo(ctx, peer.AddrInfo{ID: pid}, env.To, frame)
+			if err == nil {
+				return nil
+			}
+			p.log.Debug("dht: send: the connection a frame came on is gone; looking the recipient up", "to", env.To, "err", err)
+		}
 		p.log.Debug("dht: send: looking up the recipient", "to", env.To, "key", Key(env.To))
 		var raw []byte
 		if sr, raw, err = s.fetch(ctx, env.To); err != nil {
@@ -172,13 +183,22 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
+	if len(ai.Addrs) > 0 {
+		s.n.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, max(time.Until(sr.Record.Expires()), time.Minute))
+	}
+	return s.deliverTo(ctx, ai, sr.Record.ID, frame)
+}
+
+// deliverTo connects to ai (unless connected already, directly or through
+// a relay), writes frame on a signal stream and waits for the ack. A
+// failure to reach the node is a *dialError.
+func (s *session) deliverTo(ctx context.Context, ai peer.AddrInfo, to sdk.PeerID, frame []byte) error {
 	h := s.n.h
 	if c := h.Network().Connectedness(ai.ID); c != network.Connected && c != network.Limited {
 		if len(ai.Addrs) == 0 {
-			return &dialError{errors.New("its record has no libp2p address")}
+			return &dialError{errors.New("no libp2p address known")}
 		}
-		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, max(time.Until(sr.Record.Expires()), time.Minute))
-		s.p.log.Debug("dht: send: connecting", "to", sr.Record.ID, "addrs", sr.Record.P2PAddrs)
+		s.p.log.Debug("dht: send: connecting", "to", to, "addrs", ai.Addrs)
 		dctx, cancel := context.WithTimeout(network.WithAllowLimitedConn(ctx, "ferry signaling"), dialTimeout)
 		err := h.Connect(dctx, ai)
 		cancel()
@@ -222,7 +242,7 @@ func (s *session) deliver(ctx context.Context, sr *SignedRecord, frame []byte) e
 	if st.Conn().Stat().Limited {
 		via = "relay"
 	}
-	s.p.log.Debug("dht: send: delivered", "to", sr.Record.ID, "bytes", len(frame), "via", via, "remote", st.Conn().RemoteMultiaddr().String())
+	s.p.log.Debug("dht: send: delivered", "to", to, "bytes", len(frame), "via", via, "remote", st.Conn().RemoteMultiaddr().String())
 	return nil
 }
 
@@ -294,6 +314,7 @@ func (s *session) handleSignal(st network.Stream) {
 		st.Reset()
 		return
 	}
+	s.rememberSender(f.from, st.Conn().RemotePeer())
 	if _, err := st.Write([]byte{ackByte}); err != nil {
 		s.p.log.Debug("dht: could not ack a signaling frame", "from", src, "err", err)
 	}

@@ -35,13 +35,11 @@ type detachable struct {
 
 // ReadFrom reads a packet for the agent, until detached.
 func (d *detachable) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := d.UDPConn.ReadFrom(b)
-		if d.detached.Load() {
-			return 0, nil, net.ErrClosed
-		}
-		return n, addr, err
+	n, addr, err := d.UDPConn.ReadFrom(b)
+	if d.detached.Load() {
+		return 0, nil, net.ErrClosed
 	}
+	return n, addr, err
 }
 
 // Close closes the socket unless it was detached for QUIC.
