@@ -27,22 +27,25 @@ type renderer struct {
 	enc       *json.Encoder
 	sawError  bool            // an error event was printed
 	refused   map[string]bool // transfers whose REFUSE was printed
+	paused    map[string]bool // transfers whose paused line was printed
 }
 
 // shown is what the renderer keeps of a running transfer.
 type shown struct {
-	total   int64
-	done    map[int]int64 // bytes held per file index
-	offered bool          // this side received the offer
-	m       meter
-	bars    *transferBars // on a terminal, once bytes move
-	last    int           // last printed tenth, without a terminal
+	total     int64
+	done      map[int]int64 // bytes held per file index
+	offered   bool          // this side received the offer
+	connected bool          // connected since the last retry
+	retrying  bool          // a retry was printed, and no connection since
+	m         meter
+	bars      *transferBars // on a terminal, once bytes move
+	last      int           // last printed tenth, without a terminal
 }
 
 // newRenderer renders on out; bars go to the terminal bars is on, if any
 // (a *console has its logs printed above the bars while they are up).
 func newRenderer(out, bars io.Writer, asJSON bool) *renderer {
-	r := &renderer{out: out, json: asJSON, transfers: map[string]*shown{}, refused: map[string]bool{}, enc: json.NewEncoder(out)}
+	r := &renderer{out: out, json: asJSON, transfers: map[string]*shown{}, refused: map[string]bool{}, paused: map[string]bool{}, enc: json.NewEncoder(out)}
 	r.tty = isTerminal(bars)
 	r.outTTY = isTerminal(out)
 	r.bars.out = bars
@@ -81,15 +84,21 @@ func (r *renderer) event(e node.Event) {
 		_ = r.enc.Encode(e)
 		return
 	}
-	who := e.PeerName
-	if who == "" && len(e.Peer) > 7 {
-		who = e.Peer[:7]
-	}
+	who := peerWho(e.PeerName, e.Peer)
 	switch e.Kind {
 	case node.EventPeer:
 		r.printf("peer %s: %s (%s) via %s\n", e.State, e.PeerName, e.Peer, e.Message)
 	case node.EventState:
+		var s *shown
+		if e.Transfer != "" {
+			s = r.get(e.Transfer)
+		}
+		if s != nil && e.State == connect.Connected.String() {
+			s.connected, s.retrying = true, false
+		}
 		switch {
+		case s != nil && s.retrying:
+			// The retry line said what it waits for.
 		case e.State == connect.Failed.String():
 			// The error event that follows says what failed.
 		case e.Transport != "" && e.Route != "":
@@ -147,7 +156,7 @@ func (r *renderer) event(e node.Event) {
 			r.printf("[%s] verified %s (%s)\n", who, e.File, size(e.Total))
 		}
 	case node.EventRetry:
-		r.printf("[%s] connection lost (%s); resuming\n", who, e.Message)
+		r.printf("[%s] %s\n", who, r.retryLine(r.get(e.Transfer), who, e))
 	case node.EventDone:
 		s := r.transfers[e.Transfer]
 		r.finish(e.Transfer)
@@ -161,6 +170,15 @@ func (r *renderer) event(e node.Event) {
 		}
 		r.printf("%s\n", line)
 	case node.EventError:
+		if e.Code == node.CodeCancelled && e.Transfer != "" {
+			// Interrupted here (Ctrl-C): one line, how far and how
+			// it goes on.
+			line := r.pausedLine(e.Transfer, who)
+			r.paused[e.Transfer] = true
+			r.finish(e.Transfer)
+			r.printf("[%s] %s\n", who, line)
+			break
+		}
 		r.finish(e.Transfer)
 		if e.Code == node.CodeRefused && r.refused[e.Transfer] {
 			break // the REFUSE line said it
@@ -218,6 +236,63 @@ func (r *renderer) finish(id string) {
 		s.bars.end()
 	}
 	delete(r.transfers, id)
+}
+
+// retryLine says what a retry waits for: the connection lost, or the peer
+// offline, then when it tries again, which attempt and until when.
+func (r *renderer) retryLine(s *shown, who string, e node.Event) string {
+	var what string
+	switch {
+	case s.connected && s.total > 0:
+		what = fmt.Sprintf("connection to %s lost at %d%%", who, s.held()*100/s.total)
+	case s.connected:
+		what = fmt.Sprintf("connection to %s lost", who)
+	case e.Code == node.CodeOffline:
+		what = who + " offline"
+	default:
+		what = fmt.Sprintf("could not reach %s (%s)", who, e.Message)
+	}
+	s.connected, s.retrying = false, true
+	line := fmt.Sprintf("%s; retrying in %s", what, time.Duration(e.WaitMS)*time.Millisecond)
+	if e.Attempt > 0 && !e.Until.IsZero() {
+		line += fmt.Sprintf(" (attempt %d, until %s)", e.Attempt, e.Until.Local().Format("15:04:05"))
+	}
+	return line
+}
+
+// pausedLine says how far an interrupted transfer got and how it goes on:
+// on the receiving side when the sender sends again, on the sending side
+// with ferry resume or the same send. Called with r.mu held.
+func (r *renderer) pausedLine(id, who string) string {
+	s := r.transfers[id]
+	how := fmt.Sprintf("run `ferry resume %s` or send again", shortID(id))
+	verb := "sent"
+	if s != nil && s.offered {
+		how, verb = fmt.Sprintf("resumes when %s sends again", who), "received"
+	}
+	if s == nil || s.total <= 0 {
+		return "interrupted before any data moved; " + how
+	}
+	held := s.held()
+	return fmt.Sprintf("paused at %d%% (%.1f of %.1f MiB %s); %s", held*100/s.total, float64(held)/(1<<20), float64(s.total)/(1<<20), verb, how)
+}
+
+// interrupted prints the paused line of a transfer this side stopped,
+// unless its error event printed it, and reports whether the output now
+// says it.
+func (r *renderer) interrupted(id, who string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		return false
+	}
+	if !r.paused[id] {
+		r.paused[id] = true
+		line := r.pausedLine(id, who)
+		r.finish(id)
+		r.printf("[%s] %s\n", who, line)
+	}
+	return true
 }
 
 func shortID(id string) string {

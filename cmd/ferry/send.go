@@ -106,6 +106,10 @@ fails before any peer is looked up. Any other failure exits 1.`,
 			clock := &sendClock{}
 			defer s.node.Subscribe(clock.event)()
 			if err := out.Send(ctx, rec, man, peer, retryFor); err != nil {
+				if ctx.Err() != nil && r.interrupted(rec.ID, peerWho(peer.Name, peer.ID.String())) {
+					// Ctrl-C: the paused line says how far and how to go on.
+					return &exitError{code: exitInterrupted, err: err, silent: true}
+				}
 				return resumeHint(ctx, rec, err)
 			}
 			if !asJSON {
@@ -130,6 +134,22 @@ fails before any peer is looked up. Any other failure exits 1.`,
 // exitSkipped is the exit status of a send that delivered every file it
 // sent but skipped some paths.
 const exitSkipped = 3
+
+// exitInterrupted is the exit status of a command stopped by Ctrl-C
+// (SIGINT) or SIGTERM, as shells report a process killed by SIGINT.
+const exitInterrupted = 130
+
+// peerWho is how text output names a peer: its device name, else the
+// start of its ID.
+func peerWho(name, id string) string {
+	if name == "" && len(id) > 7 {
+		return id[:7]
+	}
+	if name == "" {
+		return id
+	}
+	return name
+}
 
 // skippedSummary lists skipped paths with their reasons, at most ten.
 func skippedSummary(skipped []string) string {

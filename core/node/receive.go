@@ -183,7 +183,13 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		e := base
 		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 		n.emit(e)
-		n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		if e.Code == CodeCancelled {
+			// Stopped here (Ctrl-C): the error event says so; the
+			// transfer resumes when the sender sends again.
+			n.log.Debug("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		} else {
+			n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		}
 		return
 	}
 	if inc.Complete() {
