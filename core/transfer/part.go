@@ -300,6 +300,15 @@ func (p *Part) setWant(sum []byte) {
 	}
 }
 
+// Damaged returns the committed blocks, [off, end) each, that the block
+// check found altered on disk when the part was reopened, and that are
+// missing again so that they are fetched again; nil when none were.
+func (p *Part) Damaged() [][2]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.damaged)
+}
+
 // Name returns the file's sanitised name, the final name it is meant for.
 func (p *Part) Name() string { return p.name }
 
