@@ -16,6 +16,8 @@ import (
 type barSet struct {
 	out io.Writer // the terminal
 	con *console  // logs to divert above the bars; nil: none
+	// opts are extra container options (tests draw on a buffer).
+	opts []mpb.ContainerOption
 
 	p    *mpb.Progress // nil while no bar is up
 	live int           // transfers with bars up
@@ -36,7 +38,7 @@ type transferBars struct {
 // rate and ETA come from m. Called with the renderer's lock held.
 func (b *barSet) add(label string, total int64, m *meter) *transferBars {
 	if b.p == nil {
-		b.p = mpb.New(mpb.WithOutput(b.out), mpb.WithRefreshRate(200*time.Millisecond))
+		b.p = mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(b.out), mpb.WithRefreshRate(200 * time.Millisecond)}, b.opts...)...)
 		if b.con != nil {
 			b.con.divert(b.p)
 		}

@@ -114,6 +114,55 @@ func screenLines(out string) []string {
 	return lines
 }
 
+// csi matches the control sequences the bars use: cursor up (A) and
+// erase to the end of the screen (J), with anything else ignored.
+var csi = regexp.MustCompile(`^\x1b\[([0-9;?]*)([A-Za-z])`)
+
+// finalScreen plays terminal output the way a terminal shows it (lines,
+// carriage returns, cursor up, erase below) and returns the lines left on
+// the screen at the end: what the user sees once the command is done.
+func finalScreen(out string) []string {
+	lines := []string{""}
+	row := 0
+	for i := 0; i < len(out); {
+		if m := csi.FindStringSubmatch(out[i:]); m != nil {
+			switch m[2] {
+			case "A":
+				n, _ := strconv.Atoi(m[1])
+				row = max(row-max(n, 1), 0)
+				lines[row] = ""
+			case "J":
+				lines = lines[:row+1]
+				lines[row] = ""
+			}
+			i += len(m[0])
+			continue
+		}
+		switch c := out[i]; c {
+		case '\n':
+			row++
+			if row == len(lines) {
+				lines = append(lines, "")
+			}
+		case '\r':
+			// The next text overwrites the line; bars redraw whole lines.
+			if i+1 < len(out) && out[i+1] != '\n' {
+				lines[row] = ""
+			}
+		default:
+			lines[row] += string(c)
+		}
+		i++
+	}
+	var shown []string
+	for _, l := range lines {
+		if l = strings.TrimRight(l, " "); l != "" {
+			shown = append(shown, l)
+		}
+	}
+	return shown
+}
+
 var (
 	// logLine matches a line of log text, in either log format.
 	logLine = regexp.MustCompile(`level=|"level":|\[(DEBUG|INFO|WARN|ERROR)\]|^time=`)
@@ -174,10 +223,14 @@ func TestTerminalProgress(t *testing.T) {
 		if bars == 0 {
 			t.Errorf("%s: no progress bar with MiB and a rate; the terminal shows:\n%s", side.name, strings.Join(lines, "\n"))
 		}
+		// Cleared properly: once done, no bar is left on the screen.
+		if final := strings.Join(finalScreen(side.p.out.String()), "\n"); strings.Contains(final, "% [") {
+			t.Errorf("%s: a bar left on the screen at the end:\n%s", side.name, final)
+		}
 	}
 
-	lines := screenLines(send.out.String())
-	last := lines[len(lines)-1]
+	final := finalScreen(send.out.String())
+	last := final[len(final)-1]
 	m := sentLine.FindStringSubmatch(last)
 	if m == nil {
 		t.Fatalf("the sender's last line %q is not the closing line with rate and waiting time", last)
