@@ -102,7 +102,7 @@ func (r *renderer) event(e node.Event) {
 		case e.State == connect.Failed.String():
 			// The error event that follows says what failed.
 		case e.Transport != "" && e.Route != "":
-			fmt.Fprintf(r.out, "[%s] %s over %s, %s (%s)\n", who, e.State, e.Transport, e.Route, e.Message)
+			r.printf("[%s] %s over %s, %s (%s)\n", who, e.State, e.Transport, e.Route, e.Message)
 		case e.Transport != "":
 			r.printf("[%s] %s over %s (%s)\n", who, e.State, e.Transport, e.Message)
 		default:
