@@ -42,7 +42,9 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.
 Exit status 3 means every file that was sent was checked, but some paths
 were skipped (FIFOs, sockets, devices, symlinks, names a receiver would
 refuse); the error lists each with its reason. A send with nothing sendable
-fails before any peer is looked up. Any other failure exits 1.`,
+fails before any peer is looked up. Ctrl-C prints how far the transfer got
+and how to go on with it, and exits 130; the transfer stays in the outbox.
+Any other failure exits 1.`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
   ferry send photos/ notes.txt --to laptop --json
   ferry send big.iso --to laptop --protocol jsonchunk`,
