@@ -70,8 +70,9 @@ type Part struct {
 	damaged [][2]int64
 }
 
-// openPart opens or creates the part of file index of t. t.mu is held.
-func openPart(t *Incoming, index int) (*Part, error) {
+// openPart opens or creates the part of file index of t; ctx bounds the
+// block check of a part reopened after a crash. t.mu is held.
+func openPart(ctx context.Context, t *Incoming, index int) (*Part, error) {
 	fi := t.rec.Files[index]
 	root, state := t.in.root, t.in.state
 	dest := t.rec.Dest(index)
@@ -147,7 +148,7 @@ func openPart(t *Incoming, index int) (*Part, error) {
 		// The receiver died with the part open, or the part was written
 		// since it was closed: check what it holds against the block
 		// hashes before anything resumes from it.
-		if err := p.checkBlocks(); err != nil {
+		if err := p.checkBlocks(ctx); err != nil {
 			_ = j.close()
 			_ = p.f.Close()
 			return fail(err)
@@ -162,7 +163,8 @@ func openPart(t *Incoming, index int) (*Part, error) {
 // not match or cannot be read, so that only they are fetched again. A
 // block forgotten below the saved SHA-256 state makes resumeHash refuse
 // that state, so the whole file is hashed from disk before it is placed.
-func (p *Part) checkBlocks() error {
+// ctx stops the check, leaving the journal as it was.
+func (p *Part) checkBlocks(ctx context.Context) error {
 	j := p.j
 	prefix := j.ranges.Prefix()
 	var ends []int64
@@ -179,6 +181,9 @@ func (p *Part) checkBlocks() error {
 	var bad [][2]int64
 	start := int64(0)
 	for _, end := range ends {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("check the part's blocks: %w", err)
+		}
 		if !p.blockMatches(start, end, buf) {
 			bad = append(bad, [2]int64{start, end})
 		}
