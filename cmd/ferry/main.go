@@ -91,7 +91,9 @@ func run() error {
 			_ = f.Close()
 		}()
 	}
-	app := &app{stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()}
+	// Logs go through the console, which prints them above the
+	// progress bars while bars are drawn.
+	app := &app{stdout: os.Stdout, stderr: newConsole(os.Stderr), env: os.Environ()}
 	root := app.rootCommand()
 	root.SetArgs(os.Args[1:])
 	return root.ExecuteContext(ctx)

@@ -64,6 +64,9 @@ these transfers by itself when their peer comes back.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "resuming transfer %s to %s (%s): %s of %s confirmed\n", shortID(rec.ID), rec.PeerName, rec.Peer.Short(), size(rec.Done()), size(rec.Total()))
 				}
 				if err := s.node.Outgoing(box).Resume(ctx, rec, findFor, retryFor); err != nil {
+					if ctx.Err() != nil && r.interrupted(rec.ID, peerWho(rec.PeerName, rec.Peer.String())) {
+						return &exitError{code: exitInterrupted, err: err, silent: true}
+					}
 					errs = append(errs, err)
 				}
 			}

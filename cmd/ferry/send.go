@@ -42,7 +42,9 @@ Exit status 0 means the receiver has checked the SHA-256 of every file.
 Exit status 3 means every file that was sent was checked, but some paths
 were skipped (FIFOs, sockets, devices, symlinks, names a receiver would
 refuse); the error lists each with its reason. A send with nothing sendable
-fails before any peer is looked up. Any other failure exits 1.`,
+fails before any peer is looked up. Ctrl-C prints how far the transfer got
+and how to go on with it, and exits 130; the transfer stays in the outbox.
+Any other failure exits 1.`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
   ferry send photos/ notes.txt --to laptop --json
   ferry send big.iso --to laptop --protocol jsonchunk`,
@@ -106,6 +108,10 @@ fails before any peer is looked up. Any other failure exits 1.`,
 			clock := &sendClock{}
 			defer s.node.Subscribe(clock.event)()
 			if err := out.Send(ctx, rec, man, peer, retryFor); err != nil {
+				if ctx.Err() != nil && r.interrupted(rec.ID, peerWho(peer.Name, peer.ID.String())) {
+					// Ctrl-C: the paused line says how far and how to go on.
+					return &exitError{code: exitInterrupted, err: err, silent: true}
+				}
 				return resumeHint(ctx, rec, err)
 			}
 			if !asJSON {
@@ -130,6 +136,22 @@ fails before any peer is looked up. Any other failure exits 1.`,
 // exitSkipped is the exit status of a send that delivered every file it
 // sent but skipped some paths.
 const exitSkipped = 3
+
+// exitInterrupted is the exit status of a command stopped by Ctrl-C
+// (SIGINT) or SIGTERM, as shells report a process killed by SIGINT.
+const exitInterrupted = 130
+
+// peerWho is how text output names a peer: its device name, else the
+// start of its ID.
+func peerWho(name, id string) string {
+	if name == "" && len(id) > 7 {
+		return id[:7]
+	}
+	if name == "" {
+		return id
+	}
+	return name
+}
 
 // skippedSummary lists skipped paths with their reasons, at most ten.
 func skippedSummary(skipped []string) string {

@@ -43,6 +43,11 @@ type Event struct {
 	Offset    int64     `json:"offset,omitempty"`
 	Message   string    `json:"message,omitempty"`
 	Code      string    `json:"code,omitempty"`
+	// A retry's: the attempt it makes next (the first send is attempt
+	// 1), how long it waits before it, and when the sender gives up.
+	Attempt int       `json:"attempt,omitempty"`
+	WaitMS  int64     `json:"wait_ms,omitempty"`
+	Until   time.Time `json:"until,omitzero"`
 }
 
 // Subscribe adds fn to the functions every event goes to, besides

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/token"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/ranges"
 )
 
 // Ask is an incoming offer, for a Decider.
@@ -183,7 +184,13 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		e := base
 		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 		n.emit(e)
-		n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		if e.Code == CodeCancelled {
+			// Stopped here (Ctrl-C): the error event says so; the
+			// transfer resumes when the sender sends again.
+			n.log.Debug("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		} else {
+			n.log.Warn("transfer interrupted", "peer", from, "transfer", m.ID, "err", err)
+		}
 		return
 	}
 	if inc.Complete() {
@@ -368,6 +375,12 @@ func (k *sink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
 		return nil, err
 	}
 	f := k.inc.Record().Files[j]
+	if d, ok := p.(interface{ Damaged() [][2]int64 }); ok {
+		if bad := ranges.Set(d.Damaged()); len(bad) > 0 {
+			k.s.n.log.Warn("part file altered on disk since the transfer was interrupted; fetching the damaged blocks again",
+				"file", f.Name, "blocks", bad.Format(4), "bytes", bad.Total())
+		}
+	}
 	e := k.base
 	e.Kind, e.File, e.Index, e.Offset, e.Total = EventFile, f.Name, j, p.Offset(), f.Size
 	k.s.n.emit(e)

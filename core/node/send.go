@@ -116,7 +116,8 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 			return err
 		}
 		e := base
-		e.Kind, e.Message = EventRetry, err.Error()
+		e.Kind, e.Message, e.Code = EventRetry, err.Error(), ErrorCode(err)
+		e.Attempt, e.WaitMS, e.Until = attempt+2, delay.Milliseconds(), lastBreak.Add(opts.RetryFor)
 		n.emit(e)
 		// The retry event says it; the log keeps the detail for --log-level debug.
 		n.log.Debug("transfer interrupted; resuming", "peer", peer.ID, "transfer", id, "err", err, "attempt", attempt+1)

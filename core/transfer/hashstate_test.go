@@ -72,9 +72,6 @@ func reopenAfterCrash(t *testing.T, damage func(t *testing.T, journal string)) (
 		t.Fatal(err)
 	}
 	p2 := pf.(*Part)
-	if got := p2.Offset(); got != crashPrefix {
-		t.Fatalf("Offset() after the crash = %d, want %d", got, crashPrefix)
-	}
 	t.Cleanup(func() { _ = p2.Close(ctx, false) })
 	return content, p2
 }
@@ -114,21 +111,27 @@ func editHashRecord(fn func(payload []byte) []byte) func(t *testing.T, path stri
 	}
 }
 
-// TestCommitAfterCrash checks what the first Commit after a crash reads
-// back (issue 18, item 2): with the SHA-256 state saved in the journal,
-// only the bytes it commits, not the whole saved prefix; with a saved
-// state that is damaged, the state is refused and the prefix hashed from
-// the start. Either way the file completes with the right hash.
+// TestCommitAfterCrash checks what a part reopened after a crash reads
+// (issues 18 and 13). The crash leaves no closing stamp, so the reopen
+// checks the committed prefix once against the block hashes (the saved
+// SHA-256 states) and forgets a block whose state does not check out;
+// then, with the state saved in the journal, the first Commit reads back
+// only the bytes it commits, and with a state that is damaged, the state is
+// refused and the prefix hashed from the start. Either way the file
+// completes with the right hash.
 func TestCommitAfterCrash(t *testing.T) {
+	const MiB = 1 << 20
 	tests := []struct {
 		name       string
 		damage     func(t *testing.T, path string)
+		offset     int64 // Offset() after reopening
+		checked    int64 // read by the block check
 		hashedFrom int64 // p.hashed right after reopening
 		refused    bool
-		rehash     bool // Close must hash the whole file again
 	}{
-		{"intact", func(*testing.T, string) {}, crashPrefix, false, false},
-		// A torn last record: the state saved one commit earlier.
+		{"intact", func(*testing.T, string) {}, crashPrefix, crashPrefix, crashPrefix, false},
+		// A torn last record: the state saved one commit earlier; the
+		// last block has no hash to check.
 		{"last record torn", func(t *testing.T, p string) {
 			st, err := os.Stat(p)
 			if err != nil {
@@ -137,8 +140,8 @@ func TestCommitAfterCrash(t *testing.T) {
 			if err := os.Truncate(p, st.Size()-3); err != nil {
 				t.Fatal(err)
 			}
-		}, crashPrefix - crashStep, false, false},
-		// The old journal format: commit records only.
+		}, crashPrefix, crashPrefix - crashStep, crashPrefix - crashStep, false},
+		// The old journal format: commit records only, nothing to check.
 		{"no hash record", func(t *testing.T, p string) {
 			b, err := os.ReadFile(p)
 			if err != nil {
@@ -156,25 +159,33 @@ func TestCommitAfterCrash(t *testing.T) {
 			if err := os.WriteFile(p, out, 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, 0, false, false},
-		{"state cut short", editHashRecord(func(p []byte) []byte { return p[:40] }), 0, true, false},
+		}, crashPrefix, 0, 0, false},
+		// A damaged last state fails the last block's check: that block
+		// is fetched again, and the state is refused.
+		{"state cut short", editHashRecord(func(p []byte) []byte { return p[:40] }), crashPrefix - crashStep, crashPrefix, 0, true},
 		{"state of another offset", editHashRecord(func(p []byte) []byte {
 			binary.LittleEndian.PutUint64(p[1:], crashPrefix-crashStep)
 			return p
-		}), 0, true, false},
+		}), crashPrefix - 2*crashStep, crashPrefix - crashStep, 0, true},
 		{"state beyond the committed prefix", editHashRecord(func(p []byte) []byte {
 			binary.LittleEndian.PutUint64(p[1:], crashPrefix+crashStep)
 			binary.BigEndian.PutUint64(p[len(p)-8:], crashPrefix+crashStep)
 			return p
-		}), 0, true, false},
-		{"state not sha-256", editHashRecord(func(p []byte) []byte { p[9] ^= 0xff; return p }), 0, true, false},
-		// Damage no check can see: the hash comes out wrong, and Close
-		// hashes the file again before it would delete it.
-		{"state's digest altered", editHashRecord(func(p []byte) []byte { p[9+4] ^= 0xff; return p }), crashPrefix, false, true},
+		}), crashPrefix, crashPrefix - crashStep, 0, true},
+		{"state not sha-256", editHashRecord(func(p []byte) []byte { p[9] ^= 0xff; return p }), crashPrefix - crashStep, crashPrefix, 0, true},
+		// Damage the state's own checks cannot see is seen by the block
+		// check.
+		{"state's digest altered", editHashRecord(func(p []byte) []byte { p[9+4] ^= 0xff; return p }), crashPrefix - crashStep, crashPrefix, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			content, p := reopenAfterCrash(t, tt.damage)
+			if got := p.Offset(); got != tt.offset {
+				t.Errorf("Offset() after the crash = %d MiB, want %d MiB", got/MiB, tt.offset/MiB)
+			}
+			if p.readBack != tt.checked {
+				t.Errorf("the block check read %d MiB, want %d MiB", p.readBack/MiB, tt.checked/MiB)
+			}
 			if p.hashed != tt.hashedFrom {
 				t.Errorf("hashed %d bytes on reopening, want %d", p.hashed, tt.hashedFrom)
 			}
@@ -184,29 +195,29 @@ func TestCommitAfterCrash(t *testing.T) {
 				t.Logf("refused: %v", p.hashRefused)
 			}
 			ctx := context.Background()
-			for off := int64(crashPrefix); off < crashSize; off += crashStep {
-				if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Commit(ctx, off, crashStep); err != nil {
-					t.Fatal(err)
-				}
-				if off == crashPrefix {
-					// The first Commit reads back what it commits and
-					// what the saved state did not cover.
-					if want := crashPrefix + crashStep - tt.hashedFrom; p.readBack != want {
-						t.Errorf("first Commit after the crash read back %d bytes, want %d", p.readBack, want)
+			first := true
+			for _, m := range p.Missing() {
+				for off := m[0]; off < m[1]; off += crashStep {
+					if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
+						t.Fatal(err)
 					}
+					if err := p.Commit(ctx, off, crashStep); err != nil {
+						t.Fatal(err)
+					}
+					if first && tt.offset == crashPrefix {
+						// The first Commit reads back what it commits and
+						// what the saved state did not cover.
+						if want := tt.checked + crashPrefix + crashStep - tt.hashedFrom; p.readBack != want {
+							t.Errorf("first Commit after the crash read back %d bytes, want %d", p.readBack, want)
+						}
+					}
+					first = false
 				}
 			}
 			if err := p.Close(ctx, true); err != nil {
 				t.Fatalf("Close(true): %v", err)
 			}
-			want := crashSize - tt.hashedFrom
-			if tt.rehash {
-				want += crashSize
-			}
-			if p.readBack != want {
+			if want := tt.checked + crashSize - tt.hashedFrom; p.readBack != want {
 				t.Errorf("read back %d bytes in all, want %d", p.readBack, want)
 			}
 			got, err := os.ReadFile(filepath.Join(p.t.in.root.Name(), "f.bin"))

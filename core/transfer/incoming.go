@@ -128,7 +128,7 @@ func (t *Incoming) Create(ctx context.Context, index int) (sdk.PartFile, error) 
 	if t.rec.Done[index] {
 		p, err = t.openDone(index)
 	} else {
-		p, err = openPart(t, index)
+		p, err = openPart(ctx, t, index)
 	}
 	if err != nil {
 		return nil, err

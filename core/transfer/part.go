@@ -65,10 +65,14 @@ type Part struct {
 	hashRefused error
 	// hashResumed is set when p.hash was taken up from the journal.
 	hashResumed bool
+	// damaged lists the committed blocks that checkBlocks found altered
+	// on reopening, and forgot, for tests and the log.
+	damaged [][2]int64
 }
 
-// openPart opens or creates the part of file index of t. t.mu is held.
-func openPart(t *Incoming, index int) (*Part, error) {
+// openPart opens or creates the part of file index of t; ctx bounds the
+// block check of a part reopened after a crash. t.mu is held.
+func openPart(ctx context.Context, t *Incoming, index int) (*Part, error) {
 	fi := t.rec.Files[index]
 	root, state := t.in.root, t.in.state
 	dest := t.rec.Dest(index)
@@ -140,8 +144,86 @@ func openPart(t *Incoming, index int) (*Part, error) {
 		}
 	}
 	p.j = j
+	if existed && !j.stamped(st) {
+		// The receiver died with the part open, or the part was written
+		// since it was closed: check what it holds against the block
+		// hashes before anything resumes from it.
+		if err := p.checkBlocks(ctx); err != nil {
+			_ = j.close()
+			_ = p.f.Close()
+			return fail(err)
+		}
+	}
 	p.resumeHash()
 	return p, nil
+}
+
+// checkBlocks checks the committed prefix against the journal's block
+// hashes (see journal), reading it once, and forgets the blocks that do
+// not match or cannot be read, so that only they are fetched again. A
+// block forgotten below the saved SHA-256 state makes resumeHash refuse
+// that state, so the whole file is hashed from disk before it is placed.
+// ctx stops the check, leaving the journal as it was.
+func (p *Part) checkBlocks(ctx context.Context) error {
+	j := p.j
+	prefix := j.ranges.Prefix()
+	var ends []int64
+	for off := range j.states {
+		if off > 0 && off <= prefix {
+			ends = append(ends, off)
+		}
+	}
+	if len(ends) == 0 {
+		return nil
+	}
+	slices.Sort(ends)
+	buf := make([]byte, min(hashChunk, p.size))
+	var bad [][2]int64
+	start := int64(0)
+	for _, end := range ends {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("check the part's blocks: %w", err)
+		}
+		if !p.blockMatches(start, end, buf) {
+			bad = append(bad, [2]int64{start, end})
+		}
+		start = end
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	p.damaged = bad
+	if err := j.forget(bad); err != nil {
+		return fmt.Errorf("forget damaged blocks %v: %w", bad, err)
+	}
+	return nil
+}
+
+// blockMatches reports whether the part file's bytes [start, end) take the
+// SHA-256 state saved at start to the one saved at end.
+func (p *Part) blockMatches(start, end int64, buf []byte) bool {
+	h := sha256.New()
+	if start > 0 {
+		var err error
+		if h, err = loadHash(start, p.j.states[start], start); err != nil {
+			return false
+		}
+	}
+	for pos := start; pos < end; {
+		b := buf[:min(int64(len(buf)), end-pos)]
+		if _, err := p.f.ReadAt(b, pos); err != nil {
+			return false
+		}
+		p.readBack += int64(len(b))
+		h.Write(b)
+		pos += int64(len(b))
+	}
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return false
+	}
+	got, err := m.MarshalBinary()
+	return err == nil && bytes.Equal(got, p.j.states[end])
 }
 
 // resumeHash takes up the SHA-256 state saved in the journal, if any, so
@@ -221,6 +303,15 @@ func (p *Part) setWant(sum []byte) {
 	if len(p.want) == 0 {
 		p.want = bytes.Clone(sum)
 	}
+}
+
+// Damaged returns the committed blocks, [off, end) each, that the block
+// check found altered on disk when the part was reopened, and that are
+// missing again so that they are fetched again; nil when none were.
+func (p *Part) Damaged() [][2]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.damaged)
 }
 
 // Name returns the file's sanitised name, the final name it is meant for.
@@ -537,6 +628,12 @@ func (p *Part) keep() error {
 	var errs []error
 	if err := p.f.Sync(); err != nil {
 		errs = append(errs, p.errorf("sync part file: %w", err))
+	} else if st, err := p.f.Stat(); err == nil {
+		// Closed cleanly: a reopen that finds the part as it is now
+		// need not check its blocks.
+		if err := p.j.closeStamp(st); err != nil {
+			errs = append(errs, p.errorf("%w", err))
+		}
 	}
 	if err := p.f.Close(); err != nil {
 		errs = append(errs, p.errorf("close part file: %w", err))

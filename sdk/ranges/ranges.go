@@ -34,6 +34,28 @@ func (s *Set) Add(off, end int64) {
 	*s = slices.Replace(rs, i, j, [2]int64{off, end})
 }
 
+// Remove takes [off, end) out of the set, splitting a range that holds it.
+// An empty range (off >= end) changes nothing.
+func (s *Set) Remove(off, end int64) {
+	if off >= end {
+		return
+	}
+	var out Set
+	for _, r := range *s {
+		if r[1] <= off || r[0] >= end {
+			out = append(out, r)
+			continue
+		}
+		if r[0] < off {
+			out = append(out, [2]int64{r[0], off})
+		}
+		if r[1] > end {
+			out = append(out, [2]int64{end, r[1]})
+		}
+	}
+	*s = out
+}
+
 // Covers reports whether [off, end) lies wholly inside the set. An empty
 // range is always covered.
 func (s Set) Covers(off, end int64) bool {

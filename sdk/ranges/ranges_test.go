@@ -98,7 +98,7 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-// TestModel checks Add, Covers, Gaps and Total against a bitmap.
+// TestModel checks Add, Remove, Covers, Gaps and Total against a bitmap.
 func TestModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n = 200
@@ -111,6 +111,14 @@ func TestModel(t *testing.T) {
 			s.Add(a, b)
 			for i := a; i < b; i++ {
 				bits[i] = true
+			}
+		}
+		for range rng.IntN(4) {
+			a := rng.Int64N(n)
+			b := a + rng.Int64N(n-a+1)
+			s.Remove(a, b)
+			for i := a; i < b; i++ {
+				bits[i] = false
 			}
 		}
 		var total int64
