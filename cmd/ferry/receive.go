@@ -61,7 +61,13 @@ reason and the old config stays in force.`,
 				return err
 			}
 			defer a.closeSession(s)
-			defer a.watchReload(ctx, cmd, s, cmd.ErrOrStderr())()
+			defer a.watchReload(ctx, cmd, s, func(line string) {
+				if asJSON { // stdout holds only events
+					fmt.Fprintln(cmd.ErrOrStderr(), line)
+				} else {
+					r.printf("%s\n", line)
+				}
+			})()
 			if dir, err = receiveDir(dir, s.cfg); err != nil {
 				return err
 			}

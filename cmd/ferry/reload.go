@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,8 +30,9 @@ func builtinSchema(ctx context.Context) func(plugin string) (sdk.ConfigSchema, b
 }
 
 // watchReload reloads the config of the running session s on every
-// SIGHUP, saying on w what it did, until the returned stop is called.
-func (a *app) watchReload(ctx context.Context, cmd *cobra.Command, s *session, w io.Writer) (stop func()) {
+// SIGHUP, saying what it did through say, until the returned stop is
+// called.
+func (a *app) watchReload(ctx context.Context, cmd *cobra.Command, s *session, say func(string)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -43,7 +43,7 @@ func (a *app) watchReload(ctx context.Context, cmd *cobra.Command, s *session, w
 			case <-ctx.Done():
 				return
 			case <-hup:
-				fmt.Fprintln(w, a.reload(ctx, cmd, s))
+				say(a.reload(ctx, cmd, s))
 			}
 		}
 	})
