@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Protocols []string `mapstructure:"protocols"`
 	// Transfer sets receiving.
 	Transfer Transfer `mapstructure:"transfer"`
+	// Connect sets how transports race.
+	Connect Connect `mapstructure:"connect"`
 
 	home   string
 	source string
@@ -93,6 +96,33 @@ type Transfer struct {
 	// AutoAccept lists the peer IDs whose offers are accepted without a
 	// prompt, in any form [sdk.ParsePeerID] accepts.
 	AutoAccept []string `mapstructure:"auto_accept"`
+}
+
+// Connect is the connect section: when transports start in a race.
+type Connect struct {
+	// Stagger is the delay between the starts of transports of equal
+	// priority, as a Go duration ("250ms"). Empty means 250ms.
+	Stagger string `mapstructure:"stagger"`
+	// Fallback is how long the transports of one priority have before the
+	// next priority starts (at once when all of them failed), as a Go
+	// duration. Empty means 1s.
+	Fallback string `mapstructure:"fallback"`
+}
+
+// ConnectStagger returns connect.stagger, or 0 (the default) when unset
+// or invalid ([Config.Validate] reports an invalid one).
+func (c *Config) ConnectStagger() time.Duration { return parseDurationOr0(c.Connect.Stagger) }
+
+// ConnectFallback returns connect.fallback, or 0 (the default) when unset
+// or invalid.
+func (c *Config) ConnectFallback() time.Duration { return parseDurationOr0(c.Connect.Fallback) }
+
+func parseDurationOr0(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }
 
 // Source names the config file that was loaded, or "embedded default" when

@@ -9,6 +9,7 @@ func TestKeys(t *testing.T) {
 	want := []string{
 		"device.name", "log.level", "log.format", "plugins.dir", "plugins.lock_file",
 		"discovery", "signaling", "transports", "protocols", "transfer.dir", "transfer.auto_accept",
+		"connect.stagger", "connect.fallback",
 	}
 	if got := Keys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Keys() = %q, want %q", got, want)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -236,6 +237,8 @@ func (c *Config) Validate() error {
 	v.role("signaling", c.Signaling)
 	v.role("transports", c.Transports)
 	v.role("protocols", c.Protocols)
+	v.duration("connect.stagger", c.Connect.Stagger, 10*time.Second)
+	v.duration("connect.fallback", c.Connect.Fallback, time.Minute)
 	for i, s := range c.Transfer.AutoAccept {
 		if _, err := sdk.ParsePeerID(s); err != nil {
 			v.fail(indexKey("transfer.auto_accept", i), "not a valid peer ID", err)
@@ -253,6 +256,20 @@ type validator struct {
 func (v *validator) fail(key, problem string, err error) {
 	p := v.c.locate(key)
 	v.errs = append(v.errs, &ValidationError{File: p.file, Line: p.line, Key: key, Problem: problem, Err: err})
+}
+
+// duration checks an optional duration between 0 and most.
+func (v *validator) duration(key, val string, most time.Duration) {
+	if val == "" {
+		return
+	}
+	d, err := time.ParseDuration(val)
+	switch {
+	case err != nil:
+		v.fail(key, fmt.Sprintf("%q is not a duration such as 250ms or 1s", val), nil)
+	case d < 0 || d > most:
+		v.fail(key, fmt.Sprintf("%v is not between 0s and %v", d, most), nil)
+	}
 }
 
 func (v *validator) oneOf(key, val string, allowed []string) {

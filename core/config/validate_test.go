@@ -225,6 +225,20 @@ plugins:
 			contains: []string{"not a valid peer ID", "invalid peer id"},
 		},
 		{
+			name:     "connect.stagger not a duration",
+			file:     "connect:\n  stagger: soon\n",
+			key:      "connect.stagger",
+			from:     "file",
+			contains: []string{"not a duration"},
+		},
+		{
+			name:     "connect.fallback too long",
+			file:     "connect:\n  fallback: 2h\n",
+			key:      "connect.fallback",
+			from:     "file",
+			contains: []string{"not between 0s and 1m0s"},
+		},
+		{
 			name:     "duplicate YAML key",
 			file:     "log:\n  level: info\n  level: debug\n",
 			key:      "log.level",

@@ -98,7 +98,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	for _, d := range []struct {
 		to   *time.Duration
 		from time.Duration
-	}{{&pol.Discover, opts.PeerTimeout}, {&pol.Answer, opts.AnswerTimeout}, {&pol.Connect, opts.ConnectTimeout}} {
+	}{{&pol.Discover, opts.PeerTimeout}, {&pol.Answer, opts.AnswerTimeout}, {&pol.Connect, opts.ConnectTimeout},
+		{&pol.Stagger, opts.Config.ConnectStagger()}, {&pol.Fallback, opts.Config.ConnectFallback()}} {
 		if d.from > 0 {
 			*d.to = d.from
 		}
