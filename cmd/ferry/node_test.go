@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,31 +118,54 @@ func TestHostileNamesRefused(t *testing.T) {
 	}
 }
 
-// TestTooManyFilesForOneAsk: an offer too large for one signaling message
-// fails at once, saying so, instead of being retried.
-func TestTooManyFilesForOneAsk(t *testing.T) {
-	_, recvID := startBuiltinNode(t, "bob")
+// TestLargeOfferByManifest: an offer too large to list in one signaling
+// message goes out as a summary (count, size, top-level names, digest),
+// which is what the receiver's Decider sees; the file list follows on the
+// secure stream, and every file arrives and is verified.
+func TestLargeOfferByManifest(t *testing.T) {
+	recv, recvID := startBuiltinNode(t, "bob")
 	send, _ := startBuiltinNode(t, "alice")
-	src := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(src, []byte("x"), 0o600); err != nil {
+	root := t.TempDir()
+	dst := filepath.Join(root, "inbox")
+	inbox, err := transfer.OpenInbox(dst, filepath.Join(root, "state"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	man := &transfer.Manifest{}
-	for i := range 600 {
-		man.Files = append(man.Files, transfer.LocalFile{Path: src, Info: sdk.FileInfo{
-			Name: fmt.Sprintf("photos/2026/IMG_%04d.jpg", i), Size: 1, MediaType: "image/jpeg", SHA256: make([]byte, 32),
-		}})
+	defer inbox.Close()
+	asks := make(chan node.Ask, 1)
+	recv.Serve(inbox, nil, func(_ context.Context, a node.Ask) string {
+		asks <- a
+		return ""
+	})
+	srcDir := filepath.Join(t.TempDir(), "photos")
+	const count = 600
+	for i := range count {
+		p := filepath.Join(srcDir, fmt.Sprintf("2026/%02d", i%12), fmt.Sprintf("IMG_%04d.jpg", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("photo %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	man, err := transfer.ScanWith(ctx, []string{srcDir}, transfer.ScanOptions{Defer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	peer, err := send.Resolve(ctx, recvID.ID.String(), 15*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// RetryFor outlasts ctx: a sender that retried would end with ctx's
-	// error, not ErrMessageTooLarge.
-	err = send.Send(ctx, peer, man, node.SendOptions{RetryFor: time.Minute})
-	if !errors.Is(err, node.ErrMessageTooLarge) || !strings.Contains(err.Error(), "600 files") {
-		t.Fatalf("Send of 600 files: %v, want ErrMessageTooLarge naming the count", err)
+	if err := send.Send(ctx, peer, man, node.SendOptions{RetryFor: time.Second}); err != nil {
+		t.Fatalf("Send of %d files: %v", count, err)
+	}
+	a := <-asks
+	if a.Summary == nil || a.Summary.Files != count || a.Summary.TopCount != 1 || a.Summary.Top[0] != "photos" || len(a.Offer.Files) != 0 {
+		t.Errorf("the Decider saw summary %+v and %d files; want a summary of %d files in photos", a.Summary, len(a.Offer.Files), count)
+	}
+	if got, want := treeHashes(t, filepath.Join(dst, "photos")), treeHashes(t, srcDir); !maps.Equal(got, want) {
+		t.Errorf("received %d files, sent %d, or contents differ", len(got), len(want))
 	}
 }

@@ -82,6 +82,32 @@ const (
 // sender to transfer.auto_accept through always (which names the file it
 // wrote). With no input left (stdin closed), offers are refused with a
 // reason.
+// showOffer prints the question's head: counts and size, then the first
+// ten files, or for a large offer (a summary) its top-level names.
+func showOffer(out io.Writer, ask node.Ask) {
+	if sum := ask.Summary; sum != nil {
+		fmt.Fprintf(out, "Accept %d file(s), %s, from %s (%s)?\n", sum.Files, size(sum.Size), ask.PeerName, ask.Peer)
+		fmt.Fprintf(out, "  in %d top-level name(s): %s", sum.TopCount, strings.Join(sum.Top, ", "))
+		if more := sum.TopCount - len(sum.Top); more > 0 {
+			fmt.Fprintf(out, " and %d more", more)
+		}
+		fmt.Fprintln(out)
+		return
+	}
+	var total int64
+	for _, f := range ask.Offer.Files {
+		total += f.Size
+	}
+	fmt.Fprintf(out, "Accept %d file(s), %s, from %s (%s)?\n", len(ask.Offer.Files), size(total), ask.PeerName, ask.Peer)
+	for i, f := range ask.Offer.Files {
+		if i == 10 {
+			fmt.Fprintf(out, "  ... and %d more\n", len(ask.Offer.Files)-10)
+			break
+		}
+		fmt.Fprintf(out, "  %s (%s)\n", f.Name, size(f.Size))
+	}
+}
+
 func prompt(lines *lineReader, out io.Writer, always func(sdk.PeerID) (string, error)) node.Decider {
 	var mu sync.Mutex
 	trusted := map[sdk.PeerID]bool{}
@@ -94,18 +120,7 @@ func prompt(lines *lineReader, out io.Writer, always func(sdk.PeerID) (string, e
 		if ctx.Err() != nil {
 			return shuttingDown // withdrawn while an earlier question was open
 		}
-		var total int64
-		for _, f := range ask.Offer.Files {
-			total += f.Size
-		}
-		fmt.Fprintf(out, "Accept %d file(s), %s, from %s (%s)?\n", len(ask.Offer.Files), size(total), ask.PeerName, ask.Peer)
-		for i, f := range ask.Offer.Files {
-			if i == 10 {
-				fmt.Fprintf(out, "  ... and %d more\n", len(ask.Offer.Files)-10)
-				break
-			}
-			fmt.Fprintf(out, "  %s (%s)\n", f.Name, size(f.Size))
-		}
+		showOffer(out, ask)
 		lines.discard()
 		for {
 			fmt.Fprint(out, promptChoices)

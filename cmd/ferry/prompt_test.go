@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/node"
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -152,5 +153,30 @@ func TestPromptAlways(t *testing.T) {
 	}
 	if len(r.saved) != 1 {
 		t.Errorf("saved %v, want alice only", r.saved)
+	}
+}
+
+// TestPromptShowsSummary: a large offer's question shows its counts, size
+// and top-level names, not a list of files.
+func TestPromptShowsSummary(t *testing.T) {
+	cases := []struct {
+		name string
+		sum  connect.Summary
+		want []string
+	}{
+		{"few top-level names", connect.Summary{Files: 3002, Size: 3 << 30, Top: []string{"DCIM", "notes.txt"}, TopCount: 2},
+			[]string{"Accept 3002 file(s), 3.0 GiB, from alice", "in 2 top-level name(s): DCIM, notes.txt\n"}},
+		{"more than listed", connect.Summary{Files: 100000, Size: 1 << 20, Top: []string{"a", "b"}, TopCount: 40},
+			[]string{"Accept 100000 file(s)", "in 40 top-level name(s): a, b and 38 more\n"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			sum := tc.sum
+			showOffer(&out, node.Ask{Peer: testPeerID(3), PeerName: "alice", Summary: &sum})
+			if !contains(out.String(), tc.want...) {
+				t.Errorf("question:\n%s\nwant it to hold %q", out.String(), tc.want)
+			}
+		})
 	}
 }

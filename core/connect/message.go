@@ -95,6 +95,10 @@ type Ferry struct {
 	// Token is the receiver's transfer token (ACCEPT): a JWT the sender
 	// presents on the connection, and on any later one that resumes.
 	Token string `json:"token,omitempty"`
+	// Manifest, in an ASK with no files, summarises the file list that
+	// follows on the secure stream (see [Summary]): an offer too large to
+	// list in one signaling message.
+	Manifest *Summary `json:"manifest,omitempty"`
 }
 
 // Candidate is one transport a receiver offers in its ACCEPT, with the
@@ -184,7 +188,14 @@ func (m *Message) check() error {
 				return bad("receivers[%d].id: %v", i, err)
 			}
 		}
-		if len(m.Files) == 0 || len(m.Files) > maxFiles {
+		if s := m.Ferry.Manifest; s != nil {
+			if len(m.Files) != 0 {
+				return bad("ASK has both files and a manifest")
+			}
+			if err := s.check(); err != nil {
+				return bad("ferry.manifest: %v", err)
+			}
+		} else if len(m.Files) == 0 || len(m.Files) > maxFiles {
 			return bad("ASK has %d files, want 1..%d", len(m.Files), maxFiles)
 		}
 		for i, f := range m.Files {

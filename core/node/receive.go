@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +23,12 @@ import (
 type Ask struct {
 	Peer     sdk.PeerID
 	PeerName string
-	Offer    sdk.Offer
+	// Offer is the offer; its Files are empty when the ASK carries a
+	// Summary instead (a large offer, whose list follows once accepted).
+	Offer sdk.Offer
+	// Summary, if not nil, is what the ASK says of its files: their count,
+	// total size and top-level names.
+	Summary *connect.Summary
 }
 
 // Decider decides on an offer that no policy settled: it returns "" to
@@ -130,16 +136,21 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	for _, f := range offer.Files {
 		total += f.Size
 	}
+	files := len(offer.Files)
+	sum := m.Ferry.Manifest
+	if sum != nil {
+		files, total = sum.Files, sum.Size
+	}
 	inc, err := s.inbox.Find(from, m.ID)
 	resume := err == nil
 	if !resume {
 		e := base
-		e.Kind, e.Files, e.Total = EventOffer, len(offer.Files), total
+		e.Kind, e.Files, e.Total = EventOffer, files, total
 		n.emit(e)
 		refuse := ""
 		if !s.auto[from] {
 			dctx, stop := s.offerContext(ctx, from, m)
-			refuse = s.decide(dctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer})
+			refuse = s.decide(dctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer, Summary: sum})
 			why := withdrawn(ctx, dctx)
 			stop()
 			if why != nil {
@@ -149,7 +160,9 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 				return
 			}
 		}
-		if refuse == "" {
+		// A large offer's files are recorded once its manifest has
+		// arrived and checked out (connectAndReceive).
+		if refuse == "" && sum == nil {
 			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer); err != nil {
 				refuse = err.Error()
 				n.log.Warn("refused an offer the inbox cannot take", "from", from, "transfer", m.ID, "err", err)
@@ -166,7 +179,9 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		}
 	} else {
 		n.log.Info("resuming an accepted transfer", "peer", from, "transfer", m.ID)
-		if err := inc.TakeHashes(offer.Files); err != nil {
+		if sum != nil {
+			// Its hashes come with the manifest (connectAndReceive).
+		} else if err := inc.TakeHashes(offer.Files); err != nil {
 			n.log.Warn("refused a resumed offer", "from", from, "transfer", m.ID, "err", err)
 			if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: err.Error()})); err != nil {
 				n.log.Warn("could not send REFUSE", "peer", from, "err", err)
@@ -175,12 +190,13 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		}
 	}
 	e := base
-	e.Kind, e.Files, e.Total = EventAccepted, len(offer.Files), total
+	e.Kind, e.Files, e.Total = EventAccepted, files, total
 	if resume {
 		e.Message = "resume"
 	}
 	n.emit(e)
-	if err := s.connectAndReceive(ctx, from, m, offer, inc, resume, base); err != nil {
+	inc, err = s.connectAndReceive(ctx, from, m, offer, inc, resume, base)
+	if err != nil {
 		e := base
 		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 		n.emit(e)
@@ -195,7 +211,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	}
 	if inc.Complete() {
 		e := base
-		e.Kind, e.Files, e.Total = EventDone, len(offer.Files), total
+		e.Kind, e.Files, e.Total = EventDone, files, total
 		n.emit(e)
 		return
 	}
@@ -248,8 +264,10 @@ func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect
 
 // connectAndReceive answers the ASK through core/connect (every shared
 // transport, in this device's priority order, raced; the sender nominates)
-// and runs the protocol on the stream that won.
-func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, offer sdk.Offer, inc *transfer.Incoming, resume bool, base Event) error {
+// and runs the protocol on the stream that won. For an ASK with a summary,
+// the manifest is read first and checked (see [server.takeManifest]); inc
+// is nil then for a transfer not accepted before. It returns the transfer.
+func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *connect.Message, offer sdk.Offer, inc *transfer.Incoming, resume bool, base Event) (*transfer.Incoming, error) {
 	n := s.n
 	var pid string
 	for _, p := range m.Ferry.Protocols {
@@ -261,13 +279,18 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	if len(n.transports.Shared(m.Ferry.Transports)) == 0 || pid == "" {
 		reason := fmt.Sprintf("no common transport or protocol (offered %v and %v; have %v and %v)", m.Ferry.Transports, m.Ferry.Protocols, n.transports.Names(), n.protoOrder)
 		_ = n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: reason}))
-		return errors.New(reason)
+		return inc, errors.New(reason)
 	}
 	// The token lets the sender present this transfer on this and any
 	// later connection (jsonchunk's AUTHENTICATION).
-	tok, err := token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
-	if err != nil {
-		return err
+	// (For a large offer, the token comes with the verdict on its
+	// manifest instead.)
+	var tok string
+	if m.Ferry.Manifest == nil {
+		var err error
+		if tok, err = token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0); err != nil {
+			return inc, err
+		}
 	}
 	accept := func(ctx context.Context, cands []connect.Candidate) error {
 		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt})
@@ -280,11 +303,16 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	ans.Observe = n.observer(base)
 	res, err := ans.Answer(ctx, connect.AnswerRequest{From: from, Ask: m, Protocol: pid, Accept: accept, Candidates: remotes})
 	if err != nil {
-		return err
+		return inc, err
 	}
 	conn := res.Conn
 	defer conn.Close()
 	n.log.Debug("connected", "peer", from, "transport", res.Transport, "why", res.Why)
+	if m.Ferry.Manifest != nil {
+		if inc, err = s.takeManifest(conn, from, m, inc, base); err != nil {
+			return inc, err
+		}
+	}
 	sk := &sink{s: s, inc: inc, id: m.ID, base: base, from: from, checkToken: n.tokened[pid]}
 	// The sender's hashes of files it offered before hashing them, while
 	// this side runs the record layer (else the plugin's SDK passes them).
@@ -297,9 +325,52 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	})
 	prog := newProgress(n, base, sk.file)
 	if err := n.protocols[pid].Receive(ctx, sdk.ReceiveRequest{Stream: conn, Sink: sk, Progress: prog}); err != nil {
-		return fmt.Errorf("receive over %s: %w", pid, err)
+		return inc, fmt.Errorf("receive over %s: %w", pid, err)
 	}
-	return nil
+	return inc, nil
+}
+
+// manifestConn is the stream a manifest arrives on: a secured connection.
+type manifestConn interface {
+	io.ReadWriter
+	SetDeadline(t time.Time) error
+}
+
+// takeManifest reads the manifest that follows a summary ASK on conn,
+// checks it against the summary (digest, length, count, size) and records
+// the transfer (a new one is accepted into the inbox, which refuses bad
+// names; a resumed one takes the hashes it now has), then answers the
+// sender: the transfer token, or why it is refused. Nothing is written
+// before the whole manifest has checked out.
+func (s *server) takeManifest(conn manifestConn, from sdk.PeerID, m *connect.Message, inc *transfer.Incoming, base Event) (*transfer.Incoming, error) {
+	n := s.n
+	_ = conn.SetDeadline(time.Now().Add(manifestWait))
+	defer func() { _ = conn.SetDeadline(time.Time{}) }()
+	files, err := connect.ReadManifest(conn, *m.Ferry.Manifest)
+	if err == nil {
+		offer := sdk.Offer{TransferID: m.ID, Files: files}
+		if inc == nil {
+			inc, err = s.inbox.Accept(from, m.Sender.Name, offer)
+		} else {
+			err = inc.TakeHashes(files)
+		}
+		var tok string
+		if err == nil {
+			tok, err = token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
+		}
+		if err == nil {
+			if err := connect.AnswerManifest(conn, tok, ""); err != nil {
+				return inc, err
+			}
+			return inc, nil
+		}
+	}
+	n.log.Warn("refused a manifest", "from", from, "transfer", m.ID, "err", err)
+	e := base
+	e.Kind, e.Message = EventRefused, err.Error()
+	n.emit(e)
+	_ = connect.AnswerManifest(conn, "", err.Error())
+	return inc, permanentError{fmt.Errorf("manifest: %w", err)}
 }
 
 // sink is the FileSink a receiving protocol writes through: it maps the

@@ -74,6 +74,10 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	if err != nil {
 		return err
 	}
+	mf, err := manifestFor(offer)
+	if err != nil {
+		return err
+	}
 	src := &source{n: n, inner: man.Source(), man: man, offer: offer, peer: peer.ID}
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
@@ -98,8 +102,11 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 			}
 			offer = man.Offer(id)
 			src.offer = offer
+			if mf, err = manifestFor(offer); err != nil {
+				return err
+			}
 		}
-		err := n.sendOnce(ctx, peer, opts, protos, offer, src, attempt)
+		err := n.sendOnce(ctx, peer, opts, protos, offer, mf, src, attempt)
 		if err == nil {
 			e := base
 			e.Kind, e.Files, e.Total = EventDone, len(offer.Files), man.TotalSize()
@@ -129,6 +136,23 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		delay = min(delay*2, 4*time.Second)
 	}
 }
+
+// manifestFor returns the manifest that follows an ASK on the stream when
+// the offer is too large to list in it, or nil.
+func manifestFor(offer sdk.Offer) (*connect.Manifest, error) {
+	if !connect.NeedsManifest(offer) {
+		return nil, nil
+	}
+	mf, err := connect.NewManifest(offer)
+	if err != nil {
+		return nil, permanentError{err}
+	}
+	return mf, nil
+}
+
+// manifestWait bounds the exchange of a manifest on a new connection:
+// sending it and the receiver's check and answer.
+const manifestWait = 2 * time.Minute
 
 // permanentError marks a failure that resuming cannot fix.
 type permanentError struct{ error }
@@ -198,7 +222,7 @@ func (n *Node) protocolID(name string) (string, error) {
 // sendOnce makes one connection to peer through core/connect (which walks
 // Discovering to Connected and picks the transport) and runs the protocol
 // the receiver chose on it.
-func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, src *source, attempt int) error {
+func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, mf *connect.Manifest, src *source, attempt int) error {
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: offer.TransferID}
 	d := *n.dialer
 	d.Observe = n.observer(base)
@@ -206,9 +230,13 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		m := &connect.Message{
 			Type: connect.TypeAsk, ID: offer.TransferID,
 			Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
-			Files:  connect.FilesOf(offer),
 			Time:   connect.Now(time.Now()),
 			Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.transports.Names(), Protocols: protos},
+		}
+		if mf != nil {
+			m.Ferry.Manifest = &mf.Summary
+		} else {
+			m.Files = connect.FilesOf(offer)
 		}
 		m.Receivers = append(m.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
 		for _, r := range opts.Receivers {
@@ -248,6 +276,18 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		return permanentError{fmt.Errorf("receiver chose protocol %q, which this device does not have", pid)}
 	}
 	offer.Token = res.Answer.Ferry.Token
+	if mf != nil {
+		// The file list follows the ASK's summary; the receiver checks it
+		// and issues the token for its files.
+		_ = conn.SetDeadline(time.Now().Add(manifestWait))
+		tok, err := connect.WriteManifest(conn, mf)
+		_ = conn.SetDeadline(time.Time{})
+		if err != nil {
+			return err
+		}
+		offer.Token = tok
+		n.log.Debug("manifest accepted", "peer", peer.ID, "files", mf.Summary.Files, "bytes", mf.Summary.Bytes)
+	}
 	if opts.Token != nil {
 		offer.Token = opts.Token(offer.Token)
 	}

@@ -1,0 +1,308 @@
+package connect
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// An ASK whose file list would make it large carries a [Summary] in
+// ferry.manifest instead of its files; the full list (the manifest)
+// follows on the secure stream once the connection is made, before the
+// protocol starts, and the receiver checks it against the summary before
+// anything is written. Small offers keep the seed's message as it is.
+//
+// The manifest is one [File] object (the ASK's file entry) per line, JSON,
+// each line ending in "\n". On the stream it is framed as an 8-byte
+// big-endian length and the bytes; the receiver answers with one verdict:
+// a byte (0 accepted, 1 refused), a 2-byte big-endian length and the
+// reason.
+
+// InlineFilesMax is the most bytes an ASK's encoded file list may take;
+// an offer whose list is longer is announced by a summary.
+const InlineFilesMax = 24 << 10
+
+// summaryTopMax is how many top-level names a summary lists.
+const summaryTopMax = 16
+
+// MaxManifestBytes bounds a manifest: [maxFiles] entries of at most a
+// name's length and their other fields.
+const MaxManifestBytes = 256 << 20
+
+// maxManifestLine bounds one line of a manifest.
+const maxManifestLine = maxNameLen + 512
+
+// ErrBadManifest is wrapped by every error about a manifest that does not
+// match its summary or does not parse.
+var ErrBadManifest = errors.New("bad manifest")
+
+// Summary is what an ASK says of a manifest that follows on the stream.
+type Summary struct {
+	// Files is the number of files in the manifest.
+	Files int `json:"files"`
+	// Size is the sum of the files' sizes.
+	Size int64 `json:"size"`
+	// Top lists the first top-level names of the files (the first part of
+	// each name), in manifest order, at most 16; TopCount says how many
+	// there are in all.
+	Top      []string `json:"top"`
+	TopCount int      `json:"top_count"`
+	// Bytes is the manifest's length and SHA256 its hex SHA-256.
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+func (s *Summary) check() error {
+	switch {
+	case s.Files < 1 || s.Files > maxFiles:
+		return fmt.Errorf("%d files, want 1..%d", s.Files, maxFiles)
+	case s.Size < 0:
+		return fmt.Errorf("size %d", s.Size)
+	case s.Bytes < 1 || s.Bytes > MaxManifestBytes:
+		return fmt.Errorf("manifest of %d bytes, want 1..%d", s.Bytes, MaxManifestBytes)
+	case len(s.Top) > summaryTopMax || s.TopCount < len(s.Top) || s.TopCount > s.Files:
+		return fmt.Errorf("%d top-level names of %d listed", len(s.Top), s.TopCount)
+	}
+	for _, t := range s.Top {
+		if t == "" || len(t) > maxNameLen {
+			return fmt.Errorf("top-level name of %d bytes", len(t))
+		}
+		// Shown in a prompt: no control characters.
+		if strings.ContainsFunc(t, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }) {
+			return fmt.Errorf("top-level name %q holds a control character", t)
+		}
+	}
+	if sum, err := hex.DecodeString(s.SHA256); err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("sha256 %q is not a hex SHA-256", s.SHA256)
+	}
+	return nil
+}
+
+// Manifest is an offer's file list encoded for the stream, with the
+// summary an ASK carries for it.
+type Manifest struct {
+	Bytes   []byte
+	Summary Summary
+}
+
+// NeedsManifest reports whether the offer's files are too many to list in
+// an ASK, so that it carries a summary and the manifest follows.
+func NeedsManifest(o sdk.Offer) bool {
+	n := 2
+	for _, f := range FilesOf(o) {
+		b, _ := json.Marshal(f)
+		n += len(b) + 1
+		if n > InlineFilesMax {
+			return true
+		}
+	}
+	return false
+}
+
+// NewManifest encodes the offer's files and summarises them.
+func NewManifest(o sdk.Offer) (*Manifest, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	s := Summary{Files: len(o.Files)}
+	seen := map[string]bool{}
+	for _, f := range FilesOf(o) {
+		if err := enc.Encode(f); err != nil {
+			return nil, fmt.Errorf("encode manifest: %w", err)
+		}
+	}
+	for _, f := range o.Files {
+		s.Size += f.Size
+		top, _, _ := strings.Cut(f.Name, "/")
+		if !seen[top] {
+			seen[top] = true
+			if len(s.Top) < summaryTopMax {
+				s.Top = append(s.Top, top)
+			}
+		}
+	}
+	s.TopCount = len(seen)
+	sum := sha256.Sum256(buf.Bytes())
+	s.Bytes, s.SHA256 = int64(buf.Len()), hex.EncodeToString(sum[:])
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return &Manifest{Bytes: buf.Bytes(), Summary: s}, nil
+}
+
+// DecodeManifest reads a manifest of exactly s.Bytes bytes from r and
+// checks it against the summary: its SHA-256, its file count and total
+// size, and each entry. It reads no more than s.Bytes bytes, and holds one
+// line at a time besides the files it returns. Errors wrap
+// [ErrBadManifest].
+func DecodeManifest(r io.Reader, s Summary) ([]sdk.FileInfo, error) {
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("%w: summary: %v", ErrBadManifest, err)
+	}
+	h := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, s.Bytes), h), 64<<10)
+	files := make([]sdk.FileInfo, 0, min(s.Files, 4096))
+	var total int64
+	var read int64
+	for line := 1; ; line++ {
+		b, err := readLine(br, maxManifestLine)
+		read += int64(len(b))
+		if err == io.EOF && len(b) == 0 {
+			break
+		}
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+		}
+		if len(b) == 0 || b[len(b)-1] != '\n' {
+			return nil, fmt.Errorf("%w: line %d does not end the line", ErrBadManifest, line)
+		}
+		if len(files) == s.Files {
+			return nil, fmt.Errorf("%w: more than the %d files announced", ErrBadManifest, s.Files)
+		}
+		var f File
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+		}
+		fi, err := f.info()
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+		}
+		total += fi.Size
+		if fi.Size > s.Size || total > s.Size {
+			return nil, fmt.Errorf("%w: files of more than the %d bytes announced", ErrBadManifest, s.Size)
+		}
+		files = append(files, fi)
+	}
+	if read != s.Bytes {
+		return nil, fmt.Errorf("%w: %d bytes, %d announced", ErrBadManifest, read, s.Bytes)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != s.SHA256 {
+		return nil, fmt.Errorf("%w: SHA-256 %s does not match the %s the ASK announced", ErrBadManifest, got[:16], s.SHA256[:16])
+	}
+	if len(files) != s.Files || total != s.Size {
+		return nil, fmt.Errorf("%w: %d files of %d bytes, %d files of %d bytes announced", ErrBadManifest, len(files), total, s.Files, s.Size)
+	}
+	return files, nil
+}
+
+// readLine reads up to and including the next "\n", refusing a line longer
+// than limit.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var out []byte
+	for {
+		b, err := br.ReadSlice('\n')
+		out = append(out, b...)
+		if len(out) > limit {
+			return nil, fmt.Errorf("a line longer than %d bytes", limit)
+		}
+		if err != bufio.ErrBufferFull {
+			return out, err
+		}
+	}
+}
+
+// WriteManifest sends m on the stream (sender's side, before the protocol
+// starts) and waits for the receiver's verdict: the transfer token it
+// issued for the manifest's files once it accepted them, or an error
+// wrapping [sdk.ErrRefused] with its reason. The verdict is read while the
+// manifest is written, since a receiver may refuse it from its header and
+// read no further; the write is then stopped through rw's write deadline.
+func WriteManifest(rw io.ReadWriter, m *Manifest) (token string, err error) {
+	werr := make(chan error, 1)
+	go func() { werr <- writeFrame(rw, m.Bytes) }()
+	var v [3]byte
+	_, err = io.ReadFull(rw, v[:])
+	var text []byte
+	if err == nil {
+		text = make([]byte, binary.BigEndian.Uint16(v[1:]))
+		_, err = io.ReadFull(rw, text)
+	}
+	if err == nil && v[0] != 0 {
+		// Refused: the receiver may not read the rest.
+		if d, ok := rw.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			_ = d.SetWriteDeadline(time.Unix(1, 0))
+		}
+	}
+	wrote := <-werr
+	switch {
+	case err != nil && wrote != nil:
+		return "", fmt.Errorf("send manifest: %w", wrote)
+	case err != nil:
+		return "", fmt.Errorf("manifest sent; no verdict from the receiver: %w", err)
+	case v[0] == 1:
+		return "", fmt.Errorf("the receiver refused the manifest: %s: %w", text, sdk.ErrRefused)
+	case v[0] != 0:
+		return "", fmt.Errorf("manifest sent; unknown verdict %d from the receiver", v[0])
+	case wrote != nil:
+		return "", fmt.Errorf("send manifest: %w", wrote)
+	}
+	return string(text), nil
+}
+
+// writeFrame writes b after its 8-byte length.
+func writeFrame(w io.Writer, b []byte) error {
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], uint64(len(b)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		n := min(len(b), 1<<20)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// ReadManifest reads the manifest the sender sends on the stream
+// (receiver's side), checked against s by [DecodeManifest]. A length other
+// than the one announced is refused from the frame's header, before the
+// manifest is read. The caller answers with [AnswerManifest].
+func ReadManifest(r io.Reader, s Summary) ([]sdk.FileInfo, error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if n := binary.BigEndian.Uint64(hdr[:]); n != uint64(s.Bytes) {
+		return nil, fmt.Errorf("%w: %d bytes long, the ASK announced %d", ErrBadManifest, n, s.Bytes)
+	}
+	return DecodeManifest(r, s)
+}
+
+// AnswerManifest gives the sender the verdict on its manifest: refused
+// for that reason when refuse is not "", else accepted, with the transfer
+// token issued for its files.
+func AnswerManifest(w io.Writer, token, refuse string) error {
+	text := token
+	if refuse != "" {
+		text = refuse
+	}
+	if len(text) > 65535 {
+		if refuse == "" {
+			return fmt.Errorf("answer manifest: a token of %d bytes", len(text))
+		}
+		text = text[:4096]
+	}
+	b := make([]byte, 3, 3+len(text))
+	if refuse != "" {
+		b[0] = 1
+	}
+	binary.BigEndian.PutUint16(b[1:], uint16(len(text)))
+	b = append(b, text...)
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("answer manifest: %w", err)
+	}
+	return nil
+}
