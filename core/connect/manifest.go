@@ -23,7 +23,7 @@ import (
 // anything is written. Small offers keep the seed's message as it is.
 //
 // The manifest is one [File] object (the ASK's file entry) per line, JSON,
-// each line ending in "\n". On the stream it is framed as an 8-byte
+// each line ending in "\n"; an empty folder is a line {"folder": NAME}. On the stream it is framed as an 8-byte
 // big-endian length and the bytes; the receiver answers with one verdict:
 // a byte (0 accepted, 1 refused), a 2-byte big-endian length and the
 // reason.
@@ -50,6 +50,8 @@ var ErrBadManifest = errors.New("bad manifest")
 type Summary struct {
 	// Files is the number of files in the manifest.
 	Files int `json:"files"`
+	// Folders is the number of empty folders in it.
+	Folders int `json:"folders,omitempty"`
 	// Size is the sum of the files' sizes.
 	Size int64 `json:"size"`
 	// Top lists the first top-level names of the files (the first part of
@@ -66,6 +68,8 @@ func (s *Summary) check() error {
 	switch {
 	case s.Files < 1 || s.Files > maxFiles:
 		return fmt.Errorf("%d files, want 1..%d", s.Files, maxFiles)
+	case s.Folders < 0 || s.Folders > maxFiles:
+		return fmt.Errorf("%d folders, want 0..%d", s.Folders, maxFiles)
 	case s.Size < 0:
 		return fmt.Errorf("size %d", s.Size)
 	case s.Bytes < 1 || s.Bytes > MaxManifestBytes:
@@ -95,35 +99,54 @@ type Manifest struct {
 	Summary Summary
 }
 
-// NeedsManifest reports whether the offer's files are too many to list in
-// an ASK, so that it carries a summary and the manifest follows.
-func NeedsManifest(o sdk.Offer) bool {
+// folderLine is a manifest line of an empty folder.
+type folderLine struct {
+	Folder string `json:"folder"`
+}
+
+// NeedsManifest reports whether the offer's files and empty folders are too
+// many to list in an ASK, so that it carries a summary and the manifest
+// follows.
+func NeedsManifest(o sdk.Offer, folders []string) bool {
 	n := 2
+	for _, d := range folders {
+		n += len(d) + 3
+	}
 	for _, f := range FilesOf(o) {
-		b, _ := json.Marshal(f)
-		n += len(b) + 1
 		if n > InlineFilesMax {
 			return true
 		}
+		b, _ := json.Marshal(f)
+		n += len(b) + 1
 	}
-	return false
+	return n > InlineFilesMax
 }
 
-// NewManifest encodes the offer's files and summarises them.
-func NewManifest(o sdk.Offer) (*Manifest, error) {
+// NewManifest encodes the offer's files and empty folders and summarises
+// them.
+func NewManifest(o sdk.Offer, folders []string) (*Manifest, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	s := Summary{Files: len(o.Files)}
+	s := Summary{Files: len(o.Files), Folders: len(folders)}
 	seen := map[string]bool{}
 	for _, f := range FilesOf(o) {
 		if err := enc.Encode(f); err != nil {
 			return nil, fmt.Errorf("encode manifest: %w", err)
 		}
 	}
+	for _, d := range folders {
+		if err := enc.Encode(folderLine{d}); err != nil {
+			return nil, fmt.Errorf("encode manifest: %w", err)
+		}
+	}
+	names := make([]string, 0, len(o.Files)+len(folders))
 	for _, f := range o.Files {
 		s.Size += f.Size
-		top, _, _ := strings.Cut(f.Name, "/")
+		names = append(names, f.Name)
+	}
+	for _, name := range append(names, folders...) {
+		top, _, _ := strings.Cut(name, "/")
 		if !seen[top] {
 			seen[top] = true
 			if len(s.Top) < summaryTopMax {
@@ -141,17 +164,26 @@ func NewManifest(o sdk.Offer) (*Manifest, error) {
 }
 
 // DecodeManifest reads a manifest of exactly s.Bytes bytes from r and
-// checks it against the summary: its SHA-256, its file count and total
-// size, and each entry. It reads no more than s.Bytes bytes, and holds one
-// line at a time besides the files it returns. Errors wrap
-// [ErrBadManifest].
-func DecodeManifest(r io.Reader, s Summary) ([]sdk.FileInfo, error) {
+// checks it against the summary: its SHA-256, its file and folder counts
+// and total size, and each entry. It reads no more than s.Bytes bytes, and
+// holds one line at a time besides the files and folders it returns.
+// Errors wrap [ErrBadManifest].
+func DecodeManifest(r io.Reader, s Summary) ([]sdk.FileInfo, []string, error) {
 	if err := s.check(); err != nil {
-		return nil, fmt.Errorf("%w: summary: %v", ErrBadManifest, err)
+		return nil, nil, fmt.Errorf("%w: summary: %v", ErrBadManifest, err)
 	}
+	files, folders, err := decodeManifest(r, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, folders, nil
+}
+
+func decodeManifest(r io.Reader, s Summary) ([]sdk.FileInfo, []string, error) {
 	h := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, s.Bytes), h), 64<<10)
 	files := make([]sdk.FileInfo, 0, min(s.Files, 4096))
+	var folders []string
 	var total int64
 	var read int64
 	for line := 1; ; line++ {
@@ -161,38 +193,51 @@ func DecodeManifest(r io.Reader, s Summary) ([]sdk.FileInfo, error) {
 			break
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+			return nil, nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
 		}
 		if len(b) == 0 || b[len(b)-1] != '\n' {
-			return nil, fmt.Errorf("%w: line %d does not end the line", ErrBadManifest, line)
+			return nil, nil, fmt.Errorf("%w: line %d does not end the line", ErrBadManifest, line)
+		}
+		var f struct {
+			File
+			Folder *string `json:"folder"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+		}
+		if f.Folder != nil {
+			if len(folders) == s.Folders {
+				return nil, nil, fmt.Errorf("%w: more than the %d folders announced", ErrBadManifest, s.Folders)
+			}
+			if *f.Folder == "" || len(*f.Folder) > maxNameLen || f.Name != "" {
+				return nil, nil, fmt.Errorf("%w: line %d: a folder of %d bytes", ErrBadManifest, line, len(*f.Folder))
+			}
+			folders = append(folders, *f.Folder)
+			continue
 		}
 		if len(files) == s.Files {
-			return nil, fmt.Errorf("%w: more than the %d files announced", ErrBadManifest, s.Files)
-		}
-		var f File
-		if err := json.Unmarshal(b, &f); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+			return nil, nil, fmt.Errorf("%w: more than the %d files announced", ErrBadManifest, s.Files)
 		}
 		fi, err := f.info()
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
+			return nil, nil, fmt.Errorf("%w: line %d: %v", ErrBadManifest, line, err)
 		}
 		total += fi.Size
 		if fi.Size > s.Size || total > s.Size {
-			return nil, fmt.Errorf("%w: files of more than the %d bytes announced", ErrBadManifest, s.Size)
+			return nil, nil, fmt.Errorf("%w: files of more than the %d bytes announced", ErrBadManifest, s.Size)
 		}
 		files = append(files, fi)
 	}
 	if read != s.Bytes {
-		return nil, fmt.Errorf("%w: %d bytes, %d announced", ErrBadManifest, read, s.Bytes)
+		return nil, nil, fmt.Errorf("%w: %d bytes, %d announced", ErrBadManifest, read, s.Bytes)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != s.SHA256 {
-		return nil, fmt.Errorf("%w: SHA-256 %s does not match the %s the ASK announced", ErrBadManifest, got[:16], s.SHA256[:16])
+		return nil, nil, fmt.Errorf("%w: SHA-256 %s does not match the %s the ASK announced", ErrBadManifest, got[:16], s.SHA256[:16])
 	}
-	if len(files) != s.Files || total != s.Size {
-		return nil, fmt.Errorf("%w: %d files of %d bytes, %d files of %d bytes announced", ErrBadManifest, len(files), total, s.Files, s.Size)
+	if len(files) != s.Files || total != s.Size || len(folders) != s.Folders {
+		return nil, nil, fmt.Errorf("%w: %d files of %d bytes and %d folders, %d files of %d bytes and %d folders announced", ErrBadManifest, len(files), total, len(folders), s.Files, s.Size, s.Folders)
 	}
-	return files, nil
+	return files, folders, nil
 }
 
 // readLine reads up to and including the next "\n", refusing a line longer
@@ -270,13 +315,13 @@ func writeFrame(w io.Writer, b []byte) error {
 // (receiver's side), checked against s by [DecodeManifest]. A length other
 // than the one announced is refused from the frame's header, before the
 // manifest is read. The caller answers with [AnswerManifest].
-func ReadManifest(r io.Reader, s Summary) ([]sdk.FileInfo, error) {
+func ReadManifest(r io.Reader, s Summary) ([]sdk.FileInfo, []string, error) {
 	var hdr [8]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
 	}
 	if n := binary.BigEndian.Uint64(hdr[:]); n != uint64(s.Bytes) {
-		return nil, fmt.Errorf("%w: %d bytes long, the ASK announced %d", ErrBadManifest, n, s.Bytes)
+		return nil, nil, fmt.Errorf("%w: %d bytes long, the ASK announced %d", ErrBadManifest, n, s.Bytes)
 	}
 	return DecodeManifest(r, s)
 }

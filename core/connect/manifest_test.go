@@ -32,20 +32,20 @@ func offerOf(t testing.TB, n int) sdk.Offer {
 // manifest goes over a stream and back to the same files, the receiver's
 // token coming back with the verdict.
 func TestManifestRoundTrip(t *testing.T) {
-	if NeedsManifest(offerOf(t, 20)) {
+	if NeedsManifest(offerOf(t, 20), nil) {
 		t.Error("an offer of 20 files needs a manifest; want it listed in the ASK")
 	}
 	o := offerOf(t, 3002)
-	if !NeedsManifest(o) {
+	if !NeedsManifest(o, nil) {
 		t.Fatal("an offer of 3002 files does not need a manifest")
 	}
-	m, err := NewManifest(o)
+	m, err := NewManifest(o, []string{"top9/empty", "top0/sub0/empty"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := m.Summary
-	if s.Files != 3002 || s.TopCount != 3 || strings.Join(s.Top, ",") != "top0,top1,top2" {
-		t.Errorf("summary %+v: want 3002 files in top0, top1, top2", s)
+	if s.Files != 3002 || s.Folders != 2 || s.TopCount != 4 || strings.Join(s.Top, ",") != "top0,top1,top2,top9" {
+		t.Errorf("summary %+v: want 3002 files and 2 folders in top0, top1, top2, top9", s)
 	}
 	var size int64
 	for _, f := range o.Files {
@@ -83,9 +83,12 @@ func TestManifestRoundTrip(t *testing.T) {
 		tok, err := WriteManifest(a, m)
 		done <- result{tok, err}
 	}()
-	files, err := ReadManifest(c, *back.Ferry.Manifest)
+	files, folders, err := ReadManifest(c, *back.Ferry.Manifest)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Join(folders, ",") != "top9/empty,top0/sub0/empty" {
+		t.Errorf("folders %q back", folders)
 	}
 	if err := AnswerManifest(c, "the-token", ""); err != nil {
 		t.Fatal(err)
@@ -106,7 +109,7 @@ func TestManifestRoundTrip(t *testing.T) {
 
 // A refusal reaches the sender as sdk.ErrRefused with its reason.
 func TestManifestRefusal(t *testing.T) {
-	m, err := NewManifest(offerOf(t, 500))
+	m, err := NewManifest(offerOf(t, 500), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +121,7 @@ func TestManifestRefusal(t *testing.T) {
 		_, err := WriteManifest(a, m)
 		done <- err
 	}()
-	if _, err := ReadManifest(c, m.Summary); err != nil {
+	if _, _, err := ReadManifest(c, m.Summary); err != nil {
 		t.Fatal(err)
 	}
 	if err := AnswerManifest(c, "", "no room for 500 files"); err != nil {
@@ -133,7 +136,7 @@ func TestManifestRefusal(t *testing.T) {
 // Manifests that do not match their summary are refused, each naming what
 // is wrong.
 func TestManifestMismatch(t *testing.T) {
-	good, err := NewManifest(offerOf(t, 1000))
+	good, err := NewManifest(offerOf(t, 1000), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +183,7 @@ func TestManifestMismatch(t *testing.T) {
 			}
 			_ = binary.Write(&buf, binary.BigEndian, n)
 			buf.Write(tc.bytes)
-			_, err := ReadManifest(&buf, tc.summary)
+			_, _, err := ReadManifest(&buf, tc.summary)
 			if !errors.Is(err, ErrBadManifest) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want ErrBadManifest saying %q", err, tc.want)
 			}
@@ -223,11 +226,12 @@ func TestSummaryCheck(t *testing.T) {
 // that matches them: it must not panic, and what it returns must agree
 // with the summary.
 func FuzzDecodeManifest(f *testing.F) {
-	m, err := NewManifest(offerOf(f, 5))
+	m, err := NewManifest(offerOf(f, 5), []string{"a/b"})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(m.Bytes, 5, int64(m.Summary.Size))
+	f.Add([]byte(`{"name":"a","size":"1"}`+"\n"+`{"folder":"b/c"}`+"\n"), 1, int64(1))
 	f.Add([]byte(`{"name":"a","size":"1","mode":"755","mtime":5}`+"\n"), 1, int64(1))
 	f.Add([]byte(`{"name":"a","size":"-1"}`+"\n"), 1, int64(0))
 	f.Fuzz(func(t *testing.T, b []byte, files int, size int64) {
@@ -236,7 +240,8 @@ func FuzzDecodeManifest(f *testing.F) {
 		}
 		sum := sha256.Sum256(b)
 		s := Summary{Files: files, Size: size, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
-		got, err := DecodeManifest(bytes.NewReader(b), s)
+		s.Folders = bytes.Count(b, []byte(`"folder"`))
+		got, _, err := DecodeManifest(bytes.NewReader(b), s)
 		if err != nil {
 			return
 		}

@@ -99,6 +99,9 @@ type Ferry struct {
 	// follows on the secure stream (see [Summary]): an offer too large to
 	// list in one signaling message.
 	Manifest *Summary `json:"manifest,omitempty"`
+	// Folders, in an ASK that lists its files, are the empty folders of
+	// the offer, by name (with a manifest they are in it instead).
+	Folders []string `json:"folders,omitempty"`
 }
 
 // Candidate is one transport a receiver offers in its ACCEPT, with the
@@ -188,8 +191,16 @@ func (m *Message) check() error {
 				return bad("receivers[%d].id: %v", i, err)
 			}
 		}
+		if len(m.Ferry.Folders) > maxFiles {
+			return bad("ASK has %d folders, want at most %d", len(m.Ferry.Folders), maxFiles)
+		}
+		for i, d := range m.Ferry.Folders {
+			if d == "" || len(d) > maxNameLen {
+				return bad("ferry.folders[%d]: name of %d bytes", i, len(d))
+			}
+		}
 		if s := m.Ferry.Manifest; s != nil {
-			if len(m.Files) != 0 {
+			if len(m.Files) != 0 || len(m.Ferry.Folders) != 0 {
 				return bad("ASK has both files and a manifest")
 			}
 			if err := s.check(); err != nil {

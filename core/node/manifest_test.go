@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func entriesIn(t *testing.T, dir string) int {
 func TestManifestChecked(t *testing.T) {
 	const count = 10000
 	o := manifestOffer(count)
-	good, err := connect.NewManifest(o)
+	good, err := connect.NewManifest(o, []string{"tree/empty/inside"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestManifestChecked(t *testing.T) {
 		o2 := o
 		o2.Files = append([]sdk.FileInfo(nil), o.Files...)
 		o2.Files[i].Name = name
-		m, err := connect.NewManifest(o2)
+		m, err := connect.NewManifest(o2, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,6 +153,9 @@ func TestManifestChecked(t *testing.T) {
 				}
 				if entriesIn(t, state) == 0 {
 					t.Error("an accepted manifest left no record")
+				}
+				if st, err := os.Stat(filepath.Join(dir, "tree", "empty", "inside")); err != nil || !st.IsDir() {
+					t.Errorf("the manifest's empty folder was not made: %v", err)
 				}
 				return
 			}

@@ -163,7 +163,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		// A large offer's files are recorded once its manifest has
 		// arrived and checked out (connectAndReceive).
 		if refuse == "" && sum == nil {
-			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer); err != nil {
+			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer, m.Ferry.Folders...); err != nil {
 				refuse = err.Error()
 				n.log.Warn("refused an offer the inbox cannot take", "from", from, "transfer", m.ID, "err", err)
 			}
@@ -346,11 +346,11 @@ func (s *server) takeManifest(conn manifestConn, from sdk.PeerID, m *connect.Mes
 	n := s.n
 	_ = conn.SetDeadline(time.Now().Add(manifestWait))
 	defer func() { _ = conn.SetDeadline(time.Time{}) }()
-	files, err := connect.ReadManifest(conn, *m.Ferry.Manifest)
+	files, folders, err := connect.ReadManifest(conn, *m.Ferry.Manifest)
 	if err == nil {
 		offer := sdk.Offer{TransferID: m.ID, Files: files}
 		if inc == nil {
-			inc, err = s.inbox.Accept(from, m.Sender.Name, offer)
+			inc, err = s.inbox.Accept(from, m.Sender.Name, offer, folders...)
 		} else {
 			err = inc.TakeHashes(files)
 		}

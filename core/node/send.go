@@ -74,7 +74,7 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	if err != nil {
 		return err
 	}
-	mf, err := manifestFor(offer)
+	mf, err := manifestFor(offer, man.Folders)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 			}
 			offer = man.Offer(id)
 			src.offer = offer
-			if mf, err = manifestFor(offer); err != nil {
+			if mf, err = manifestFor(offer, man.Folders); err != nil {
 				return err
 			}
 		}
@@ -139,11 +139,11 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 
 // manifestFor returns the manifest that follows an ASK on the stream when
 // the offer is too large to list in it, or nil.
-func manifestFor(offer sdk.Offer) (*connect.Manifest, error) {
-	if !connect.NeedsManifest(offer) {
+func manifestFor(offer sdk.Offer, folders []string) (*connect.Manifest, error) {
+	if !connect.NeedsManifest(offer, folders) {
 		return nil, nil
 	}
-	mf, err := connect.NewManifest(offer)
+	mf, err := connect.NewManifest(offer, folders)
 	if err != nil {
 		return nil, permanentError{err}
 	}
@@ -236,7 +236,7 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		if mf != nil {
 			m.Ferry.Manifest = &mf.Summary
 		} else {
-			m.Files = connect.FilesOf(offer)
+			m.Files, m.Ferry.Folders = connect.FilesOf(offer), src.man.Folders
 		}
 		m.Receivers = append(m.Receivers, connect.User{Name: info.Name, ID: info.ID.String()})
 		for _, r := range opts.Receivers {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,16 +71,24 @@ func folderName(top string, n int) string {
 }
 
 // claimFolders creates, in the receive folder, each top-level folder that
-// the files of an offer go into, under the first free name: "photos", or
+// the files of an offer go into (or that is one of its empty folders), under the first free name: "photos", or
 // "photos (1)", "photos (2)", ... when that is taken by anything, such as
 // the folder of an earlier transfer. Creating them at once claims the name
 // against a transfer accepted a moment later. It returns the folders it
 // renamed (offered name -> name used) and every folder it made. in.mu is
 // held.
-func (in *Inbox) claimFolders(files []sdk.FileInfo) (renamed map[string]string, made []string, err error) {
+func (in *Inbox) claimFolders(files []sdk.FileInfo, folders []string) (renamed map[string]string, made []string, err error) {
 	var tops []string
+	seen := map[string]bool{}
 	for _, f := range files {
-		if top, _, ok := strings.Cut(f.Name, "/"); ok && !slices.Contains(tops, top) {
+		if top, _, ok := strings.Cut(f.Name, "/"); ok && !seen[top] {
+			seen[top] = true
+			tops = append(tops, top)
+		}
+	}
+	for _, d := range folders {
+		if top, _, _ := strings.Cut(d, "/"); !seen[top] {
+			seen[top] = true
 			tops = append(tops, top)
 		}
 	}

@@ -115,11 +115,14 @@ func (in *Inbox) errClosed(op string) error {
 // first free name ("photos", else "photos (1)", ...; see [Record.Renamed]),
 // so that a transfer never merges into a folder that was there before it.
 //
+// folders are the offer's empty folders (names checked as file names are,
+// none the name of a file): each is made at once, with its parents.
+//
 // Accepting the same (peer, ID) again with the same files (names, sizes
 // and hashes) returns the existing Incoming, also after a restart: it loads
 // the record. The same ID with other files, or from another peer, is an
 // error wrapping ErrBadOffer.
-func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Incoming, error) {
+func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer, folders ...string) (*Incoming, error) {
 	if in.closed.Load() {
 		return nil, in.errClosed("accept")
 	}
@@ -128,6 +131,9 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Inc
 	}
 	files, err := checkOffer(offer)
 	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	if err := checkFolders(offer.TransferID, files, folders); err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	id := offer.TransferID
@@ -154,7 +160,7 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Inc
 	case !errors.Is(err, sdk.ErrNotFound):
 		return nil, fmt.Errorf("accept: %w", err)
 	}
-	renamed, made, err := in.claimFolders(files)
+	renamed, made, err := in.claimFolders(files, folders)
 	if err != nil {
 		return nil, fmt.Errorf("accept offer %s: %w", id, err)
 	}
@@ -173,6 +179,9 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer) (*Inc
 	in.noteDirs(id, made)
 	t = newIncoming(in, rec, 0)
 	in.active[id] = t
+	if err := t.makeFolders(folders); err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
 	return t, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ferry-p2p/ferry/sdk"
@@ -338,6 +339,26 @@ func (t *Incoming) makeDirs(dir string) error {
 		if f, err := t.in.state.OpenFile(native(dirsLogRel(t.rec.ID)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 			_, _ = f.Write(appendFrame(nil, append([]byte{recDir}, d...)))
 			_ = f.Close()
+		}
+	}
+	return nil
+}
+
+// makeFolders makes the offer's empty folders (checked by checkFolders),
+// under the top-level folders the transfer claimed.
+func (t *Incoming) makeFolders(folders []string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range folders {
+		if top, rest, ok := strings.Cut(d, "/"); ok {
+			if to, ok := t.rec.Renamed[top]; ok {
+				d = to + "/" + rest
+			}
+		} else if to, ok := t.rec.Renamed[d]; ok {
+			d = to
+		}
+		if err := t.makeDirs(d); err != nil {
+			return fmt.Errorf("transfer %s: empty folder: %w", t.rec.ID, err)
 		}
 	}
 	return nil

@@ -84,3 +84,27 @@ func SameFile(a, b sdk.FileInfo) bool {
 	return a.Name == b.Name && a.Size == b.Size &&
 		(len(a.SHA256) == 0 || len(b.SHA256) == 0 || bytes.Equal(a.SHA256, b.SHA256))
 }
+
+// checkFolders validates an offer's empty folders: names that pass
+// [SanitizeName], none also the name of a file of files (sanitised).
+func checkFolders(id string, files []sdk.FileInfo, folders []string) error {
+	if len(folders) > MaxFiles {
+		return fmt.Errorf("offer %s: %d folders, more than %d: %w", id, len(folders), MaxFiles, ErrBadOffer)
+	}
+	if len(folders) == 0 {
+		return nil
+	}
+	names := make(map[string]bool, len(files))
+	for _, f := range files {
+		names[f.Name] = true
+	}
+	for i, d := range folders {
+		if _, err := SanitizeName(d); err != nil {
+			return fmt.Errorf("offer %s: folder %d: %w: %w", id, i, ErrBadOffer, err)
+		}
+		if names[d] {
+			return fmt.Errorf("offer %s: folder %d (%q) is also a file: %w", id, i, d, ErrBadOffer)
+		}
+	}
+	return nil
+}

@@ -39,6 +39,10 @@ type Manifest struct {
 	// each: symbolic links, devices, sockets and pipes, files whose names
 	// a receiver would refuse, and folders or files that cannot be read.
 	Skipped []string
+	// Folders are the wire names of the folders under the paths given
+	// that hold no file to send, nor such a folder: the receiver makes
+	// them (their parents come with them), so that empty folders arrive.
+	Folders []string
 }
 
 // hashBuf is the read size when hashing.
@@ -125,6 +129,7 @@ func (m *Manifest) collect(p string) error {
 		return nil
 	}
 	var found []LocalFile
+	var dirs []string
 	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == abs {
@@ -137,6 +142,19 @@ func (m *Manifest) collect(p string) error {
 			return nil
 		}
 		if d.IsDir() {
+			rel, err := filepath.Rel(abs, path)
+			if err != nil {
+				return err
+			}
+			name := base
+			if rel != "." {
+				name += "/" + filepath.ToSlash(rel)
+			}
+			if _, err := SanitizeName(name); err != nil {
+				m.Skipped = append(m.Skipped, fmt.Sprintf("%s: a receiver would refuse it: %v", path, err))
+				return fs.SkipDir
+			}
+			dirs = append(dirs, name)
 			return nil
 		}
 		if !d.Type().IsRegular() {
@@ -165,7 +183,39 @@ func (m *Manifest) collect(p string) error {
 	}
 	slices.SortFunc(found, func(a, b LocalFile) int { return strings.Compare(a.Info.Name, b.Info.Name) })
 	m.Files = append(m.Files, found...)
+	m.Folders = append(m.Folders, emptyFolders(dirs, found)...)
 	return nil
+}
+
+// emptyFolders returns the folders of dirs under which no file of found
+// lies, nor another folder of dirs: the ones the receiver must make
+// itself, in lexical order.
+func emptyFolders(dirs []string, found []LocalFile) []string {
+	holds := map[string]bool{} // folders with something under them
+	mark := func(name string) {
+		for i := len(name) - 1; i > 0; i-- {
+			if name[i] == '/' {
+				if holds[name[:i]] {
+					return
+				}
+				holds[name[:i]] = true
+			}
+		}
+	}
+	for _, lf := range found {
+		mark(lf.Info.Name)
+	}
+	for _, d := range dirs {
+		mark(d)
+	}
+	var out []string
+	for _, d := range dirs {
+		if !holds[d] {
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // add adds the regular file abs under the wire name name, or skips it if a

@@ -248,3 +248,50 @@ func TestSourceRefusesChanges(t *testing.T) {
 	}
 	_ = rc.Close()
 }
+
+// TestScanEmptyFolders: Scan lists the folders that hold no file to send
+// (nor such a folder), and only those.
+func TestScanEmptyFolders(t *testing.T) {
+	cases := []struct {
+		name  string
+		dirs  []string
+		files []string
+		want  []string
+	}{
+		{"none", nil, []string{"a.txt"}, nil},
+		{"nested", []string{"a/b/c"}, []string{"x.txt"}, []string{"top/a/b/c"}},
+		{"beside a file", []string{"d", "e"}, []string{"d/f.txt"}, []string{"top/e"}},
+		{"only a link inside", []string{"l"}, nil, []string{"top/l"}},
+		{"the folder itself", nil, nil, []string{"top"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "top")
+			if err := os.MkdirAll(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tc.dirs {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(root, f), []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.name == "only a link inside" {
+				if err := os.Symlink("/etc/passwd", filepath.Join(root, "l", "link")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := transfer.Scan(t.Context(), []string{root}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(m.Folders, tc.want) {
+				t.Errorf("folders %q, want %q", m.Folders, tc.want)
+			}
+		})
+	}
+}
