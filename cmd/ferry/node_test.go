@@ -169,3 +169,69 @@ func TestLargeOfferByManifest(t *testing.T) {
 		t.Errorf("received %d files, sent %d, or contents differ", len(got), len(want))
 	}
 }
+
+// TestUnholdableNamesRefusedPerFile: files whose names the receiving file
+// system cannot hold (a Windows device name, a trailing dot, a component
+// over 255 bytes; a modified sender, since ferry's own scan skips them)
+// are refused one by one with the reason, the sender reports each in its
+// Skipped list, and the other files arrive, over either protocol.
+func TestUnholdableNamesRefusedPerFile(t *testing.T) {
+	recv, recvID := startBuiltinNode(t, "bob")
+	send, _ := startBuiltinNode(t, "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	peer, err := send.Resolve(ctx, recvID.ID.String(), 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dst := filepath.Join(root, "inbox")
+	inbox, err := transfer.OpenInbox(dst, filepath.Join(root, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inbox.Close()
+	recv.Serve(inbox, nil, func(context.Context, node.Ask) string { return "" })
+	cases := []struct {
+		protocol string
+		bad      []string
+	}{
+		{"ftv2a", []string{"d1/CON.txt", "d1/trailing."}},
+		{"jsonchunk", []string{"d2/aux", "d2/" + strings.Repeat("x", 300) + ".txt"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.protocol, func(t *testing.T) {
+			top := strings.Split(tc.bad[0], "/")[0]
+			man := &transfer.Manifest{}
+			add := func(name string, body string) {
+				p := filepath.Join(t.TempDir(), "src")
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				fi, _ := os.Stat(p)
+				sum := sha256.Sum256([]byte(body))
+				man.Files = append(man.Files, transfer.LocalFile{Path: p, Info: sdk.FileInfo{Name: name, Size: fi.Size(), SHA256: sum[:], ModTime: fi.ModTime(), Mode: 0o644}})
+			}
+			add(top+"/a.txt", "first")
+			for _, b := range tc.bad {
+				add(b, "refused "+b)
+			}
+			add(top+"/z.txt", "last")
+			if err := send.Send(ctx, peer, man, node.SendOptions{RetryFor: time.Second, Protocol: tc.protocol}); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if len(man.Skipped) != len(tc.bad) {
+				t.Fatalf("skipped %q, want the %d refused files", man.Skipped, len(tc.bad))
+			}
+			for _, s := range man.Skipped {
+				if !strings.Contains(s, "refused by the receiver") || !strings.Contains(s, "cannot hold") {
+					t.Errorf("skipped entry %q does not say the receiver refused it and why", s)
+				}
+			}
+			got := treeHashes(t, filepath.Join(dst, top))
+			if len(got) != 2 || got["a.txt"] == "" || got["z.txt"] == "" {
+				t.Errorf("received %v, want a.txt and z.txt only", got)
+			}
+		})
+	}
+}

@@ -124,6 +124,11 @@ func (r *renderer) event(e node.Event) {
 	case node.EventWithdrawn:
 		r.printf("offer from %s (%s) withdrawn: %s\n", who, e.Peer, e.Message)
 	case node.EventRefused:
+		if e.File != "" {
+			// One file refused on its own; the rest goes on.
+			fmt.Fprintf(r.out, "[%s] REFUSE %s: %s\n", who, e.File, e.Message)
+			break
+		}
 		r.refused[e.Transfer] = true
 		r.printf("[%s] REFUSE: %s\n", who, e.Message)
 	case node.EventFile:

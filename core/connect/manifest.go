@@ -25,8 +25,8 @@ import (
 // The manifest is one [File] object (the ASK's file entry) per line, JSON,
 // each line ending in "\n"; an empty folder is a line {"folder": NAME}. On the stream it is framed as an 8-byte
 // big-endian length and the bytes; the receiver answers with one verdict:
-// a byte (0 accepted, 1 refused), a 2-byte big-endian length and the
-// reason.
+// a byte (0 accepted, 1 refused), a 4-byte big-endian length and either
+// the reason (refused) or a JSON [Verdict] (accepted).
 
 // InlineFilesMax is the most bytes an ASK's encoded file list may take;
 // an offer whose list is longer is announced by a summary.
@@ -256,21 +256,38 @@ func readLine(br *bufio.Reader, limit int) ([]byte, error) {
 	}
 }
 
+// Verdict is a receiver's acceptance of a manifest.
+type Verdict struct {
+	// Token is the transfer token issued for the manifest's files.
+	Token string `json:"token"`
+	// Refused lists the files refused on their own, as in an ACCEPT.
+	Refused []Refusal `json:"refused,omitempty"`
+}
+
+// maxVerdict bounds a verdict: a token and a reason for many files.
+const maxVerdict = 64 << 20
+
 // WriteManifest sends m on the stream (sender's side, before the protocol
-// starts) and waits for the receiver's verdict: the transfer token it
-// issued for the manifest's files once it accepted them, or an error
-// wrapping [sdk.ErrRefused] with its reason. The verdict is read while the
-// manifest is written, since a receiver may refuse it from its header and
-// read no further; the write is then stopped through rw's write deadline.
-func WriteManifest(rw io.ReadWriter, m *Manifest) (token string, err error) {
+// starts) and waits for the receiver's verdict: its acceptance (the
+// transfer token it issued for the manifest's files, and the files it
+// refuses on their own), or an error wrapping [sdk.ErrRefused] with its
+// reason. The verdict is read while the manifest is written, since a
+// receiver may refuse it from its header and read no further; the write is
+// then stopped through rw's write deadline.
+func WriteManifest(rw io.ReadWriter, m *Manifest) (*Verdict, error) {
 	werr := make(chan error, 1)
 	go func() { werr <- writeFrame(rw, m.Bytes) }()
-	var v [3]byte
-	_, err = io.ReadFull(rw, v[:])
+	var v [5]byte
+	_, err := io.ReadFull(rw, v[:])
 	var text []byte
 	if err == nil {
-		text = make([]byte, binary.BigEndian.Uint16(v[1:]))
-		_, err = io.ReadFull(rw, text)
+		n := binary.BigEndian.Uint32(v[1:])
+		if n > maxVerdict {
+			err = fmt.Errorf("a verdict of %d bytes", n)
+		} else {
+			text = make([]byte, n)
+			_, err = io.ReadFull(rw, text)
+		}
 	}
 	if err == nil && v[0] != 0 {
 		// Refused: the receiver may not read the rest.
@@ -281,17 +298,26 @@ func WriteManifest(rw io.ReadWriter, m *Manifest) (token string, err error) {
 	wrote := <-werr
 	switch {
 	case err != nil && wrote != nil:
-		return "", fmt.Errorf("send manifest: %w", wrote)
+		return nil, fmt.Errorf("send manifest: %w", wrote)
 	case err != nil:
-		return "", fmt.Errorf("manifest sent; no verdict from the receiver: %w", err)
+		return nil, fmt.Errorf("manifest sent; no verdict from the receiver: %w", err)
 	case v[0] == 1:
-		return "", fmt.Errorf("the receiver refused the manifest: %s: %w", text, sdk.ErrRefused)
+		return nil, fmt.Errorf("the receiver refused the manifest: %s: %w", text, sdk.ErrRefused)
 	case v[0] != 0:
-		return "", fmt.Errorf("manifest sent; unknown verdict %d from the receiver", v[0])
+		return nil, fmt.Errorf("manifest sent; unknown verdict %d from the receiver", v[0])
 	case wrote != nil:
-		return "", fmt.Errorf("send manifest: %w", wrote)
+		return nil, fmt.Errorf("send manifest: %w", wrote)
 	}
-	return string(text), nil
+	var ok Verdict
+	if err := json.Unmarshal(text, &ok); err != nil {
+		return nil, fmt.Errorf("manifest accepted; its verdict does not parse: %w", err)
+	}
+	for _, r := range ok.Refused {
+		if r.File < 0 || r.File >= m.Summary.Files {
+			return nil, fmt.Errorf("manifest accepted; the verdict refuses file %d of %d", r.File, m.Summary.Files)
+		}
+	}
+	return &ok, nil
 }
 
 // writeFrame writes b after its 8-byte length.
@@ -327,24 +353,25 @@ func ReadManifest(r io.Reader, s Summary) ([]sdk.FileInfo, []string, error) {
 }
 
 // AnswerManifest gives the sender the verdict on its manifest: refused
-// for that reason when refuse is not "", else accepted, with the transfer
-// token issued for its files.
-func AnswerManifest(w io.Writer, token, refuse string) error {
-	text := token
+// for that reason when refuse is not "", else accepted with ok.
+func AnswerManifest(w io.Writer, ok Verdict, refuse string) error {
+	var text []byte
 	if refuse != "" {
-		text = refuse
-	}
-	if len(text) > 65535 {
-		if refuse == "" {
-			return fmt.Errorf("answer manifest: a token of %d bytes", len(text))
+		text = []byte(refuse[:min(len(refuse), 4096)])
+	} else {
+		var err error
+		if text, err = json.Marshal(ok); err != nil {
+			return fmt.Errorf("answer manifest: %w", err)
 		}
-		text = text[:4096]
+		if len(text) > maxVerdict {
+			return fmt.Errorf("answer manifest: a verdict of %d bytes", len(text))
+		}
 	}
-	b := make([]byte, 3, 3+len(text))
+	b := make([]byte, 5, 5+len(text))
 	if refuse != "" {
 		b[0] = 1
 	}
-	binary.BigEndian.PutUint16(b[1:], uint16(len(text)))
+	binary.BigEndian.PutUint32(b[1:], uint32(len(text)))
 	b = append(b, text...)
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("answer manifest: %w", err)

@@ -75,13 +75,13 @@ func TestManifestRoundTrip(t *testing.T) {
 	defer a.Close()
 	defer c.Close()
 	type result struct {
-		tok string
+		v   *Verdict
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		tok, err := WriteManifest(a, m)
-		done <- result{tok, err}
+		v, err := WriteManifest(a, m)
+		done <- result{v, err}
 	}()
 	files, folders, err := ReadManifest(c, *back.Ferry.Manifest)
 	if err != nil {
@@ -90,11 +90,11 @@ func TestManifestRoundTrip(t *testing.T) {
 	if strings.Join(folders, ",") != "top9/empty,top0/sub0/empty" {
 		t.Errorf("folders %q back", folders)
 	}
-	if err := AnswerManifest(c, "the-token", ""); err != nil {
+	if err := AnswerManifest(c, Verdict{Token: "the-token", Refused: []Refusal{{File: 7, Reason: "too long"}}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if r := <-done; r.err != nil || r.tok != "the-token" {
-		t.Fatalf("sender got %q, %v; want the token", r.tok, r.err)
+	if r := <-done; r.err != nil || r.v.Token != "the-token" || len(r.v.Refused) != 1 || r.v.Refused[0].File != 7 {
+		t.Fatalf("sender got %+v, %v; want the token and file 7 refused", r.v, r.err)
 	}
 	if len(files) != len(o.Files) {
 		t.Fatalf("%d files back, want %d", len(files), len(o.Files))
@@ -124,7 +124,7 @@ func TestManifestRefusal(t *testing.T) {
 	if _, _, err := ReadManifest(c, m.Summary); err != nil {
 		t.Fatal(err)
 	}
-	if err := AnswerManifest(c, "", "no room for 500 files"); err != nil {
+	if err := AnswerManifest(c, Verdict{}, "no room for 500 files"); err != nil {
 		t.Fatal(err)
 	}
 	err = <-done

@@ -102,6 +102,16 @@ type Ferry struct {
 	// Folders, in an ASK that lists its files, are the empty folders of
 	// the offer, by name (with a manifest they are in it instead).
 	Folders []string `json:"folders,omitempty"`
+	// Refused, in an ACCEPT, lists the files the receiver refuses on their
+	// own (names its file system cannot hold); the rest is accepted.
+	Refused []Refusal `json:"refused,omitempty"`
+}
+
+// Refusal is one file a receiver refuses on its own: its index in the
+// offer, and why.
+type Refusal struct {
+	File   int    `json:"file"`
+	Reason string `json:"reason"`
 }
 
 // Candidate is one transport a receiver offers in its ACCEPT, with the

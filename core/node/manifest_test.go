@@ -125,13 +125,13 @@ func TestManifestChecked(t *testing.T) {
 			defer a.Close()
 			defer b.Close()
 			type result struct {
-				tok string
+				v   *connect.Verdict
 				err error
 			}
 			sent := make(chan result, 1)
 			go func() {
-				tok, err := connect.WriteManifest(a, tc.sent)
-				sent <- result{tok, err}
+				v, err := connect.WriteManifest(a, tc.sent)
+				sent <- result{v, err}
 			}()
 			inc, err := s.takeManifest(b, from.ID, m, nil, Event{})
 			var r result
@@ -147,8 +147,7 @@ func TestManifestChecked(t *testing.T) {
 				if got := len(inc.Record().Files); got != count {
 					t.Errorf("recorded %d files, want %d", got, count)
 				}
-				o.Token = r.tok
-				if _, err := token.Check(s.n.id.PrivateKey(), from.ID, o, r.tok, time.Now()); err != nil {
+				if _, err := token.Check(s.n.id.PrivateKey(), from.ID, o, r.v.Token, time.Now()); err != nil {
 					t.Errorf("the token from the verdict does not check for the offer: %v", err)
 				}
 				if entriesIn(t, state) == 0 {

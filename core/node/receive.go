@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,6 +167,8 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 			if inc, err = s.inbox.Accept(from, m.Sender.Name, offer, m.Ferry.Folders...); err != nil {
 				refuse = err.Error()
 				n.log.Warn("refused an offer the inbox cannot take", "from", from, "transfer", m.ID, "err", err)
+			} else {
+				s.reportRefused(inc, base)
 			}
 		}
 		if refuse != "" {
@@ -294,6 +297,9 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	}
 	accept := func(ctx context.Context, cands []connect.Candidate) error {
 		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt})
+		if inc != nil {
+			a.Ferry.Refused = refusals(inc)
+		}
 		a.SetCandidateList(cands)
 		return n.sendMessage(ctx, from, a)
 	}
@@ -330,6 +336,29 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 	return inc, nil
 }
 
+// refusals returns the files of inc refused on their own, for the ACCEPT
+// or the manifest's verdict, in index order.
+func refusals(inc *transfer.Incoming) []connect.Refusal {
+	refused := inc.Refused()
+	var out []connect.Refusal
+	for _, i := range slices.Sorted(maps.Keys(refused)) {
+		out = append(out, connect.Refusal{File: i, Reason: refused[i]})
+	}
+	return out
+}
+
+// reportRefused emits a refused event for each file of a new transfer
+// refused on its own.
+func (s *server) reportRefused(inc *transfer.Incoming, base Event) {
+	rec := inc.Record()
+	for _, i := range slices.Sorted(maps.Keys(rec.Refused)) {
+		e := base
+		e.Kind, e.File, e.Index, e.Message = EventRefused, rec.Files[i].Name, i, rec.Refused[i]
+		s.n.emit(e)
+		s.n.log.Warn("refused a file whose name this file system cannot hold; the rest goes on", "transfer", rec.ID, "file", rec.Files[i].Name, "why", rec.Refused[i])
+	}
+}
+
 // manifestConn is the stream a manifest arrives on: a secured connection.
 type manifestConn interface {
 	io.ReadWriter
@@ -354,12 +383,14 @@ func (s *server) takeManifest(conn manifestConn, from sdk.PeerID, m *connect.Mes
 		} else {
 			err = inc.TakeHashes(files)
 		}
-		var tok string
+		var ok connect.Verdict
 		if err == nil {
-			tok, err = token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
+			ok.Token, err = token.Issue(n.id.PrivateKey(), from, offer, time.Now(), 0)
 		}
 		if err == nil {
-			if err := connect.AnswerManifest(conn, tok, ""); err != nil {
+			s.reportRefused(inc, base)
+			ok.Refused = refusals(inc)
+			if err := connect.AnswerManifest(conn, ok, ""); err != nil {
 				return inc, err
 			}
 			return inc, nil
@@ -369,7 +400,7 @@ func (s *server) takeManifest(conn manifestConn, from sdk.PeerID, m *connect.Mes
 	e := base
 	e.Kind, e.Message = EventRefused, err.Error()
 	n.emit(e)
-	_ = connect.AnswerManifest(conn, "", err.Error())
+	_ = connect.AnswerManifest(conn, connect.Verdict{}, err.Error())
 	return inc, permanentError{fmt.Errorf("manifest: %w", err)}
 }
 
@@ -505,7 +536,7 @@ func (p *part) Close(ctx context.Context, complete bool) error {
 	if err := p.PartFile.Close(ctx, complete); err != nil {
 		return err
 	}
-	if complete {
+	if _, refused := p.k.inc.Refused()[p.index]; complete && !refused {
 		rec := p.k.inc.Record()
 		e := p.k.base
 		e.Kind, e.File, e.Index, e.Total = EventVerified, rec.Files[p.index].Name, p.index, rec.Files[p.index].Size

@@ -276,18 +276,20 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		return permanentError{fmt.Errorf("receiver chose protocol %q, which this device does not have", pid)}
 	}
 	offer.Token = res.Answer.Ferry.Token
+	refused := res.Answer.Ferry.Refused
 	if mf != nil {
 		// The file list follows the ASK's summary; the receiver checks it
 		// and issues the token for its files.
 		_ = conn.SetDeadline(time.Now().Add(manifestWait))
-		tok, err := connect.WriteManifest(conn, mf)
+		v, err := connect.WriteManifest(conn, mf)
 		_ = conn.SetDeadline(time.Time{})
 		if err != nil {
 			return err
 		}
-		offer.Token = tok
+		offer.Token, refused = v.Token, v.Refused
 		n.log.Debug("manifest accepted", "peer", peer.ID, "files", mf.Summary.Files, "bytes", mf.Summary.Bytes)
 	}
+	src.refusedByPeer(refused, base)
 	if opts.Token != nil {
 		offer.Token = opts.Token(offer.Token)
 	}
@@ -307,8 +309,33 @@ type source struct {
 	peer  sdk.PeerID
 	man   *transfer.Manifest
 
-	mu   sync.Mutex // guards man's hashes and conn
-	conn *secure.Conn
+	mu      sync.Mutex // guards man's hashes and Skipped, conn and refused
+	conn    *secure.Conn
+	refused map[int]bool // files the receiver refused on their own
+}
+
+// refusedByPeer notes the files the receiver refused on their own (names
+// its file system cannot hold): each is reported once, as a refused event
+// and in the manifest's Skipped, so that the send ends with the exit
+// status of a send that skipped some paths. The protocol still offers
+// them; the receiver answers as for a file it holds whole.
+func (s *source) refusedByPeer(refused []connect.Refusal, base Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range refused {
+		if r.File < 0 || r.File >= len(s.man.Files) || s.refused[r.File] {
+			continue
+		}
+		if s.refused == nil {
+			s.refused = map[int]bool{}
+		}
+		s.refused[r.File] = true
+		lf := s.man.Files[r.File]
+		s.man.Skipped = append(s.man.Skipped, fmt.Sprintf("%s: refused by the receiver: %s", lf.Path, r.Reason))
+		e := base
+		e.Kind, e.File, e.Index, e.Message = EventRefused, lf.Info.Name, r.File, r.Reason
+		s.n.emit(e)
+	}
 }
 
 func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadCloser, error) {

@@ -10,6 +10,14 @@ import (
 // path inside the receive folder. The error wrapping it says why.
 var ErrBadName = errors.New("bad file name")
 
+// ErrNameUnholdable is wrapped, beside [ErrBadName], by the error for a
+// name that is well formed but that the receiving file system cannot hold:
+// too long (a component over its limit, the whole name over 4096 bytes or
+// 64 components) or reserved (a Windows device name, a trailing dot or
+// space). Such a file is refused on its own; the rest of the transfer goes
+// on.
+var ErrNameUnholdable = errors.New("the receiving file system cannot hold this name")
+
 // ErrBadOffer is returned when an offer, or a file offered on its own, is
 // malformed or does not match the transfer it names. The error wrapping it
 // says which file and why.

@@ -25,6 +25,7 @@ type Inbox struct {
 	dir, stateDir string
 	root          *os.Root // the receive folder
 	state         *os.Root // the state folder
+	componentMax  int      // the longest name component the receive folder's file system takes
 	closed        atomic.Bool
 
 	mu     sync.Mutex
@@ -66,7 +67,7 @@ func OpenInbox(dir, stateDir string) (*Inbox, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("open inbox: %w", err)
 	}
-	return &Inbox{dir: absDir, stateDir: absState, root: root, state: state, active: map[string]*Incoming{}}, nil
+	return &Inbox{dir: absDir, stateDir: absState, root: root, state: state, componentMax: componentMax(absDir), active: map[string]*Incoming{}}, nil
 }
 
 // Dir returns the receive folder, as an absolute path.
@@ -107,8 +108,9 @@ func (in *Inbox) errClosed(op string) error {
 // under the state folder) and returns its Incoming.
 //
 // The offer must have a valid ID (see [ValidID]) and 1 to [MaxFiles] files
-// with names that pass [SanitizeName], unique, none inside another (as "a"
-// and "a/b"), sizes in [0, MaxFileSize] and SHA-256 hashes of 32 bytes or
+// with names that pass [SanitizeName] (but that a name the receiving file
+// system cannot hold, [ErrNameUnholdable], refuses that file alone: see
+// [Record.Refused]), unique, none inside another (as "a" and "a/b"), sizes in [0, MaxFileSize] and SHA-256 hashes of 32 bytes or
 // none; otherwise the error wraps [ErrBadOffer] and says which file and why.
 //
 // The top-level folders of the offer are created at once, each under the
@@ -129,7 +131,7 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer, folde
 	if peer.IsZero() {
 		return nil, fmt.Errorf("accept offer %s: no peer: %w", offer.TransferID, ErrBadOffer)
 	}
-	files, err := checkOffer(offer)
+	files, refused, err := checkOffer(offer, in.componentMax)
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
@@ -160,7 +162,7 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer, folde
 	case !errors.Is(err, sdk.ErrNotFound):
 		return nil, fmt.Errorf("accept: %w", err)
 	}
-	renamed, made, err := in.claimFolders(files, folders)
+	renamed, made, err := in.claimFolders(held(files, refused), folders)
 	if err != nil {
 		return nil, fmt.Errorf("accept offer %s: %w", id, err)
 	}
@@ -168,7 +170,7 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer, folde
 		ID: id, Peer: peer, PeerName: peerName, Files: files,
 		Accepted: time.Now().UTC().Round(time.Millisecond),
 		Done:     make([]bool, len(files)), Final: make([]string, len(files)),
-		Renamed: renamed,
+		Renamed: renamed, Refused: refused,
 	}
 	if err := saveRecord(in.state, rec); err != nil {
 		for _, d := range made {
@@ -183,6 +185,20 @@ func (in *Inbox) Accept(peer sdk.PeerID, peerName string, offer sdk.Offer, folde
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	return t, nil
+}
+
+// held returns the files not refused.
+func held(files []sdk.FileInfo, refused map[int]string) []sdk.FileInfo {
+	if len(refused) == 0 {
+		return files
+	}
+	out := make([]sdk.FileInfo, 0, len(files)-len(refused))
+	for i, f := range files {
+		if _, ok := refused[i]; !ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Find returns the accepted transfer (peer, id), from memory or from the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -55,7 +56,9 @@ func (t *Incoming) Record() Record {
 // An error wrapping [ErrBadOffer] otherwise.
 func (t *Incoming) Match(f sdk.FileInfo) (int, error) {
 	name, err := SanitizeName(f.Name)
-	if err != nil {
+	if errors.Is(err, ErrNameUnholdable) {
+		name = f.Name // a file refused on its own, if it is one (Create)
+	} else if err != nil {
 		return -1, fmt.Errorf("transfer %s: match: %w: %w", t.rec.ID, ErrBadOffer, err)
 	}
 	i, ok := t.byName[name]
@@ -126,7 +129,9 @@ func (t *Incoming) Create(ctx context.Context, index int) (sdk.PartFile, error) 
 	}
 	var p *Part
 	var err error
-	if t.rec.Done[index] {
+	if _, refused := t.rec.Refused[index]; refused {
+		p, err = t.openRefused(index)
+	} else if t.rec.Done[index] {
 		p, err = t.openDone(index)
 	} else {
 		p, err = openPart(ctx, t, index)
@@ -150,6 +155,26 @@ func (t *Incoming) openDone(index int) (*Part, error) {
 		return nil, fmt.Errorf("transfer %s: reopen %q, already done: %w", t.rec.ID, f.Name, err)
 	}
 	return &Part{t: t, index: index, name: t.rec.Dest(index), rel: rel, size: f.Size, f: null, done: true}, nil
+}
+
+// openRefused returns the part of a file refused on its own (see
+// Record.Refused): it looks done, so the protocol sends nothing of it, and
+// nothing is written for it.
+func (t *Incoming) openRefused(index int) (*Part, error) {
+	f := t.rec.Files[index]
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("transfer %s: open %q, refused: %w", t.rec.ID, f.Name, err)
+	}
+	return &Part{t: t, index: index, name: f.Name, size: f.Size, f: null, done: true}, nil
+}
+
+// Refused returns the files refused on their own, by index, with the
+// reason (see Record.Refused).
+func (t *Incoming) Refused() map[int]string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.rec.Refused)
 }
 
 // release forgets the open part p of file index.

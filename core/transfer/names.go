@@ -36,18 +36,26 @@ const (
 // Windows device name as a component (CON, PRN, AUX, NUL, COM1-9, LPT1-9,
 // CONIN$, CONOUT$, CLOCK$, in any case, with or without an extension); has a
 // component ending in a dot or a space; or has a component ending in the
-// part-file suffix ".ferry-part" (in any case).
+// part-file suffix ".ferry-part" (in any case). Of these, the names that are
+// well formed but too long or reserved also wrap [ErrNameUnholdable].
 func SanitizeName(name string) (string, error) {
+	return sanitizeName(name, MaxComponentLen)
+}
+
+// sanitizeName is SanitizeName with a limit on a component's length: the
+// receiving file system's, if lower.
+func sanitizeName(name string, componentMax int) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
 		return "", fmt.Errorf("file name %q: %s: %w", name, fmt.Sprintf(format, args...), ErrBadName)
+	}
+	unholdable := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("file name %q: %s: %w: %w", name, fmt.Sprintf(format, args...), ErrBadName, ErrNameUnholdable)
 	}
 	switch {
 	case name == "":
 		return bad("empty")
 	case !utf8.ValidString(name):
 		return bad("not valid UTF-8")
-	case len(name) > MaxNameLen:
-		return bad("%d bytes, more than %d", len(name), MaxNameLen)
 	case name[0] == '/':
 		return bad("absolute path")
 	case strings.HasPrefix(name, `\\`):
@@ -63,34 +71,47 @@ func SanitizeName(name string) (string, error) {
 		}
 	}
 	parts := strings.Split(name, "/")
-	if len(parts) > MaxComponents {
-		return bad("%d components, more than %d", len(parts), MaxComponents)
-	}
+	var held string // why the file system cannot hold the name, if it cannot
 	for i, c := range parts {
-		if err := checkComponent(c); err != "" {
-			return bad("component %d (%q) %s", i+1, c, err)
+		why, hostile := checkComponent(c, componentMax)
+		if hostile {
+			return bad("component %d (%q) %s", i+1, c, why)
 		}
+		if why != "" && held == "" {
+			held = fmt.Sprintf("component %d (%q) %s", i+1, c, why)
+		}
+	}
+	switch {
+	case held != "":
+		return unholdable("%s", held)
+	case len(name) > MaxNameLen:
+		return unholdable("%d bytes, more than %d", len(name), MaxNameLen)
+	case len(parts) > MaxComponents:
+		return unholdable("%d components, more than %d", len(parts), MaxComponents)
 	}
 	return name, nil
 }
 
-// checkComponent returns why c cannot be a path component, or "".
-func checkComponent(c string) string {
+// checkComponent returns why c cannot be a path component, or "", and
+// whether that is because it would reach outside its folder or be taken
+// for something else (hostile) rather than a name the file system cannot
+// hold.
+func checkComponent(c string, componentMax int) (why string, hostile bool) {
 	switch {
 	case c == "":
-		return "is empty"
+		return "is empty", true
 	case c == "." || c == "..":
-		return "is a relative reference"
-	case len(c) > MaxComponentLen:
-		return fmt.Sprintf("is %d bytes, more than %d", len(c), MaxComponentLen)
-	case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " "):
-		return "ends in a dot or a space"
+		return "is a relative reference", true
 	case len(c) >= len(PartSuffix) && strings.EqualFold(c[len(c)-len(PartSuffix):], PartSuffix):
-		return "ends in the part-file suffix " + PartSuffix
+		return "ends in the part-file suffix " + PartSuffix, true
+	case len(c) > componentMax:
+		return fmt.Sprintf("is %d bytes, more than %d", len(c), componentMax), false
+	case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " "):
+		return "ends in a dot or a space", false
 	case isDeviceName(c):
-		return "is a Windows device name"
+		return "is a Windows device name", false
 	}
-	return ""
+	return "", false
 }
 
 // isControl reports whether r is a C0 or C1 control character or DEL.

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,36 +19,49 @@ const (
 )
 
 // checkOffer validates an offer from the wire and returns its files with
-// sanitised names. Errors wrap ErrBadOffer (and ErrBadName for a name) and
-// say which file and why.
-func checkOffer(offer sdk.Offer) ([]sdk.FileInfo, error) {
+// sanitised names, and the files refused on their own, by index, with the
+// reason: names the receiving file system cannot hold (componentMax is the
+// longest component it takes). Errors wrap ErrBadOffer (and ErrBadName for
+// a name) and say which file and why; an offer whose every file is refused
+// is an error too.
+func checkOffer(offer sdk.Offer, componentMax int) ([]sdk.FileInfo, map[int]string, error) {
 	if !ValidID(offer.TransferID) {
-		return nil, fmt.Errorf("offer: transfer id %q is not 32 lowercase hex characters: %w", offer.TransferID, ErrBadOffer)
+		return nil, nil, fmt.Errorf("offer: transfer id %q is not 32 lowercase hex characters: %w", offer.TransferID, ErrBadOffer)
 	}
 	switch n := len(offer.Files); {
 	case n == 0:
-		return nil, fmt.Errorf("offer %s: no files: %w", offer.TransferID, ErrBadOffer)
+		return nil, nil, fmt.Errorf("offer %s: no files: %w", offer.TransferID, ErrBadOffer)
 	case n > MaxFiles:
-		return nil, fmt.Errorf("offer %s: %d files, more than %d: %w", offer.TransferID, n, MaxFiles, ErrBadOffer)
+		return nil, nil, fmt.Errorf("offer %s: %d files, more than %d: %w", offer.TransferID, n, MaxFiles, ErrBadOffer)
 	}
 	files := make([]sdk.FileInfo, len(offer.Files))
 	seen := make(map[string]int, len(offer.Files))
+	var refused map[int]string
+	var firstRefusal error
 	for i, f := range offer.Files {
 		fail := func(format string, args ...any) error {
 			return fmt.Errorf("offer %s: file %d (%q): %s: %w", offer.TransferID, i, f.Name, fmt.Sprintf(format, args...), ErrBadOffer)
 		}
-		name, err := SanitizeName(f.Name)
-		if err != nil {
-			return nil, fmt.Errorf("offer %s: file %d: %w: %w", offer.TransferID, i, ErrBadOffer, err)
+		name, err := sanitizeName(f.Name, componentMax)
+		if errors.Is(err, ErrNameUnholdable) {
+			// Refused on its own; its name is kept as it came, only
+			// to match the protocol's offer of it.
+			if refused == nil {
+				refused = map[int]string{}
+				firstRefusal = err
+			}
+			refused[i], name = err.Error(), f.Name
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("offer %s: file %d: %w: %w", offer.TransferID, i, ErrBadOffer, err)
 		}
 		if f.Size < 0 || f.Size > MaxFileSize {
-			return nil, fail("size %d outside [0, %d]", f.Size, int64(MaxFileSize))
+			return nil, nil, fail("size %d outside [0, %d]", f.Size, int64(MaxFileSize))
 		}
 		if len(f.SHA256) != 0 && len(f.SHA256) != 32 {
-			return nil, fail("sha-256 of %d bytes, want 32 or none", len(f.SHA256))
+			return nil, nil, fail("sha-256 of %d bytes, want 32 or none", len(f.SHA256))
 		}
 		if j, dup := seen[name]; dup {
-			return nil, fail("same name as file %d", j)
+			return nil, nil, fail("same name as file %d", j)
 		}
 		seen[name] = i
 		f.Name = name
@@ -58,7 +72,7 @@ func checkOffer(offer sdk.Offer) ([]sdk.FileInfo, error) {
 	for i, f := range files {
 		for k := strings.IndexByte(f.Name, '/'); k >= 0; {
 			if j, ok := seen[f.Name[:k]]; ok {
-				return nil, fmt.Errorf("offer %s: file %d (%q) is inside file %d (%q): %w",
+				return nil, nil, fmt.Errorf("offer %s: file %d (%q) is inside file %d (%q): %w",
 					offer.TransferID, i, f.Name, j, files[j].Name, ErrBadOffer)
 			}
 			next := strings.IndexByte(f.Name[k+1:], '/')
@@ -68,7 +82,10 @@ func checkOffer(offer sdk.Offer) ([]sdk.FileInfo, error) {
 			k += 1 + next
 		}
 	}
-	return files, nil
+	if len(refused) == len(files) {
+		return nil, nil, fmt.Errorf("offer %s: every file refused, the first: %w: %w", offer.TransferID, firstRefusal, ErrBadOffer)
+	}
+	return files, refused, nil
 }
 
 // sameFiles reports whether two sanitised file lists name the same files:

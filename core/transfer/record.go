@@ -49,6 +49,11 @@ type Record struct {
 	// once, at Accept, and kept in the record, so a resume goes on in the
 	// same folder. Nil for most transfers.
 	Renamed map[string]string
+	// Refused holds, by index, the files refused on their own when the
+	// transfer was accepted, with the reason: names the receiving file
+	// system cannot hold. They count as settled; nothing is written for
+	// them. Nil for most transfers.
+	Refused map[int]string
 }
 
 // Dest returns where file i of the record goes, relative to the receive
@@ -64,9 +69,14 @@ func (r Record) Dest(i int) string {
 	return name
 }
 
-// Complete reports whether every file of the record is done.
+// Complete reports whether every file of the record is done or refused.
 func (r Record) Complete() bool {
-	return !slices.Contains(r.Done, false)
+	for i, d := range r.Done {
+		if _, refused := r.Refused[i]; !d && !refused {
+			return false
+		}
+	}
+	return true
 }
 
 // clone returns a deep copy of r.
@@ -80,6 +90,7 @@ func (r Record) clone() Record {
 	c.Done = slices.Clone(r.Done)
 	c.Final = slices.Clone(r.Final)
 	c.Renamed = maps.Clone(r.Renamed)
+	c.Refused = maps.Clone(r.Refused)
 	return c
 }
 
@@ -107,6 +118,8 @@ type recordJSON struct {
 	// Renamed is Record.Renamed (absent in records of earlier versions,
 	// which is read as no folder renamed).
 	Renamed map[string]string `json:"renamed,omitempty"`
+	// Refused is Record.Refused (absent in earlier records).
+	Refused map[int]string `json:"refused,omitempty"`
 }
 
 type fileJSON struct {
@@ -127,7 +140,7 @@ func journalRel(id string, index int) string {
 
 // saveRecord writes the record's record.json in state, creating its folder.
 func saveRecord(state *os.Root, r Record) error {
-	rj := recordJSON{Version: recordVersion, ID: r.ID, Peer: r.Peer, PeerName: r.PeerName, Accepted: r.Accepted, Renamed: r.Renamed}
+	rj := recordJSON{Version: recordVersion, ID: r.ID, Peer: r.Peer, PeerName: r.PeerName, Accepted: r.Accepted, Renamed: r.Renamed, Refused: r.Refused}
 	rj.Files = make([]fileJSON, len(r.Files))
 	for i, f := range r.Files {
 		rj.Files[i] = fileJSON{Name: f.Name, Size: f.Size, MediaType: f.MediaType, SHA256: hex.EncodeToString(f.SHA256), ModTime: f.ModTime, Mode: uint32(f.Mode.Perm())}
@@ -182,7 +195,7 @@ func loadRecord(state *os.Root, id string) (r Record, doneLen int64, err error) 
 		}
 		offer.Files[i] = sdk.FileInfo{Name: fj.Name, Size: fj.Size, MediaType: fj.MediaType, SHA256: sum, ModTime: fj.ModTime, Mode: os.FileMode(fj.Mode).Perm()}
 	}
-	files, err := checkOffer(offer)
+	files, refused, err := checkOffer(offer, MaxComponentLen)
 	if err != nil {
 		return r, 0, fmt.Errorf("load transfer %s: %s: %w", id, displayPath(state, recordRel(id)), err)
 	}
@@ -194,8 +207,17 @@ func loadRecord(state *os.Root, id string) (r Record, doneLen int64, err error) 
 			return r, 0, fmt.Errorf("load transfer %s: %s: %w", id, displayPath(state, recordRel(id)), err)
 		}
 	}
+	for i, why := range rj.Refused {
+		if i < 0 || i >= len(files) {
+			return r, 0, fmt.Errorf("load transfer %s: %s: refused file %d of %d", id, displayPath(state, recordRel(id)), i, len(files))
+		}
+		if refused == nil {
+			refused = map[int]string{}
+		}
+		refused[i] = why
+	}
 	r = Record{ID: id, Peer: rj.Peer, PeerName: rj.PeerName, Files: files, Accepted: rj.Accepted,
-		Done: make([]bool, len(files)), Final: make([]string, len(files)), Renamed: rj.Renamed}
+		Done: make([]bool, len(files)), Final: make([]string, len(files)), Renamed: rj.Renamed, Refused: refused}
 	doneLen, err = loadDone(state, &r)
 	if err != nil {
 		return r, 0, err
