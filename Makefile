@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint bench bench-ice bench-transfer bench-resume bench-jsonchunk bench-dht demo proto clean
+.PHONY: all build test lint bench bench-ice bench-transfer bench-resume bench-smallfiles bench-jsonchunk bench-dht demo proto clean
 
 all: build
 
@@ -64,6 +64,11 @@ bench-transfer: build
 # each side reads during the resume (/proc/PID/io).
 bench-resume: build
 	bash testdata/bench/resume-io.sh
+
+# bench-smallfiles: 10,000 files of 1 KiB, whole ferry send with ftv2a and
+# jsonchunk, beside cp -r and tar | tar over a local TCP socket.
+bench-smallfiles: build
+	bash testdata/bench/smallfiles.sh
 
 # bench-jsonchunk: 1 GiB in fast mode and 100 MiB in strict mode between two
 # ferry processes, each beside a bare TLS 1.3 copy in the same run.

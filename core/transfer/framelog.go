@@ -106,6 +106,17 @@ func (l *logFile) append(frames []byte) error {
 	return nil
 }
 
+// appendUnsynced is append without the fsync: the records become durable
+// with the next append that syncs (or are lost in a crash before it).
+func (l *logFile) appendUnsynced(frames []byte) error {
+	if _, err := l.f.WriteAt(frames, l.size); err != nil {
+		_ = l.f.Truncate(l.size)
+		return fmt.Errorf("append to %s: %w", l.name, err)
+	}
+	l.size += int64(len(frames))
+	return nil
+}
+
 // close closes the file.
 func (l *logFile) close() error {
 	if err := l.f.Close(); err != nil {

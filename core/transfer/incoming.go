@@ -23,11 +23,12 @@ type Incoming struct {
 	in     *Inbox
 	byName map[string]int // sanitised name -> index; immutable
 
-	mu        sync.Mutex
-	rec       Record // ID, Peer, PeerName, Files (but for SHA256), Accepted immutable; Done, Final, SHA256 under mu
-	doneLen   int64  // valid length of the done log
-	parts     map[int]*Part
-	discarded bool
+	mu         sync.Mutex
+	rec        Record // ID, Peer, PeerName, Files (but for SHA256), Accepted immutable; Done, Final, SHA256 under mu
+	doneLen    int64  // valid length of the done log
+	doneSynced bool   // the done log's folder entry is durable
+	parts      map[int]*Part
+	discarded  bool
 }
 
 func newIncoming(in *Inbox, rec Record, doneLen int64) *Incoming {
@@ -187,8 +188,12 @@ func (t *Incoming) release(index int, p *Part) {
 }
 
 // SetHash records the SHA-256 of file index that the sender gave after its
-// offer (it hashed the file as it sent it), durably, and hands it to the
-// file's open part, which checks the file against it when it closes. A
+// offer (it hashed the file as it sent it) and hands it to the file's open
+// part, which checks the file against it when it closes. It is appended to
+// the transfer's done log without an fsync of its own: the file's done
+// record, fsynced in the same log, makes it durable, and a hash lost in a
+// crash before that comes again with the resumed offer. (Rewriting the
+// whole record for each hash made a transfer of n files cost n² bytes.) A
 // hash other than one already known is refused: the sender's file changed
 // since it was offered.
 func (t *Incoming) SetHash(index int, sum []byte) error {
@@ -208,11 +213,9 @@ func (t *Incoming) SetHash(index int, sum []byte) error {
 		}
 		return nil
 	}
-	rec := t.rec.clone()
-	rec.Files[index].SHA256 = bytes.Clone(sum)
-	if err := saveRecord(t.in.state, rec); err != nil {
+	if err := t.appendDoneLog(appendFrame(nil, hashRecPayload(index, sum)), false); err != nil {
 		t.mu.Unlock()
-		return err
+		return fmt.Errorf("transfer %s: record the sha-256 of %q: %w", t.rec.ID, f.Name, err)
 	}
 	t.rec.Files[index].SHA256 = bytes.Clone(sum)
 	p := t.parts[index]
@@ -224,30 +227,45 @@ func (t *Incoming) SetHash(index int, sum []byte) error {
 	return nil
 }
 
-// markDone durably records file index as done, in place at final.
-func (t *Incoming) markDone(index int, final string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// appendDoneLog appends frames to the transfer's done log, fsynced if
+// sync. t.mu is held.
+func (t *Incoming) appendDoneLog(frames []byte, sync bool) error {
 	if t.discarded {
-		return fmt.Errorf("transfer %s: discarded: %w", t.rec.ID, sdk.ErrClosed)
+		return fmt.Errorf("discarded: %w", sdk.ErrClosed)
 	}
 	rel := doneLogRel(t.rec.ID)
 	f, err := t.in.state.OpenFile(native(rel), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("transfer %s: record %q done: %w", t.rec.ID, final, err)
+		return err
 	}
 	l := logFile{f: f, name: displayPath(t.in.state, rel), size: t.doneLen}
-	err = l.append(appendFrame(nil, donePayload(index, final)))
+	if sync {
+		err = l.append(frames)
+	} else {
+		err = l.appendUnsynced(frames)
+	}
 	if cerr := l.close(); err == nil {
 		err = cerr
 	}
-	if err == nil && t.doneLen == 0 {
+	if err == nil && sync && !t.doneSynced {
+		// The log's own entry in its folder, once.
 		err = syncDir(t.in.state, t.rec.ID)
+		t.doneSynced = err == nil
 	}
 	if err != nil {
-		return fmt.Errorf("transfer %s: record %q done: %w", t.rec.ID, final, err)
+		return err
 	}
 	t.doneLen = l.size
+	return nil
+}
+
+// markDone durably records file index as done, in place at final.
+func (t *Incoming) markDone(index int, final string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.appendDoneLog(appendFrame(nil, donePayload(index, final)), true); err != nil {
+		return fmt.Errorf("transfer %s: record %q done: %w", t.rec.ID, final, err)
+	}
 	t.rec.Done[index], t.rec.Final[index] = true, final
 	return nil
 }

@@ -264,6 +264,13 @@ func (j *journal) forget(blocks [][2]int64) error {
 // close closes the journal file, keeping it.
 func (j *journal) close() error { return j.log.close() }
 
+// discard closes and deletes the journal, without syncing its folder: for
+// a file recorded done, whose journal is a mere leftover.
+func (j *journal) discard() error {
+	_ = j.log.close()
+	return removeIfExists(j.state, j.rel)
+}
+
 // remove closes and deletes the journal.
 func (j *journal) remove() error {
 	_ = j.log.close()

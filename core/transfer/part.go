@@ -568,12 +568,12 @@ func (p *Part) Close(ctx context.Context, complete bool) error {
 		return errors.Join(p.errorf("%w", err), p.keep())
 	}
 	// The file is durable and recorded; what remains are leftovers, which
-	// Create and Discard also clean up, so errors here do not fail Close.
+	// Create and Discard also clean up, so errors here do not fail Close,
+	// and their removal needs no fsync of its own (a crash that undoes it
+	// leaves what Create and Discard remove anyway).
 	_ = p.f.Close()
-	if removeIfExists(p.t.in.root, p.rel) == nil {
-		_ = syncDir(p.t.in.root, path.Dir(p.rel))
-	}
-	_ = p.j.remove()
+	_ = removeIfExists(p.t.in.root, p.rel)
+	_ = p.j.discard()
 	p.applyAttrs(final)
 	p.closed, p.completed = true, true
 	p.t.release(p.index, p)

@@ -1,6 +1,7 @@
 package transfer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -599,5 +600,44 @@ func TestConcurrent(t *testing.T) {
 	}
 	if !inc.Complete() {
 		t.Error("not Complete")
+	}
+}
+
+// TestSetHashAppends: a hash the sender gives after its offer goes to the
+// done log, not into a rewrite of the whole record (which made n files
+// cost n² bytes), and is there after a restart.
+func TestSetHashAppends(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	peer := newPeer(t)
+	var files []sdk.FileInfo
+	for i := range 200 {
+		files = append(files, sdk.FileInfo{Name: fmt.Sprintf("d/f%03d", i), Size: 10})
+	}
+	inc := accept(t, in, peer, files...)
+	recPath := filepath.Join(state, inc.ID(), "record.json")
+	before, err := os.ReadFile(recPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[int][]byte{}
+	for _, i := range []int{3, 150, 199} {
+		s := sha256.Sum256([]byte{byte(i)})
+		sums[i] = s[:]
+		if err := inc.SetHash(i, s[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, err := os.ReadFile(recPath); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("record.json rewritten by SetHash (%v)", err)
+	}
+	inc2, err := openInbox(t, dir, state).Find(peer, inc.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range inc2.Record().Files {
+		if want := sums[i]; !bytes.Equal(f.SHA256, want) {
+			t.Errorf("file %d after a restart: sha-256 %x, want %x", i, f.SHA256, want)
+		}
 	}
 }

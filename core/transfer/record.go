@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -22,7 +23,8 @@ import (
 //
 // On disk it is the folder <stateDir>/<ID>/ holding record.json (written once,
 // atomically, at Accept), done.log (a framed log, see framelog.go, of the
-// files finished: 'D', index uint32 LE, final name), dirs.log (a framed log
+// files finished: 'D', index uint32 LE, final name; and the SHA-256 the
+// sender gave after its offer: 'H', index uint32 LE, 32 bytes), dirs.log (a framed log
 // of the folders the transfer created in the receive folder: 'M', name) and
 // the journals of the files in progress.
 type Record struct {
@@ -101,6 +103,7 @@ const (
 	dirsLogFile = "dirs.log"
 	recDone     = 'D'
 	recDir      = 'M'
+	recDoneHash = 'S'
 	// recordVersion is the format of record.json.
 	recordVersion = 1
 	// maxRecordSize bounds what loadRecord reads: MaxFiles names of at most
@@ -238,6 +241,17 @@ func loadDone(state *os.Root, r *Record) (int64, error) {
 	}
 	defer f.Close()
 	valid, err := scanFrames(f, func(p []byte) error {
+		if len(p) == 5+sha256.Size && p[0] == recDoneHash {
+			// A hash the sender gave after its offer (Incoming.SetHash).
+			i := int(binary.LittleEndian.Uint32(p[1:]))
+			if i >= len(r.Files) {
+				return errStopScan
+			}
+			if len(r.Files[i].SHA256) == 0 {
+				r.Files[i].SHA256 = bytes.Clone(p[5:])
+			}
+			return nil
+		}
 		if len(p) < 6 || p[0] != recDone {
 			return errStopScan
 		}
@@ -261,6 +275,14 @@ func loadDone(state *os.Root, r *Record) (int64, error) {
 		}
 	}
 	return valid, nil
+}
+
+// hashRecPayload is the done-log record of file index's SHA-256, given by
+// the sender after its offer.
+func hashRecPayload(index int, sum []byte) []byte {
+	p := []byte{recDoneHash}
+	p = binary.LittleEndian.AppendUint32(p, uint32(index))
+	return append(p, sum...)
 }
 
 // donePayload is the done-log record of file index, placed at final.

@@ -4,6 +4,8 @@
 //
 //	benchtool tls-recv -addr 127.0.0.1:0 -out FILE -port-file P
 //	benchtool tls-send -addr 127.0.0.1:PORT -in FILE
+//	benchtool tcp-recv -port-file P    (the connection's bytes to stdout)
+//	benchtool tcp-send -addr 127.0.0.1:PORT    (stdin to the connection)
 //	benchtool rusage -o RESULT -- CMD ARGS...
 package main
 
@@ -27,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool tls-recv|tls-send|rusage ...")
+		fmt.Fprintln(os.Stderr, "usage: benchtool tls-recv|tls-send|tcp-recv|tcp-send|rusage ...")
 		os.Exit(2)
 	}
 	var err error
@@ -36,6 +38,10 @@ func main() {
 		err = tlsRecv(os.Args[2:])
 	case "tls-send":
 		err = tlsSend(os.Args[2:])
+	case "tcp-recv":
+		err = tcpRecv(os.Args[2:])
+	case "tcp-send":
+		err = tcpSend(os.Args[2:])
 	case "rusage":
 		err = rusage(os.Args[2:])
 	default:
@@ -98,6 +104,49 @@ func tlsRecv(args []string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// tcpRecv accepts one plain TCP connection on 127.0.0.1 and copies what
+// it reads to stdout (the far end of a `tar | tar` baseline).
+func tcpRecv(args []string) error {
+	fs := flag.NewFlagSet("tcp-recv", flag.ExitOnError)
+	portFile := fs.String("port-file", "", "write the bound port here")
+	_ = fs.Parse(args)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := os.WriteFile(*portFile+".tmp", []byte(fmt.Sprint(port)), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(*portFile+".tmp", *portFile); err != nil {
+		return err
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = io.Copy(os.Stdout, c)
+	return err
+}
+
+// tcpSend copies stdin to a plain TCP connection to -addr.
+func tcpSend(args []string) error {
+	fs := flag.NewFlagSet("tcp-send", flag.ExitOnError)
+	addr := fs.String("addr", "", "receiver address")
+	_ = fs.Parse(args)
+	c, err := net.Dial("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := io.Copy(c, os.Stdin); err != nil {
+		return err
+	}
+	return c.(*net.TCPConn).CloseWrite()
 }
 
 func tlsSend(args []string) error {
