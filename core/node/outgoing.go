@@ -65,6 +65,13 @@ func (o *Outgoing) Record(man *transfer.Manifest, paths []string, peer sdk.PeerI
 // is saved before the offer and kept current from progress events; it is
 // removed once every file is verified, or when the receiver refuses.
 func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transfer.Manifest, peer sdk.PeerInfo, retryFor time.Duration) error {
+	return o.SendAmong(ctx, rec, man, peer, nil, retryFor)
+}
+
+// SendAmong is Send for one receiver of several: its ASK names the others
+// too (seed 003's receivers list), each of whom gets an offer, a transfer
+// and a resume of its own.
+func (o *Outgoing) SendAmong(ctx context.Context, rec *transfer.Outgoing, man *transfer.Manifest, peer sdk.PeerInfo, others []sdk.PeerInfo, retryFor time.Duration) error {
 	if len(rec.Sent) != len(rec.Files) {
 		rec.Sent = make([]int64, len(rec.Files))
 	}
@@ -76,7 +83,7 @@ func (o *Outgoing) Send(ctx context.Context, rec *transfer.Outgoing, man *transf
 	}
 	t := &tracker{box: o.box, rec: rec, log: o.log}
 	defer o.n.Subscribe(t.event)()
-	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier})
+	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier, Receivers: others})
 	if err == nil || errors.Is(err, sdk.ErrRefused) {
 		if rerr := o.box.Remove(rec.ID); rerr != nil {
 			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
@@ -183,7 +190,11 @@ type tracker struct {
 	mu        sync.Mutex
 	rec       *transfer.Outgoing
 	last      time.Time
-	lastBytes int64 // rec.Done() at the last save
+	lastBytes int64 // done at the last save
+	// done and total are rec.Done() and rec.Total(), kept as events come
+	// (summing them for each event cost O(files) an event).
+	done, total int64
+	counted     bool
 }
 
 func (t *tracker) event(e Event) {
@@ -192,17 +203,26 @@ func (t *tracker) event(e Event) {
 	if e.Transfer != t.rec.ID || e.Index < 0 || e.Index >= len(t.rec.Sent) {
 		return
 	}
+	if !t.counted {
+		t.done, t.total, t.counted = t.rec.Done(), t.rec.Total(), true
+	}
+	var at int64
 	switch e.Kind {
 	case EventFile:
-		t.rec.Sent[e.Index] = max(t.rec.Sent[e.Index], e.Offset)
+		at = e.Offset
 	case EventProgress:
-		t.rec.Sent[e.Index] = max(t.rec.Sent[e.Index], e.Bytes)
+		at = e.Bytes
 	default:
 		return
 	}
+	size := t.rec.Files[e.Index].Size
+	if old := t.rec.Sent[e.Index]; at > old {
+		t.done += min(at, size) - min(old, size)
+		t.rec.Sent[e.Index] = at
+	}
 	// Save every second, and at every twentieth of the transfer, so a
 	// killed sender's record is never far behind.
-	if time.Since(t.last) >= saveEvery || t.rec.Done()-t.lastBytes >= t.rec.Total()/20 {
+	if time.Since(t.last) >= saveEvery || t.done-t.lastBytes >= t.total/20 {
 		t.saveLocked()
 	}
 }
@@ -216,6 +236,7 @@ func (t *tracker) fail(err error) {
 
 func (t *tracker) saveLocked() {
 	t.last, t.lastBytes = time.Now(), t.rec.Done()
+	t.done = t.lastBytes
 	if err := t.box.Save(t.rec); err != nil {
 		t.log.Warn("could not save the transfer's progress", "transfer", t.rec.ID, "err", err)
 	}

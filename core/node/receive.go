@@ -463,7 +463,7 @@ func (k *sink) file(i int) (string, int64) {
 	if !ok {
 		return "", 0
 	}
-	f := k.inc.Record().Files[j]
+	f := k.inc.File(j)
 	return f.Name, f.Size
 }
 
@@ -476,7 +476,7 @@ func (k *sink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := k.inc.Record().Files[j]
+	f := k.inc.File(j)
 	if d, ok := p.(interface{ Damaged() [][2]int64 }); ok {
 		if bad := ranges.Set(d.Damaged()); len(bad) > 0 {
 			k.s.n.log.Warn("part file altered on disk since the transfer was interrupted; fetching the damaged blocks again",
@@ -511,7 +511,7 @@ func (p *part) Missing() [][2]int64 {
 	if rp, ok := p.PartFile.(sdk.RangedPart); ok {
 		return rp.Missing()
 	}
-	return [][2]int64{{p.Offset(), p.k.inc.Record().Files[p.index].Size}}
+	return [][2]int64{{p.Offset(), p.k.inc.File(p.index).Size}}
 }
 
 // HashState and CommitHashed pass on the part file's SHA-256 hand-off, so a
@@ -536,12 +536,12 @@ func (p *part) Close(ctx context.Context, complete bool) error {
 	if err := p.PartFile.Close(ctx, complete); err != nil {
 		return err
 	}
-	if _, refused := p.k.inc.Refused()[p.index]; complete && !refused {
-		rec := p.k.inc.Record()
+	if complete && !p.k.inc.IsRefused(p.index) {
+		f := p.k.inc.File(p.index)
 		e := p.k.base
-		e.Kind, e.File, e.Index, e.Total = EventVerified, rec.Files[p.index].Name, p.index, rec.Files[p.index].Size
-		if p.index < len(rec.Final) && rec.Final[p.index] != "" {
-			e.Path = filepath.Join(p.k.s.inbox.Dir(), filepath.FromSlash(rec.Final[p.index]))
+		e.Kind, e.File, e.Index, e.Total = EventVerified, f.Name, p.index, f.Size
+		if final := p.k.inc.Final(p.index); final != "" {
+			e.Path = filepath.Join(p.k.s.inbox.Dir(), filepath.FromSlash(final))
 		}
 		p.k.s.n.emit(e)
 	}

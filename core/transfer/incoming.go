@@ -52,6 +52,22 @@ func (t *Incoming) Record() Record {
 	return t.rec.clone()
 }
 
+// File returns file index of the record (its SHA256 shared, not to be
+// changed), without copying the whole record as Record does.
+func (t *Incoming) File(index int) sdk.FileInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rec.Files[index]
+}
+
+// Final returns where file index was placed, relative to the receive
+// folder, or "" if it is not done.
+func (t *Incoming) Final(index int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rec.Final[index]
+}
+
 // Match returns the index in the record of a file the protocol offers one at
 // a time: same sanitised name and size (and, if f.SHA256 is set, same hash).
 // An error wrapping [ErrBadOffer] otherwise.
@@ -176,6 +192,14 @@ func (t *Incoming) Refused() map[int]string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return maps.Clone(t.rec.Refused)
+}
+
+// IsRefused reports whether file index was refused on its own.
+func (t *Incoming) IsRefused(index int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.rec.Refused[index]
+	return ok
 }
 
 // release forgets the open part p of file index.
