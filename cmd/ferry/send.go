@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,12 +18,13 @@ import (
 
 func (a *app) sendCommand() *cobra.Command {
 	var (
-		to, protocol                string
+		tos                         []string
+		protocol                    string
 		asJSON                      bool
 		findFor, retryFor, answerIn time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "send PATH... --to PEER",
+		Use:   "send PATH... --to PEER [--to PEER]...",
 		Short: "Send files and folders to a peer",
 		Long: `Send files and folders to a peer. PEER is a peer ID, a unique prefix of one,
 or a device name seen on the network ("ferry peers" lists them); a prefix or
@@ -44,10 +47,17 @@ were skipped (FIFOs, sockets, devices, symlinks, names a receiver would
 refuse); the error lists each with its reason. A send with nothing sendable
 fails before any peer is looked up. Ctrl-C prints how far the transfer got
 and how to go on with it, and exits 130; the transfer stays in the outbox.
-Any other failure exits 1.`,
+Any other failure exits 1.
+
+With several --to, one offer names every receiver (seed 003's receivers
+list); each answers for itself and gets its own connection, transfer ID and
+resume (the files are read for each). The exit status is 0 only when every
+receiver has verified every file; otherwise 1, and the summary names each
+receiver that did not and why (refused, offline, failed).`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
   ferry send photos/ notes.txt --to laptop --json
-  ferry send big.iso --to laptop --protocol jsonchunk`,
+  ferry send big.iso --to laptop --protocol jsonchunk
+  ferry send photos/ --to laptop --to phone --to KXQ3Z7M`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) (err error) {
 			ctx := cmd.Context()
@@ -59,9 +69,10 @@ Any other failure exits 1.`,
 					err = &exitError{code: 1, err: err, silent: true}
 				}
 			}()
-			if to == "" {
+			if len(tos) == 0 || slices.Contains(tos, "") {
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}
+			to := tos[0]
 			// Start first: discovery finds the peer while the files are hashed.
 			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
 			if err != nil {
@@ -80,6 +91,9 @@ Any other failure exits 1.`,
 			}
 			for _, s := range man.Skipped {
 				a.log.Warn("not sent", "what", s)
+			}
+			if len(tos) > 1 {
+				return a.sendMany(ctx, cmd, s, paths, man, tos, protocol, asJSON, findFor, retryFor)
 			}
 			peer, err := s.node.Resolve(ctx, to, findFor)
 			if err != nil {
@@ -124,13 +138,110 @@ Any other failure exits 1.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&to, "to", "", "receiver: peer ID, unique ID prefix, or device name (REQUIRED)")
+	f.StringArrayVar(&tos, "to", nil, "receiver: peer ID, unique ID prefix, or device name (REQUIRED; repeat for several receivers)")
 	f.StringVar(&protocol, "protocol", "", "the only protocol to offer: a configured protocol's name (ftv2a, jsonchunk) or ID; default: every configured one, in config order")
 	f.BoolVar(&asJSON, "json", false, "print events as JSON lines instead of text and progress bars")
 	f.DurationVar(&findFor, "find-timeout", 10*time.Second, "how long to look for the peer before reporting it offline")
 	f.DurationVar(&retryFor, "retry-for", time.Minute, "how long to keep resuming after the connection breaks")
 	f.DurationVar(&answerIn, "answer-timeout", 5*time.Minute, "how long to wait for the receiver to accept or refuse")
 	return cmd
+}
+
+// sendMany sends to several receivers at once: one transfer each, under
+// one offer that names them all; man is the first one's scan (each other
+// receiver gets a scan of its own, since a send records hashes and
+// progress in its manifest).
+func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, s *session, paths []string, man *transfer.Manifest, tos []string, protocol string, asJSON bool, findFor, retryFor time.Duration) error {
+	out := cmd.OutOrStdout()
+	type leg struct {
+		to   string
+		peer sdk.PeerInfo
+		man  *transfer.Manifest
+		rec  *transfer.Outgoing
+		err  error
+	}
+	legs := make([]*leg, len(tos))
+	var wg sync.WaitGroup
+	for i, to := range tos {
+		legs[i] = &leg{to: to}
+		wg.Go(func() {
+			legs[i].peer, legs[i].err = s.node.Resolve(ctx, to, findFor)
+		})
+	}
+	wg.Wait()
+	var peers []sdk.PeerInfo
+	seen := map[sdk.PeerID]string{}
+	for _, l := range legs {
+		if l.err != nil {
+			continue
+		}
+		if other, dup := seen[l.peer.ID]; dup {
+			return fmt.Errorf("--to %q and --to %q name the same peer %s", other, l.to, l.peer.ID)
+		}
+		seen[l.peer.ID] = l.to
+		peers = append(peers, l.peer)
+	}
+	box, err := openOutbox(s)
+	if err != nil {
+		return err
+	}
+	defer box.Close()
+	o := s.node.Outgoing(box)
+	first := true
+	for _, l := range legs {
+		if l.err != nil {
+			continue
+		}
+		l.man = man
+		if !first {
+			if l.man, l.err = transfer.ScanWith(ctx, paths, transfer.ScanOptions{Cache: s.node.HashCache(), Defer: true}); l.err != nil {
+				continue
+			}
+		}
+		first = false
+		if l.rec, _, l.err = o.Record(l.man, paths, l.peer, protocol); l.err != nil {
+			continue
+		}
+		if !asJSON {
+			fmt.Fprintf(out, "sending %d file(s), %s, to %s (%s), transfer %s\n", len(l.man.Files), size(l.man.TotalSize()), l.peer.Name, l.peer.ID, shortID(l.rec.ID))
+		}
+	}
+	for _, l := range legs {
+		if l.rec == nil {
+			continue
+		}
+		wg.Go(func() {
+			l.err = resumeHint(ctx, l.rec, o.SendAmong(ctx, l.rec, l.man, l.peer, peers, retryFor))
+		})
+	}
+	wg.Wait()
+	var failed []string
+	var skipped []string
+	for _, l := range legs {
+		who := l.to
+		if l.peer.Name != "" {
+			who = l.peer.Name
+		}
+		switch {
+		case l.err != nil:
+			why := node.ErrorCode(l.err)
+			failed = append(failed, fmt.Sprintf("%s: %s: %v", who, why, l.err))
+		case len(l.man.Skipped) > len(skipped):
+			skipped = l.man.Skipped
+		}
+		if !asJSON && l.err == nil {
+			fmt.Fprintf(out, "%s: every file verified\n", who)
+		}
+	}
+	if len(failed) > 0 {
+		// Not wrapping the receivers' errors: each was said in its own
+		// events; this summary is said whole, whatever they were.
+		return fmt.Errorf("%d of %d receivers did not verify every file: %s", len(failed), len(legs), strings.Join(failed, "; "))
+	}
+	if len(skipped) > 0 {
+		return &exitError{code: exitSkipped, err: fmt.Errorf("sent %d file(s) to %d receivers, but skipped %s", len(man.Files), len(legs), skippedSummary(skipped))}
+	}
+	return nil
 }
 
 // exitSkipped is the exit status of a send that delivered every file it
