@@ -87,7 +87,8 @@ tar_run() {
 # ferry_run PROTOCOL prints "whole_s phase_s sender_rss_MiB receiver_rss_MiB".
 ferry_run() {
 	local proto=$1
-	rm -rf "$TMP/inbox" "$TMP/bob/transfers" "$TMP/alice/hashcache.json" "$TMP/alice/outbox"; sync
+	rm -rf "$TMP/inbox" "$TMP/bob" "$TMP/alice/hashcache.json" "$TMP/alice/outbox"; sync
+	FERRY_HOME=$TMP/bob "$BIN/ferry" id >/dev/null
 	FERRY_HOME=$TMP/bob FERRY_DEVICE_NAME=bob "$BT" rusage -o "$TMP/recv.rusage" -- \
 		"$BIN/ferry" receive --yes --json --dir "$TMP/inbox" >"$TMP/recv.json" 2>"$TMP/recv.err" &
 	local rpid=$!
@@ -95,7 +96,10 @@ ferry_run() {
 	sleep 0.5 # the sender waits up to 10 s for the receiver to be discovered anyway
 	FERRY_HOME=$TMP/alice FERRY_DEVICE_NAME=alice "$BT" rusage -o "$TMP/send.rusage" -- \
 		"$BIN/ferry" send "$TMP/src/tree" --to bob --protocol "$proto" --json --retry-for 5m >"$TMP/send.json" 2>"$TMP/send.err" || {
-		echo "ferry send failed:" >&2; tail -5 "$TMP/send.err" >&2; exit 1
+		echo "$proto: ferry send failed: $(tail -1 "$TMP/send.err")" >&2
+		kill -TERM "$rpid"; wait "$rpid" || true
+		echo "failed"
+		return
 	}
 	kill -TERM "$rpid"; wait "$rpid" || true
 	same "$TMP/inbox"
@@ -125,6 +129,10 @@ for ((i = 1; i <= RUNS; i++)); do
 	line="round $i: cp -r $(rate "$c") files/s | tar|tar $(rate "$tt") files/s"
 	for p in $PROTOCOLS; do
 		read -r w ph s r < <(ferry_run "$p")
+		if [[ $w == failed ]]; then
+			line+=" | $p: failed"
+			continue
+		fi
 		WHOLE[$p]+=" $w"; PHASE[$p]+=" $ph"; SRSS[$p]+=" $s"; RRSS[$p]+=" $r"
 		line+=" | $p: whole $(rate "$w") files/s, phase $(rate "$ph") files/s, RSS MiB $s/$r"
 	done
@@ -135,6 +143,10 @@ echo
 echo "median cp -r:            $(rate "$mc") files/s ($mc s)"
 echo "median tar | tar (TCP):  $(rate "$mt") files/s ($mt s)"
 for p in $PROTOCOLS; do
+	if [[ -z ${WHOLE[$p]:-} ]]; then
+		echo "$p: every run failed"
+		continue
+	fi
 	# shellcheck disable=SC2086
 	mw=$(median ${WHOLE[$p]}); mp=$(median ${PHASE[$p]}); ms=$(median ${SRSS[$p]}); mr=$(median ${RRSS[$p]})
 	echo "$p:"
