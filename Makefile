@@ -27,8 +27,10 @@ build:
 	done
 	$(BIN)/ferry plugins lock --dir $(BIN)/plugins
 
+# cmd/ferry's end-to-end tests take over go test's default 10 minutes on a
+# loaded 2-core machine, hence the longer timeout.
 test: build
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 lint:
 	@out=$$(gofmt -l .); \
