@@ -49,3 +49,14 @@ var ErrNotProcessed = errors.New("request not processed by peer")
 // and no final file is made. A protocol that can tell which bytes differ
 // (jsonchunk) names them in its own error.
 var ErrHashMismatch = errors.New("sha-256 mismatch")
+
+// ErrNoSpace is returned when the receiver's disk is full (ENOSPC while
+// writing or committing a part file). The part file is kept: the transfer
+// can resume once the receiver has room, so a sender waits rather than
+// retrying at once.
+var ErrNoSpace = errors.New("the receiver's disk is full")
+
+// ErrSourceChanged is returned when a file being sent no longer matches
+// what was offered (truncated, grown or rewritten during the send):
+// resuming cannot fix it; the file must be sent again as a new transfer.
+var ErrSourceChanged = errors.New("the source file changed while it was sent")

@@ -26,7 +26,8 @@
 //	FILE_CONTROL:     send_receive u8 (0: about a file the packet's sender sends,
 //	                  1: about a file it receives), file number u8,
 //	                  control type u8 (ACCEPT=0, PAUSE=1, KILL=2, SEEK=3,
-//	                  SEND_ACK=4), and for SEEK only a u64 position
+//	                  SEND_ACK=4), and for SEEK only a u64 position; a KILL
+//	                  may add a reason u8 (1..6) and its text (see Reasons)
 //	FILE_DATA:        file number u8, data (0..maxData bytes)
 //
 // Decoding is strict: unknown packet ids, payloads longer than the per-packet
@@ -103,6 +104,24 @@
 // confirmed right after ACCEPT. Send returns nil only when every file is
 // confirmed, and closes its write side; the receiver's Receive returns nil
 // when the stream ends between files.
+//
+// Reasons (an addon, compatible with peers without it). A sender that
+// reads reasons says so first, before its first FILE_SENDREQUEST, with a
+// FILE_CONTROL SEND_ACK of its own (send_receive = 0, file number 0),
+// which a receiver without the addon ignores as a control about no current
+// file. To such a sender only, a receiver's KILL that refuses or gives up
+// a file carries a reason after the 3 bytes: a reason byte ([ReasonRefused],
+// [ReasonNoSpace], [ReasonIntegrity], [ReasonHashMismatch],
+// [ReasonSourceChanged], [ReasonFailed]) and up to [MaxReasonText] bytes of
+// UTF-8 saying what happened. A KILL with a reason is never "finished":
+// after the last byte it says why the file was not placed (a hash
+// mismatch), and the receiver sends it where it used to end the stream
+// without a word. The sender's error wraps the reason's sentinel
+// (sdk.ErrNoSpace, sdk.ErrHashMismatch, sdk.ErrRefused, the record
+// layer's ErrIntegrity), so the core can wait for space, stop, or retry.
+// A record from the sender that fails to authenticate (the stream was
+// altered on the path) is answered with a KILL of reason integrity on the
+// way back before the receiver closes.
 //
 // Interruptions. A KILL from the sender (send_receive = 0) cancels the
 // current file: the receiver closes its part file incomplete and waits for

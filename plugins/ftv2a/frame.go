@@ -63,8 +63,35 @@ const (
 	// MaxSendRequestPayload is the longest FILE_SENDREQUEST payload.
 	MaxSendRequestPayload = sendRequestFixed + MaxNameLen
 	controlShort          = 1 + 1 + 1
-	// MaxControlPayload is the longest FILE_CONTROL payload (a SEEK).
-	MaxControlPayload = controlShort + 8
+	seekPayload           = controlShort + 8
+	// MaxReasonText is the longest text a KILL's reason carries, in bytes.
+	MaxReasonText = 200
+	// MaxControlPayload is the longest FILE_CONTROL payload (a KILL with
+	// a reason and the longest text).
+	MaxControlPayload = controlShort + 1 + MaxReasonText
+)
+
+// Reasons a KILL may carry (the reason addon): why the receiver refused or
+// gave up a file. A KILL without one (the 3-byte payload of toxcore) is a
+// refusal before ACCEPT and "finished" after the last byte; one with a
+// reason after ACCEPT is always a failure. A receiver sends reasons only
+// to a sender that said it reads them (see the package documentation).
+const (
+	// ReasonNone: a plain KILL.
+	ReasonNone uint8 = iota
+	// ReasonRefused: the receiver refused the file.
+	ReasonRefused
+	// ReasonNoSpace: the receiver's disk is full; the part file is kept.
+	ReasonNoSpace
+	// ReasonIntegrity: a record from the sender failed to authenticate:
+	// the stream was altered on the path.
+	ReasonIntegrity
+	// ReasonHashMismatch: the file arrived whole but its SHA-256 differs.
+	ReasonHashMismatch
+	// ReasonSourceChanged: the file no longer matches the offer.
+	ReasonSourceChanged
+	// ReasonFailed: anything else; the text says what.
+	ReasonFailed
 )
 
 // ControlType is the control type of a FILE_CONTROL packet.
@@ -123,6 +150,8 @@ type Control struct {
 	FileNumber  uint8       // the transfer it concerns
 	Type        ControlType // what to do
 	Position    uint64      // SEEK only (must be 0 otherwise), at most MaxSize
+	Reason      uint8       // KILL only: ReasonNone, or why (the reason addon)
+	Text        string      // with a Reason only: up to MaxReasonText bytes of UTF-8
 }
 
 // Data is a FILE_DATA packet: a chunk of file content.
@@ -179,6 +208,18 @@ func (c *Control) validate() error {
 	if c.Position > MaxSize {
 		return malformed("FILE_CONTROL SEEK position %d is absurd (max 1<<62)", c.Position)
 	}
+	switch {
+	case c.Reason != ReasonNone && c.Type != Kill:
+		return malformed("FILE_CONTROL %s has a reason (only KILL carries one)", c.Type)
+	case c.Reason > ReasonFailed:
+		return malformed("FILE_CONTROL KILL reason %d unknown", c.Reason)
+	case c.Reason == ReasonNone && c.Text != "":
+		return malformed("FILE_CONTROL KILL has a text but no reason")
+	case len(c.Text) > MaxReasonText:
+		return tooLarge("FILE_CONTROL KILL reason text is %d bytes (max %d)", len(c.Text), MaxReasonText)
+	case !utf8.ValidString(c.Text):
+		return malformed("FILE_CONTROL KILL reason text is not valid UTF-8")
+	}
 	return nil
 }
 
@@ -215,13 +256,20 @@ func appendFrame(dst []byte, f Frame) ([]byte, error) {
 			return dst, err
 		}
 		n := controlShort
-		if v.Type == Seek {
-			n = MaxControlPayload
+		switch {
+		case v.Type == Seek:
+			n = seekPayload
+		case v.Reason != ReasonNone:
+			n = controlShort + 1 + len(v.Text)
 		}
 		dst = appendHeader(dst, PacketFileControl, n)
 		dst = append(dst, v.SendReceive, v.FileNumber, byte(v.Type))
-		if v.Type == Seek {
+		switch {
+		case v.Type == Seek:
 			dst = binary.BigEndian.AppendUint64(dst, v.Position)
+		case v.Reason != ReasonNone:
+			dst = append(dst, v.Reason)
+			dst = append(dst, v.Text...)
 		}
 		return dst, nil
 	case Data:
@@ -361,8 +409,17 @@ func decodeControl(p []byte) (Frame, error) {
 		return nil, malformed("FILE_CONTROL control type %d unknown", p[2])
 	}
 	want := controlShort
-	if c.Type == Seek {
-		want = MaxControlPayload
+	switch {
+	case c.Type == Seek:
+		want = seekPayload
+	case c.Type == Kill && len(p) > controlShort:
+		// The reason addon: a reason byte (never ReasonNone, which is
+		// the 3-byte form) and its text.
+		c.Reason, c.Text = p[controlShort], string(p[controlShort+1:])
+		if c.Reason == ReasonNone {
+			return nil, malformed("FILE_CONTROL KILL with reason 0 (a plain KILL has 3 bytes)")
+		}
+		want = len(p)
 	}
 	if len(p) != want {
 		return nil, malformed("FILE_CONTROL %s payload is %d bytes, want %d", c.Type, len(p), want)

@@ -36,6 +36,8 @@ func validFrames() []Frame {
 		Data{FileNumber: 4, Data: []byte{}},
 		Data{FileNumber: 4, Data: []byte("hello")},
 		Data{FileNumber: 200, Data: bytes.Repeat([]byte{0xAB}, DefaultMaxData)},
+		Control{SendReceive: FileWeReceive, FileNumber: 7, Type: Kill, Reason: ReasonNoSpace},
+		Control{SendReceive: FileWeReceive, FileNumber: 7, Type: Kill, Reason: ReasonFailed, Text: strings.Repeat("é", MaxReasonText/2)},
 	}
 	for _, t := range []ControlType{Accept, Pause, Kill, SendAck} {
 		fs = append(fs, Control{SendReceive: FileWeReceive, FileNumber: 2, Type: t})
@@ -165,7 +167,11 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"unknown packet id", rawFrame(99, []byte{1}), 0, false, "unknown packet id 99"},
 		{"sendrequest too long", rawFrame(80, srPayload(0, 1, strings.Repeat("a", 256))), 0, true, "name over 255"},
-		{"control too long", rawFrame(81, make([]byte, 12)), 0, true, "FILE_CONTROL payload length 12"},
+		{"control too long", rawFrame(81, make([]byte, MaxControlPayload+1)), 0, true, "FILE_CONTROL payload length 205"},
+		{"accept with a tail", rawFrame(81, []byte{1, 0, 0, 9}), 0, false, "FILE_CONTROL ACCEPT payload is 4 bytes, want 3"},
+		{"kill reason 0", rawFrame(81, []byte{1, 0, 2, 0}), 0, false, "KILL with reason 0"},
+		{"kill reason unknown", rawFrame(81, []byte{1, 0, 2, 7, 'x'}), 0, false, "KILL reason 7 unknown"},
+		{"kill reason text not utf-8", rawFrame(81, []byte{1, 0, 2, 2, 0xff}), 0, false, "not valid UTF-8"},
 		{"data over maxData", rawFrame(82, make([]byte, 1+17)), 16, true, "FILE_DATA payload"},
 		{"data over default", rawFrame(82, make([]byte, 2+DefaultMaxData)), 0, true, "FILE_DATA payload"},
 		{"sendrequest short", rawFrame(80, srPayload(0, 1, "")[:20]), 0, false, "FILE_SENDREQUEST payload is 20 bytes"},

@@ -77,9 +77,11 @@ func (s *memSource) Open(_ context.Context, index int, offset int64) (io.ReadClo
 // memSink records what the receiver asks of it and keeps part files in
 // memory.
 type memSink struct {
-	refuse   error             // Decide's answer
-	have     map[string][]byte // name -> what a part file starts with
-	closeErr error             // Close(complete=true)'s answer
+	refuse    error             // Decide's answer
+	have      map[string][]byte // name -> what a part file starts with
+	closeErr  error             // Close(complete=true)'s answer
+	createErr error             // Create's answer, if set
+	writeErr  error             // WriteAt's answer, if set
 	// commitDelay makes each Commit take this long, as a slow fsync.
 	commitDelay time.Duration
 
@@ -98,6 +100,9 @@ func (s *memSink) Decide(_ context.Context, o sdk.Offer) error {
 func (s *memSink) Create(_ context.Context, index int) (sdk.PartFile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.createErr != nil {
+		return nil, s.createErr
+	}
 	if len(s.offers) == 0 || index < 0 || index >= len(s.offers[len(s.offers)-1].Files) {
 		return nil, fmt.Errorf("create file %d: %w", index, sdk.ErrNotFound)
 	}
@@ -142,6 +147,9 @@ func (p *memPart) WriteAt(b []byte, off int64) (int, error) {
 	defer p.mu.Unlock()
 	if p.closed {
 		return 0, errors.New("write after close")
+	}
+	if p.sink.writeErr != nil {
+		return 0, p.sink.writeErr
 	}
 	if end := off + int64(len(b)); end > int64(len(p.data)) {
 		p.data = append(p.data, make([]byte, end-int64(len(p.data)))...)
@@ -232,6 +240,15 @@ func (p *peer) write(fs ...Frame) error {
 func ack(fn uint8) Control  { return Control{SendReceive: FileWeReceive, FileNumber: fn, Type: SendAck} }
 func acc(fn uint8) Control  { return Control{SendReceive: FileWeReceive, FileNumber: fn, Type: Accept} }
 func kill(fn uint8) Control { return Control{SendReceive: FileWeReceive, FileNumber: fn, Type: Kill} }
+
+// hello is the sender's first frame: it reads KILL reasons.
+func hello() Control { return Control{SendReceive: FileWeSend, Type: SendAck} }
+
+// killWhy is a KILL with a reason, as a receiver sends to a sender that
+// said hello.
+func killWhy(fn, why uint8, text string) Control {
+	return Control{SendReceive: FileWeReceive, FileNumber: fn, Type: Kill, Reason: why, Text: text}
+}
 func pause(fn uint8) Control {
 	return Control{SendReceive: FileWeReceive, FileNumber: fn, Type: Pause}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 // receiveBufferSize is the size of the receiver's write buffer: it only
@@ -46,6 +47,9 @@ type receiver struct {
 	last *answer
 	// cur is the file being received; nil between files.
 	cur *incoming
+	// reasons says the sender reads KILL reasons (it said so with its
+	// hello, a SEND_ACK of its own before its first request).
+	reasons bool
 }
 
 // readBuffer is the receiver's read buffer: the stream from the core
@@ -122,7 +126,11 @@ func (r *receiver) readFailed(ctx context.Context, err error) error {
 	case errors.Is(err, ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("ftv2a: bad frame from sender: %w", err)
 	case cur != nil:
-		return fmt.Errorf("ftv2a: sender went away after %d of %d bytes of %q (%v): %w", cur.held, cur.req.Size, cur.req.Name, err, sdk.ErrOffline)
+		if reason.Of(err) == reason.Integrity {
+			// The way back may still be whole: tell the sender why.
+			r.kill(cur.req.FileNumber, err)
+		}
+		return fmt.Errorf("ftv2a: sender went away after %d of %d bytes of %q (%w): %w", cur.held, cur.req.Size, cur.req.Name, err, sdk.ErrOffline)
 	}
 	return fmt.Errorf("ftv2a: sender went away between files (%v): %w", err, sdk.ErrOffline)
 }
@@ -149,6 +157,19 @@ func (r *receiver) abort(ctx context.Context) {
 		r.Log.Warn("ftv2a: closing an interrupted file failed", "file", c.req.Name, "err", err)
 	}
 	r.Log.Info("ftv2a: file interrupted: part file kept", "file", c.req.Name, "held", c.held, "size", c.req.Size)
+}
+
+// kill gives up file fn because of err: a KILL with err's reason and text
+// to a sender that reads them, a plain KILL to another. It writes as well
+// as the stream allows; the caller returns err anyway.
+func (r *receiver) kill(fn uint8, err error) {
+	c := Control{SendReceive: FileWeReceive, FileNumber: fn, Type: Kill}
+	if r.reasons {
+		c = killFor(fn, err)
+	}
+	if WriteFrame(r.Writer, c) == nil {
+		_ = r.Writer.Flush()
+	}
 }
 
 // control writes a control about a file this side receives and flushes.
@@ -239,7 +260,15 @@ func (r *receiver) refuse(req SendRequest, why error) error {
 		r.Log.Warn("ftv2a: file refused: cannot take it", "file", req.Name, "size", req.Size, "err", why)
 	}
 	r.last = &answer{req: req}
-	if err := r.control(req.FileNumber, Kill); err != nil {
+	c := Control{SendReceive: FileWeReceive, FileNumber: req.FileNumber, Type: Kill}
+	if r.reasons {
+		c = killFor(req.FileNumber, why)
+	}
+	err := WriteFrame(r.Writer, c)
+	if err == nil {
+		err = r.Writer.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("ftv2a: refuse %q: %v: %w", req.Name, err, sdk.ErrOffline)
 	}
 	return nil
@@ -265,7 +294,8 @@ func (r *receiver) onData(ctx context.Context, d Data) error {
 	}
 	if _, err := c.part.WriteAt(d.Data, int64(c.held)); err != nil {
 		c.broken = true
-		_ = r.control(c.req.FileNumber, Kill)
+		err = reason.Wrap(err)
+		r.kill(c.req.FileNumber, err)
 		return fmt.Errorf("ftv2a: write %q at %d: %w", c.req.Name, c.held, err)
 	}
 	c.held += n
@@ -338,7 +368,8 @@ func (r *receiver) settle(c *incoming, wait bool) error {
 	c.inflight = nil
 	if err != nil {
 		c.broken = true
-		_ = r.control(c.req.FileNumber, Kill)
+		err = reason.Wrap(err)
+		r.kill(c.req.FileNumber, err)
 		return fmt.Errorf("ftv2a: commit %q up to %d: %w", c.req.Name, c.inflightTo, err)
 	}
 	c.committed = c.inflightTo
@@ -356,7 +387,8 @@ func (r *receiver) commit(ctx context.Context, c *incoming) error {
 	}
 	if err := c.part.Commit(ctx, int64(c.committed), int64(c.held-c.committed)); err != nil {
 		c.broken = true
-		_ = r.control(c.req.FileNumber, Kill)
+		err = reason.Wrap(err)
+		r.kill(c.req.FileNumber, err)
 		return fmt.Errorf("ftv2a: commit %q up to %d: %w", c.req.Name, c.held, err)
 	}
 	c.committed = c.held
@@ -374,7 +406,12 @@ func (r *receiver) finish(ctx context.Context) error {
 	}
 	r.cur = nil
 	if err := c.part.Close(ctx, true); err != nil {
+		err = reason.Wrap(err)
 		r.Log.Warn("ftv2a: finishing the file failed: not confirmed to the sender", "file", c.req.Name, "err", err)
+		if r.reasons {
+			// A KILL with a reason is never "finished".
+			r.kill(c.req.FileNumber, err)
+		}
 		return fmt.Errorf("ftv2a: finish %q: %w", c.req.Name, err)
 	}
 	if err := r.control(c.req.FileNumber, Kill); err != nil {
@@ -389,6 +426,11 @@ func (r *receiver) finish(ctx context.Context) error {
 // the receiver, which simply waits for data.
 func (r *receiver) onControl(ctx context.Context, c Control) error {
 	cur := r.cur
+	if c.SendReceive == FileWeSend && c.Type == SendAck && cur == nil {
+		// The sender's hello: it reads KILL reasons.
+		r.reasons = true
+		return nil
+	}
 	if c.SendReceive != FileWeSend || cur == nil || c.FileNumber != cur.req.FileNumber {
 		r.Log.Debug("ftv2a: ignoring a control about no current file", "control", c.Type.String(),
 			"file_number", c.FileNumber, "send_receive", c.SendReceive)

@@ -352,12 +352,12 @@ func TestReceiveStreamReset(t *testing.T) {
 
 // TestFinishFailsEndToEnd has the receiving core refuse the finished file
 // (its Close fails, as on a hash mismatch): the receiver sends no
-// confirmation and closes the stream, and the sender fails with an error
-// wrapping sdk.ErrOffline.
+// confirmation but a KILL with the reason, and the sender fails with an
+// error wrapping sdk.ErrHashMismatch that says it was not confirmed.
 func TestFinishFailsEndToEnd(t *testing.T) {
 	p, _ := newProtocol(t, Config{})
 	a, b := tcpPair(t)
-	sink := &memSink{closeErr: errors.New("sha256 mismatch")}
+	sink := &memSink{closeErr: fmt.Errorf("sha256 mismatch: %w", sdk.ErrHashMismatch)}
 	offer, src := oneFile("bad.bin", randomBytes(100_000, 6))
 	errc := runAsync(func() error { return p.Receive(plugintest.Context(t), sdk.ReceiveRequest{Stream: b, Sink: sink}) })
 	sendErr := p.Send(plugintest.Context(t), sdk.SendRequest{Stream: a, Offer: offer, Source: src})
@@ -365,8 +365,8 @@ func TestFinishFailsEndToEnd(t *testing.T) {
 	if recvErr == nil || !strings.Contains(recvErr.Error(), "sha256 mismatch") {
 		t.Errorf("Receive: %v, want the Close error", recvErr)
 	}
-	if !errors.Is(sendErr, sdk.ErrOffline) || !strings.Contains(sendErr.Error(), "before confirming") {
-		t.Errorf("Send: %v, want an unconfirmed file wrapping sdk.ErrOffline", sendErr)
+	if !errors.Is(sendErr, sdk.ErrHashMismatch) || !strings.Contains(sendErr.Error(), "sha256 mismatch") {
+		t.Errorf("Send: %v, want an unconfirmed file wrapping sdk.ErrHashMismatch", sendErr)
 	}
 }
 

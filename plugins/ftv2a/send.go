@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 const (
@@ -122,6 +123,12 @@ type sender struct {
 // of its own (see lifecycle.Conversation.Run).
 func (s *sender) run(ctx context.Context) error {
 	return s.Run(ctx, s.readLoop, func() error {
+		// The hello (reason addon): a SEND_ACK from the sender, which a
+		// receiver without the addon ignores as a control about no
+		// current file, tells one with it that KILLs may carry reasons.
+		if err := WriteFrame(s.Writer, Control{SendReceive: FileWeSend, Type: SendAck}); err != nil {
+			return fmt.Errorf("ftv2a: hello: %w", err)
+		}
 		for i := range s.files {
 			if err := s.sendFile(ctx, i); err != nil {
 				// Tell the receiver nothing more comes; it keeps what it
@@ -201,6 +208,8 @@ func (s *sender) filter(ctx context.Context, fn uint8, ev event) (Control, bool,
 			return Control{}, false, s.Err(ctx)
 		case errors.Is(ev.err, ErrMalformed) && !errors.Is(ev.err, io.ErrUnexpectedEOF):
 			return Control{}, false, fmt.Errorf("ftv2a: bad frame from receiver: %w", ev.err)
+		case reason.Of(ev.err) == reason.Integrity:
+			return Control{}, false, fmt.Errorf("ftv2a: reading the receiver's controls: %w", ev.err)
 		}
 		return Control{}, false, &linkError{ev.err}
 	}
@@ -275,7 +284,7 @@ func (s *sender) request(ctx context.Context, req *SendRequest) error {
 		case c.Type == SendAck:
 			return nil
 		case c.Type == Kill:
-			return refused(req.Name)
+			return killed(req.Name, c)
 		default:
 			return fmt.Errorf("ftv2a: file %q: receiver sent %s before SEND_ACK", req.Name, c.Type)
 		}
@@ -287,8 +296,43 @@ func (s *sender) request(ctx context.Context, req *SendRequest) error {
 	}
 }
 
-func refused(name string) error {
-	return fmt.Errorf("ftv2a: file %q: %w", name, sdk.ErrRefused)
+// killed is the error for a KILL before ACCEPT: a refusal, or with a
+// reason other than refused, the cause it names (a full disk).
+func killed(name string, c Control) error {
+	switch c.Reason {
+	case ReasonNone:
+		return fmt.Errorf("ftv2a: file %q: %w", name, sdk.ErrRefused)
+	case ReasonRefused:
+		return fmt.Errorf("ftv2a: file %q: %w: %s", name, sdk.ErrRefused, c.Text)
+	}
+	return killError(name, c)
+}
+
+// lastWordWait bounds how long a sender whose write failed looks for the
+// receiver's KILL with a reason, written just before it closed.
+const lastWordWait = 250 * time.Millisecond
+
+// lastWord returns the cause the receiver gave for closing, if a KILL
+// with a reason about file fn arrives within lastWordWait, else err.
+func (s *sender) lastWord(fn uint8, name string, err error) error {
+	t := time.NewTimer(lastWordWait)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return err
+		case ev := <-s.events:
+			if ev.err != nil {
+				if reason.Of(ev.err) == reason.Integrity {
+					return fmt.Errorf("%w (reading the receiver's controls: %w)", err, ev.err)
+				}
+				return err
+			}
+			if ev.c.Type == Kill && ev.c.Reason != ReasonNone && ev.c.FileNumber == fn && ev.c.SendReceive == FileWeReceive {
+				return fmt.Errorf("%w (%w)", killError(name, ev.c), err)
+			}
+		}
+	}
 }
 
 // decision waits for the receiver's ACCEPT, after an optional SEEK, and
@@ -308,7 +352,7 @@ func (s *sender) decision(ctx context.Context, req *SendRequest) (uint64, error)
 		case Accept:
 			return pos, nil
 		case Kill:
-			return 0, refused(req.Name)
+			return 0, killed(req.Name, c)
 		case Seek:
 			if c.Position > req.Size {
 				s.kill(req.FileNumber)
@@ -355,7 +399,7 @@ func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) 
 				return s.Err(ctx)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("ftv2a: read %q at %d: the source ended before the size offered, %d", req.Name, done, req.Size)
+				return fmt.Errorf("ftv2a: read %q at %d: the source ended before the size offered, %d: %w", req.Name, done, req.Size, sdk.ErrSourceChanged)
 			}
 			return fmt.Errorf("ftv2a: read %q at %d: %w", req.Name, done, err)
 		}
@@ -366,7 +410,7 @@ func (s *sender) data(ctx context.Context, i int, req *SendRequest, pos uint64) 
 			if ctx.Err() != nil {
 				return s.Err(ctx)
 			}
-			return fmt.Errorf("ftv2a: %w while sending %q at %d of %d: %v", sdk.ErrOffline, req.Name, done, req.Size, err)
+			return s.lastWord(fn, req.Name, fmt.Errorf("ftv2a: %w while sending %q at %d of %d: %v", sdk.ErrOffline, req.Name, done, req.Size, err))
 		}
 		done += uint64(n)
 		s.progress(i, done)
@@ -412,6 +456,9 @@ func (s *sender) controlsWhileSending(ctx context.Context, req *SendRequest, don
 			}
 			paused = false
 		case Kill:
+			if c.Reason != ReasonNone {
+				return fmt.Errorf("%w, after %d of %d bytes", killError(req.Name, c), done, req.Size)
+			}
 			return fmt.Errorf("ftv2a: file %q: the receiver cancelled it after %d of %d bytes", req.Name, done, req.Size)
 		case Seek:
 			s.kill(req.FileNumber)
@@ -429,7 +476,7 @@ func (s *sender) confirmation(ctx context.Context, req *SendRequest) error {
 		if ctx.Err() != nil {
 			return s.Err(ctx)
 		}
-		return fmt.Errorf("ftv2a: %w while sending %q: %v", sdk.ErrOffline, req.Name, err)
+		return s.lastWord(req.FileNumber, req.Name, fmt.Errorf("ftv2a: %w while sending %q: %v", sdk.ErrOffline, req.Name, err))
 	}
 	for {
 		c, err := s.next(ctx, req.FileNumber, false)
@@ -442,6 +489,9 @@ func (s *sender) confirmation(ctx context.Context, req *SendRequest) error {
 		}
 		switch c.Type {
 		case Kill:
+			if c.Reason != ReasonNone {
+				return killError(req.Name, c)
+			}
 			s.Log.Debug("ftv2a: file confirmed", "file", req.Name, "size", req.Size)
 			return nil
 		case Seek:

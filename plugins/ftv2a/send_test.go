@@ -126,9 +126,13 @@ func receiveAll(pr *peer, fn uint8, size, from uint64, answer []Frame, during fu
 }
 
 // expectRequest reads the next frame, which must be the FILE_SENDREQUEST of
-// file fn.
+// file fn, after the sender's hello (a SEND_ACK of its own, the reason
+// addon) if it comes first.
 func expectRequest(pr *peer, fn uint8) (SendRequest, error) {
 	f, err := pr.r.Next()
+	if c, ok := f.(Control); err == nil && ok && c == hello() {
+		f, err = pr.r.Next()
+	}
 	if err != nil {
 		return SendRequest{}, err
 	}

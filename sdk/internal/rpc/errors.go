@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/pb"
+	"github.com/ferry-p2p/ferry/sdk/record"
 )
 
 // errorTable maps the SDK's sentinel errors to the wire codes carried in a
@@ -27,6 +28,11 @@ var errorTable = []struct {
 	{"not_configured", codes.FailedPrecondition, sdk.ErrNotConfigured},
 	{"closed", codes.FailedPrecondition, sdk.ErrClosed},
 	{"refused", codes.PermissionDenied, sdk.ErrRefused},
+	// Causes before "offline": a stream that broke because a record was
+	// altered, or a disk that filled, wraps ErrOffline too.
+	{"no_space", codes.ResourceExhausted, sdk.ErrNoSpace},
+	{"integrity", codes.DataLoss, record.ErrIntegrity},
+	{"source_changed", codes.FailedPrecondition, sdk.ErrSourceChanged},
 	{"offline", codes.Unavailable, sdk.ErrOffline},
 	{"not_processed", codes.Aborted, sdk.ErrNotProcessed},
 	{"hash_mismatch", codes.DataLoss, sdk.ErrHashMismatch},
