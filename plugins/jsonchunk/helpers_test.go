@@ -129,6 +129,9 @@ type diskSink struct {
 	refuse error
 	// afterCommit, if set, runs after each Commit (to corrupt a file).
 	afterCommit func(name string, f *os.File, off, n int64)
+	// createErr and writeErr, if set, are what Create and WriteAt
+	// answer (a full disk).
+	createErr, writeErr error
 
 	mu       sync.Mutex
 	offers   []sdk.Offer
@@ -163,6 +166,9 @@ func (s *diskSink) Create(_ context.Context, index int) (sdk.PartFile, error) {
 	defer s.mu.Unlock()
 	if len(s.offers) == 0 || s.refuse != nil {
 		return nil, errors.New("create before an accepted Decide")
+	}
+	if s.createErr != nil {
+		return nil, s.createErr
 	}
 	o := s.offers[len(s.offers)-1]
 	if index < 0 || index >= len(o.Files) {
@@ -239,6 +245,9 @@ func (p *diskPart) WriteAt(b []byte, off int64) (int, error) {
 	case off < 0 || off+int64(len(b)) > p.df.size:
 		p.s.mu.Unlock()
 		return 0, fmt.Errorf("write [%d, %d) outside %d bytes", off, off+int64(len(b)), p.df.size)
+	case p.s.writeErr != nil:
+		p.s.mu.Unlock()
+		return 0, p.s.writeErr
 	}
 	if len(p.df.committed.Gaps(off, off+int64(len(b)))) != 1 || p.df.committed.Gaps(off, off+int64(len(b)))[0] != [2]int64{off, off + int64(len(b))} {
 		p.s.rewrites++

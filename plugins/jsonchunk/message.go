@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 // Sentinel errors of the wire layer. Every decoding (and encoding
@@ -105,10 +107,20 @@ const (
 	CodeRetry = "retry"
 	// CodeHashMismatch: a file failed its SHA-256 check.
 	CodeHashMismatch = "hash_mismatch"
+	// CodeNoSpace (version 2): the receiver's disk is full; the part
+	// files are kept and the transfer resumes once it has room. To a
+	// version-1 sender the receiver says CodeRetry instead.
+	CodeNoSpace = reason.NoSpace
+	// CodeIntegrity (version 2): a record from the sender failed to
+	// authenticate: the stream was altered on the path. It answers the
+	// AUTHENTICATION's message ID, whatever chunk was being read.
+	CodeIntegrity = reason.Integrity
 )
 
-// ExtensionVersion is the version of the "ferry" extension objects.
-const ExtensionVersion = 1
+// ExtensionVersion is the version of the "ferry" extension objects: 2
+// adds the codes CodeNoSpace and CodeIntegrity, which a receiver sends
+// only to a sender of version 2 or later.
+const ExtensionVersion = 2
 
 // Message is one decoded message: an [*Authentication], a [*Response] or
 // a [*Transfer].

@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 const (
@@ -173,7 +174,11 @@ func (r *receiver) readFailed(err error) error {
 		got += f.held.Total()
 		total += f.info.Size
 	}
-	return fmt.Errorf("jsonchunk: the sender went away with %d of %d bytes of transfer %s received (%v): %w", got, total, r.tid, err, sdk.ErrOffline)
+	if reason.Of(err) == reason.Integrity && r.auth.Ferry != nil && r.auth.Ferry.V >= 2 {
+		// The way back may still be whole: tell the sender why.
+		r.respond(&Response{MessageID: r.auth.MessageID, Response: Error, Reason: err.Error(), Ferry: &ResponseExtension{Code: CodeIntegrity}})
+	}
+	return fmt.Errorf("jsonchunk: the sender went away with %d of %d bytes of transfer %s received (%w): %w", got, total, r.tid, err, sdk.ErrOffline)
 }
 
 // negotiate picks the mode and chunk size for a. It returns the refusal

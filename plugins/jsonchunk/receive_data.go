@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 // openFiles creates the part file of every file, learns what each holds,
@@ -23,8 +24,8 @@ func (r *receiver) openFiles(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return r.Err(ctx)
 			}
-			why := fmt.Errorf("create the part file of %q: %w", f.info.Name, err)
-			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: CodeRetry}}
+			why := fmt.Errorf("create the part file of %q: %w", f.info.Name, reason.Wrap(err))
+			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: r.retryCode(why)}}
 			r.respond(r.answer)
 			return fmt.Errorf("jsonchunk: transfer %s: %w", r.tid, why)
 		}
@@ -164,7 +165,7 @@ func (r *receiver) onChunk(t *Transfer) error {
 		return fmt.Errorf("jsonchunk: bad TRANSFER from the sender: %w", err)
 	}
 	if err := r.write(t); err != nil {
-		r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: "write failed: " + err.Error()})
+		r.respond(r.failed(t.MessageID, "write failed: ", err))
 		return err
 	}
 	r.pool.put(t.Data)
@@ -180,7 +181,7 @@ func (r *receiver) write(t *Transfer) error {
 	for _, g := range f.held.Gaps(t.Offset, end) {
 		for _, w := range f.pend.Gaps(g[0], g[1]) {
 			if _, err := f.part.WriteAt(t.Data[w[0]-t.Offset:w[1]-t.Offset], w[0]); err != nil {
-				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], err)
+				return fmt.Errorf("jsonchunk: write %q at %d: %w", f.info.Name, w[0], reason.Wrap(err))
 			}
 			f.pend.Add(w[0], w[1])
 		}
@@ -250,7 +251,8 @@ func (r *receiver) commitBatch(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return r.Err(ctx)
 				}
-				r.respond(&Response{MessageID: last[i], Response: Error, Reason: "commit failed: " + err.Error()})
+				err = reason.Wrap(err)
+				r.respond(r.failed(last[i], "commit failed: ", err))
 				return fmt.Errorf("jsonchunk: commit [%d, %d) of %q: %w", rg[0], rg[1], f.info.Name, err)
 			}
 			f.held.Add(rg[0], rg[1])
@@ -302,8 +304,9 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 		f.part = nil // the core discarded it
 		return r.mismatch(ctx, i, answerTo, err)
 	}
+	err = reason.Wrap(err)
 	r.Log.Warn("jsonchunk: finishing the file failed: not confirmed to the sender", "file", f.info.Name, "err", err)
-	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "finishing the file failed: " + err.Error(), Ferry: &ResponseExtension{Code: CodeRetry, File: &i}})
+	r.respond(&Response{MessageID: answerTo, Response: Error, Reason: "finishing the file failed: " + err.Error(), Ferry: &ResponseExtension{Code: r.retryCode(err), File: &i}})
 	return fmt.Errorf("jsonchunk: finish %q: %w", f.info.Name, err)
 }
 
@@ -337,4 +340,25 @@ func (r *receiver) abort(ctx context.Context) {
 		f.part = nil
 		r.Log.Info("jsonchunk: file interrupted: part file kept", "file", f.info.Name, "held", f.held.Total(), "size", f.info.Size)
 	}
+}
+
+// retryCode is the code of an Error about err, a failure that a later
+// connection may get past: CodeNoSpace for a full disk to a sender that
+// knows it (version 2), CodeRetry otherwise.
+func (r *receiver) retryCode(err error) string {
+	if r.auth != nil && r.auth.Ferry != nil && r.auth.Ferry.V >= 2 && reason.Of(err) == reason.NoSpace {
+		return CodeNoSpace
+	}
+	return CodeRetry
+}
+
+// failed is the Error answering message id after err, prefixed by what
+// failed; it carries a code only where a version-2 sender learns from it
+// (a full disk), as version 1 answered such failures without one.
+func (r *receiver) failed(id, what string, err error) *Response {
+	resp := &Response{MessageID: id, Response: Error, Reason: what + err.Error()}
+	if code := r.retryCode(err); code != CodeRetry {
+		resp.Ferry = &ResponseExtension{Code: code}
+	}
+	return resp
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/lifecycle"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 const (
@@ -262,9 +263,34 @@ func (s *sender) linkFailed(err error) error {
 			sent += f.held + f.acked
 			total += f.info.Size
 		}
-		return fmt.Errorf("jsonchunk: %w while sending transfer %s (%d of %d bytes confirmed): %v", sdk.ErrOffline, s.offer.TransferID, sent, total, le.err)
+		return s.lastWord(fmt.Errorf("jsonchunk: %w while sending transfer %s (%d of %d bytes confirmed): %w", sdk.ErrOffline, s.offer.TransferID, sent, total, le.err))
 	}
 	return err
+}
+
+// lastWordWait bounds how long a sender whose stream failed looks for the
+// receiver's Error with a cause, written just before it closed.
+const lastWordWait = 250 * time.Millisecond
+
+// lastWord returns the cause the receiver gave for closing (an Error with
+// CodeIntegrity or CodeNoSpace), if one arrives within lastWordWait,
+// wrapped around err; else err.
+func (s *sender) lastWord(err error) error {
+	t := time.NewTimer(lastWordWait)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return err
+		case ev := <-s.events:
+			if ev.err != nil {
+				return err
+			}
+			if e := ev.r.Ferry; ev.r.Response == Error && e != nil && (e.Code == CodeIntegrity || e.Code == CodeNoSpace) {
+				return fmt.Errorf("%w (%w)", reason.FromPeer("jsonchunk: the receiver stopped the transfer", e.Code, ev.r.Reason), err)
+			}
+		}
+	}
 }
 
 // unconfirmed is the error of a receiver that acknowledged every chunk
@@ -315,7 +341,7 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 			return false, s.Err(ctx)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return false, fmt.Errorf("jsonchunk: read %q at %d: the source ended before the size offered, %d", f.info.Name, s.pos, f.info.Size)
+			return false, fmt.Errorf("jsonchunk: read %q at %d: the source ended before the size offered, %d: %w", f.info.Name, s.pos, f.info.Size, sdk.ErrSourceChanged)
 		}
 		return false, fmt.Errorf("jsonchunk: read %q at %d: %w", f.info.Name, s.pos, err)
 	}
@@ -358,6 +384,9 @@ func (s *sender) sendChunk(ctx context.Context) (bool, error) {
 
 // onResponse takes in a RESPONSE while chunks flow.
 func (s *sender) onResponse(ctx context.Context, r *Response) error {
+	if e := r.Ferry; r.Response == Error && e != nil && (e.Code == CodeIntegrity || e.Code == CodeNoSpace) {
+		return reason.FromPeer(fmt.Sprintf("jsonchunk: transfer %s: the receiver stopped it", s.offer.TransferID), e.Code, r.Reason)
+	}
 	c, ok := s.inflight[r.MessageID]
 	if !ok {
 		s.Log.Debug("jsonchunk: ignoring a RESPONSE to no chunk in flight", "message_id", r.MessageID, "response", r.Response)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 // authFor builds the AUTHENTICATION of offer, checking that the wire can
@@ -112,6 +113,8 @@ func (s *sender) answered(ctx context.Context, r *Response) error {
 			return s.mismatch(ctx, r)
 		case e != nil && e.Code == CodeRetry:
 			return fmt.Errorf("jsonchunk: the receiver could not take the transfer now: %s", r.Reason)
+		case e != nil && (e.Code == CodeNoSpace || e.Code == CodeIntegrity):
+			return reason.FromPeer("jsonchunk: the receiver could not take the transfer now", e.Code, r.Reason)
 		}
 		return fmt.Errorf("jsonchunk: transfer %s: %w: %s", s.offer.TransferID, sdk.ErrRefused, r.Reason)
 	}
