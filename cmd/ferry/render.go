@@ -161,6 +161,10 @@ func (r *renderer) event(e node.Event) {
 			r.printf("[%s] verified %s (%s)\n", who, e.File, size(e.Total))
 		}
 	case node.EventRetry:
+		if e.Code == node.CodeNoSpace || e.Code == node.CodeIntegrity { // the message names the cause
+			r.printf("[%s] %s\n", who, e.Message)
+			break
+		}
 		r.printf("[%s] %s\n", who, r.retryLine(r.get(e.Transfer), who, e))
 	case node.EventDone:
 		s := r.transfers[e.Transfer]

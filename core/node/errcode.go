@@ -13,18 +13,21 @@ import (
 // The stable codes of error events ([Event.Code]), for programs that read
 // --json output; the message is for people and may change.
 const (
-	CodeOffline      = "offline"       // the peer was not found, or went away
-	CodeRefused      = "refused"       // the receiver refused
-	CodeNotProcessed = "not_processed" // the receiver never processed the request
-	CodeNoAnswer     = "no_answer"     // no ACCEPT or REFUSE in time
-	CodeAmbiguous    = "ambiguous"     // the peer named matches several
-	CodeBadPeerID    = "bad_peer_id"   // a mistyped peer ID
-	CodeSelf         = "self"          // this device's own ID
-	CodeIdentity     = "identity"      // the peer proved another identity
-	CodeHashMismatch = "hash_mismatch" // a file arrived corrupt
-	CodeTooLarge     = "too_large"     // the offer does not fit a signaling message
-	CodeCancelled    = "cancelled"     // interrupted here (Ctrl-C)
-	CodeFailed       = "failed"        // anything else
+	CodeOffline      = "offline"        // the peer was not found, or went away
+	CodeRefused      = "refused"        // the receiver refused
+	CodeNotProcessed = "not_processed"  // the receiver never processed the request
+	CodeNoAnswer     = "no_answer"      // no ACCEPT or REFUSE in time
+	CodeAmbiguous    = "ambiguous"      // the peer named matches several
+	CodeBadPeerID    = "bad_peer_id"    // a mistyped peer ID
+	CodeSelf         = "self"           // this device's own ID
+	CodeIdentity     = "identity"       // the peer proved another identity
+	CodeHashMismatch = "hash_mismatch"  // a file arrived corrupt
+	CodeNoSpace      = "no_space"       // the receiver's disk is full (the transfer waits, then resumes)
+	CodeIntegrity    = "integrity"      // the stream was altered on the path (tampering or corruption)
+	CodeChanged      = "source_changed" // a file changed while it was sent
+	CodeTooLarge     = "too_large"      // the offer does not fit a signaling message
+	CodeCancelled    = "cancelled"      // interrupted here (Ctrl-C)
+	CodeFailed       = "failed"         // anything else
 )
 
 // ErrorCode returns the stable code of err, for error events.
@@ -51,6 +54,12 @@ func ErrorCode(err error) string {
 		return CodeIdentity
 	case errors.Is(err, transfer.ErrHashMismatch), errors.Is(err, sdk.ErrHashMismatch):
 		return CodeHashMismatch
+	case errors.Is(err, sdk.ErrNoSpace):
+		return CodeNoSpace
+	case errors.Is(err, sdk.ErrSourceChanged), errors.Is(err, transfer.ErrFileChanged):
+		return CodeChanged
+	case altered(err):
+		return CodeIntegrity
 	case errors.Is(err, ErrMessageTooLarge):
 		return CodeTooLarge
 	case errors.Is(err, sdk.ErrOffline):

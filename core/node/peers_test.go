@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/identity"
 	"github.com/ferry-p2p/ferry/core/secure"
 	"github.com/ferry-p2p/ferry/sdk"
+	"github.com/ferry-p2p/ferry/sdk/record"
 )
 
 func peerWith(first byte, name string) sdk.PeerInfo {
@@ -152,7 +153,7 @@ func TestCarrying(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "folder/xxx") {
 					t.Fatalf("error %v, want one naming the file and %q", err, tc.wantErr)
 				}
-				if retryable(context.Background(), err) {
+				if classify(context.Background(), err) != permanent {
 					t.Errorf("error %v would be retried; it cannot succeed", err)
 				}
 				return
@@ -177,6 +178,9 @@ func TestErrorCode(t *testing.T) {
 		CodeHashMismatch: fmt.Errorf("x: %w", sdk.ErrHashMismatch),
 		CodeTooLarge:     fmt.Errorf("x: %w", ErrMessageTooLarge),
 		CodeCancelled:    fmt.Errorf("x: %w", context.Canceled),
+		CodeNoSpace:      fmt.Errorf("x: %w", sdk.ErrNoSpace),
+		CodeIntegrity:    fmt.Errorf("x: %w", record.ErrIntegrity),
+		CodeChanged:      fmt.Errorf("x: %w", sdk.ErrSourceChanged),
 		CodeFailed:       errors.New("disk on fire"),
 	}
 	for want, err := range cases {

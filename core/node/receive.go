@@ -48,7 +48,12 @@ type server struct {
 	mu         sync.Mutex
 	active     map[string]*handler              // peer+transfer -> running handler
 	candidates map[string]chan *connect.Message // peer+transfer -> the answer waiting for the sender's descriptions
+	conns      map[string]*connCount            // peer+transfer -> connections it ran on, and how many were altered
 }
+
+// connCount counts a transfer's connections on this side, and those on
+// which a record failed to authenticate (the stream altered on the path).
+type connCount struct{ conns, altered int }
 
 type handler struct {
 	cancel context.CancelFunc
@@ -59,7 +64,7 @@ type handler struct {
 // of transfers already accepted, are accepted at once; others go to
 // decide. Files land in inbox.
 func (n *Node) Serve(inbox *transfer.Inbox, autoAccept []sdk.PeerID, decide Decider) {
-	s := &server{n: n, inbox: inbox, decide: decide, auto: map[sdk.PeerID]bool{}, active: map[string]*handler{}, candidates: map[string]chan *connect.Message{}}
+	s := &server{n: n, inbox: inbox, decide: decide, auto: map[sdk.PeerID]bool{}, active: map[string]*handler{}, candidates: map[string]chan *connect.Message{}, conns: map[string]*connCount{}}
 	for _, id := range autoAccept {
 		s.auto[id] = true
 	}
@@ -200,6 +205,7 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	n.emit(e)
 	inc, err = s.connectAndReceive(ctx, from, m, offer, inc, resume, base)
 	if err != nil {
+		err = s.explain(from, m.ID, err)
 		e := base
 		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 		n.emit(e)
@@ -212,6 +218,9 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		}
 		return
 	}
+	s.mu.Lock()
+	delete(s.conns, from.String()+"/"+m.ID)
+	s.mu.Unlock()
 	if inc.Complete() {
 		e := base
 		e.Kind, e.Files, e.Total = EventDone, files, total
@@ -221,6 +230,27 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	e = base
 	e.Kind, e.Message, e.Code = EventError, "the sender stopped before every file arrived; the transfer resumes when it sends again", CodeOffline
 	n.emit(e)
+}
+
+// explain puts the cause of a failed connection of transfer id from peer
+// first, for people: the receiving disk full, or the stream altered on
+// the path on how many of the transfer's connections so far.
+func (s *server) explain(from sdk.PeerID, id string, err error) error {
+	if ErrorCode(err) == CodeNoSpace {
+		return fmt.Errorf("the disk of the receive folder is full: the part files are kept, and the transfer resumes from them when the sender tries again after room is made: %w", err)
+	}
+	if !altered(err) {
+		return err
+	}
+	s.mu.Lock()
+	c := s.conns[from.String()+"/"+id]
+	altered, conns := 0, 0
+	if c != nil {
+		c.altered++
+		altered, conns = c.altered, c.conns
+	}
+	s.mu.Unlock()
+	return fmt.Errorf("%s: %w", alteredHeadline(altered, conns), err)
 }
 
 // expectCandidates registers for the CANDIDATES messages of transfer id
@@ -319,6 +349,13 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 			return inc, err
 		}
 	}
+	s.mu.Lock()
+	key := from.String() + "/" + m.ID
+	if s.conns[key] == nil {
+		s.conns[key] = &connCount{}
+	}
+	s.conns[key].conns++
+	s.mu.Unlock()
 	sk := &sink{s: s, inc: inc, id: m.ID, base: base, from: from, checkToken: n.tokened[pid]}
 	// The sender's hashes of files it offered before hashing them, while
 	// this side runs the record layer (else the plugin's SDK passes them).

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/ferry-p2p/ferry/sdk/record"
 	"io"
@@ -81,7 +80,8 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	src := &source{n: n, inner: man.Source(), man: man, offer: offer, peer: peer.ID}
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
-	delay := 500 * time.Millisecond
+	delay, spaceWait := 500*time.Millisecond, spaceWaitFirst
+	alteredConns := 0 // connections on which a record failed to authenticate
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 || opts.Resume {
 			// The receiver may hold a prefix this side will not read
@@ -116,7 +116,23 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		if lastBreak.IsZero() {
 			lastBreak = time.Now()
 		}
-		if !retryable(ctx, err) || time.Since(lastBreak) > opts.RetryFor {
+		class := classify(ctx, err)
+		headline, wait := "", delay
+		switch {
+		case altered(err):
+			alteredConns++
+			headline = alteredHeadline(alteredConns, attempt+1)
+			n.log.Warn("the stream was altered on the path (tampering or corruption); resuming on a new connection",
+				"peer", peer.ID, "transfer", id, "altered_connections", alteredConns, "connections", attempt+1, "err", err)
+		case class == waitSpace:
+			wait = spaceWait
+			headline = noSpaceHeadline(wait)
+			n.log.Warn("the receiver's disk is full; waiting for room", "peer", peer.ID, "transfer", id, "wait", wait.String(), "err", err)
+		}
+		if headline != "" {
+			err = fmt.Errorf("%s: %w", headline, err)
+		}
+		if class == permanent || time.Since(lastBreak) > opts.RetryFor {
 			e := base
 			e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
 			n.emit(e)
@@ -124,16 +140,20 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		}
 		e := base
 		e.Kind, e.Message, e.Code = EventRetry, err.Error(), ErrorCode(err)
-		e.Attempt, e.WaitMS, e.Until = attempt+2, delay.Milliseconds(), lastBreak.Add(opts.RetryFor)
+		e.Attempt, e.WaitMS, e.Until = attempt+2, wait.Milliseconds(), lastBreak.Add(opts.RetryFor)
 		n.emit(e)
 		// The retry event says it; the log keeps the detail for --log-level debug.
 		n.log.Debug("transfer interrupted; resuming", "peer", peer.ID, "transfer", id, "err", err, "attempt", attempt+1)
 		select {
-		case <-time.After(delay):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		delay = min(delay*2, 4*time.Second)
+		if class == waitSpace {
+			spaceWait = min(spaceWait*2, spaceWaitMost)
+		} else {
+			delay = min(delay*2, 4*time.Second)
+		}
 	}
 }
 
@@ -153,30 +173,6 @@ func manifestFor(offer sdk.Offer, folders []string) (*connect.Manifest, error) {
 // manifestWait bounds the exchange of a manifest on a new connection:
 // sending it and the receiver's check and answer.
 const manifestWait = 2 * time.Minute
-
-// permanentError marks a failure that resuming cannot fix.
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
-
-func retryable(ctx context.Context, err error) bool {
-	var pe permanentError
-	var mismatch *secure.PeerMismatchError
-	switch {
-	case ctx.Err() != nil,
-		errors.As(err, &pe),
-		errors.As(err, &mismatch),
-		errors.Is(err, sdk.ErrRefused),
-		errors.Is(err, sdk.ErrNotProcessed),
-		errors.Is(err, ErrMessageTooLarge),
-		errors.Is(err, connect.ErrBadMessage),
-		errors.Is(err, connect.ErrNoAnswer),
-		errors.Is(err, connect.ErrBadAnswer),
-		errors.Is(err, transfer.ErrHashMismatch):
-		return false
-	}
-	return true
-}
 
 // carrying returns the protocols of protos that can carry every file name
 // of offer (a protocol may bound a name's length: ftv2a's FILE_SENDREQUEST
