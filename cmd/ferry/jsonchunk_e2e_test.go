@@ -388,6 +388,11 @@ func TestFlippedBit(t *testing.T) {
 			if !strings.Contains(recv.stderr.String(), "altered on the path") {
 				t.Errorf("the receiver did not name the integrity failure:\n%s", recv.stderr.String())
 			}
+			// The sender names it too (issue 18, item 3), with the
+			// connection count, not as "peer offline".
+			if said := out + errOut; !strings.Contains(said, "altered on the path") || !strings.Contains(said, "connections of this transfer") {
+				t.Errorf("the sender did not name the integrity failure:\n%s\n%s", out, errOut)
+			}
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/ranges"
+	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
 // Ask is an incoming offer, for a Decider.
@@ -511,7 +512,7 @@ func (k *sink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
 	}
 	p, err := k.inc.Create(ctx, j)
 	if err != nil {
-		return nil, err
+		return nil, reason.Wrap(err) // a full disk reaches the protocol as sdk.ErrNoSpace
 	}
 	f := k.inc.File(j)
 	if d, ok := p.(interface{ Damaged() [][2]int64 }); ok {
@@ -564,14 +565,26 @@ func (p *part) HashState() (int64, []byte) {
 // CommitHashed: see HashState.
 func (p *part) CommitHashed(ctx context.Context, off, n, hashed int64, state []byte) error {
 	if hp, ok := p.PartFile.(*transfer.Part); ok {
-		return hp.CommitHashed(ctx, off, n, hashed, state)
+		return reason.Wrap(hp.CommitHashed(ctx, off, n, hashed, state))
 	}
-	return p.PartFile.Commit(ctx, off, n)
+	return p.Commit(ctx, off, n)
+}
+
+// WriteAt and Commit say a full disk as sdk.ErrNoSpace, which survives the
+// trip to a protocol plugin (ENOSPC alone arrives as text).
+func (p *part) WriteAt(b []byte, off int64) (int, error) {
+	n, err := p.PartFile.WriteAt(b, off)
+	return n, reason.Wrap(err)
+}
+
+// Commit: see WriteAt.
+func (p *part) Commit(ctx context.Context, off, n int64) error {
+	return reason.Wrap(p.PartFile.Commit(ctx, off, n))
 }
 
 func (p *part) Close(ctx context.Context, complete bool) error {
 	if err := p.PartFile.Close(ctx, complete); err != nil {
-		return err
+		return reason.Wrap(err)
 	}
 	if complete && !p.k.inc.IsRefused(p.index) {
 		f := p.k.inc.File(p.index)
