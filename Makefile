@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint bench bench-ice bench-transfer bench-resume bench-smallfiles bench-jsonchunk bench-dht demo proto clean
+.PHONY: all build test lint faults faults-short bench bench-ice bench-transfer bench-resume bench-smallfiles bench-jsonchunk bench-dht demo proto clean
 
 all: build
 
@@ -44,6 +44,16 @@ lint:
 	else \
 		echo "staticcheck $(STATICCHECK_VERSION) not available (offline?); skipping it"; \
 	fi
+
+# faults: the fault suite (testdata/faults/run.sh): kill storms of either
+# side and of each plugin, a full disk, a bit-flipping proxy, for each
+# protocol, 1 GiB and 10 kills; prints a table. faults-short is CI's form
+# (64 MiB, 2 kills).
+faults: build
+	FORM=full bash testdata/faults/run.sh
+
+faults-short: build
+	FORM=short bash testdata/faults/run.sh
 
 bench: build
 	@if [ -x testdata/bench/plugin-boundary.sh ] || [ -f testdata/bench/plugin-boundary.sh ]; then \

@@ -47,7 +47,18 @@ func TestReceiverKilledOften(t *testing.T) {
 		}
 		cuts = n
 	}
-	bin := binDir(t)
+	killReceiverOften(t, binDir(t), "ftv2a", size, cuts)
+}
+
+// killReceiverOften sends a file of size bytes over proto and kills the
+// receiver (SIGKILL) cuts times during it, restarting it each time; it
+// checks that each cut re-sends at most one window (16 MiB: ftv2a's
+// commit_bytes, jsonchunk's window of 1 MiB chunks in the loopback config)
+// plus cutSlack, and that the file arrives whole. It returns what each cut
+// re-sent: the part file's length at the kill less the offset the
+// restarted receiver resumes from.
+func killReceiverOften(t *testing.T, bin, proto string, size int64, cuts int) (resent []int64) {
+	t.Helper()
 	a, b := newNode(t, bin), newNode(t, bin)
 	idB := b.id()
 	src := filepath.Join(t.TempDir(), "large.bin")
@@ -56,7 +67,7 @@ func TestReceiverKilledOften(t *testing.T) {
 	dst := t.TempDir()
 
 	recv := startReceiver(t, b, dst, "--yes")
-	send := a.start(nil, "send", src, "--to", idB, "--json", "--retry-for", "300s")
+	send := a.start(nil, "send", src, "--to", idB, "--protocol", proto, "--json", "--retry-for", "300s")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sender stderr:\n%s", send.stderr.String())
@@ -68,48 +79,83 @@ func TestReceiverKilledOften(t *testing.T) {
 		// receiver room to be still writing when the kill lands, the
 		// progress events it is aimed by arriving a little late.
 		at := size * int64(k) / int64(cuts+2)
-		recv.waitEvent("receiver progress past "+strconv.FormatInt(at, 10), 120*time.Second, func(e node.Event) bool {
-			return e.Kind == node.EventProgress && e.Bytes > at
-		})
+		waitPart(t, dst, "large.bin", at, 120*time.Second)
 		if err := recv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = recv.wait(10 * time.Second)
 		// The part file is written in order: its length is what the
 		// receiver had written when it died.
-		parts, err := filepath.Glob(filepath.Join(dst, ".large.bin.*.ferry-part"))
-		if err == nil && len(parts) == 0 && k > 1 {
+		written, ok := partSize(t, dst, "large.bin")
+		if !ok && k > 1 {
 			// The file was finished before the kill landed: no cut
 			// to count. Let the sender hear it is done.
 			t.Logf("cut %d came after the file was complete", k)
 			startReceiver(t, b, dst, "--yes")
 			break
 		}
-		if err != nil || len(parts) != 1 {
-			t.Fatalf("part files after cut %d: %v, %v", k, parts, err)
+		if !ok {
+			t.Fatalf("no part file after cut %d", k)
 		}
-		st, err := os.Stat(parts[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		written := st.Size()
-
 		recv = startReceiver(t, b, dst, "--yes")
 		resumed := recv.waitEvent("file resumed", 120*time.Second, func(e node.Event) bool { return e.Kind == node.EventFile })
-		resent := written - resumed.Offset
-		total += resent
-		t.Logf("cut %d: part file %d MiB, resumed at %d MiB: %.1f MiB to send again", k, written>>20, resumed.Offset>>20, float64(resent)/(1<<20))
-		if resent > ftv2a.DefaultCommitBytes+cutSlack {
-			t.Errorf("cut %d re-sends %d bytes, more than one commit window (%d) and %d slack", k, resent, ftv2a.DefaultCommitBytes, cutSlack)
+		r := written - resumed.Offset
+		resent = append(resent, r)
+		total += r
+		t.Logf("cut %d: part file %d MiB, resumed at %d MiB: %.1f MiB to send again", k, written>>20, resumed.Offset>>20, float64(r)/(1<<20))
+		if r > cutWindow+cutSlack {
+			t.Errorf("cut %d re-sends %d bytes, more than one window (%d) and %d slack", k, r, cutWindow, cutSlack)
 		}
 	}
 	if err := send.wait(300 * time.Second); err != nil {
 		t.Fatalf("send: %v\nstderr:\n%s", err, send.stderr.String())
 	}
-	t.Logf("%d cuts of a %d MiB send: %.1f MiB re-sent (%.1f%%)", cuts, size>>20, float64(total)/(1<<20), 100*float64(total)/float64(size))
+	t.Logf("%d cuts of a %d MiB send over %s: %.1f MiB re-sent (%.1f%%)", cuts, size>>20, proto, float64(total)/(1<<20), 100*float64(total)/float64(size))
 	got := treeHashes(t, dst)
 	want := treeHashes(t, filepath.Dir(src))
 	if got["large.bin"] != want["large.bin"] || len(got) != 1 {
 		t.Errorf("after %d cuts the receiver has %v, want large.bin %s", cuts, got, want["large.bin"])
 	}
+	return resent
+}
+
+// cutWindow is what one cut may cost: ftv2a's commit_bytes, and
+// jsonchunk's window × chunk_size in configs/loopback.yaml.
+const cutWindow = ftv2a.DefaultCommitBytes
+
+// waitPart waits until the part file of name in dst is longer than at
+// bytes, or the file is whole (no part file, the file in place). It
+// watches the file itself, not the throttled progress events, so a kill
+// lands close to at even in a fast transfer.
+func waitPart(t *testing.T, dst, name string, at int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if n, ok := partSize(t, dst, name); ok && n > at {
+			return
+		}
+		if _, err := os.Stat(filepath.Join(dst, name)); err == nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("the part file of %s did not pass %d bytes within %v", name, at, timeout)
+}
+
+// partSize returns the length of the part file of name in dst, and
+// whether there is one.
+func partSize(t *testing.T, dst, name string) (int64, bool) {
+	t.Helper()
+	parts, err := filepath.Glob(filepath.Join(dst, "."+name+".*.ferry-part"))
+	if err != nil || len(parts) > 1 {
+		t.Fatalf("part files of %s: %v, %v", name, parts, err)
+	}
+	if len(parts) == 0 {
+		return 0, false
+	}
+	st, err := os.Stat(parts[0])
+	if err != nil {
+		return 0, false
+	}
+	return st.Size(), true
 }
