@@ -25,6 +25,12 @@ type PeerInfo struct {
 	// Expires is when the record goes stale if not renewed; zero means the
 	// plugin has no expiry.
 	Expires time.Time
+	// Instance is the nonce of the process that announced the device,
+	// new each time Ferry starts; "" when unknown (an older peer). Two
+	// instances of one ID are one identity running twice (a copied
+	// FERRY_HOME): a discovery plugin carries it so that the core can
+	// tell them apart and warn.
+	Instance string
 }
 
 // PeerEventKind says what happened to a peer.

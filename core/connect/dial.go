@@ -17,6 +17,11 @@ import (
 // ACCEPT nor REFUSE within [Policy.Answer].
 var ErrNoAnswer = errors.New("no answer")
 
+// ErrElsewhere is returned by [Dialer.Dial] when the answer came from
+// another instance of the peer's identity than the one holding the
+// transfer (a REFUSE marked Elsewhere): trying again may reach the holder.
+var ErrElsewhere = errors.New("answered by another instance of the peer")
+
 // ErrBadAnswer is returned by [Dialer.Dial] when the peer's ACCEPT names
 // no transport or protocol that was offered.
 var ErrBadAnswer = errors.New("unusable answer")
@@ -134,6 +139,9 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 		}
 	}
 	res.Answer = ans
+	if ans.Type == TypeRefuse && ans.Ferry.Elsewhere {
+		return res, fmt.Errorf("%s answered from instance %s, which does not hold the transfer (the ASK was for %s): %w", peer.Short(), ans.Ferry.Instance, m.Ferry.For, ErrElsewhere)
+	}
 	if d.Answered != nil {
 		d.Answered(ans)
 	}

@@ -105,6 +105,16 @@ type Ferry struct {
 	// Refused, in an ACCEPT, lists the files the receiver refuses on their
 	// own (names its file system cannot hold); the rest is accepted.
 	Refused []Refusal `json:"refused,omitempty"`
+	// Instance is the writing process's instance nonce (every message;
+	// optional), which tells two processes running one identity apart.
+	Instance string `json:"instance,omitempty"`
+	// For, in the ASK of a transfer under way, is the receiver instance
+	// that accepted it and holds its journal (optional).
+	For string `json:"for,omitempty"`
+	// Elsewhere marks a REFUSE from an instance that is not For and
+	// holds nothing of the transfer: not a refusal, but "try again, the
+	// holder may answer" (sent only to a sender that set For).
+	Elsewhere bool `json:"elsewhere,omitempty"`
 }
 
 // Refusal is one file a receiver refuses on its own: its index in the

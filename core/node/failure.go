@@ -63,6 +63,8 @@ func classify(ctx context.Context, err error) failure {
 	case errors.Is(err, sdk.ErrNoSpace):
 		return waitSpace
 	}
+	// connect.ErrElsewhere (another instance of the receiver's identity
+	// answered) is transient: the next try may reach the holder.
 	return transient
 }
 

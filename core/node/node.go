@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,8 @@ type Node struct {
 	protoNames     map[string]string // instance and plugin names -> protocol ID
 
 	peers     *peerTable
+	instance  string              // this process's instance nonce (newInstance)
+	twins     twins               // peers seen as two instances
 	hashCache *transfer.HashCache // whole-file hashes of files sent, in the Ferry home
 	dialer    *connect.Dialer
 	answerer  *connect.Answerer
@@ -107,7 +110,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n := &Node{
 		opts: opts, cfg: opts.Config, id: opts.Identity, log: opts.Logger,
 		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, nameMax: map[string]int{}, protoNames: map[string]string{},
-		peers: newPeerTable(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
+		peers: newPeerTable(), instance: newInstance(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
 	}
 	if n.cfg != nil && n.cfg.Home() != "" {
 		n.hashCache = transfer.OpenHashCache(filepath.Join(n.cfg.Home(), "hashcache.json"))
@@ -240,7 +243,8 @@ func (n *Node) Self() sdk.PeerInfo {
 	return sdk.PeerInfo{
 		ID: n.id.ID, Name: n.cfg.DeviceName(),
 		Transports: n.transports.Names(), Protocols: n.protoOrder,
-		Roles: []string{"send", "receive"},
+		Roles:    []string{"send", "receive"},
+		Instance: n.instance,
 	}
 }
 
@@ -249,6 +253,12 @@ func (n *Node) watchLoop(ch <-chan sdk.PeerEvent) {
 	for ev := range ch {
 		if ev.Peer.ID == n.id.ID {
 			continue
+		}
+		if old, ok, _ := n.peers.get(ev.Peer.ID); ok && ev.Kind == sdk.PeerSeen && n.twins.seen(old, ev.Peer) {
+			n.log.Warn("one peer ID is announced by two instances at different addresses: one identity running twice (a copied FERRY_HOME?); they take turns answering, and a transfer stays with the instance that holds its journal",
+				"peer", ev.Peer.ID, "name", ev.Peer.Name,
+				"address", strings.Join(old.Addrs, ","), "instance", old.Instance,
+				"other_address", strings.Join(ev.Peer.Addrs, ","), "other_instance", ev.Peer.Instance)
 		}
 		n.peers.apply(ev)
 		if ev.Kind != sdk.PeerSeen {

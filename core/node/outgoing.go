@@ -83,7 +83,8 @@ func (o *Outgoing) SendAmong(ctx context.Context, rec *transfer.Outgoing, man *t
 	}
 	t := &tracker{box: o.box, rec: rec, log: o.log}
 	defer o.n.Subscribe(t.event)()
-	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier, Receivers: others})
+	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier, Receivers: others,
+		Instance: rec.Instance, Accepted: t.accepted})
 	if err == nil || errors.Is(err, sdk.ErrRefused) {
 		if rerr := o.box.Remove(rec.ID); rerr != nil {
 			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
@@ -225,6 +226,15 @@ func (t *tracker) event(e Event) {
 	if time.Since(t.last) >= saveEvery || t.done-t.lastBytes >= t.total/20 {
 		t.saveLocked()
 	}
+}
+
+// accepted keeps the receiver instance that accepted the transfer (and
+// holds its journal), for resumes to go to it.
+func (t *tracker) accepted(instance string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rec.Instance = instance
+	t.saveLocked()
 }
 
 func (t *tracker) fail(err error) {

@@ -150,6 +150,19 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 	}
 	inc, err := s.inbox.Find(from, m.ID)
 	resume := err == nil
+	if !resume && m.Ferry.For != "" && m.Ferry.For != n.instance {
+		// Another process running this identity accepted the transfer
+		// and holds its journal: taking it up here would start it from
+		// zero and leave an orphan part there. Say so; the sender tries
+		// again and may reach the holder.
+		n.log.Warn("an ASK to resume a transfer held by another instance of this device (one identity running twice: a copied FERRY_HOME?): not taking it up here",
+			"from", from, "transfer", m.ID, "holder_instance", m.Ferry.For, "this_instance", n.instance)
+		if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Elsewhere: true, Attempt: m.Ferry.Attempt,
+			Reason: "this transfer is held by another instance of this device"})); err != nil {
+			n.log.Warn("could not answer the ASK", "peer", from, "err", err)
+		}
+		return
+	}
 	if !resume {
 		e := base
 		e.Kind, e.Files, e.Total = EventOffer, files, total
@@ -289,6 +302,7 @@ func (s *server) onCandidates(from sdk.PeerID, m *connect.Message) {
 
 func (s *server) reply(m *connect.Message, typ string, f connect.Ferry) *connect.Message {
 	f.V = connect.MessageVersion
+	f.Instance = s.n.instance
 	return &connect.Message{
 		Type: typ, ID: m.ID, Sender: m.Sender,
 		Receiver: &connect.User{Name: s.n.cfg.DeviceName(), ID: s.n.id.ID.String()},

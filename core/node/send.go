@@ -42,6 +42,13 @@ type SendOptions struct {
 	// protocol presents it: a tool for testing receivers (`ferry debug
 	// send --token-file`), never set in normal use.
 	Token func(issued string) string
+	// Instance is the receiver instance that holds the transfer's journal
+	// (from an earlier ACCEPT), "" if none is known: the ASK names it, so
+	// that another process running the same identity does not take the
+	// transfer up from zero.
+	Instance string
+	// Accepted, if set, is called with the instance of each ACCEPT.
+	Accepted func(instance string)
 }
 
 // Send offers the manifest's files to peer and transfers them once the
@@ -78,6 +85,7 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 		return err
 	}
 	src := &source{n: n, inner: man.Source(), man: man, offer: offer, peer: peer.ID}
+	holder := opts.Instance // the receiver instance holding the journal
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
 	var lastBreak time.Time
 	delay, spaceWait := 500*time.Millisecond, spaceWaitFirst
@@ -106,7 +114,7 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 				return err
 			}
 		}
-		err := n.sendOnce(ctx, peer, opts, protos, offer, mf, src, attempt)
+		err := n.sendOnce(ctx, peer, opts, protos, offer, mf, src, attempt, &holder)
 		if err == nil {
 			e := base
 			e.Kind, e.Files, e.Total = EventDone, len(offer.Files), man.TotalSize()
@@ -218,7 +226,7 @@ func (n *Node) protocolID(name string) (string, error) {
 // sendOnce makes one connection to peer through core/connect (which walks
 // Discovering to Connected and picks the transport) and runs the protocol
 // the receiver chose on it.
-func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, mf *connect.Manifest, src *source, attempt int) error {
+func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions, protos []string, offer sdk.Offer, mf *connect.Manifest, src *source, attempt int, holder *string) error {
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: offer.TransferID}
 	d := *n.dialer
 	d.Observe = n.observer(base)
@@ -227,7 +235,7 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 			Type: connect.TypeAsk, ID: offer.TransferID,
 			Sender: connect.User{Name: n.cfg.DeviceName(), ID: n.id.ID.String()},
 			Time:   connect.Now(time.Now()),
-			Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.transports.Names(), Protocols: protos},
+			Ferry:  connect.Ferry{V: connect.MessageVersion, Transports: n.transports.Names(), Protocols: protos, Instance: n.instance, For: *holder},
 		}
 		if mf != nil {
 			m.Ferry.Manifest = &mf.Summary
@@ -250,6 +258,12 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		if ans.Type == connect.TypeRefuse {
 			e.Kind, e.Message = EventRefused, ans.Ferry.Reason
 		} else {
+			if ans.Ferry.Instance != "" && ans.Ferry.Instance != *holder {
+				*holder = ans.Ferry.Instance
+				if opts.Accepted != nil {
+					opts.Accepted(ans.Ferry.Instance)
+				}
+			}
 			e.Kind, e.Files = EventAccepted, len(offer.Files)
 			for _, f := range offer.Files {
 				e.Total += f.Size

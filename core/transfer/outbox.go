@@ -49,6 +49,10 @@ type Outgoing struct {
 	Updated time.Time `json:"updated"`
 	// LastError is why the last attempt stopped, if it failed.
 	LastError string `json:"last_error,omitempty"`
+	// Instance is the receiver instance that accepted the transfer and
+	// holds its journal (its nonce), for resumes to go to it when one
+	// identity runs twice.
+	Instance string `json:"instance,omitempty"`
 }
 
 // Total returns the size of all files.

@@ -35,5 +35,6 @@ func (m *Message) PeerInfo(src netip.AddrPort) sdk.PeerInfo {
 	p.Roles = slices.Clone(h.Roles)
 	p.Transports = slices.Clone(h.Transports)
 	p.Protocols = slices.Clone(h.Protocols)
+	p.Instance = h.Instance
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -110,6 +111,10 @@ func decodeHeader(w *wireFerry) (*Header, error) {
 		return nil, malformed("ferry.sig", "not base64: %v", err)
 	}
 	h.Roles, h.Transports, h.Protocols = nilIfEmpty(w.Roles), nilIfEmpty(w.Transports), nilIfEmpty(w.Protocols)
+	if len(w.Instance) > MaxInstanceLen || strings.Trim(w.Instance, "0123456789abcdef") != "" {
+		return nil, malformed("ferry.instance", "want at most %d characters of [0-9a-f]", MaxInstanceLen)
+	}
+	h.Instance = w.Instance
 	return h, nil
 }
 

@@ -111,6 +111,7 @@ func (p *Plugin) Announce(ctx context.Context, self sdk.PeerInfo) error {
 func (p *Plugin) header(self sdk.PeerID, port uint16, rec *sdk.PeerInfo) *Header {
 	h := &Header{V: Version, ID: self, Port: port, Seq: p.seq.Add(1)}
 	if rec != nil {
+		h.Instance = rec.Instance
 		h.Roles = slices.Clone(rec.Roles)
 		h.Transports = slices.Clone(rec.Transports)
 		h.Protocols = slices.Clone(rec.Protocols)
@@ -203,11 +204,26 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 	}
 	p.mu.Lock()
 	self, closed := p.self, p.closed
-	p.mu.Unlock()
-	if m.Ferry.ID == self || closed {
-		return // our own announcement, heard back
+	var mine string
+	if p.announced != nil {
+		mine = p.announced.Instance
 	}
+	p.mu.Unlock()
 	now := time.Now()
+	if m.Ferry.ID == self {
+		// Our own announcement heard back, or another process that
+		// holds this device's key (a copied FERRY_HOME): the two take
+		// turns receiving, and a resume may miss the journal.
+		if other := m.Ferry.Instance; !closed && other != "" && mine != "" && other != mine && Verify(m, now) == nil {
+			p.logLimited("twin "+other, "lan: another process announces this device's ID: two devices share one identity (a copied FERRY_HOME?); they take turns receiving, and each transfer stays with the instance that holds its journal",
+				"other_address", netip.AddrPortFrom(src.Addr(), m.Ferry.Port).String(), "other_instance", other,
+				"this_address", netip.AddrPortFrom(p.localAddr(src.Addr()), s.port).String(), "this_instance", mine)
+		}
+		return
+	}
+	if closed {
+		return
+	}
 	if err := Verify(m, now); err != nil {
 		p.drop("datagram", src, verifyReason(err), err)
 		return

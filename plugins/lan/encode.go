@@ -33,6 +33,7 @@ func Encode(m *Message) ([]byte, error) {
 			Protocols:  h.Protocols,
 			Cert:       b64.EncodeToString(h.Cert),
 			Sig:        b64.EncodeToString(h.Sig),
+			Instance:   h.Instance,
 		}
 		if h.Seq != 0 {
 			w.Ferry.Seq = strconv.AppendUint(nil, h.Seq, 10)

@@ -107,7 +107,16 @@ type Header struct {
 	// Sig is the delegated key's ed25519 signature of the canonical
 	// encoding; see [Sign].
 	Sig []byte
+	// Instance is the announcing process's instance nonce (optional; 1..
+	// [MaxInstanceLen] characters of [0-9a-f]), which tells two processes
+	// running one identity apart. It is not covered by the signature,
+	// whose canonical encoding is version 1's: a forged one can cause at
+	// most a false warning about a duplicated identity.
+	Instance string
 }
+
+// MaxInstanceLen is the longest "ferry.instance", in characters.
+const MaxInstanceLen = 32
 
 // Message is one datagram of the lan protocol.
 type Message struct {
@@ -153,6 +162,7 @@ type wireFerry struct {
 	Seq        json.RawMessage `json:"seq,omitempty"`
 	Cert       string          `json:"cert"`
 	Sig        string          `json:"sig"`
+	Instance   string          `json:"instance,omitempty"`
 }
 
 var b64 = base64.StdEncoding.Strict()

@@ -1254,8 +1254,10 @@ type PeerInfo struct {
 	// Unix nanoseconds; 0 = unset.
 	SeenUnixNano    int64 `protobuf:"varint,8,opt,name=seen_unix_nano,json=seenUnixNano,proto3" json:"seen_unix_nano,omitempty"`
 	ExpiresUnixNano int64 `protobuf:"varint,9,opt,name=expires_unix_nano,json=expiresUnixNano,proto3" json:"expires_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The announcing process's instance nonce; "" = unknown (an older peer).
+	Instance      string `protobuf:"bytes,10,opt,name=instance,proto3" json:"instance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PeerInfo) Reset() {
@@ -1349,6 +1351,13 @@ func (x *PeerInfo) GetExpiresUnixNano() int64 {
 		return x.ExpiresUnixNano
 	}
 	return 0
+}
+
+func (x *PeerInfo) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
 }
 
 type AnnounceRequest struct {
@@ -3153,7 +3162,7 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0fConnectResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x14\n" +
-	"\x05route\x18\x03 \x01(\tR\x05route\"\x82\x02\n" +
+	"\x05route\x18\x03 \x01(\tR\x05route\"\x9e\x02\n" +
 	"\bPeerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3165,7 +3174,9 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05roles\x18\x06 \x03(\tR\x05roles\x12\x16\n" +
 	"\x06source\x18\a \x01(\tR\x06source\x12$\n" +
 	"\x0eseen_unix_nano\x18\b \x01(\x03R\fseenUnixNano\x12*\n" +
-	"\x11expires_unix_nano\x18\t \x01(\x03R\x0fexpiresUnixNano\"@\n" +
+	"\x11expires_unix_nano\x18\t \x01(\x03R\x0fexpiresUnixNano\x12\x1a\n" +
+	"\binstance\x18\n" +
+	" \x01(\tR\binstance\"@\n" +
 	"\x0fAnnounceRequest\x12-\n" +
 	"\x04self\x18\x01 \x01(\v2\x19.ferry.plugin.v1.PeerInfoR\x04self\"\x12\n" +
 	"\x10AnnounceResponse\"\x0e\n" +
