@@ -80,7 +80,8 @@ func TestDuplicateIdentity(t *testing.T) {
 	if !strings.Contains(out, "resuming") && !strings.Contains(errOut, "resuming") {
 		t.Logf("sender output:\n%s\n%s", out, errOut)
 	}
-	t.Logf("cut at %d MiB on the first receiver; the resume completed there", held>>20)
+	t.Logf("cut at %d MiB on the first receiver; the resume completed there; the other instance answered 'held elsewhere' %d times",
+		held>>20, strings.Count(recv2.stderr.String(), "not taking it up here"))
 	if !strings.Contains(errOut, "announced by two instances") {
 		t.Errorf("the sender did not warn of one ID at two addresses:\n%s", errOut)
 	}

@@ -90,6 +90,8 @@ func sampleMessages(t testing.TB) map[string]*Message {
 	}
 	out["SIGNAL"] = signed(t, &Message{Type: TypeSignal, Ferry: header(a), To: b, Payload: []byte("sealed\x00bytes")}, 1)
 	out["SIGNAL/empty"] = signed(t, &Message{Type: TypeSignal, Ferry: &Header{V: 3, ID: a, Port: 65535}, To: b}, 1)
+	// An instance nonce travels beside the signature, which still checks.
+	out["PING/instance"] = signed(t, &Message{Type: TypePing, User: User{Name: "twin", IP: "192.0.2.7"}, Ferry: &Header{V: 1, ID: a, Port: 7, Instance: "0123456789abcdef"}}, 1)
 	return out
 }
 
@@ -226,6 +228,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{"port string", "ferry.port", mutate(t, join, func(o, f map[string]any) { f["port"] = "80" })},
 		{"port fraction", "ferry.port", mutate(t, join, func(o, f map[string]any) { f["port"] = 80.5 })},
 		{"no port", "ferry.port", mutate(t, join, func(o, f map[string]any) { delete(f, "port") })},
+		{"instance not hex", "ferry.instance", mutate(t, join, func(o, f map[string]any) { f["instance"] = "XYZ" })},
+		{"instance too long", "ferry.instance", mutate(t, join, func(o, f map[string]any) { f["instance"] = strings.Repeat("a", MaxInstanceLen+1) })},
 		{"v 0", "ferry.v", mutate(t, join, func(o, f map[string]any) { f["v"] = 0 })},
 		{"no v", "ferry.v", mutate(t, join, func(o, f map[string]any) { delete(f, "v") })},
 		{"seq negative", "ferry.seq", mutate(t, join, func(o, f map[string]any) { f["seq"] = -5 })},
