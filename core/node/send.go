@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/connect"
@@ -114,7 +115,13 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 				return err
 			}
 		}
+		opened := src.opens.Load()
 		err := n.sendOnce(ctx, peer, opts, protos, offer, mf, src, attempt, &holder)
+		if src.opens.Load() > opened {
+			// The attempt got as far as sending data: the path works,
+			// so the next try need not wait long.
+			delay = 500 * time.Millisecond
+		}
 		if err == nil {
 			e := base
 			e.Kind, e.Files, e.Total = EventDone, len(offer.Files), man.TotalSize()
@@ -322,6 +329,8 @@ type source struct {
 	mu      sync.Mutex // guards man's hashes and Skipped, conn and refused
 	conn    *secure.Conn
 	refused map[int]bool // files the receiver refused on their own
+
+	opens atomic.Int64 // files opened to be sent, over all attempts
 }
 
 // refusedByPeer notes the files the receiver refused on their own (names
@@ -353,6 +362,7 @@ func (s *source) Open(ctx context.Context, index int, offset int64) (io.ReadClos
 	if err != nil {
 		return nil, permanentError{err}
 	}
+	s.opens.Add(1)
 	f := s.offer.Files[index]
 	if offset > 0 {
 		s.n.log.Info("resuming file at the receiver's offset (SEEK)", "file", f.Name, "offset", offset, "size", f.Size)
