@@ -97,6 +97,17 @@ type Progress interface {
 	Update(index int, done int64)
 }
 
+// Confirmations is implemented by a sending side's Progress that also
+// takes the bytes of a file the receiver has confirmed it holds durably (a
+// resume offset it named, acknowledged chunks, a file confirmed whole):
+// what `ferry status` reports, rather than what was written to the
+// stream. A protocol calls it, when its Progress has it, as it learns
+// them; counts only grow.
+type Confirmations interface {
+	// Confirmed reports that the receiver holds done bytes of file index.
+	Confirmed(index int, done int64)
+}
+
 // SendRequest asks a protocol to send an offer over a secured stream.
 type SendRequest struct {
 	Stream   Stream     // REQUIRED; the protocol owns it until Send returns

@@ -84,7 +84,7 @@ func (o *Outgoing) SendAmong(ctx context.Context, rec *transfer.Outgoing, man *t
 	t := &tracker{box: o.box, rec: rec, log: o.log}
 	defer o.n.Subscribe(t.event)()
 	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier, Receivers: others,
-		Instance: rec.Instance, Accepted: t.accepted})
+		Instance: rec.Instance, Accepted: t.accepted, Confirmed: t.confirmed})
 	if err == nil || errors.Is(err, sdk.ErrRefused) {
 		if rerr := o.box.Remove(rec.ID); rerr != nil {
 			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
@@ -204,25 +204,39 @@ func (t *tracker) event(e Event) {
 	if e.Transfer != t.rec.ID || e.Index < 0 || e.Index >= len(t.rec.Sent) {
 		return
 	}
+	// A file's start is at the offset the receiver said it holds (a
+	// resume); bytes written to the stream since are not counted: only
+	// what the receiver confirms is (confirmed), so that `ferry status`
+	// never shows more than the receiver has.
+	if e.Kind != EventFile {
+		return
+	}
+	t.advanceLocked(e.Index, e.Offset)
+}
+
+// confirmed takes the bytes of file index the receiver has confirmed.
+func (t *tracker) confirmed(index int, done int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if index < 0 || index >= len(t.rec.Sent) {
+		return
+	}
+	t.advanceLocked(index, done)
+}
+
+// advanceLocked records that the receiver holds at bytes of file index,
+// if that is more than known, and saves every second and at every
+// twentieth of the transfer, so a killed sender's record is never far
+// behind.
+func (t *tracker) advanceLocked(index int, at int64) {
 	if !t.counted {
 		t.done, t.total, t.counted = t.rec.Done(), t.rec.Total(), true
 	}
-	var at int64
-	switch e.Kind {
-	case EventFile:
-		at = e.Offset
-	case EventProgress:
-		at = e.Bytes
-	default:
-		return
-	}
-	size := t.rec.Files[e.Index].Size
-	if old := t.rec.Sent[e.Index]; at > old {
+	size := t.rec.Files[index].Size
+	if old := t.rec.Sent[index]; at > old {
 		t.done += min(at, size) - min(old, size)
-		t.rec.Sent[e.Index] = at
+		t.rec.Sent[index] = min(at, size)
 	}
-	// Save every second, and at every twentieth of the transfer, so a
-	// killed sender's record is never far behind.
 	if time.Since(t.last) >= saveEvery || t.done-t.lastBytes >= t.total/20 {
 		t.saveLocked()
 	}

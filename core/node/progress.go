@@ -15,6 +15,16 @@ type progress struct {
 	file func(i int) (string, int64)
 	mu   sync.Mutex
 	last map[int]time.Time
+	// confirmed, if set, takes the bytes the receiver confirmed
+	// (sdk.Confirmations), on the sending side.
+	confirmed func(index int, done int64)
+}
+
+// Confirmed implements sdk.Confirmations.
+func (p *progress) Confirmed(index int, done int64) {
+	if p.confirmed != nil {
+		p.confirmed(index, done)
+	}
 }
 
 func newProgress(n *Node, base Event, file func(int) (string, int64)) *progress {

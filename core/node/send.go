@@ -50,6 +50,10 @@ type SendOptions struct {
 	Instance string
 	// Accepted, if set, is called with the instance of each ACCEPT.
 	Accepted func(instance string)
+	// Confirmed, if set, is called with the bytes of file index the
+	// receiver has confirmed it holds (from the protocol, when it knows:
+	// sdk.Confirmations), which is what an outbox record keeps.
+	Confirmed func(index int, done int64)
 }
 
 // Send offers the manifest's files to peer and transfers them once the
@@ -311,6 +315,7 @@ func (n *Node) sendOnce(ctx context.Context, peer sdk.PeerInfo, opts SendOptions
 		offer.Token = opts.Token(offer.Token)
 	}
 	prog := newProgress(n, base, func(i int) (string, int64) { return offer.Files[i].Name, offer.Files[i].Size })
+	prog.confirmed = opts.Confirmed
 	if err := proto.Send(ctx, sdk.SendRequest{Stream: conn, Offer: offer, Source: src, Progress: prog}); err != nil {
 		return fmt.Errorf("send over %s: %w", pid, err)
 	}

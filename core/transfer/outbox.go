@@ -42,7 +42,9 @@ type Outgoing struct {
 	// Files are the files offered, as in the offer.
 	Files []sdk.FileInfo `json:"files"`
 	// Sent holds, per file, the bytes the receiver has confirmed as far
-	// as this device knows (saved from progress now and then).
+	// as this device knows: the offsets it resumed from and what the
+	// protocol reports confirmed (sdk.Confirmations), saved now and then;
+	// never bytes only written to the stream.
 	Sent []int64 `json:"sent"`
 	// Created and Updated are when the record was made and last saved.
 	Created time.Time `json:"created"`

@@ -249,10 +249,25 @@ func (s *sender) sendFile(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	s.confirmed(i, pos) // the receiver holds what it SEEKs to
 	if err := s.data(ctx, i, &req, pos); err != nil {
 		return err
 	}
-	return s.confirmation(ctx, &req)
+	if err := s.confirmation(ctx, &req); err != nil {
+		return err
+	}
+	s.confirmed(i, uint64(f.Size))
+	return nil
+}
+
+// confirmed passes on the bytes of file i the receiver has confirmed
+// holding (its SEEK, or the whole file once its KILL confirms it), when
+// the Progress takes them (sdk.Confirmations): bytes in between were only
+// written to the stream.
+func (s *sender) confirmed(i int, n uint64) {
+	if c, ok := s.Progress.(sdk.Confirmations); ok {
+		c.Confirmed(i, int64(n))
+	}
 }
 
 // request sends the FILE_SENDREQUEST until the receiver acknowledges it

@@ -415,13 +415,20 @@ func (s *sender) onResponse(ctx context.Context, r *Response) error {
 	return nil
 }
 
+// progress reports file i: what the receiver held at the start and has
+// acknowledged since, each chunk acknowledged only once durable, so it is
+// also what the receiver confirmed (sdk.Confirmations).
 func (s *sender) progress(i int) {
-	if s.Progress != nil {
-		f := s.files[i]
-		if f.done {
-			s.Progress.Update(i, f.info.Size)
-			return
-		}
-		s.Progress.Update(i, f.held+f.acked)
+	if s.Progress == nil {
+		return
+	}
+	f := s.files[i]
+	n := f.held + f.acked
+	if f.done {
+		n = f.info.Size
+	}
+	s.Progress.Update(i, n)
+	if c, ok := s.Progress.(sdk.Confirmations); ok {
+		c.Confirmed(i, n)
 	}
 }

@@ -3005,9 +3005,12 @@ func (*ClosePartResponse) Descriptor() ([]byte, []int) {
 }
 
 type ProgressRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Done          int64                  `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Bytes done; -1 when the request carries only a confirmation.
+	Done int64 `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	// Bytes the receiver has confirmed (sdk.Confirmations), if known.
+	Confirmed     *int64 `protobuf:"varint,3,opt,name=confirmed,proto3,oneof" json:"confirmed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3052,6 +3055,13 @@ func (x *ProgressRequest) GetIndex() int32 {
 func (x *ProgressRequest) GetDone() int64 {
 	if x != nil {
 		return x.Done
+	}
+	return 0
+}
+
+func (x *ProgressRequest) GetConfirmed() int64 {
+	if x != nil && x.Confirmed != nil {
+		return *x.Confirmed
 	}
 	return 0
 }
@@ -3274,10 +3284,13 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10ClosePartRequest\x12\x17\n" +
 	"\apart_id\x18\x01 \x01(\x04R\x06partId\x12\x1a\n" +
 	"\bcomplete\x18\x02 \x01(\bR\bcomplete\"\x13\n" +
-	"\x11ClosePartResponse\";\n" +
+	"\x11ClosePartResponse\"l\n" +
 	"\x0fProgressRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
-	"\x04done\x18\x02 \x01(\x03R\x04done\"\x12\n" +
+	"\x04done\x18\x02 \x01(\x03R\x04done\x12!\n" +
+	"\tconfirmed\x18\x03 \x01(\x03H\x00R\tconfirmed\x88\x01\x01B\f\n" +
+	"\n" +
+	"_confirmed\"\x12\n" +
 	"\x10ProgressResponse*g\n" +
 	"\x04Role\x12\x10\n" +
 	"\fROLE_UNKNOWN\x10\x00\x12\x12\n" +
@@ -3479,6 +3492,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 	if File_ferry_plugin_v1_plugin_proto != nil {
 		return
 	}
+	file_ferry_plugin_v1_plugin_proto_msgTypes[48].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -227,8 +227,11 @@ func (h *hostServer) closeParts() {
 }
 
 func (h *hostServer) Progress(_ context.Context, req *pb.ProgressRequest) (*pb.ProgressResponse, error) {
-	if h.progress != nil {
+	if h.progress != nil && req.GetDone() >= 0 {
 		h.progress.Update(int(req.GetIndex()), req.GetDone())
+	}
+	if c, ok := h.progress.(sdk.Confirmations); ok && req.Confirmed != nil {
+		c.Confirmed(int(req.GetIndex()), req.GetConfirmed())
 	}
 	return &pb.ProgressResponse{}, nil
 }

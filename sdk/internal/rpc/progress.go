@@ -13,17 +13,21 @@ import (
 // call, and the last figures when the call ends, so a protocol may report
 // every chunk without an RPC each.
 type progressClient struct {
-	c      pb.HostClient
-	mu     sync.Mutex
-	latest map[int]int64
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	c         pb.HostClient
+	mu        sync.Mutex
+	latest    map[int]int64
+	confirmed map[int]int64 // since the last flush
+	quit      chan struct{}
+	wg        sync.WaitGroup
 }
 
-var _ sdk.Progress = (*progressClient)(nil)
+var (
+	_ sdk.Progress      = (*progressClient)(nil)
+	_ sdk.Confirmations = (*progressClient)(nil)
+)
 
 func newProgressClient(c pb.HostClient) *progressClient {
-	p := &progressClient{c: c, latest: map[int]int64{}, quit: make(chan struct{})}
+	p := &progressClient{c: c, latest: map[int]int64{}, confirmed: map[int]int64{}, quit: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -49,14 +53,31 @@ func (p *progressClient) Update(index int, n int64) {
 	p.mu.Unlock()
 }
 
+// Confirmed implements sdk.Confirmations.
+func (p *progressClient) Confirmed(index int, n int64) {
+	p.mu.Lock()
+	p.confirmed[index] = max(p.confirmed[index], n)
+	p.mu.Unlock()
+}
+
 func (p *progressClient) flush() {
 	p.mu.Lock()
-	latest := p.latest
-	p.latest = map[int]int64{}
+	latest, confirmed := p.latest, p.confirmed
+	p.latest, p.confirmed = map[int]int64{}, map[int]int64{}
 	p.mu.Unlock()
+	reqs := map[int]*pb.ProgressRequest{}
 	for i, n := range latest {
+		reqs[i] = &pb.ProgressRequest{Index: int32(i), Done: n}
+	}
+	for i, n := range confirmed {
+		if reqs[i] == nil {
+			reqs[i] = &pb.ProgressRequest{Index: int32(i), Done: -1}
+		}
+		reqs[i].Confirmed = &n
+	}
+	for _, req := range reqs {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = p.c.Progress(ctx, &pb.ProgressRequest{Index: int32(i), Done: n})
+		_, _ = p.c.Progress(ctx, req)
 		cancel()
 	}
 }
