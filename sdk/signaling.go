@@ -16,6 +16,11 @@ type Envelope struct {
 	To PeerID
 	// Payload is the sealed message, at most [MaxEnvelopePayload] bytes.
 	Payload []byte
+	// Instance, on Send, is the instance of To the message is for
+	// ([PeerInfo.Instance]), or "" for any. A plugin that knows where
+	// that instance is (two processes announcing one identity) delivers
+	// there; one that does not delivers as usual.
+	Instance string
 }
 
 // Signaling delivers small sealed messages to a peer that has no transport

@@ -34,9 +34,15 @@ func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Mess
 	if len(sealed) > sdk.MaxEnvelopePayload {
 		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte limit of one signaling message (%d files; send fewer at a time): %w", m.Type, len(sealed), sdk.MaxEnvelopePayload, len(m.Files), ErrMessageTooLarge)
 	}
+	// A resumed transfer's ASK goes to the instance holding its journal,
+	// where a signaling plugin can tell instances apart.
+	var instance string
+	if m.Type == connect.TypeAsk {
+		instance = m.Ferry.For
+	}
 	var errs []error
 	for _, s := range n.signaling {
-		err := s.Send(ctx, sdk.Envelope{From: n.id.ID, To: peer, Payload: sealed})
+		err := s.Send(ctx, sdk.Envelope{From: n.id.ID, To: peer, Payload: sealed, Instance: instance})
 		if err == nil {
 			return nil
 		}

@@ -30,6 +30,40 @@ type peer struct {
 	seen6  time.Time
 	newest uint64 // Seq of the message info was taken from
 	key    [32]byte
+	// instances are the addresses of each instance announcing this ID,
+	// when more than one does (one identity running twice), so that a
+	// SIGNAL meant for one instance reaches it; at most maxInstances.
+	instances map[string]instanceAddr
+}
+
+// instanceAddr is where one instance of a peer was last heard.
+type instanceAddr struct {
+	addr netip.AddrPort
+	seen time.Time
+}
+
+// maxInstances bounds the instances remembered per peer.
+const maxInstances = 4
+
+// noteInstance records that instance inst of the peer announced from
+// addr, forgetting the longest unheard one beyond maxInstances.
+func (pe *peer) noteInstance(inst string, addr netip.AddrPort, now time.Time) {
+	if inst == "" {
+		return
+	}
+	if pe.instances == nil {
+		pe.instances = map[string]instanceAddr{}
+	}
+	pe.instances[inst] = instanceAddr{addr, now}
+	for len(pe.instances) > maxInstances {
+		var oldest string
+		for k, v := range pe.instances {
+			if oldest == "" || v.seen.Before(pe.instances[oldest].seen) {
+				oldest = k
+			}
+		}
+		delete(pe.instances, oldest)
+	}
 }
 
 // addrs returns the Addrs of the record: IPv4 first.
@@ -278,6 +312,7 @@ func (p *Plugin) handleDatagram(s *sockets, b []byte, src netip.AddrPort) {
 		pe.v6, pe.seen6 = addr, now
 	}
 	pe.info.Addrs = pe.addrs()
+	pe.noteInstance(h.Instance, addr, now)
 	pe.info.Seen = now
 	pe.info.Expires = now.Add(p.cfg.peerTimeout)
 	p.watchers.Publish(sdk.PeerEvent{Kind: kind, Peer: feed.CloneInfo(pe.info)})

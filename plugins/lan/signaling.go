@@ -53,6 +53,9 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	ok := false
 	if pe != nil {
 		addr, ok = pe.signalAddr()
+		if in, known := pe.instances[env.Instance]; known && env.Instance != "" && time.Since(in.seen) < p.cfg.peerTimeout {
+			addr, ok = in.addr, true // the instance it is meant for
+		}
 	}
 	rec := p.announced
 	p.mu.Unlock()

@@ -1617,10 +1617,12 @@ func (x *LookupResponse) GetPeer() *PeerInfo {
 }
 
 type Envelope struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          []byte                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	To            []byte                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	From    []byte                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To      []byte                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Payload []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	// The recipient instance wanted, if any (sdk.Envelope.Instance).
+	Instance      string `protobuf:"bytes,4,opt,name=instance,proto3" json:"instance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1674,6 +1676,13 @@ func (x *Envelope) GetPayload() []byte {
 		return x.Payload
 	}
 	return nil
+}
+
+func (x *Envelope) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
 }
 
 type SendRequest struct {
@@ -3197,11 +3206,12 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rLookupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\"?\n" +
 	"\x0eLookupResponse\x12-\n" +
-	"\x04peer\x18\x01 \x01(\v2\x19.ferry.plugin.v1.PeerInfoR\x04peer\"H\n" +
+	"\x04peer\x18\x01 \x01(\v2\x19.ferry.plugin.v1.PeerInfoR\x04peer\"d\n" +
 	"\bEnvelope\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\fR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x18\n" +
-	"\apayload\x18\x03 \x01(\fR\apayload\"D\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\x12\x1a\n" +
+	"\binstance\x18\x04 \x01(\tR\binstance\"D\n" +
 	"\vSendRequest\x125\n" +
 	"\benvelope\x18\x01 \x01(\v2\x19.ferry.plugin.v1.EnvelopeR\benvelope\"\x0e\n" +
 	"\fSendResponse\"\x10\n" +

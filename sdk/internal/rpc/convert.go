@@ -112,7 +112,7 @@ func peerInfoFromProto(p *pb.PeerInfo) (sdk.PeerInfo, error) {
 }
 
 func envelopeToProto(e sdk.Envelope) *pb.Envelope {
-	return &pb.Envelope{From: peerIDToBytes(e.From), To: peerIDToBytes(e.To), Payload: e.Payload}
+	return &pb.Envelope{From: peerIDToBytes(e.From), To: peerIDToBytes(e.To), Payload: e.Payload, Instance: e.Instance}
 }
 
 func envelopeFromProto(p *pb.Envelope) (sdk.Envelope, error) {
@@ -124,7 +124,7 @@ func envelopeFromProto(p *pb.Envelope) (sdk.Envelope, error) {
 	if err != nil {
 		return sdk.Envelope{}, fmt.Errorf("envelope to: %w", err)
 	}
-	return sdk.Envelope{From: from, To: to, Payload: p.GetPayload()}, nil
+	return sdk.Envelope{From: from, To: to, Payload: p.GetPayload(), Instance: p.GetInstance()}, nil
 }
 
 func delegationToProto(d *sdk.Delegation) (*pb.Delegation, error) {
