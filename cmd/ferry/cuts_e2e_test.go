@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -109,6 +110,11 @@ func killReceiverOften(t *testing.T, bin, proto string, size int64, cuts int) (r
 	}
 	if err := send.wait(300 * time.Second); err != nil {
 		t.Fatalf("send: %v\nstderr:\n%s", err, send.stderr.String())
+	}
+	// A receiver restarted is a new instance on a new port, not a
+	// duplicated identity: its old instance is never heard again.
+	if strings.Contains(send.stderr.String(), "announced by two instances") {
+		t.Errorf("the sender took the restarted receiver for a duplicated identity:\n%s", send.stderr.String())
 	}
 	t.Logf("%d cuts of a %d MiB send over %s: %.1f MiB re-sent (%.1f%%)", cuts, size>>20, proto, float64(total)/(1<<20), 100*float64(total)/float64(size))
 	got := treeHashes(t, dst)

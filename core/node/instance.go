@@ -26,28 +26,43 @@ func newInstance() string {
 const twinWindow = time.Minute
 
 // twins notices one peer ID announced by two instances at different
-// addresses, and warns once per pair.
+// addresses, both alive, and warns once per pair. A peer that restarts
+// also changes instance (and often port), but its old instance is never
+// heard again; two instances running at once take turns: the replaced
+// one comes back.
 type twins struct {
-	mu     sync.Mutex
-	warned map[string]bool // "id/instance/instance", sorted instances
+	mu       sync.Mutex
+	replaced map[string]time.Time // "id/instance" -> when another instance's record replaced it
+	warned   map[string]bool      // "id/instance/instance", sorted instances
 }
 
 // seen compares a peer's new record with the one it replaces: it returns
-// true (once per pair of instances) when they are two instances at
-// different addresses, both heard within twinWindow.
+// true (once per pair of instances) when cur's instance comes back at
+// another address than old's within twinWindow of being replaced by it.
 func (tw *twins) seen(old, cur sdk.PeerInfo) bool {
 	if old.Instance == "" || cur.Instance == "" || old.Instance == cur.Instance ||
 		slices.Equal(old.Addrs, cur.Addrs) || cur.Seen.Sub(old.Seen) > twinWindow {
 		return false
 	}
-	pair := []string{old.Instance, cur.Instance}
-	slices.Sort(pair)
-	key := cur.ID.String() + "/" + strings.Join(pair, "/")
+	id := cur.ID.String()
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if tw.warned == nil {
-		tw.warned = map[string]bool{}
+	if tw.replaced == nil {
+		tw.replaced, tw.warned = map[string]time.Time{}, map[string]bool{}
 	}
+	for k, at := range tw.replaced {
+		if cur.Seen.Sub(at) > twinWindow {
+			delete(tw.replaced, k) // keeps the map to recent replacements
+		}
+	}
+	at, back := tw.replaced[id+"/"+cur.Instance]
+	tw.replaced[id+"/"+old.Instance] = cur.Seen
+	if !back || cur.Seen.Sub(at) > twinWindow {
+		return false // a first change of instance: a restart, until the old one comes back
+	}
+	pair := []string{old.Instance, cur.Instance}
+	slices.Sort(pair)
+	key := id + "/" + strings.Join(pair, "/")
 	if tw.warned[key] {
 		return false
 	}
