@@ -28,6 +28,7 @@ func TestClassify(t *testing.T) {
 		{"connection lost", fmt.Errorf("send over ftv2a: %w", sdk.ErrOffline), transient},
 		{"plugin restarting", fmt.Errorf("send: %w", sdk.ErrPluginExited), transient},
 		{"unknown", errors.New("connection reset by peer"), transient},
+		{"another instance answered", fmt.Errorf("x: %w", connect.ErrElsewhere), transient},
 		{"stream altered on the path", fmt.Errorf("ftv2a: %w", record.ErrIntegrity), transient},
 		{"altered, said by the receiver", reason.FromPeer("ftv2a", reason.Integrity, "record: authentication failed"), transient},
 		{"refused", fmt.Errorf("bob: %w", sdk.ErrRefused), permanent},
