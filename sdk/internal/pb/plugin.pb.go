@@ -3502,7 +3502,7 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 	if File_ferry_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_ferry_plugin_v1_plugin_proto_msgTypes[48].OneofWrappers = []any{}
+	file_ferry_plugin_v1_plugin_proto_msgTypes[51].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
