@@ -49,17 +49,20 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	}
 	p.mu.Lock()
 	pe := p.peers[env.To]
-	var addr netip.AddrPort
-	ok := false
+	var addrs []netip.AddrPort
 	if pe != nil {
-		addr, ok = pe.signalAddr()
 		if in, known := pe.instances[env.Instance]; known && env.Instance != "" && time.Since(in.seen) < p.cfg.peerTimeout {
-			addr, ok = in.addr, true // the instance it is meant for
+			// The instance it is meant for first; the latest address
+			// if that one is gone (the instance restarted).
+			addrs = append(addrs, in.addr)
+		}
+		if addr, ok := pe.signalAddr(); ok && (len(addrs) == 0 || addr != addrs[0]) {
+			addrs = append(addrs, addr)
 		}
 	}
 	rec := p.announced
 	p.mu.Unlock()
-	if !ok {
+	if len(addrs) == 0 {
 		return fmt.Errorf("lan: send: peer %s not seen on the LAN: %w", env.To.Short(), sdk.ErrNotFound)
 	}
 	m := &Message{Type: TypeSignal, Ferry: p.header(self, s.port, rec), To: env.To, Payload: slices.Clone(env.Payload)}
@@ -75,15 +78,25 @@ func (p *Plugin) Send(ctx context.Context, env sdk.Envelope) error {
 	}
 	frame := binary.BigEndian.AppendUint32(make([]byte, 0, frameHeaderLen+len(body)), uint32(len(body)))
 	frame = append(frame, body...)
+	for i, addr := range addrs {
+		err = p.deliver(ctx, env.To, addr, frame)
+		if err == nil || i == len(addrs)-1 || !errors.Is(err, sdk.ErrNotFound) {
+			return err
+		}
+	}
+	return err
+}
 
+// deliver sends one SIGNAL frame to addr and waits for its ack.
+func (p *Plugin) deliver(ctx context.Context, to sdk.PeerID, addr netip.AddrPort, frame []byte) error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("lan: send to %s at %s: %s", env.To.Short(), addr, fmt.Errorf(format, args...))
+		return fmt.Errorf("lan: send to %s at %s: %s", to.Short(), addr, fmt.Errorf(format, args...))
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		if unreachable(err) {
-			return fmt.Errorf("lan: send to %s at %s: %w: %w", env.To.Short(), addr, sdk.ErrNotFound, err)
+			return fmt.Errorf("lan: send to %s at %s: %w: %w", to.Short(), addr, sdk.ErrNotFound, err)
 		}
 		return fail("%w", err)
 	}
