@@ -53,15 +53,7 @@ type debugSession struct {
 // openTransport loads config and identity and starts the transport
 // instance. The caller must close s.cat.
 func (a *app) openTransport(ctx context.Context, cmd *cobra.Command, name string) (*debugSession, error) {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	id, err := a.identity(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := a.catalog(cfg, id)
+	cfg, id, cat, err := a.openPlugins(cmd)
 	if err != nil {
 		return nil, err
 	}

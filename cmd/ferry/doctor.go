@@ -48,15 +48,7 @@ not count), at most 100. --json prints one line per check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			id, err := a.identity(cfg)
-			if err != nil {
-				return err
-			}
-			cat, err := a.catalog(cfg, id)
+			cfg, _, cat, err := a.openPlugins(cmd)
 			if err != nil {
 				return err
 			}

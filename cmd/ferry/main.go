@@ -197,6 +197,25 @@ func (a *app) identity(cfg *config.Config) (*identity.Identity, error) {
 	return id, err
 }
 
+// openPlugins loads the config (with cmd's flags) and the identity and
+// makes the plugin catalog, starting nothing. The caller must close the
+// catalog.
+func (a *app) openPlugins(cmd *cobra.Command) (*config.Config, *identity.Identity, *plugins.Catalog, error) {
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := a.identity(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cat, err := a.catalog(cfg, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, id, cat, nil
+}
+
 // catalog makes the plugin catalog for cfg. The caller must close it.
 func (a *app) catalog(cfg *config.Config, id *identity.Identity) (*plugins.Catalog, error) {
 	exe, err := ferryBinary()

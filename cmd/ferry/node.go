@@ -24,15 +24,7 @@ type session struct {
 // startNode loads config and identity, starts the plugins and the node.
 // The caller must call close.
 func (a *app) startNode(ctx context.Context, cmd *cobra.Command, r *renderer, opts node.Options) (*session, error) {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	id, err := a.identity(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := a.catalog(cfg, id)
+	cfg, id, cat, err := a.openPlugins(cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -119,15 +119,7 @@ failed and its error is printed on standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			id, err := a.identity(cfg)
-			if err != nil {
-				return err
-			}
-			cat, err := a.catalog(cfg, id)
+			cfg, _, cat, err := a.openPlugins(cmd)
 			if err != nil {
 				return err
 			}
