@@ -27,18 +27,30 @@ type fakeNet struct {
 	roles         map[string]sdk.ConnRole    // transport/session -> role
 	initiatorDesc map[string]string          // transport -> the initiator's description
 	waiting       map[string]chan sdk.Stream // transport/session -> responder
+	released      map[string]bool            // transport/session whose Connect ended without a stream
 	streams       []*trackedConn
 	seq           atomic.Int64
 }
 
 func newFakeNet() *fakeNet {
-	return &fakeNet{waiting: map[string]chan sdk.Stream{}, roles: map[string]sdk.ConnRole{}, initiatorDesc: map[string]string{}}
+	return &fakeNet{waiting: map[string]chan sdk.Stream{}, roles: map[string]sdk.ConnRole{}, initiatorDesc: map[string]string{}, released: map[string]bool{}}
 }
 
-// trackedConn is a loopback TCP stream that records whether it was closed.
+// trackedConn is a loopback TCP stream that records whether it was closed
+// and whether a Connect handed it out (streams still inside a transport's
+// session are the transport's to release, not the core's).
 type trackedConn struct {
 	*net.TCPConn
 	closed atomic.Bool
+	handed atomic.Bool
+}
+
+// handOut marks st as returned by Connect.
+func handOut(st sdk.Stream) sdk.Stream {
+	if tc, ok := st.(*trackedConn); ok {
+		tc.handed.Store(true)
+	}
+	return st
 }
 
 func (c *trackedConn) Close() error {
@@ -112,8 +124,18 @@ func (f *fakeTransport) Connect(ctx context.Context, req sdk.ConnectRequest) (sd
 		}
 		select {
 		case st := <-ch:
-			return st, nil
+			return handOut(st), nil
 		case <-ctx.Done():
+			// Like a real transport, a session whose Connect ended is
+			// released: a stream the initiator made for it is closed.
+			f.net.mu.Lock()
+			f.net.released[f.name+"/"+req.Session] = true
+			select {
+			case st := <-ch:
+				_ = st.Close()
+			default:
+			}
+			f.net.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
@@ -133,18 +155,19 @@ func (f *fakeTransport) Connect(ctx context.Context, req sdk.ConnectRequest) (sd
 				_ = c.Close()
 			}
 		}()
-		return a, nil
+		return handOut(a), nil
 	}
 	f.net.mu.Lock()
-	ch := f.net.waiting[f.name+"/"+string(req.Remote.Data)]
-	f.net.mu.Unlock()
-	if ch == nil {
+	defer f.net.mu.Unlock()
+	key := f.name + "/" + string(req.Remote.Data)
+	ch := f.net.waiting[key]
+	if ch == nil || f.net.released[key] {
 		_ = a.Close()
 		_ = b.Close()
 		return nil, fmt.Errorf("remote session %s: %w", req.Remote.Data, sdk.ErrNotFound)
 	}
 	ch <- b
-	return a, nil
+	return handOut(a), nil
 }
 
 // pair makes a connected loopback TCP pair.
@@ -185,11 +208,23 @@ func (n *fakeNet) open() int {
 	defer n.mu.Unlock()
 	k := 0
 	for _, s := range n.streams {
-		if !s.closed.Load() {
+		if s.handed.Load() && !s.closed.Load() {
 			k++
 		}
 	}
 	return k
+}
+
+// release closes the streams no Connect handed out, as a transport
+// releases the sessions nobody connected.
+func (n *fakeNet) release() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, s := range n.streams {
+		if !s.handed.Load() {
+			_ = s.Close()
+		}
+	}
 }
 
 // fakeDirectory knows one peer.
@@ -464,6 +499,7 @@ func TestRace(t *testing.T) {
 			if n := fn.open(); n != 0 {
 				t.Errorf("%d streams still open after closing the winner", n)
 			}
+			fn.release()
 			settle(t, g0, f0)
 		})
 	}
