@@ -3,8 +3,6 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,36 +35,9 @@ func TestDamagedBlockFetchedAgain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := t.TempDir()
-			dir, state := filepath.Join(base, "inbox"), filepath.Join(base, "state")
-			content := make([]byte, crashSize)
-			_, _ = rand.NewChaCha8([32]byte{13}).Read(content)
-			h := sha256.Sum256(content)
-			peer := sdk.PeerID{3}
-			in, err := OpenInbox(dir, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = in.Close() })
-			inc, err := in.Accept(peer, "", sdk.Offer{TransferID: NewID(), Files: []sdk.FileInfo{{Name: "f.bin", Size: crashSize, SHA256: h[:]}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			pf, err := inc.Create(ctx, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := pf.(*Part)
-			for off := int64(0); off < crashPrefix; off += crashStep {
-				if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Commit(ctx, off, crashStep); err != nil {
-					t.Fatal(err)
-				}
-			}
-			partPath := filepath.Join(dir, p.rel)
+			h := holdPart(t, 13, sdk.PeerID{3})
+			content, p, ctx := h.content, h.p, context.Background()
+			partPath := filepath.Join(h.dir, p.rel)
 			if tt.clean {
 				if err := p.Close(ctx, false); err != nil {
 					t.Fatal(err)
@@ -88,20 +59,7 @@ func TestDamagedBlockFetchedAgain(t *testing.T) {
 				_ = f.Close()
 			}
 
-			in2, err := OpenInbox(dir, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = in2.Close() })
-			inc2, err := in2.Find(peer, inc.ID())
-			if err != nil {
-				t.Fatal(err)
-			}
-			pf, err = inc2.Create(ctx, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p2 := pf.(*Part)
+			p2 := h.reopen(t)
 			if p2.readBack != tt.checked {
 				t.Errorf("reopening read %d MiB, want %d MiB", p2.readBack/MiB, tt.checked/MiB)
 			}
@@ -121,7 +79,7 @@ func TestDamagedBlockFetchedAgain(t *testing.T) {
 			if err := p2.Close(ctx, true); err != nil {
 				t.Fatalf("Close(true) after fetching %d MiB again: %v", resent/MiB, err)
 			}
-			got, err := os.ReadFile(filepath.Join(dir, "f.bin"))
+			got, err := os.ReadFile(filepath.Join(h.dir, "f.bin"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,61 +19,84 @@ const (
 	crashStep   = 4 << 20
 )
 
-// reopenAfterCrash receives the first crashPrefix bytes of a crashSize-byte
-// file in crashStep commits, abandons the part as a kill -9 would (nothing
-// closed), lets damage edit the journal, and reopens the part through a
-// second inbox on the same folders. It returns the content and the
-// reopened part.
-func reopenAfterCrash(t *testing.T, damage func(t *testing.T, journal string)) ([]byte, *Part) {
+// partHeld is a part that received the first crashPrefix bytes of a
+// crashSize-byte file in crashStep commits, and what is needed to open it
+// again through a second inbox on the same folders.
+type partHeld struct {
+	dir, state string
+	peer       sdk.PeerID
+	id         string
+	content    []byte
+	p          *Part
+}
+
+// holdPart receives the first crashPrefix bytes of a crashSize-byte file
+// of random content (from seed) in crashStep commits, and returns the part
+// still open.
+func holdPart(t *testing.T, seed byte, peer sdk.PeerID) partHeld {
 	t.Helper()
 	base := t.TempDir()
-	dir, state := filepath.Join(base, "inbox"), filepath.Join(base, "state")
-	content := make([]byte, crashSize)
-	_, _ = rand.NewChaCha8([32]byte{17}).Read(content)
-	h := sha256.Sum256(content)
-	peer := sdk.PeerID{2}
-	in, err := OpenInbox(dir, state)
+	h := partHeld{dir: filepath.Join(base, "inbox"), state: filepath.Join(base, "state"), peer: peer, content: make([]byte, crashSize)}
+	_, _ = rand.NewChaCha8([32]byte{seed}).Read(h.content)
+	sum := sha256.Sum256(h.content)
+	in, err := OpenInbox(h.dir, h.state)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = in.Close() })
-	inc, err := in.Accept(peer, "", sdk.Offer{TransferID: NewID(), Files: []sdk.FileInfo{{Name: "f.bin", Size: crashSize, SHA256: h[:]}}})
+	inc, err := in.Accept(peer, "", sdk.Offer{TransferID: NewID(), Files: []sdk.FileInfo{{Name: "f.bin", Size: crashSize, SHA256: sum[:]}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.id = inc.ID()
 	ctx := context.Background()
 	pf, err := inc.Create(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pf.(*Part)
+	h.p = pf.(*Part)
 	for off := int64(0); off < crashPrefix; off += crashStep {
-		if _, err := p.WriteAt(content[off:off+crashStep], off); err != nil {
+		if _, err := h.p.WriteAt(h.content[off:off+crashStep], off); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Commit(ctx, off, crashStep); err != nil {
+		if err := h.p.Commit(ctx, off, crashStep); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(p.abort) // the crash: p is never closed
-	damage(t, filepath.Join(state, journalRel(inc.ID(), 0)))
+	return h
+}
 
-	in2, err := OpenInbox(dir, state)
+// reopen opens the held part again through a second inbox on the same
+// folders, as a restarted receiver does.
+func (h partHeld) reopen(t *testing.T) *Part {
+	t.Helper()
+	in2, err := OpenInbox(h.dir, h.state)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = in2.Close() })
-	inc2, err := in2.Find(peer, inc.ID())
+	inc2, err := in2.Find(h.peer, h.id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf, err = inc2.Create(ctx, 0)
+	pf, err := inc2.Create(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2 := pf.(*Part)
-	t.Cleanup(func() { _ = p2.Close(ctx, false) })
-	return content, p2
+	return pf.(*Part)
+}
+
+// reopenAfterCrash holds a part (holdPart), abandons it as a kill -9
+// would (nothing closed), lets damage edit the journal, and reopens it.
+// It returns the content and the reopened part.
+func reopenAfterCrash(t *testing.T, damage func(t *testing.T, journal string)) ([]byte, *Part) {
+	t.Helper()
+	h := holdPart(t, 17, sdk.PeerID{2})
+	t.Cleanup(h.p.abort) // the crash: p is never closed
+	damage(t, filepath.Join(h.state, journalRel(h.id, 0)))
+	p2 := h.reopen(t)
+	t.Cleanup(func() { _ = p2.Close(context.Background(), false) })
+	return h.content, p2
 }
 
 // editHashRecord rewrites the journal at path with fn applied to the
