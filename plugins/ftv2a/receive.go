@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"time"
 
@@ -129,6 +130,7 @@ func (r *receiver) readFailed(ctx context.Context, err error) error {
 		if reason.Of(err) == reason.Integrity {
 			// The way back may still be whole: tell the sender why.
 			r.kill(cur.req.FileNumber, err)
+			r.linger()
 		}
 		return fmt.Errorf("ftv2a: sender went away after %d of %d bytes of %q (%w): %w", cur.held, cur.req.Size, cur.req.Name, err, sdk.ErrOffline)
 	}
@@ -170,6 +172,31 @@ func (r *receiver) kill(fn uint8, err error) {
 	if WriteFrame(r.Writer, c) == nil {
 		_ = r.Writer.Flush()
 	}
+}
+
+// lingerWait bounds how long linger reads what the sender still sends.
+const lingerWait = time.Second
+
+// linger lets a KILL just written reach a sender that is still writing.
+// Closing a socket that holds unread data makes the kernel answer with a
+// reset, which can discard the KILL before the sender reads it, and the
+// sender would then report a lost connection instead of the cause. So
+// the writing side ends, and what arrives below the record layer (which
+// failed, so its own reads would only repeat the error) is read and
+// dropped until the sender, having read the KILL, closes, or lingerWait
+// passes.
+func (r *receiver) linger() {
+	_ = r.Stream.CloseWrite()
+	var raw io.Reader = r.Stream
+	var conn interface{ SetReadDeadline(time.Time) error } = r.Stream
+	if under, ok := r.Stream.(interface{ NetConn() net.Conn }); ok {
+		nc := under.NetConn()
+		raw, conn = nc, nc
+	}
+	if conn.SetReadDeadline(time.Now().Add(lingerWait)) != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, raw)
 }
 
 // control writes a control about a file this side receives and flushes.
