@@ -269,6 +269,14 @@ func TestRelayKilledResume(t *testing.T) {
 		held = max(held, e.Bytes)
 		return e.Kind == node.EventProgress && e.Bytes >= size/4
 	})
+	// `ferry status` on either side names the path the transfer runs on
+	// (the sender's side names the relay as it sees it).
+	if l := statusOf(t, b, "receive"); l.Transport != "ice" || l.Route != first.Route {
+		t.Errorf("receiver: ferry status gives %q, want ice: %s", pathOf(l), first.Route)
+	}
+	if l := statusOf(t, a, "send"); l.Transport != "ice" || !strings.HasPrefix(l.Route, "relay via ") {
+		t.Errorf("sender: ferry status gives %q, want ice: relay via …", pathOf(l))
+	}
 	servers[server]()
 	t.Logf("killed %s with %.1f MiB received", server, float64(held)/(1<<20))
 	var resumedAt int64 = -1

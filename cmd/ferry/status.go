@@ -20,6 +20,9 @@ type statusLine struct {
 	Percent   float64   `json:"percent"`
 	Since     time.Time `json:"since"`
 	LastError string    `json:"last_error,omitempty"`
+	// Transport and Route are the connection the transfer last ran on.
+	Transport string `json:"transport,omitempty"`
+	Route     string `json:"route,omitempty"`
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -53,8 +56,12 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				a.log.Warn("outbox", "err", err)
 			}
 			for _, o := range out {
-				lines = append(lines, statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
-					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError})
+				l := statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
+					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError}
+				if o.Link != nil {
+					l.Transport, l.Route = o.Link.Transport, o.Link.Route
+				}
+				lines = append(lines, l)
 			}
 			if dir, err = receiveDir(dir, cfg); err != nil {
 				return err
@@ -74,7 +81,8 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 					total += f.Size
 				}
 				lines = append(lines, statusLine{Direction: "receive", Transfer: r.ID, Peer: r.Peer.String(), PeerName: r.PeerName,
-					Files: len(r.Files), Done: inbox.Received(r), Total: total, Since: r.Accepted})
+					Files: len(r.Files), Done: inbox.Received(r), Total: total, Since: r.Accepted,
+					Transport: r.Link.Transport, Route: r.Link.Route})
 			}
 			for i := range lines {
 				lines[i].Percent = 100
@@ -91,14 +99,14 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSINCE\tLAST ERROR")
+			fmt.Fprintln(tw, "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSINCE\tPATH\tLAST ERROR")
 			for _, l := range lines {
 				who := l.PeerName
 				if who == "" {
 					who = l.Peer[:8]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%5.1f%% (%s of %s)\t%s\t%s\n", l.Direction, shortID(l.Transfer), who, l.Files,
-					l.Percent, size(l.Done), size(l.Total), l.Since.Local().Format(time.DateTime), l.LastError)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%5.1f%% (%s of %s)\t%s\t%s\t%s\n", l.Direction, shortID(l.Transfer), who, l.Files,
+					l.Percent, size(l.Done), size(l.Total), l.Since.Local().Format(time.DateTime), pathOf(l), l.LastError)
 			}
 			return tw.Flush()
 		},
@@ -107,4 +115,17 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else the current folder)")
 	return cmd
+}
+
+// pathOf says how a transfer's last connection went: the transport, and
+// its route when the transport named one ("ice: relay via
+// turn:198.51.100.7:3478"); "-" before any connection.
+func pathOf(l statusLine) string {
+	switch {
+	case l.Transport == "":
+		return "-"
+	case l.Route == "":
+		return l.Transport
+	}
+	return l.Transport + ": " + l.Route
 }

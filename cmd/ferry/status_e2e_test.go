@@ -33,8 +33,14 @@ func TestStatusConfirmed(t *testing.T) {
 			}
 			_ = send.wait(10 * time.Second)
 			recv.waitEvent("the receiver noticing the cut", 60*time.Second, func(e node.Event) bool { return e.Kind == node.EventError })
-			sent := statusDone(t, a, "send")
-			held := statusDone(t, b, "receive")
+			sentLine, heldLine := statusOf(t, a, "send"), statusOf(t, b, "receive")
+			sent, held := sentLine.Done, heldLine.Done
+			// Both sides say which connection the transfer last ran on.
+			for _, l := range []statusLine{sentLine, heldLine} {
+				if l.Transport != "tcp" {
+					t.Errorf("%s side: status gives transport %q, want tcp (the only one configured)", l.Direction, l.Transport)
+				}
+			}
 			t.Logf("%s: the sender's status says %d MiB, the receiver holds %d MiB", proto, sent>>20, held>>20)
 			if sent > held {
 				t.Errorf("the sender's status says %d bytes, more than the %d the receiver holds", sent, held)
@@ -49,9 +55,9 @@ func TestStatusConfirmed(t *testing.T) {
 	}
 }
 
-// statusDone returns the bytes `ferry status --json` on p says are done
-// of its one unfinished transfer in direction dir.
-func statusDone(t *testing.T, p *testPeer, dir string) int64 {
+// statusOf returns the line `ferry status --json` on p gives for its one
+// unfinished transfer in direction dir.
+func statusOf(t *testing.T, p *testPeer, dir string) statusLine {
 	t.Helper()
 	out, errs, err := p.run("status", "--json")
 	if err != nil {
@@ -59,9 +65,9 @@ func statusDone(t *testing.T, p *testPeer, dir string) int64 {
 	}
 	for _, l := range decodeLines[statusLine](t, out) {
 		if l.Direction == dir {
-			return l.Done
+			return l
 		}
 	}
 	t.Fatalf("status --json lists no %s transfer:\n%s", dir, out)
-	return 0
+	return statusLine{}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -201,7 +202,15 @@ type tracker struct {
 func (t *tracker) event(e Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e.Transfer != t.rec.ID || e.Index < 0 || e.Index >= len(t.rec.Sent) {
+	if e.Transfer != t.rec.ID {
+		return
+	}
+	if e.Kind == EventState && e.State == connect.Connected.String() {
+		t.rec.Link = &transfer.Link{Transport: e.Transport, Route: e.Route, At: e.Time}
+		t.saveLocked()
+		return
+	}
+	if e.Index < 0 || e.Index >= len(t.rec.Sent) {
 		return
 	}
 	// A file's start is at the offset the receiver said it holds (a

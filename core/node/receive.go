@@ -364,6 +364,11 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 			return inc, err
 		}
 	}
+	if inc != nil {
+		if err := inc.SetLink(transfer.Link{Transport: res.Transport, Route: res.Route, At: time.Now()}); err != nil {
+			n.log.Warn("could not record the transfer's connection", "transfer", m.ID, "err", err)
+		}
+	}
 	s.mu.Lock()
 	key := from.String() + "/" + m.ID
 	if s.conns[key] == nil {

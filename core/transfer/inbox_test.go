@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -281,4 +282,36 @@ func TestPending(t *testing.T) {
 		t.Errorf("Find after Prune: %v", err)
 	}
 	checkFile(t, filepath.Join(dir, "a"), a)
+}
+
+// TestLink: the connection a transfer last ran on is kept beside its
+// record, replaced by the next, and read back by another Inbox; a damaged
+// link.json shows as none and leaves the transfer resumable.
+func TestLink(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	inc := accept(t, in, newPeer(t), file("a", []byte("aaa")))
+	at := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	for _, l := range []transfer.Link{
+		{Transport: "tcp", At: at},
+		{Transport: "ice", Route: "relay via turn:198.18.0.10:3478", At: at.Add(time.Minute)},
+	} {
+		if err := inc.SetLink(l); err != nil {
+			t.Fatalf("SetLink: %v", err)
+		}
+		recs, err := openInbox(t, dir, state).Pending()
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("Pending = %v, %v", recs, err)
+		}
+		if got := recs[0].Link; got != l {
+			t.Errorf("Link after reopening = %+v, want %+v", got, l)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(state, inc.ID(), "link.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := openInbox(t, dir, state).Pending()
+	if err != nil || len(recs) != 1 || recs[0].Link != (transfer.Link{}) {
+		t.Errorf("with a damaged link.json: Pending = %+v, %v; want the transfer with no link", recs, err)
+	}
 }

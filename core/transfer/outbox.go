@@ -55,6 +55,9 @@ type Outgoing struct {
 	// holds its journal (its nonce), for resumes to go to it when one
 	// identity runs twice.
 	Instance string `json:"instance,omitempty"`
+	// Link is the connection the transfer last ran on, nil before the
+	// first.
+	Link *Link `json:"link,omitempty"`
 }
 
 // Total returns the size of all files.

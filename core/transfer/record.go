@@ -56,6 +56,9 @@ type Record struct {
 	// system cannot hold. They count as settled; nothing is written for
 	// them. Nil for most transfers.
 	Refused map[int]string
+	// Link is the connection the transfer last ran on (link.json beside
+	// record.json); zero before the first connection is recorded.
+	Link Link
 }
 
 // Dest returns where file i of the record goes, relative to the receive
@@ -225,6 +228,9 @@ func loadRecord(state *os.Root, id string) (r Record, doneLen int64, err error) 
 	if err != nil {
 		return r, 0, err
 	}
+	// The link only informs `ferry status`: a damaged one is shown as
+	// none rather than making the transfer unresumable.
+	r.Link, _ = loadLink(state, id)
 	return r, doneLen, nil
 }
 
