@@ -26,3 +26,14 @@ type RoutedStream interface {
 	// Route names the way the stream's bytes go.
 	Route() string
 }
+
+// TracedStream is a [Stream] that can tell how it was made, a line a
+// step: for ICE, each candidate pair checked and its outcome ("host
+// 10.0.0.2:40000 -> srflx 198.51.100.7:51234: succeeded, nominated").
+// `ferry doctor PEER` prints the trace of the stream that won. A
+// transport whose connections take several tries implements it.
+type TracedStream interface {
+	Stream
+	// Trace returns the steps, oldest first.
+	Trace() []string
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,10 +30,13 @@ const (
 )
 
 func (a *app) doctorCommand() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON  bool
+		findFor time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check what this node can reach, and how peers can reach it",
+		Use:   "doctor [PEER]",
+		Short: "Check what this node can reach, and how peers can reach it (or one peer)",
 		Long: `Start every enabled plugin instance and run its checks: for ice, the address
 each STUN server sees (mapped address) and whether the NAT keeps one mapping
 whatever the destination (endpoint-independent) or makes one per destination;
@@ -42,11 +46,23 @@ It ends with a summary line: peers behind most NATs can reach you directly,
 only through TURN, or not at all.
 
 The exit status is the number of failing checks (0 when all pass; warnings do
-not count), at most 100. --json prints one line per check.`,
+not count), at most 100. --json prints one line per check.
+
+With PEER (a peer ID, a unique prefix of one, or a name), it tries a
+connection to that peer without sending anything: every state of the
+connection as it is entered, the transports raced and why the winner won,
+for ice the candidate pairs checked and their outcome, and the round trip of
+an echo over the secured stream. The peer must be receiving, and answers
+only if its transfer.auto_accept lists this device (or it runs with --yes).
+The exit status is 0 when the connection worked, 1 when it did not.`,
 		Example: `  ferry doctor
-  ferry doctor --json | jq 'select(.status=="FAIL")'`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  ferry doctor --json | jq 'select(.status=="FAIL")'
+  ferry doctor laptop`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return a.doctorPeer(cmd, args[0], asJSON, findFor)
+			}
 			ctx := cmd.Context()
 			cfg, _, cat, err := a.openPlugins(cmd)
 			if err != nil {
@@ -94,7 +110,8 @@ not count), at most 100. --json prints one line per check.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per check")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per check (with PEER: per state)")
+	cmd.Flags().DurationVar(&findFor, "find-for", 10*time.Second, "with PEER: how long to look for it")
 	return cmd
 }
 

@@ -54,7 +54,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 				continue
 			}
 			var name string
-			for _, n := range []string{"events", "peers", "status", "plugins", "doctor"} {
+			for _, n := range []string{"events", "peers", "status", "plugins", "doctor", "doctor PEER"} {
 				if strings.HasPrefix(strings.TrimSpace(cells[1]), n) || strings.HasPrefix(strings.TrimSpace(cells[1]), "`"+n) {
 					name = n
 				}
@@ -67,7 +67,7 @@ func readJSONDoc(t *testing.T) jsonDoc {
 			}
 		}
 	}
-	for _, n := range []string{"events", "peers", "status", "plugins", "doctor"} {
+	for _, n := range []string{"events", "peers", "status", "plugins", "doctor", "doctor PEER"} {
 		if len(doc.keys[n]) == 0 {
 			t.Fatalf("README JSON output table lists no keys for %s", n)
 		}
@@ -110,11 +110,12 @@ func eventKinds(t *testing.T) []string {
 func TestJSONOutputDocumented(t *testing.T) {
 	doc := readJSONDoc(t)
 	for name, keys := range map[string][]string{
-		"events":  jsonKeys[node.Event](),
-		"peers":   jsonKeys[peerView](),
-		"status":  jsonKeys[statusLine](),
-		"plugins": jsonKeys[pluginRow](),
-		"doctor":  jsonKeys[doctorRow](),
+		"events":      jsonKeys[node.Event](),
+		"peers":       jsonKeys[peerView](),
+		"status":      jsonKeys[statusLine](),
+		"plugins":     jsonKeys[pluginRow](),
+		"doctor":      jsonKeys[doctorRow](),
+		"doctor PEER": jsonKeys[probeRow](),
 	} {
 		if !slices.Equal(doc.keys[name], keys) {
 			t.Errorf("README lists the keys of %s as\n  %v\nthe code has\n  %v", name, doc.keys[name], keys)

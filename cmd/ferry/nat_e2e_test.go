@@ -74,6 +74,22 @@ func TestNATTransfer(t *testing.T) {
 				t.Fatalf("send across the NATs: %v\nsender:\n%s\nreceiver:\n%s", err, send.stderr.String(), recv.stderr.String())
 			}
 			sameTree(t, filepath.Dir(src), dst)
+			// `ferry doctor PEER` across the same NATs: every state, the
+			// pairs ice checked, and the same kind of path.
+			out, errOut, err := a.run("doctor", idB, "--find-for", "60s")
+			t.Logf("ferry doctor %s:\n%s", idB[:8], out)
+			if err != nil {
+				t.Fatalf("doctor PEER across the NATs: %v\n%s\n%s", err, out, errOut)
+			}
+			var path string
+			for _, line := range strings.Split(out, "\n") {
+				if p, ok := strings.CutPrefix(strings.TrimSpace(line), "summary: the peer is reachable over ice ("); ok {
+					path = strings.TrimSuffix(p, ")")
+				}
+			}
+			if !c.route(path) || !strings.Contains(out, "candidate pairs checked:") {
+				t.Errorf("doctor PEER: path %q, want %s, with the candidate pairs", path, c.want)
+			}
 		})
 	}
 }

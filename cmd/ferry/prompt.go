@@ -108,6 +108,12 @@ func showOffer(out io.Writer, ask node.Ask) {
 	}
 }
 
+// probesRefused is the reason a receiver that asks before accepting
+// gives for a connection test (`ferry doctor PEER`) from a peer not in
+// transfer.auto_accept: a test reveals this device's addresses, and is
+// not worth a question.
+const probesRefused = "this device answers connection tests only from peers in its transfer.auto_accept (or when it runs with --yes)"
+
 func prompt(lines *lineReader, out io.Writer, always func(sdk.PeerID) (string, error)) node.Decider {
 	var mu sync.Mutex
 	trusted := map[sdk.PeerID]bool{}
@@ -116,6 +122,9 @@ func prompt(lines *lineReader, out io.Writer, always func(sdk.PeerID) (string, e
 		defer mu.Unlock()
 		if trusted[ask.Peer] {
 			return "" // answered "a" for an earlier offer
+		}
+		if ask.Probe {
+			return probesRefused
 		}
 		if ctx.Err() != nil {
 			return shuttingDown // withdrawn while an earlier question was open

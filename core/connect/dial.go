@@ -77,6 +77,9 @@ type Result struct {
 	Transport, Why string
 	// Route names the way the stream goes, when the transport says.
 	Route string
+	// Trace tells how the transport made the stream (sdk.TracedStream),
+	// when it says.
+	Trace []string
 }
 
 // Dial makes one attempt to connect to peer for the transfer that ask
@@ -238,6 +241,6 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 	if err != nil {
 		return res, fmt.Errorf("connect to %s: %w", peer.Short(), err)
 	}
-	res.Conn, res.Transport, res.Why, res.Route = conn, w.Name, why, conn.Route()
+	res.Conn, res.Transport, res.Why, res.Route, res.Trace = conn, w.Name, why, conn.Route(), conn.Trace()
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,7 +116,14 @@ type Ferry struct {
 	// holds nothing of the transfer: not a refusal, but "try again, the
 	// holder may answer" (sent only to a sender that set For).
 	Elsewhere bool `json:"elsewhere,omitempty"`
+	// Probe marks an ASK (and its ACCEPT) that offers no files: a test of
+	// the connection (`ferry doctor PEER`). Its protocol is [ProbeProtocol];
+	// the receiver echoes what comes over the secured stream, then closes.
+	Probe bool `json:"probe,omitempty"`
 }
+
+// ProbeProtocol is the protocol (TLS ALPN value) of a probe's connection.
+const ProbeProtocol = "ferry-probe/1"
 
 // Refusal is one file a receiver refuses on its own: its index in the
 // offer, and why.
@@ -219,7 +227,14 @@ func (m *Message) check() error {
 				return bad("ferry.folders[%d]: name of %d bytes", i, len(d))
 			}
 		}
-		if s := m.Ferry.Manifest; s != nil {
+		if m.Ferry.Probe {
+			if len(m.Files) != 0 || m.Ferry.Manifest != nil || len(m.Ferry.Folders) != 0 {
+				return bad("a probe ASK offers files")
+			}
+			if !slices.Equal(m.Ferry.Protocols, []string{ProbeProtocol}) {
+				return bad("a probe ASK names protocols %v, want [%s]", m.Ferry.Protocols, ProbeProtocol)
+			}
+		} else if s := m.Ferry.Manifest; s != nil {
 			if len(m.Files) != 0 || len(m.Ferry.Folders) != 0 {
 				return bad("ASK has both files and a manifest")
 			}

@@ -72,6 +72,12 @@ func TestDecodeRefuses(t *testing.T) {
 		"empty name":     func(m *Message) { m.Files[0].Name = "" },
 		"no protocols":   func(m *Message) { m.Ferry.Protocols = nil },
 		"accept no recv": func(m *Message) { m.Type = TypeAccept },
+		"probe with files": func(m *Message) {
+			m.Ferry.Probe, m.Ferry.Protocols = true, []string{ProbeProtocol}
+		},
+		"probe of a transfer protocol": func(m *Message) {
+			m.Files, m.Ferry.Probe = nil, true
+		},
 		"candidate without transport": func(m *Message) {
 			toAccept(t, m)
 			m.SetCandidates([]sdk.Description{{Transport: "tcp", Data: []byte("x")}, {Data: []byte("y")}})
@@ -102,6 +108,21 @@ func TestDecodeRefuses(t *testing.T) {
 		if _, err := DecodeMessage([]byte(raw)); !errors.Is(err, ErrBadMessage) {
 			t.Errorf("DecodeMessage(%q): %v", raw, err)
 		}
+	}
+}
+
+// TestProbeAsk: an ASK that tests a connection carries no files and only
+// the probe protocol, and survives the wire as one.
+func TestProbeAsk(t *testing.T) {
+	m := validAsk(t)
+	m.Files, m.Ferry.Probe, m.Ferry.Protocols = nil, true, []string{ProbeProtocol}
+	b, err := EncodeMessage(m)
+	if err != nil {
+		t.Fatalf("EncodeMessage: %v", err)
+	}
+	back, err := DecodeMessage(b)
+	if err != nil || !back.Ferry.Probe || len(back.Files) != 0 {
+		t.Fatalf("DecodeMessage = %+v, %v; want a probe ASK", back, err)
 	}
 }
 

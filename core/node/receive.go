@@ -31,6 +31,11 @@ type Ask struct {
 	// Summary, if not nil, is what the ASK says of its files: their count,
 	// total size and top-level names.
 	Summary *connect.Summary
+	// Probe marks a connection test (`ferry doctor PEER`) rather than an
+	// offer: no files; accepting it makes a connection that carries an
+	// echo and reveals this device's addresses to the peer. A Decider
+	// that does not ask the user about probes should refuse them.
+	Probe bool
 }
 
 // Decider decides on an offer that no policy settled: it returns "" to
@@ -134,6 +139,10 @@ func (s *server) onAsk(from sdk.PeerID, m *connect.Message) {
 func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message) {
 	n := s.n
 	base := Event{Peer: from.String(), PeerName: m.Sender.Name, Transfer: m.ID}
+	if m.Ferry.Probe {
+		s.answerProbe(ctx, from, m, base)
+		return
+	}
 	offer, err := m.Offer()
 	if err != nil {
 		n.log.Warn("dropped ASK", "from", from, "err", err)

@@ -39,6 +39,15 @@ func (c *Conn) Route() string {
 	return ""
 }
 
+// Trace tells how the transport made its stream (sdk.TracedStream), or
+// nil when the transport does not say.
+func (c *Conn) Trace() []string {
+	if ts, ok := c.raw.(sdk.TracedStream); ok {
+		return ts.Trace()
+	}
+	return nil
+}
+
 // newConn switches the stream to the record layer once tc's handshake is
 // over.
 func newConn(raw sdk.Stream, pb *pushback, tc *tls.Conn, peer sdk.PeerID, client bool) (*Conn, error) {

@@ -143,14 +143,15 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	}
 	if err != nil {
 		if cause := context.Cause(actx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w (%d local, %d remote candidates)", cause, len(s.locals), len(remote.cands))
+			return nil, fmt.Errorf("%w (%d local, %d remote candidates%s)", cause, len(s.locals), len(remote.cands), pairsTried(agent))
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("while waiting for ICE checks (%d local, %d remote candidates)", len(s.locals), len(remote.cands))
+			return nil, fmt.Errorf("while waiting for ICE checks (%d local, %d remote candidates%s)", len(s.locals), len(remote.cands), pairsTried(agent))
 		}
 		return nil, fmt.Errorf("ICE: %w", err)
 	}
 	pair, _ := agent.GetSelectedCandidatePair()
+	trace := pairTrace(agent)
 	pc := &packetConn{conn: conn, local: conn.LocalAddr(), remote: conn.RemoteAddr(), sockets: sockets}
 	if pc.local == nil || pc.remote == nil {
 		return nil, errors.New("ICE connected without a selected pair")
@@ -187,7 +188,7 @@ func (t *Transport) connect(ctx context.Context, cfg config, s *session, remote 
 	t.log.Info("ice: connected", "peer", s.peer, "role", s.role.String(), "route", route, "quic_owns_socket", owned != nil, "pair", pairString(pair),
 		"checks", checked.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	strm := newStream(t, l, st, ctl, pc.local, pc.remote)
-	strm.route = route
+	strm.route, strm.trace = route, trace
 	if err := t.track(strm); err != nil {
 		return nil, err
 	}

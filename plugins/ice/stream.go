@@ -131,6 +131,8 @@ type stream struct {
 	local, remote net.Addr
 	// route names the selected pair's way (routeOf).
 	route string
+	// trace lists the candidate pairs checked (pairTrace).
+	trace []string
 
 	ctlMu      sync.Mutex
 	eofOnce    sync.Once
@@ -149,6 +151,10 @@ var _ sdk.Stream = (*stream)(nil)
 // Route names the way the stream goes: "direct host", "direct srflx",
 // "relay via turn:HOST:PORT" (sdk.RoutedStream).
 func (s *stream) Route() string { return s.route }
+
+// Trace lists the candidate pairs checked when the stream was made, the
+// nominated one first (sdk.TracedStream).
+func (s *stream) Trace() []string { return s.trace }
 
 var _ sdk.RoutedStream = (*stream)(nil)
 

@@ -1186,7 +1186,10 @@ type ConnectResponse struct {
 	Kind     StreamKind             `protobuf:"varint,2,opt,name=kind,proto3,enum=ferry.plugin.v1.StreamKind" json:"kind,omitempty"`
 	// route says which way the stream's bytes go (sdk.RoutedStream); empty
 	// when the transport does not say.
-	Route         string `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
+	Route string `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
+	// trace tells how the stream was made (sdk.TracedStream): one line per
+	// step or candidate pair tried, for `ferry doctor PEER`.
+	Trace         []string `protobuf:"bytes,4,rep,name=trace,proto3" json:"trace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1240,6 +1243,13 @@ func (x *ConnectResponse) GetRoute() string {
 		return x.Route
 	}
 	return ""
+}
+
+func (x *ConnectResponse) GetTrace() []string {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
 }
 
 type PeerInfo struct {
@@ -3177,11 +3187,12 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05local\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x05local\"`\n" +
 	"\x0eConnectRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x124\n" +
-	"\x06remote\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x06remote\"u\n" +
+	"\x06remote\x18\x02 \x01(\v2\x1c.ferry.plugin.v1.DescriptionR\x06remote\"\x8b\x01\n" +
 	"\x0fConnectResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x14\n" +
-	"\x05route\x18\x03 \x01(\tR\x05route\"\x9e\x02\n" +
+	"\x05route\x18\x03 \x01(\tR\x05route\x12\x14\n" +
+	"\x05trace\x18\x04 \x03(\tR\x05trace\"\x9e\x02\n" +
 	"\bPeerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +

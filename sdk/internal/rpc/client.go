@@ -99,7 +99,7 @@ func (c *Client) Connect(ctx context.Context, req sdk.ConnectRequest) (sdk.Strea
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return withRoute(st, resp.GetRoute()), nil
+	return withPath(st, resp.GetRoute(), resp.GetTrace()), nil
 }
 
 func (c *Client) Announce(ctx context.Context, self sdk.PeerInfo) error {

@@ -159,12 +159,16 @@ func (s *transportServer) Connect(ctx context.Context, req *pb.ConnectRequest) (
 	if rs, ok := st.(sdk.RoutedStream); ok {
 		route = rs.Route()
 	}
+	var trace []string
+	if ts, ok := st.(sdk.TracedStream); ok {
+		trace = ts.Trace()
+	}
 	id, kind, err := s.dc.Send(st)
 	if err != nil {
 		_ = st.Close()
 		return nil, toStatus(fmt.Errorf("connect: hand stream to host: %w", err))
 	}
-	return &pb.ConnectResponse{StreamId: id, Kind: pb.StreamKind(kind), Route: route}, nil
+	return &pb.ConnectResponse{StreamId: id, Kind: pb.StreamKind(kind), Route: route, Trace: trace}, nil
 }
 
 // discoveryServer serves a Discovery.
