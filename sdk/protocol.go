@@ -78,6 +78,33 @@ type FileSink interface {
 	Create(ctx context.Context, index int) (PartFile, error)
 }
 
+// SinkState is what a [FileSink] already holds of the offer it most
+// recently accepted, before any part file is opened.
+type SinkState struct {
+	// Done lists the files held whole: received, verified and in place
+	// (or settled without data, such as a file refused on its own). A
+	// protocol still opens them (Create) to close them, but knows they
+	// need no bytes.
+	Done []int
+	// Started lists the files of which some bytes may be held: a part
+	// file or its journal exists. Open them to learn which.
+	Started []int
+}
+
+// StatefulSink is implemented by a [FileSink] that can say what it
+// already holds without opening every part file. A protocol that offers
+// many files at once (jsonchunk) answers the offer after opening only
+// the files in [SinkState.Started] and [SinkState.Done], and opens each
+// other file when its first bytes arrive, so that a folder of a hundred
+// thousand files neither waits for a hundred thousand part files before
+// the first byte nor holds them all open.
+type StatefulSink interface {
+	FileSink
+	// State returns what the sink holds of the most recently accepted
+	// offer.
+	State(ctx context.Context) (SinkState, error)
+}
+
 // RangedPart is implemented by a [PartFile] that knows every byte range it
 // holds, not just its committed prefix: a protocol that resumes by chunks
 // (jsonchunk) asks it which parts are still missing.

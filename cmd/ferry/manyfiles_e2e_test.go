@@ -35,7 +35,8 @@ func peakRSS(t *testing.T, ps *os.ProcessState) int64 {
 // top-level name) rather than the files, every file arrives and checks out,
 // and the peak RSS of each side stays under 128 MiB. It takes minutes at
 // today's rate of small files (see testdata/bench/smallfiles.sh), so it
-// runs only when FERRY_MANY_FILES is set.
+// runs only when FERRY_MANY_FILES is set (and FERRY_MANY_FILES_PROTOCOL
+// picks the protocol).
 func TestManyFiles(t *testing.T) {
 	count, err := strconv.Atoi(os.Getenv("FERRY_MANY_FILES"))
 	if err != nil || count <= 0 {
@@ -69,7 +70,13 @@ func TestManyFiles(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
 	defer cancel()
-	send := a.cmd(ctx, "send", src, "--to", idB, "--json", "--retry-for", "5m")
+	// FERRY_MANY_FILES_PROTOCOL picks the protocol (default: the first
+	// configured, ftv2a).
+	args := []string{"send", src, "--to", idB, "--json", "--retry-for", "5m"}
+	if p := os.Getenv("FERRY_MANY_FILES_PROTOCOL"); p != "" {
+		args = append(args, "--protocol", p)
+	}
+	send := a.cmd(ctx, args...)
 	var sendOut, sendErr syncBuffer
 	send.Stdout, send.Stderr = &sendOut, &sendErr
 	if err := send.Start(); err != nil {

@@ -533,6 +533,28 @@ func (k *sink) file(i int) (string, int64) {
 	return f.Name, f.Size
 }
 
+// State says which files of the accepted offer are settled or started
+// (sdk.StatefulSink), so that a protocol offered many files opens only
+// those before it answers.
+func (k *sink) State(context.Context) (sdk.SinkState, error) {
+	settled, journaled, err := k.inc.FileStates()
+	if err != nil {
+		return sdk.SinkState{}, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var st sdk.SinkState
+	for i, j := range k.indices {
+		switch {
+		case settled[j]:
+			st.Done = append(st.Done, i)
+		case journaled[j]:
+			st.Started = append(st.Started, i)
+		}
+	}
+	return st, nil
+}
+
 func (k *sink) Create(ctx context.Context, i int) (sdk.PartFile, error) {
 	j, ok := k.index(i)
 	if !ok {

@@ -315,3 +315,35 @@ func TestLink(t *testing.T) {
 		t.Errorf("with a damaged link.json: Pending = %+v, %v; want the transfer with no link", recs, err)
 	}
 }
+
+// TestFileStates: without opening part files, a transfer says which files
+// are settled (done) and which have a journal (some bytes may be held),
+// also from another Inbox after a restart.
+func TestFileStates(t *testing.T) {
+	dir, state := inboxDirs(t)
+	in := openInbox(t, dir, state)
+	a := []byte("aaaa")
+	inc := accept(t, in, newPeer(t), file("done", a), file("started", a), file("fresh", a))
+	receive(t, inc, 0, a)
+	p := create(t, inc, 1)
+	put(t, p, a, 0, 2)
+	if err := p.Close(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	check := func(inc *transfer.Incoming) {
+		t.Helper()
+		settled, journaled, err := inc.FileStates()
+		if err != nil {
+			t.Fatalf("FileStates: %v", err)
+		}
+		if !slices.Equal(settled, []bool{true, false, false}) || !slices.Equal(journaled, []bool{false, true, false}) {
+			t.Errorf("FileStates = settled %v, journaled %v; want done, started, fresh", settled, journaled)
+		}
+	}
+	check(inc)
+	again, err := openInbox(t, dir, state).Find(inc.Peer(), inc.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(again)
+}

@@ -37,7 +37,7 @@ func TestAbortKeepsChunksRead(t *testing.T) {
 		tid: testTID, mode: ModeFast, chunk: chunk, window: 4,
 		files: []*inFile{{info: offer.Files[0], part: part}},
 	}
-	if err := r.onChunk(chunkOf(0, data, 0, chunk, true)); err != nil {
+	if err := r.onChunk(ctx, chunkOf(0, data, 0, chunk, true)); err != nil {
 		t.Fatal(err)
 	}
 	r.in <- inMsg{m: chunkOf(0, data, chunk, chunk, true)}

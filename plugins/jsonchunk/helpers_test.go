@@ -139,6 +139,8 @@ type diskSink struct {
 	creates  int
 	writes   int64 // bytes written
 	rewrites int   // writes over committed bytes
+	open     int   // part files open now
+	maxOpen  int   // the most part files open at once
 }
 
 // diskFile is one file's state across connections.
@@ -185,6 +187,8 @@ func (s *diskSink) Create(_ context.Context, index int) (sdk.PartFile, error) {
 		return nil, err
 	}
 	s.creates++
+	s.open++
+	s.maxOpen = max(s.maxOpen, s.open)
 	return &diskPart{s: s, df: df, name: fi.Name, f: f}, nil
 }
 
@@ -279,6 +283,7 @@ func (p *diskPart) Close(_ context.Context, complete bool) error {
 		return errors.New("part closed twice")
 	}
 	p.closed = true
+	p.s.open--
 	defer p.f.Close()
 	if !complete || p.df.done {
 		return nil

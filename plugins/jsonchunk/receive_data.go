@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,33 +15,36 @@ import (
 	"github.com/ferry-p2p/ferry/sdk/reason"
 )
 
-// openFiles creates the part file of every file, learns what each holds,
-// closes those already whole as complete, and answers AUTHENTICATION with
-// RESPONSE Ok: the mode, the window and the ranges held.
+// openFiles opens the part files of the files the sink may hold bytes of
+// (all of them when the sink cannot say, see sdk.StatefulSink), learns
+// what each holds, closes those already whole as complete, and answers
+// AUTHENTICATION with RESPONSE Ok: the mode, the window and the ranges
+// held. The other files are opened as their first chunk arrives.
 func (r *receiver) openFiles(ctx context.Context) error {
+	eager := r.openAtOnce(ctx)
 	for i, f := range r.files {
-		part, err := r.sink.Create(ctx, i)
-		if err != nil {
+		if eager != nil && !eager[i] && f.info.Size > 0 {
+			continue // nothing held: opened by its first chunk
+		}
+		if err := r.open(ctx, i); err != nil {
 			if ctx.Err() != nil {
 				return r.Err(ctx)
 			}
-			why := fmt.Errorf("create the part file of %q: %w", f.info.Name, reason.Wrap(err))
-			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: why.Error(), Ferry: &ResponseExtension{Code: r.retryCode(why)}}
+			r.answer = &Response{MessageID: r.auth.MessageID, Response: Error, Reason: err.Error(), Ferry: &ResponseExtension{Code: r.retryCode(err)}}
 			r.respond(r.answer)
-			return fmt.Errorf("jsonchunk: transfer %s: %w", r.tid, why)
+			return fmt.Errorf("jsonchunk: transfer %s: %w", r.tid, err)
 		}
-		f.part = part
-		f.view = openView(part)
-		f.held = heldRanges(part, f.info.Size)
-	}
-	ext := &ResponseExtension{V: ExtensionVersion, Mode: r.mode, Window: r.window, ChunkSize: r.chunk}
-	var resumed int64
-	for i, f := range r.files {
+		// A file held whole is closed at once, so that a transfer of
+		// many files done before does not hold them all open.
 		if f.held.Covers(0, f.info.Size) {
 			if err := r.complete(ctx, i, r.auth.MessageID); err != nil {
 				return err
 			}
 		}
+	}
+	ext := &ResponseExtension{V: ExtensionVersion, Mode: r.mode, Window: r.window, ChunkSize: r.chunk}
+	var resumed int64
+	for i, f := range r.files {
 		if len(f.held) > 0 || f.done {
 			ext.Have = append(ext.Have, Held{File: i, Ranges: f.held.Clone()})
 			if f.info.Size == 0 {
@@ -64,6 +68,43 @@ func (r *receiver) openFiles(ctx context.Context) error {
 	}
 	r.Log.Info(fmt.Sprintf("jsonchunk: receiving transfer %s: %d files in %s mode", r.tid, len(r.files), r.mode),
 		"transfer", r.tid, "files", len(r.files), "mode", r.mode, "chunk_size", r.chunk)
+	return nil
+}
+
+// openAtOnce returns which files to open before answering: those the
+// sink holds whole or in part. Nil means all of them: a sink that cannot
+// say (an older host).
+func (r *receiver) openAtOnce(ctx context.Context) []bool {
+	ss, ok := r.sink.(sdk.StatefulSink)
+	if !ok {
+		return nil
+	}
+	st, err := ss.State(ctx)
+	if err != nil {
+		if !errors.Is(err, sdk.ErrUnsupported) {
+			r.Log.Debug("jsonchunk: the host cannot say what it holds; opening every part file", "err", err)
+		}
+		return nil
+	}
+	eager := make([]bool, len(r.files))
+	for _, i := range slices.Concat(st.Done, st.Started) {
+		if i >= 0 && i < len(eager) {
+			eager[i] = true
+		}
+	}
+	return eager
+}
+
+// open creates the part file of file i and learns what it holds.
+func (r *receiver) open(ctx context.Context, i int) error {
+	f := r.files[i]
+	part, err := r.sink.Create(ctx, i)
+	if err != nil {
+		return fmt.Errorf("create the part file of %q: %w", f.info.Name, reason.Wrap(err))
+	}
+	f.part = part
+	f.view = openView(part)
+	f.held = heldRanges(part, f.info.Size)
 	return nil
 }
 
@@ -120,7 +161,7 @@ func (r *receiver) serve(ctx context.Context) error {
 		case *Response:
 			r.Log.Debug("jsonchunk: ignoring a RESPONSE from the sender", "message_id", m.MessageID, "response", m.Response)
 		case *Transfer:
-			if err := r.onChunk(m); err != nil {
+			if err := r.onChunk(ctx, m); err != nil {
 				return err
 			}
 			// Group commit: take every chunk already read, up to the
@@ -134,7 +175,7 @@ func (r *receiver) serve(ctx context.Context) error {
 						next = &x
 						break drain
 					}
-					if err := r.onChunk(t); err != nil {
+					if err := r.onChunk(ctx, t); err != nil {
 						return err
 					}
 				default:
@@ -159,10 +200,21 @@ func (r *receiver) allDone() bool {
 
 // onChunk checks a TRANSFER and writes the bytes of it not yet held nor
 // written; the chunk joins the batch to be acknowledged.
-func (r *receiver) onChunk(t *Transfer) error {
+func (r *receiver) onChunk(ctx context.Context, t *Transfer) error {
 	if err := r.checkChunk(t); err != nil {
 		r.respond(&Response{MessageID: t.MessageID, Response: Error, Reason: err.Error()})
 		return fmt.Errorf("jsonchunk: bad TRANSFER from the sender: %w", err)
+	}
+	if f := r.files[t.File]; f.part == nil && !f.done {
+		// The file's first chunk: nothing was held of it when the
+		// transfer was answered.
+		if err := r.open(ctx, t.File); err != nil {
+			if ctx.Err() != nil {
+				return r.Err(ctx)
+			}
+			r.respond(r.failed(t.MessageID, "", err))
+			return fmt.Errorf("jsonchunk: %w", err)
+		}
 	}
 	if err := r.write(t); err != nil {
 		r.respond(r.failed(t.MessageID, "write failed: ", err))
@@ -294,6 +346,12 @@ func (r *receiver) complete(ctx context.Context, i int, answerTo string) error {
 	err := f.part.Close(ctx, true)
 	if err == nil {
 		f.done = true
+		if f.view != nil {
+			// Needed only to answer a hash mismatch: a folder of many
+			// files must not keep a descriptor for each.
+			_ = f.view.Close()
+			f.view = nil
+		}
 		r.Log.Debug("jsonchunk: file received", "file", f.info.Name, "size", f.info.Size)
 		return nil
 	}

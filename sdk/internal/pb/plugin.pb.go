@@ -2350,6 +2350,94 @@ func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
 	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
+type SinkStateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SinkStateRequest) Reset() {
+	*x = SinkStateRequest{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SinkStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SinkStateRequest) ProtoMessage() {}
+
+func (x *SinkStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SinkStateRequest.ProtoReflect.Descriptor instead.
+func (*SinkStateRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+}
+
+type SinkStateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Done          []int32                `protobuf:"varint,1,rep,packed,name=done,proto3" json:"done,omitempty"`
+	Started       []int32                `protobuf:"varint,2,rep,packed,name=started,proto3" json:"started,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SinkStateResponse) Reset() {
+	*x = SinkStateResponse{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SinkStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SinkStateResponse) ProtoMessage() {}
+
+func (x *SinkStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SinkStateResponse.ProtoReflect.Descriptor instead.
+func (*SinkStateResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SinkStateResponse) GetDone() []int32 {
+	if x != nil {
+		return x.Done
+	}
+	return nil
+}
+
+func (x *SinkStateResponse) GetStarted() []int32 {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
 // FileHashRequest names a file by its index in the sender's offer, which is
 // the order of the ASK's files. On the wire, the sender's SDK sends it as a
 // record-layer meta record: the byte 1, the index as an unsigned varint, then
@@ -2370,7 +2458,7 @@ type FileHashRequest struct {
 
 func (x *FileHashRequest) Reset() {
 	*x = FileHashRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2470,7 @@ func (x *FileHashRequest) String() string {
 func (*FileHashRequest) ProtoMessage() {}
 
 func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2483,7 @@ func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashRequest.ProtoReflect.Descriptor instead.
 func (*FileHashRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *FileHashRequest) GetIndex() int32 {
@@ -2434,7 +2522,7 @@ type FileHashResponse struct {
 
 func (x *FileHashResponse) Reset() {
 	*x = FileHashResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2446,7 +2534,7 @@ func (x *FileHashResponse) String() string {
 func (*FileHashResponse) ProtoMessage() {}
 
 func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2459,7 +2547,7 @@ func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashResponse.ProtoReflect.Descriptor instead.
 func (*FileHashResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 type OpenRequest struct {
@@ -2472,7 +2560,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2484,7 +2572,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2497,7 +2585,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -2535,7 +2623,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2635,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2648,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2607,7 +2695,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2707,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2720,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2650,7 +2738,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2750,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2763,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 type CreateRequest struct {
@@ -2687,7 +2775,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2699,7 +2787,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2712,7 +2800,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2743,7 +2831,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2755,7 +2843,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2768,7 +2856,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2836,7 +2924,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +2936,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +2949,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -2907,7 +2995,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2919,7 +3007,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2932,7 +3020,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 type ClosePartRequest struct {
@@ -2945,7 +3033,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3045,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3058,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -2995,7 +3083,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3095,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3108,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 type ProgressRequest struct {
@@ -3036,7 +3124,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3048,7 +3136,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3061,7 +3149,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -3093,7 +3181,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3105,7 +3193,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3118,7 +3206,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3265,7 +3353,11 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\x04R\x06hostId\x124\n" +
 	"\x06record\x18\x03 \x01(\v2\x1c.ferry.plugin.v1.RecordStateR\x06record\"\x19\n" +
-	"\x17ProtocolReceiveResponse\"z\n" +
+	"\x17ProtocolReceiveResponse\"\x12\n" +
+	"\x10SinkStateRequest\"A\n" +
+	"\x11SinkStateResponse\x12\x12\n" +
+	"\x04done\x18\x01 \x03(\x05R\x04done\x12\x18\n" +
+	"\astarted\x18\x02 \x03(\x05R\astarted\"z\n" +
 	"\x0fFileHashRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\fR\x06sha256\x12\x16\n" +
@@ -3351,7 +3443,7 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aReceive\x12\x1f.ferry.plugin.v1.ReceiveRequest\x1a\x19.ferry.plugin.v1.Envelope0\x012\xbd\x01\n" +
 	"\bProtocol\x12S\n" +
 	"\x04Send\x12$.ferry.plugin.v1.ProtocolSendRequest\x1a%.ferry.plugin.v1.ProtocolSendResponse\x12\\\n" +
-	"\aReceive\x12'.ferry.plugin.v1.ProtocolReceiveRequest\x1a(.ferry.plugin.v1.ProtocolReceiveResponse2\xa2\x04\n" +
+	"\aReceive\x12'.ferry.plugin.v1.ProtocolReceiveRequest\x1a(.ferry.plugin.v1.ProtocolReceiveResponse2\xf6\x04\n" +
 	"\x04Host\x12C\n" +
 	"\x04Open\x12\x1c.ferry.plugin.v1.OpenRequest\x1a\x1d.ferry.plugin.v1.OpenResponse\x12I\n" +
 	"\x06Decide\x12\x1e.ferry.plugin.v1.DecideRequest\x1a\x1f.ferry.plugin.v1.DecideResponse\x12I\n" +
@@ -3359,7 +3451,8 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Commit\x12\x1e.ferry.plugin.v1.CommitRequest\x1a\x1f.ferry.plugin.v1.CommitResponse\x12R\n" +
 	"\tClosePart\x12!.ferry.plugin.v1.ClosePartRequest\x1a\".ferry.plugin.v1.ClosePartResponse\x12O\n" +
 	"\bProgress\x12 .ferry.plugin.v1.ProgressRequest\x1a!.ferry.plugin.v1.ProgressResponse\x12O\n" +
-	"\bFileHash\x12 .ferry.plugin.v1.FileHashRequest\x1a!.ferry.plugin.v1.FileHashResponseB/Z-github.com/ferry-p2p/ferry/sdk/internal/pb;pbb\x06proto3"
+	"\bFileHash\x12 .ferry.plugin.v1.FileHashRequest\x1a!.ferry.plugin.v1.FileHashResponse\x12R\n" +
+	"\tSinkState\x12!.ferry.plugin.v1.SinkStateRequest\x1a\".ferry.plugin.v1.SinkStateResponseB/Z-github.com/ferry-p2p/ferry/sdk/internal/pb;pbb\x06proto3"
 
 var (
 	file_ferry_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -3374,7 +3467,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -3419,27 +3512,29 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*ProtocolSendResponse)(nil),    // 40: ferry.plugin.v1.ProtocolSendResponse
 	(*ProtocolReceiveRequest)(nil),  // 41: ferry.plugin.v1.ProtocolReceiveRequest
 	(*ProtocolReceiveResponse)(nil), // 42: ferry.plugin.v1.ProtocolReceiveResponse
-	(*FileHashRequest)(nil),         // 43: ferry.plugin.v1.FileHashRequest
-	(*FileHashResponse)(nil),        // 44: ferry.plugin.v1.FileHashResponse
-	(*OpenRequest)(nil),             // 45: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 46: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 47: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 48: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 49: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 50: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 51: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 52: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 53: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 54: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 55: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 56: ferry.plugin.v1.ProgressResponse
-	nil,                             // 57: ferry.plugin.v1.Check.FactsEntry
+	(*SinkStateRequest)(nil),        // 43: ferry.plugin.v1.SinkStateRequest
+	(*SinkStateResponse)(nil),       // 44: ferry.plugin.v1.SinkStateResponse
+	(*FileHashRequest)(nil),         // 45: ferry.plugin.v1.FileHashRequest
+	(*FileHashResponse)(nil),        // 46: ferry.plugin.v1.FileHashResponse
+	(*OpenRequest)(nil),             // 47: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 48: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 49: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 50: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 51: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 52: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 53: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 54: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 55: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 56: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 57: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 58: ferry.plugin.v1.ProgressResponse
+	nil,                             // 59: ferry.plugin.v1.Check.FactsEntry
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
 	8,  // 1: ferry.plugin.v1.ConfigSchemaResponse.fields:type_name -> ferry.plugin.v1.ConfigField
 	11, // 2: ferry.plugin.v1.ConfigureRequest.delegation:type_name -> ferry.plugin.v1.Delegation
-	57, // 3: ferry.plugin.v1.Check.facts:type_name -> ferry.plugin.v1.Check.FactsEntry
+	59, // 3: ferry.plugin.v1.Check.facts:type_name -> ferry.plugin.v1.Check.FactsEntry
 	16, // 4: ferry.plugin.v1.DiagnoseResponse.checks:type_name -> ferry.plugin.v1.Check
 	1,  // 5: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
 	18, // 6: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
@@ -3473,36 +3568,38 @@ var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	33, // 34: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
 	39, // 35: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
 	41, // 36: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	45, // 37: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	47, // 38: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	49, // 39: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	51, // 40: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	53, // 41: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	55, // 42: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	43, // 43: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
-	6,  // 44: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 45: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 46: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 47: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 48: ferry.plugin.v1.Base.Diagnose:output_type -> ferry.plugin.v1.DiagnoseResponse
-	20, // 49: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	22, // 50: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	25, // 51: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	27, // 52: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	29, // 53: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	32, // 54: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	30, // 55: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	40, // 56: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	42, // 57: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	46, // 58: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	48, // 59: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	50, // 60: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	52, // 61: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	54, // 62: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	56, // 63: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	44, // 64: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
-	44, // [44:65] is the sub-list for method output_type
-	23, // [23:44] is the sub-list for method input_type
+	47, // 37: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	49, // 38: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	51, // 39: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	53, // 40: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	55, // 41: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	57, // 42: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	45, // 43: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
+	43, // 44: ferry.plugin.v1.Host.SinkState:input_type -> ferry.plugin.v1.SinkStateRequest
+	6,  // 45: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 46: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 47: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 48: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 49: ferry.plugin.v1.Base.Diagnose:output_type -> ferry.plugin.v1.DiagnoseResponse
+	20, // 50: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	22, // 51: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	25, // 52: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	27, // 53: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	29, // 54: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	32, // 55: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	30, // 56: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	40, // 57: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	42, // 58: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	48, // 59: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	50, // 60: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	52, // 61: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	54, // 62: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	56, // 63: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	58, // 64: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	46, // 65: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
+	44, // 66: ferry.plugin.v1.Host.SinkState:output_type -> ferry.plugin.v1.SinkStateResponse
+	45, // [45:67] is the sub-list for method output_type
+	23, // [23:45] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
 	23, // [23:23] is the sub-list for extension extendee
 	0,  // [0:23] is the sub-list for field type_name
@@ -3513,14 +3610,14 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 	if File_ferry_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_ferry_plugin_v1_plugin_proto_msgTypes[51].OneofWrappers = []any{}
+	file_ferry_plugin_v1_plugin_proto_msgTypes[53].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   54,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

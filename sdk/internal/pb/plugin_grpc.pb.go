@@ -921,6 +921,7 @@ const (
 	Host_ClosePart_FullMethodName = "/ferry.plugin.v1.Host/ClosePart"
 	Host_Progress_FullMethodName  = "/ferry.plugin.v1.Host/Progress"
 	Host_FileHash_FullMethodName  = "/ferry.plugin.v1.Host/FileHash"
+	Host_SinkState_FullMethodName = "/ferry.plugin.v1.Host/SinkState"
 )
 
 // HostClient is the client API for Host service.
@@ -945,6 +946,10 @@ type HostClient interface {
 	// In a receive call: the sender's SDK sent it in a meta record (see Go
 	// package sdk/record and FileHashRequest).
 	FileHash(ctx context.Context, in *FileHashRequest, opts ...grpc.CallOption) (*FileHashResponse, error)
+	// SinkState says which files of the accepted offer the host holds whole
+	// or in part (sdk.StatefulSink), so that the plugin opens only those at
+	// once. UNIMPLEMENTED from a host or sink without it.
+	SinkState(ctx context.Context, in *SinkStateRequest, opts ...grpc.CallOption) (*SinkStateResponse, error)
 }
 
 type hostClient struct {
@@ -1025,6 +1030,16 @@ func (c *hostClient) FileHash(ctx context.Context, in *FileHashRequest, opts ...
 	return out, nil
 }
 
+func (c *hostClient) SinkState(ctx context.Context, in *SinkStateRequest, opts ...grpc.CallOption) (*SinkStateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SinkStateResponse)
+	err := c.cc.Invoke(ctx, Host_SinkState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -1047,6 +1062,10 @@ type HostServer interface {
 	// In a receive call: the sender's SDK sent it in a meta record (see Go
 	// package sdk/record and FileHashRequest).
 	FileHash(context.Context, *FileHashRequest) (*FileHashResponse, error)
+	// SinkState says which files of the accepted offer the host holds whole
+	// or in part (sdk.StatefulSink), so that the plugin opens only those at
+	// once. UNIMPLEMENTED from a host or sink without it.
+	SinkState(context.Context, *SinkStateRequest) (*SinkStateResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -1077,6 +1096,9 @@ func (UnimplementedHostServer) Progress(context.Context, *ProgressRequest) (*Pro
 }
 func (UnimplementedHostServer) FileHash(context.Context, *FileHashRequest) (*FileHashResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FileHash not implemented")
+}
+func (UnimplementedHostServer) SinkState(context.Context, *SinkStateRequest) (*SinkStateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SinkState not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -1225,6 +1247,24 @@ func _Host_FileHash_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_SinkState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SinkStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).SinkState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_SinkState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).SinkState(ctx, req.(*SinkStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1259,6 +1299,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FileHash",
 			Handler:    _Host_FileHash_Handler,
+		},
+		{
+			MethodName: "SinkState",
+			Handler:    _Host_SinkState_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -28,8 +28,9 @@ type hostClient struct {
 }
 
 var (
-	_ sdk.FileSource = (*hostClient)(nil)
-	_ sdk.FileSink   = (*hostClient)(nil)
+	_ sdk.FileSource   = (*hostClient)(nil)
+	_ sdk.FileSink     = (*hostClient)(nil)
+	_ sdk.StatefulSink = (*hostClient)(nil)
 )
 
 func newHostClient(c pb.HostClient, cc *grpc.ClientConn, dc *datachan.Channel) *hostClient {
@@ -98,6 +99,23 @@ func (h *hostClient) receivedHash(ctx context.Context, p []byte) error {
 func (h *hostClient) Decide(ctx context.Context, offer sdk.Offer) error {
 	_, err := h.c.Decide(ctx, &pb.DecideRequest{Offer: offerToProto(offer)})
 	return fromStatus(ctx, h.dc.Done(), "decide", err)
+}
+
+// State asks the host what its sink holds of the accepted offer; an error
+// wrapping sdk.ErrUnsupported comes from a host or sink without it.
+func (h *hostClient) State(ctx context.Context) (sdk.SinkState, error) {
+	resp, err := h.c.SinkState(ctx, &pb.SinkStateRequest{})
+	if err != nil {
+		return sdk.SinkState{}, fromStatus(ctx, h.dc.Done(), "sink state", err)
+	}
+	var st sdk.SinkState
+	for _, v := range resp.GetDone() {
+		st.Done = append(st.Done, int(v))
+	}
+	for _, v := range resp.GetStarted() {
+		st.Started = append(st.Started, int(v))
+	}
+	return st, nil
 }
 
 func (h *hostClient) Create(ctx context.Context, index int) (sdk.PartFile, error) {

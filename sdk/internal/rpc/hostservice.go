@@ -235,3 +235,22 @@ func (h *hostServer) Progress(_ context.Context, req *pb.ProgressRequest) (*pb.P
 	}
 	return &pb.ProgressResponse{}, nil
 }
+
+func (h *hostServer) SinkState(ctx context.Context, _ *pb.SinkStateRequest) (*pb.SinkStateResponse, error) {
+	ss, ok := h.sink.(sdk.StatefulSink)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("sink state: %w", sdk.ErrUnsupported))
+	}
+	st, err := ss.State(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.SinkStateResponse{Done: make([]int32, len(st.Done)), Started: make([]int32, len(st.Started))}
+	for i, v := range st.Done {
+		resp.Done[i] = int32(v)
+	}
+	for i, v := range st.Started {
+		resp.Started[i] = int32(v)
+	}
+	return resp, nil
+}
