@@ -15,7 +15,7 @@ func (a *app) configCommand() *cobra.Command {
 		Example: `  ferry config check
   FERRY_CONFIG=configs/loopback.yaml ferry config check`,
 	}
-	cmd.AddCommand(a.configCheckCommand())
+	cmd.AddCommand(a.configCheckCommand(), a.configReloadCommand())
 	return cmd
 }
 

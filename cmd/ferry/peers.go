@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-p2p/ferry/core/api"
 	"github.com/ferry-p2p/ferry/core/node"
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -28,6 +29,15 @@ peers as they join and leave until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			c, err := a.daemonClient()
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				// A daemon runs for this home and has been listening.
+				defer c.Close()
+				return peersViaDaemon(ctx, cmd, c, watch, asJSON)
+			}
 			var r *renderer
 			if watch {
 				r = newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
@@ -74,23 +84,7 @@ peers as they join and leave until interrupted.`,
 }
 
 // peerView is a peer as `ferry peers --json` prints it: snake_case keys,
-// as every other --json output uses.
-type peerView struct {
-	ID         sdk.PeerID `json:"id"`
-	Name       string     `json:"name"`
-	Source     string     `json:"source"`
-	Addrs      []string   `json:"addrs"`
-	Transports []string   `json:"transports"`
-	Protocols  []string   `json:"protocols"`
-	Roles      []string   `json:"roles"`
-	Seen       time.Time  `json:"seen"`
-	Expires    *time.Time `json:"expires,omitempty"`
-}
+// as every other --json output uses; the daemon's API lists the same.
+type peerView = api.Peer
 
-func viewPeer(p sdk.PeerInfo) peerView {
-	v := peerView{ID: p.ID, Name: p.Name, Source: p.Source, Addrs: p.Addrs, Transports: p.Transports, Protocols: p.Protocols, Roles: p.Roles, Seen: p.Seen}
-	if !p.Expires.IsZero() {
-		v.Expires = &p.Expires
-	}
-	return v
-}
+func viewPeer(p sdk.PeerInfo) peerView { return api.PeerOf(p) }

@@ -76,13 +76,9 @@ reason and the old config stays in force.`,
 				return err
 			}
 			defer inbox.Close()
-			var auto []sdk.PeerID
-			for _, raw := range s.cfg.Transfer.AutoAccept {
-				id, err := sdk.ParsePeerID(raw)
-				if err != nil {
-					return fmt.Errorf("transfer.auto_accept: %q: %w", raw, err)
-				}
-				auto = append(auto, id)
+			auto, err := autoAccept(s.cfg)
+			if err != nil {
+				return err
 			}
 			decide := acceptAll
 			if !yes {
@@ -126,3 +122,17 @@ reason and the old config stays in force.`,
 }
 
 func acceptAll(context.Context, node.Ask) string { return "" }
+
+// autoAccept returns the peers of transfer.auto_accept, whose offers are
+// accepted without asking.
+func autoAccept(cfg *config.Config) ([]sdk.PeerID, error) {
+	var auto []sdk.PeerID
+	for _, raw := range cfg.Transfer.AutoAccept {
+		id, err := sdk.ParsePeerID(raw)
+		if err != nil {
+			return nil, fmt.Errorf("transfer.auto_accept: %q: %w", raw, err)
+		}
+		auto = append(auto, id)
+	}
+	return auto, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -61,24 +62,38 @@ func (a *app) watchReload(ctx context.Context, cmd *cobra.Command, s *session, s
 // load or check, or a change that needs a restart, is refused and the
 // old config stays in force. It returns the line to show.
 func (a *app) reload(ctx context.Context, cmd *cobra.Command, s *session) string {
-	refused := func(err error) string {
-		return fmt.Sprintf("config reload refused, the old config stays in force: %v", err)
+	line, err := a.reloadConfig(ctx, cmd, s)
+	if err != nil {
+		return err.Error()
+	}
+	return line
+}
+
+// errReloadRefused marks a reload that changed nothing: the old config
+// stays in force.
+var errReloadRefused = errors.New("config reload refused, the old config stays in force")
+
+// reloadConfig is reload, with a refusal as an error wrapping
+// errReloadRefused.
+func (a *app) reloadConfig(ctx context.Context, cmd *cobra.Command, s *session) (string, error) {
+	refused := func(err error) error {
+		return fmt.Errorf("%w: %w", errReloadRefused, err)
 	}
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
-		return refused(err)
+		return "", refused(err)
 	}
 	if _, err := cfg.CheckPluginConfigs(builtinSchema(ctx)); err != nil {
-		return refused(err)
+		return "", refused(err)
 	}
 	changed, err := s.cat.Reconfigure(ctx, cfg)
 	switch {
 	case err != nil && len(changed) == 0:
-		return refused(err)
+		return "", refused(err)
 	case err != nil:
-		return fmt.Sprintf("config reloaded from %s in part: reconfigured %s; refused: %v", cfg.Source(), strings.Join(changed, ", "), err)
+		return fmt.Sprintf("config reloaded from %s in part: reconfigured %s; refused: %v", cfg.Source(), strings.Join(changed, ", "), err), nil
 	case len(changed) == 0:
-		return fmt.Sprintf("config reloaded from %s: no plugin config changed", cfg.Source())
+		return fmt.Sprintf("config reloaded from %s: no plugin config changed", cfg.Source()), nil
 	}
-	return fmt.Sprintf("config reloaded from %s: reconfigured %s (new connections use it)", cfg.Source(), strings.Join(changed, ", "))
+	return fmt.Sprintf("config reloaded from %s: reconfigured %s (new connections use it)", cfg.Source(), strings.Join(changed, ", ")), nil
 }

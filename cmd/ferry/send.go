@@ -73,6 +73,17 @@ receiver that did not and why (refused, offline, failed).`,
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}
 			to := tos[0]
+			if len(tos) == 1 {
+				c, err := a.daemonClient()
+				if err != nil {
+					return err
+				}
+				if c != nil {
+					// A daemon runs for this home: it sends, no plugin starts here.
+					defer c.Close()
+					return a.sendViaDaemon(ctx, cmd, c, r, paths, to, protocol, asJSON, findFor, retryFor)
+				}
+			}
 			// Start first: discovery finds the peer while the files are hashed.
 			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
 			if err != nil {

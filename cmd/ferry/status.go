@@ -2,28 +2,18 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/ferry-p2p/ferry/core/api"
+	"github.com/ferry-p2p/ferry/core/config"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// statusLine is one unfinished transfer, as `ferry status` lists it.
-type statusLine struct {
-	Direction string    `json:"direction"` // "send" or "receive"
-	Transfer  string    `json:"transfer"`
-	Peer      string    `json:"peer"`
-	PeerName  string    `json:"peer_name,omitempty"`
-	Files     int       `json:"files"`
-	Done      int64     `json:"done"`
-	Total     int64     `json:"total"`
-	Percent   float64   `json:"percent"`
-	Since     time.Time `json:"since"`
-	LastError string    `json:"last_error,omitempty"`
-	// Transport and Route are the connection the transfer last ran on.
-	Transport string `json:"transport,omitempty"`
-	Route     string `json:"route,omitempty"`
-}
+// statusLine is one unfinished transfer, as `ferry status` lists it; the
+// daemon's API lists the same, with its state, rate and route.
+type statusLine = api.Transfer
 
 func (a *app) statusCommand() *cobra.Command {
 	var (
@@ -46,49 +36,19 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				return err
 			}
 			var lines []statusLine
-			box, err := outboxOf(cfg)
+			c, err := a.daemonClient()
 			if err != nil {
 				return err
 			}
-			defer box.Close()
-			out, err := box.List()
-			if err != nil {
-				a.log.Warn("outbox", "err", err)
+			if c != nil {
+				// A daemon runs for this home: it knows what moves now.
+				defer c.Close()
+				lines, err = statusViaDaemon(cmd.Context(), c)
+			} else {
+				lines, err = a.listTransfers(cfg, dir)
 			}
-			for _, o := range out {
-				l := statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
-					Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError}
-				if o.Link != nil {
-					l.Transport, l.Route = o.Link.Transport, o.Link.Route
-				}
-				lines = append(lines, l)
-			}
-			if dir, err = receiveDir(dir, cfg); err != nil {
-				return err
-			}
-			inbox, err := inboxOf(cfg, dir)
 			if err != nil {
 				return err
-			}
-			defer inbox.Close()
-			in, err := inbox.Pending()
-			if err != nil {
-				a.log.Warn("inbox", "err", err)
-			}
-			for _, r := range in {
-				var total int64
-				for _, f := range r.Files {
-					total += f.Size
-				}
-				lines = append(lines, statusLine{Direction: "receive", Transfer: r.ID, Peer: r.Peer.String(), PeerName: r.PeerName,
-					Files: len(r.Files), Done: inbox.Received(r), Total: total, Since: r.Accepted,
-					Transport: r.Link.Transport, Route: r.Link.Route})
-			}
-			for i := range lines {
-				lines[i].Percent = 100
-				if lines[i].Total > 0 {
-					lines[i].Percent = float64(lines[i].Done) * 100 / float64(lines[i].Total)
-				}
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
@@ -99,14 +59,26 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSINCE\tPATH\tLAST ERROR")
+			daemon := c != nil // the daemon adds each one's state
+			head := "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSINCE\tPATH\tLAST ERROR"
+			if daemon {
+				head = "DIRECTION\tTRANSFER\tPEER\tFILES\tDONE\tSTATE\tSINCE\tPATH\tLAST ERROR"
+			}
+			fmt.Fprintln(tw, head)
 			for _, l := range lines {
 				who := l.PeerName
 				if who == "" {
 					who = l.Peer[:8]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%5.1f%% (%s of %s)\t%s\t%s\t%s\n", l.Direction, shortID(l.Transfer), who, l.Files,
-					l.Percent, size(l.Done), size(l.Total), l.Since.Local().Format(time.DateTime), pathOf(l), l.LastError)
+				state := ""
+				if daemon {
+					state = l.State + "\t"
+					if l.Rate > 0 {
+						state = fmt.Sprintf("%s %s/s\t", l.State, size(int64(l.Rate)))
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%5.1f%% (%s of %s)\t%s%s\t%s\t%s\n", l.Direction, shortID(l.Transfer), who, l.Files,
+					l.Percent, size(l.Done), size(l.Total), state, l.Since.Local().Format(time.DateTime), pathOf(l), l.LastError)
 			}
 			return tw.Flush()
 		},
@@ -115,6 +87,55 @@ resume with "ferry resume"; incoming ones when their sender sends again.`,
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.StringVar(&dir, "dir", "", "the receive folder (default: transfer.dir, else the current folder)")
 	return cmd
+}
+
+// listTransfers lists the unfinished transfers of the Ferry home cfg was
+// loaded for: outgoing ones from the outbox, incoming ones (into dir, else
+// transfer.dir, else the current folder) from the inbox's journals.
+func (a *app) listTransfers(cfg *config.Config, dir string) ([]statusLine, error) {
+	var lines []statusLine
+	box, err := outboxOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer box.Close()
+	out, err := box.List()
+	if err != nil {
+		a.log.Warn("outbox", "err", err)
+	}
+	for _, o := range out {
+		l := statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
+			Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError}
+		if o.Link != nil {
+			l.Transport, l.Route = o.Link.Transport, o.Link.Route
+		}
+		lines = append(lines, l)
+	}
+	if dir, err = receiveDir(dir, cfg); err != nil {
+		return nil, err
+	}
+	inbox, err := inboxOf(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer inbox.Close()
+	in, err := inbox.Pending()
+	if err != nil {
+		a.log.Warn("inbox", "err", err)
+	}
+	for _, r := range in {
+		var total int64
+		for _, f := range r.Files {
+			total += f.Size
+		}
+		lines = append(lines, statusLine{Direction: "receive", Transfer: r.ID, Peer: r.Peer.String(), PeerName: r.PeerName,
+			Files: len(r.Files), Done: inbox.Received(r), Total: total, Since: r.Accepted,
+			Transport: r.Link.Transport, Route: r.Link.Route})
+	}
+	for i := range lines {
+		lines[i].SetPercent()
+	}
+	return lines, nil
 }
 
 // pathOf says how a transfer's last connection went: the transport, and

@@ -27,6 +27,12 @@ type Outgoing struct {
 	n   *Node
 	box *transfer.Outbox
 	log *slog.Logger
+
+	// Claim, if set, is asked before AutoResume resumes rec: it returns
+	// the context to resume it under and release, called with the
+	// resume's outcome once it has stopped, or ok false to leave rec
+	// alone (a daemon's paused transfer, or one it runs already).
+	Claim func(rec *transfer.Outgoing) (ctx context.Context, release func(error), ok bool)
 }
 
 // Outgoing returns the sender of the transfers recorded in box. The caller
@@ -140,12 +146,25 @@ func (o *Outgoing) AutoResume(ctx context.Context, retryFor time.Duration) (wait
 			if busy {
 				continue
 			}
+			rctx, release := ctx, func(error) {}
+			if o.Claim != nil {
+				c, r, ok := o.Claim(rec)
+				if !ok {
+					mu.Lock()
+					delete(running, rec.ID)
+					mu.Unlock()
+					continue
+				}
+				rctx, release = c, r
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { mu.Lock(); delete(running, rec.ID); mu.Unlock() }()
 				o.log.Info("peer is back: resuming the transfer to it", "peer", rec.Peer, "transfer", rec.ID)
-				if err := o.Resume(ctx, rec, 10*time.Second, retryFor); err != nil && ctx.Err() == nil {
+				err := o.Resume(rctx, rec, 10*time.Second, retryFor)
+				defer release(err)
+				if err != nil && rctx.Err() == nil {
 					o.log.Warn("automatic resume stopped", "transfer", rec.ID, "err", err)
 				}
 			}()
