@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests that need the built binaries (e2e, demo) find them here.
 export FERRY_BIN_DIR := $(BIN)
 
-.PHONY: all build test lint faults faults-short bench bench-ice bench-transfer bench-resume bench-smallfiles bench-jsonchunk bench-dht demo proto clean
+.PHONY: all build test lint faults faults-short bench bench-ice bench-transfer bench-resume bench-smallfiles bench-jsonchunk bench-dht bench-daemon demo proto clean
 
 all: build
 
@@ -91,6 +91,11 @@ bench-jsonchunk: build
 # memory per node, and the signaling round trip.
 bench-dht:
 	bash testdata/bench/dht-sim.sh
+
+# bench-daemon: a 1 KiB file to a LAN peer as the whole `ferry send`, through
+# a running daemon and as the cold CLI, medians of each (issue 16).
+bench-daemon: build
+	bash testdata/bench/daemon-latency.sh
 
 demo: build
 	bash testdata/demo/demo.sh
