@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestWebPage drives the daemon's web page in headless Chromium: logged
+// in with the key, it lists the sending peer and shows its offer; a click
+// on accept starts the transfer, whose progress reaches 100%, and the
+// file on disk matches. A screenshot of the page mid-transfer is written
+// under the test's temp folder.
+func TestWebPage(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium; .ci/run does): the web page is not tested in a browser")
+	}
+	bin := binDir(t)
+	a, b := newNode(t, bin), newNode(t, bin)
+	idA, idB := a.id(), b.id()
+	dst := t.TempDir()
+	port := freePort(t)
+	b.startDaemon("--dir", dst, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	key, err := os.ReadFile(filepath.Join(b.home, apiKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+
+	const total = 256 << 20
+	src := filepath.Join(t.TempDir(), "movie.bin")
+	writeRandom(t, src, total, 21)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+
+	if err := browse(ctx, chromedp.Navigate(base+"/login?key="+strings.TrimSpace(string(key))),
+		chromedp.WaitVisible(`#me-id`)); err != nil {
+		t.Fatalf("log in to the page: %v", err)
+	}
+	var shownID string
+	for deadline := time.Now().Add(30 * time.Second); shownID == "" && time.Now().Before(deadline); {
+		if shownID, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("me-id").textContent`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if shownID != idB {
+		t.Errorf("the page shows device ID %q, want %s", shownID, idB)
+	}
+
+	send := a.start(nil, "send", src, "--to", idB, "--json")
+	if err := browse(ctx,
+		chromedp.WaitVisible(`li.offer button.accept`),
+		chromedp.WaitVisible(fmt.Sprintf(`li.peer[data-id="%s"]`, idA)),
+	); err != nil {
+		t.Fatalf("the page did not show the peer and its offer: %v\n%s", err, send.stderr.String())
+	}
+	if offerText, err := chromedp.Run(ctx, chromedp.Text(`li.offer`)); err != nil || !strings.Contains(offerText, "movie.bin") {
+		t.Errorf("the offer reads %q (%v), want it to name movie.bin", offerText, err)
+	}
+	if err := browse(ctx, chromedp.Click(`li.offer button.accept`)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Mid-transfer: a row between 0% and 100%, then its screenshot.
+	shot := filepath.Join(t.TempDir(), "web-mid-transfer.png")
+	midway := false
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+		js := `(() => { const p = document.querySelector("tr.transfer progress"); return p ? Number(p.value) : -1 })()`
+		pct, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pct > 0 && pct < 100 {
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(shot, png, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot of the page mid-transfer (%.1f%%): %s", pct, shot)
+			midway = true
+			break
+		}
+		if pct >= 100 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !midway {
+		t.Error("the page never showed the transfer between 0% and 100%")
+	}
+	if err := browse(ctx, chromedp.WaitVisible(`tr.transfer[data-state="done"]`)); err != nil {
+		t.Fatalf("the transfer never showed done: %v", err)
+	}
+	if percent, err := chromedp.Run(ctx, chromedp.Text(`tr.transfer[data-state="done"] .percent`)); err != nil || percent != "100.0%" {
+		t.Errorf("the finished transfer shows %q (%v), want 100.0%%", percent, err)
+	}
+	if err := send.wait(60 * time.Second); err != nil {
+		t.Fatalf("send: %v\n%s", err, send.stderr.String())
+	}
+	if got, want := treeHashes(t, dst)["movie.bin"], treeHashes(t, filepath.Dir(src))["movie.bin"]; got != want {
+		t.Errorf("received %q, want %q", got, want)
+	}
+}
+
+// browse runs the browser actions one after another.
+func browse(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	for _, a := range actions {
+		if _, err := chromedp.Run(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
