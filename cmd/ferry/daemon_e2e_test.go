@@ -211,3 +211,34 @@ func waitFile(t *testing.T, path string, timeout time.Duration) {
 	}
 	t.Fatalf("%s did not arrive within %v", path, timeout)
 }
+
+// TestDaemonConfigReload: `ferry config reload` has the daemon load its
+// config again; a config that does not check is refused with the reason
+// and the daemon goes on with the old one.
+func TestDaemonConfigReload(t *testing.T) {
+	bin := binDir(t)
+	cfg := filepath.Join(t.TempDir(), "ferry.yaml")
+	data, err := os.ReadFile(loopbackConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newNode(t, bin, "FERRY_CONFIG="+cfg)
+	n.startDaemon()
+	out, errs, err := n.run("config", "reload")
+	if err != nil || !strings.Contains(out, "config reloaded from "+cfg) {
+		t.Fatalf("config reload: %v\n%s%s", err, out, errs)
+	}
+	if err := os.WriteFile(cfg, append(data, []byte("\nbogus_key: 1\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, err = n.run("config", "reload")
+	if err == nil || !strings.Contains(errs, "refused") || !strings.Contains(errs, "bogus_key") {
+		t.Errorf("reload of a bad config: %v\n%s%s", err, out, errs)
+	}
+	if out, errs, err := n.run("peers", "--json"); err != nil {
+		t.Errorf("the daemon after a refused reload: %v\n%s%s", err, out, errs)
+	}
+}

@@ -86,13 +86,6 @@ func (f *fakeBackend) emit(e node.Event) {
 	}
 }
 
-// subscribers counts the event subscriptions (the server's own is one).
-func (f *fakeBackend) subscribers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.subs)
-}
-
 // newTestServer makes a server over a fake backend, with key.
 func newTestServer(t *testing.T, key string) (*Server, *fakeBackend) {
 	t.Helper()
