@@ -88,7 +88,7 @@ func TestWebPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		if pct > 0 && pct < 100 {
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,8 +63,13 @@ func (l *live) event(e node.Event) {
 		t.State, t.ended = StateRunning, time.Time{}
 		t.Rate, t.ETASeconds = 0, 0
 	case node.EventState:
+		// The transport once connected; the route where the transport
+		// tells one (ice: "direct host", "relay via turn:...").
+		if e.Transport != "" {
+			t.Transport = e.Transport
+		}
 		if e.Route != "" {
-			t.Route, t.Transport = e.Route, e.Transport
+			t.Route = e.Route
 		}
 	case node.EventFile:
 		t.bytes[e.Index] = max(t.bytes[e.Index], e.Offset)

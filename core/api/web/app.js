@@ -119,7 +119,7 @@ async function loadTransfers() {
       el("td", {}, bar, " ", el("span", { class: "percent" }, t.percent.toFixed(1) + "%"), " (" + size(t.done) + " of " + size(t.total) + ")"),
       el("td", { class: "rate" }, t.rate ? size(t.rate) + "/s" : ""),
       el("td", { class: "eta" }, duration(t.eta_seconds)),
-      el("td", { class: "route" }, t.route ? t.route + (t.transport ? " (" + t.transport + ")" : "") : ""),
+      el("td", { class: "route" }, t.route ? t.route + (t.transport ? " (" + t.transport + ")" : "") : (t.transport || "")),
       el("td", { class: "state" }, t.state || "", t.last_error ? ": " + t.last_error : ""),
       buttons);
   });
