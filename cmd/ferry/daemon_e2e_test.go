@@ -242,3 +242,81 @@ func TestDaemonConfigReload(t *testing.T) {
 		t.Errorf("the daemon after a refused reload: %v\n%s%s", err, out, errs)
 	}
 }
+
+// TestDaemonPauseResumeCancel drives a send's controls through the API:
+// paused mid-transfer it stops and is listed paused (and is not taken up
+// by itself); resumed it finishes whole; a cancelled one leaves the
+// outbox.
+func TestDaemonPauseResumeCancel(t *testing.T) {
+	bin := binDir(t)
+	a, b := newNode(t, bin), newNode(t, bin)
+	idB := b.id()
+	dst := t.TempDir()
+	b.start(nil, "receive", "--yes", "--json", "--dir", dst)
+	a.startDaemon()
+	c, err := api.Dial(a.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	state := func(id string) string {
+		t.Helper()
+		ts, err := c.Transfers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range ts {
+			if tr.Transfer == id {
+				return tr.State
+			}
+		}
+		return ""
+	}
+
+	src := filepath.Join(t.TempDir(), "large.bin")
+	writeRandom(t, src, 256<<20, 5)
+	sent, err := c.Send(ctx, api.SendRequest{Paths: []string{src}, To: idB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPart(t, dst, "large.bin", 16<<20, 60*time.Second)
+	if err := c.Control(ctx, sent.Transfer[:8], "pause"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "large.bin")); err == nil {
+		t.Skip("the transfer finished before the pause could land")
+	}
+	if s := state(sent.Transfer); s != api.StatePaused {
+		t.Errorf("paused transfer listed as %q", s)
+	}
+	if err := c.Control(ctx, sent.Transfer, "resume"); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(dst, "large.bin"), 120*time.Second)
+	if got, want := treeHashes(t, dst)["large.bin"], treeHashes(t, filepath.Dir(src))["large.bin"]; got != want {
+		t.Fatalf("after pause and resume the receiver has %q, want %q", got, want)
+	}
+
+	other := filepath.Join(t.TempDir(), "other.bin")
+	writeRandom(t, other, 256<<20, 6)
+	sent, err = c.Send(ctx, api.SendRequest{Paths: []string{other}, To: idB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPart(t, dst, "other.bin", 16<<20, 60*time.Second)
+	if err := c.Control(ctx, sent.Transfer, "cancel"); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, err := a.run("status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, errs)
+	}
+	if strings.Contains(out, sent.Transfer) {
+		t.Errorf("a cancelled transfer is still listed:\n%s", out)
+	}
+	if err := c.Control(ctx, sent.Transfer, "resume"); err == nil {
+		t.Error("a cancelled transfer resumed")
+	}
+}

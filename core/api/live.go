@@ -90,8 +90,13 @@ func (l *live) event(e node.Event) {
 		t.State, t.ended, t.LastError = StateFailed, e.Time, e.Message
 		t.Rate, t.ETASeconds = 0, 0
 	case EventEnded:
-		if e.Code == CodePaused {
+		switch e.Code {
+		case "":
+		case CodePaused:
 			t.State, t.Rate, t.ETASeconds = StatePaused, 0, 0
+		default:
+			t.State, t.ended, t.LastError = StateFailed, e.Time, e.Message
+			t.Rate, t.ETASeconds = 0, 0
 		}
 	}
 	var done int64
