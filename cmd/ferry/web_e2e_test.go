@@ -17,7 +17,8 @@ import (
 // TestWebPage drives the daemon's web page in headless Chromium: logged
 // in with the key, it lists the sending peer and shows its offer; a click
 // on accept starts the transfer, whose progress reaches 100%, and the
-// file on disk matches. A screenshot of the page mid-transfer is written
+// file on disk matches; a file picked in the page is sent to the peer
+// chosen. A screenshot of the page mid-transfer is written
 // under the test's temp folder.
 func TestWebPage(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
@@ -118,6 +119,42 @@ func TestWebPage(t *testing.T) {
 	}
 	if got, want := treeHashes(t, dst)["movie.bin"], treeHashes(t, filepath.Dir(src))["movie.bin"]; got != want {
 		t.Errorf("received %q, want %q", got, want)
+	}
+
+	// The other way: a file picked in the browser is uploaded to the
+	// daemon, which sends it to the peer chosen in the list.
+	dstA := t.TempDir()
+	a.start(nil, "receive", "--yes", "--json", "--dir", dstA)
+	pick := filepath.Join(t.TempDir(), "picked.txt")
+	writeRandom(t, pick, 300_000, 22)
+	if err := browse(ctx,
+		chromedp.WaitReady(fmt.Sprintf(`#send-to option[value="%s"]`, idA)),
+		chromedp.SetValue(`#send-to`, idA),
+		chromedp.SetUploadFiles(`#send-files`, []string{pick}),
+		chromedp.Click(`#send button[type="submit"]`),
+	); err != nil {
+		t.Fatalf("send from the page: %v", err)
+	}
+	waitFile(t, filepath.Join(dstA, "picked.txt"), 60*time.Second)
+	if got, want := treeHashes(t, dstA)["picked.txt"], treeHashes(t, filepath.Dir(pick))["picked.txt"]; got != want {
+		t.Errorf("the file sent from the page arrived as %q, want %q", got, want)
+	}
+	status, err := chromedp.Run(ctx, chromedp.Text(`#send-status`))
+	if err != nil || !strings.Contains(status, "sending transfer") {
+		t.Errorf("the page says %q (%v) after the send", status, err)
+	}
+	// The uploaded copy goes once the transfer is done.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left, _ := filepath.Glob(filepath.Join(b.home, "uploads", "*", "picked.txt"))
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the uploaded copy stayed: %v", left)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
