@@ -7,7 +7,9 @@
 # as the cold CLI does it without a daemon (start the plugins, discover
 # the peer, send) from another home, in the same run. The receiver is a
 # `ferry receive --yes` in a third home. Prints every run, the medians
-# and their ratio; the target is a daemon median under 50 ms.
+# and their ratio; the target is a daemon median under 50 ms. For scale,
+# it also times `ferry --help` RUNS times: starting the ferry binary at
+# all (its package initialisation), which every command pays.
 # Needs `make build` first (bin/). Only 127.0.0.1 is used.
 set -euo pipefail
 
@@ -72,6 +74,13 @@ for i in $(seq 1 "$COLD_RUNS"); do
 	echo "$ms" >>"$TMP/cold.ms"
 	echo "cold run $i: $ms ms"
 done
+: >"$TMP/start.ms"
+for _ in $(seq 1 "$RUNS"); do
+	t0=$(now_ns)
+	"$BIN/ferry" --help >/dev/null
+	t1=$(now_ns)
+	echo "scale=1; ($t1 - $t0) / 1000000" | bc >>"$TMP/start.ms"
+done
 n=$(find "$TMP/in" -name 'one*.bin' | wc -l)
 [[ $n -eq $((RUNS + COLD_RUNS)) ]] || { echo "the receiver holds $n copies, want $((RUNS + COLD_RUNS))"; exit 1; }
 for f in "$TMP"/in/one*.bin; do cmp -s "$f" "$TMP/one.bin" || { echo "$f differs"; exit 1; }; done
@@ -81,3 +90,5 @@ cold=$(median <"$TMP/cold.ms")
 echo "median through the daemon: $warm ms (target < 50 ms)"
 echo "median cold CLI:           $cold ms"
 echo "cold / daemon:             $(echo "scale=1; $cold / $warm" | bc)x"
+echo "median ferry --help:       $(median <"$TMP/start.ms") ms (starting the binary, in every command)"
+echo "load average:              $(cut -d' ' -f1-3 /proc/loadavg)"
