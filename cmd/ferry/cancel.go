@@ -29,6 +29,14 @@ no "ferry receive" is receiving it.`,
   ferry cancel 3f9a1c2e`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := a.daemonClient(); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				// The daemon may be running the transfer: it stops it.
+				defer c.Close()
+				return daemonControl(cmd, c, args[0], "cancel")
+			}
 			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err

@@ -188,3 +188,58 @@ reloads on SIGHUP (kill -HUP PID).`,
 		},
 	}
 }
+
+// daemonControl pauses, resumes or cancels (verb) a transfer in the
+// daemon and says so.
+func daemonControl(cmd *cobra.Command, c *api.Client, id, verb string) error {
+	if err := c.Control(cmd.Context(), id, verb); err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return errors.New(ae.Message)
+		}
+		return err
+	}
+	did := map[string]string{"cancel": "cancelled", "resume": "resumes", "pause": "paused"}[verb]
+	fmt.Fprintf(cmd.OutOrStdout(), "the daemon %s transfer %s\n", did, id)
+	return nil
+}
+
+// resumeViaDaemon is `ferry resume` while a daemon runs: the named
+// transfer, or every outgoing one not running, is resumed by the daemon;
+// `ferry status` follows them.
+func resumeViaDaemon(cmd *cobra.Command, c *api.Client, args []string) error {
+	if len(args) == 1 {
+		return daemonControl(cmd, c, args[0], "resume")
+	}
+	ts, err := statusViaDaemon(cmd.Context(), c)
+	if err != nil {
+		return err
+	}
+	n := 0
+	var errs []error
+	for _, t := range ts {
+		if t.Direction != "send" || t.State == api.StateRunning {
+			continue
+		}
+		if err := daemonControl(cmd, c, t.Transfer, "resume"); err != nil {
+			errs = append(errs, err)
+		}
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintln(cmd.OutOrStdout(), "no outgoing transfer waits: the daemon runs every unfinished one whose peer is in sight")
+	}
+	return errors.Join(errs...)
+}
+
+// refuseBesideDaemon stops a command that would run a second node of this
+// device (one identity running twice) while a daemon runs for the home.
+func (a *app) refuseBesideDaemon() error {
+	c, err := a.daemonClient()
+	if err != nil || c == nil {
+		return err
+	}
+	c.Close()
+	home, _ := a.home()
+	return fmt.Errorf("a ferry daemon runs for %s and receives for this device: answer its offers with `ferry accept` / `ferry refuse` (or stop it first)", home)
+}

@@ -81,6 +81,10 @@ func TestDaemonAcceptRefuse(t *testing.T) {
 		t.Errorf("a second daemon for the same home: %v\n%s\nwant a refusal naming PID %d", err, errs, daemon.cmd.Process.Pid)
 	}
 
+	if _, errs, err := b.run("receive"); err == nil || !strings.Contains(errs, "a ferry daemon runs") {
+		t.Errorf("ferry receive beside the daemon: %v\n%s", err, errs)
+	}
+
 	src := filepath.Join(t.TempDir(), "hello.txt")
 	writeRandom(t, src, 100_000, 3)
 	send := a.start(nil, "send", src, "--to", idB, "--json")
@@ -244,9 +248,9 @@ func TestDaemonConfigReload(t *testing.T) {
 }
 
 // TestDaemonPauseResumeCancel drives a send's controls through the API:
-// paused mid-transfer it stops and is listed paused (and is not taken up
-// by itself); resumed it finishes whole; a cancelled one leaves the
-// outbox.
+// paused mid-transfer it stops and is listed paused; `ferry resume` has
+// the daemon finish it whole; `ferry cancel` has it stop and drop
+// another.
 func TestDaemonPauseResumeCancel(t *testing.T) {
 	bin := binDir(t)
 	a, b := newNode(t, bin), newNode(t, bin)
@@ -291,8 +295,9 @@ func TestDaemonPauseResumeCancel(t *testing.T) {
 	if s := state(sent.Transfer); s != api.StatePaused {
 		t.Errorf("paused transfer listed as %q", s)
 	}
-	if err := c.Control(ctx, sent.Transfer, "resume"); err != nil {
-		t.Fatal(err)
+	// ferry resume, with a daemon running, has the daemon resume it.
+	if out, errs, err := a.run("resume", sent.Transfer[:8]); err != nil || !strings.Contains(out, "the daemon resumes") {
+		t.Fatalf("ferry resume: %v\n%s%s", err, out, errs)
 	}
 	waitFile(t, filepath.Join(dst, "large.bin"), 120*time.Second)
 	if got, want := treeHashes(t, dst)["large.bin"], treeHashes(t, filepath.Dir(src))["large.bin"]; got != want {
@@ -306,8 +311,9 @@ func TestDaemonPauseResumeCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPart(t, dst, "other.bin", 16<<20, 60*time.Second)
-	if err := c.Control(ctx, sent.Transfer, "cancel"); err != nil {
-		t.Fatal(err)
+	// ferry cancel, with a daemon running, has the daemon stop and drop it.
+	if out, errs, err := a.run("cancel", sent.Transfer); err != nil || !strings.Contains(out, "the daemon cancelled") {
+		t.Fatalf("ferry cancel: %v\n%s%s", err, out, errs)
 	}
 	out, errs, err := a.run("status", "--json")
 	if err != nil {

@@ -55,6 +55,9 @@ reason and the old config stays in force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.refuseBesideDaemon(); err != nil {
+				return err
+			}
 			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 			s, err := a.startNode(ctx, cmd, r, node.Options{})
 			if err != nil {

@@ -33,6 +33,14 @@ these transfers by itself when their peer comes back.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if c, err := a.daemonClient(); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				// The daemon resumes it; no second node of this device.
+				defer c.Close()
+				return resumeViaDaemon(cmd, c, args)
+			}
 			r := newRenderer(cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor})
 			if err != nil {
