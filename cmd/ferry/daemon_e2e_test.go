@@ -216,9 +216,9 @@ func waitFile(t *testing.T, path string, timeout time.Duration) {
 	t.Fatalf("%s did not arrive within %v", path, timeout)
 }
 
-// TestDaemonConfigReload: `ferry config reload` has the daemon load its
-// config again; a config that does not check is refused with the reason
-// and the daemon goes on with the old one.
+// TestDaemonConfigReload: `ferry config reload` (and SIGHUP) has the
+// daemon load its config again; a config that does not check is refused
+// with the reason and the daemon goes on with the old one.
 func TestDaemonConfigReload(t *testing.T) {
 	bin := binDir(t)
 	cfg := filepath.Join(t.TempDir(), "ferry.yaml")
@@ -230,7 +230,7 @@ func TestDaemonConfigReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := newNode(t, bin, "FERRY_CONFIG="+cfg)
-	n.startDaemon()
+	daemon := n.startDaemon()
 	out, errs, err := n.run("config", "reload")
 	if err != nil || !strings.Contains(out, "config reloaded from "+cfg) {
 		t.Fatalf("config reload: %v\n%s%s", err, out, errs)
@@ -244,6 +244,17 @@ func TestDaemonConfigReload(t *testing.T) {
 	}
 	if out, errs, err := n.run("peers", "--json"); err != nil {
 		t.Errorf("the daemon after a refused reload: %v\n%s%s", err, out, errs)
+	}
+	// SIGHUP does the same.
+	if err := daemon.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(daemon.stderr.String(), "config reload refused, the old config stays in force") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal logged after SIGHUP:\n%s", daemon.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
