@@ -122,6 +122,7 @@ func (a *app) runDaemon(cmd *cobra.Command, dir, listen string) error {
 	defer d.wait()
 	defer stopRuns()
 	offers := api.NewOffers()
+	offers.Log = a.log
 	s.node.Serve(inbox, auto, offers.Decide)
 	key := ""
 	if tcp != nil {

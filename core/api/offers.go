@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,10 @@ const maxNames = 16
 // is the node's Decider: it blocks until Answer, or until the offer is
 // withdrawn (the sender gave up, the offer expired, the daemon stops).
 type Offers struct {
+	// Log, if set, is told of each offer that starts waiting, so that a
+	// daemon's log says an answer is wanted.
+	Log *slog.Logger
+
 	mu      sync.Mutex
 	pending []*pendingOffer
 }
@@ -60,6 +65,10 @@ func (o *Offers) Decide(ctx context.Context, a node.Ask) string {
 	o.mu.Lock()
 	o.pending = append(o.pending, p)
 	o.mu.Unlock()
+	if o.Log != nil {
+		o.Log.Info("an offer waits for an answer: `ferry accept` or `ferry refuse` (or the web page)",
+			"offer", p.ID, "from", who(p.PeerName, p.Peer), "files", p.Files, "bytes", p.Total, "names", strings.Join(p.Names, ", "))
+	}
 	defer func() {
 		o.mu.Lock()
 		o.pending = slices.DeleteFunc(o.pending, func(q *pendingOffer) bool { return q == p })
