@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ferry-p2p/ferry/core/api"
 )
 
 // TestWebPage drives the daemon's web page in headless Chromium: logged
@@ -36,6 +39,33 @@ func TestWebPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
+
+	// The real listener's protection, beside TestGuard's cases: no key,
+	// a foreign Host header (DNS rebinding), the key.
+	for _, c := range []struct {
+		name, host, key string
+		want            int
+	}{
+		{"no key", "", "", http.StatusUnauthorized},
+		{"foreign Host", "rebind.example:" + strconv.Itoa(port), strings.TrimSpace(string(key)), http.StatusForbidden},
+		{"key", "", strings.TrimSpace(string(key)), http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", base+"/api/v1/identity", nil)
+		if c.host != "" {
+			req.Host = c.host
+		}
+		if c.key != "" {
+			req.Header.Set(api.KeyHeader, c.key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, res.StatusCode, c.want)
+		}
+	}
 
 	const total = 256 << 20
 	src := filepath.Join(t.TempDir(), "movie.bin")
