@@ -36,6 +36,11 @@ const (
 	shuttingDown = "receiver shutting down"
 )
 
+// ProbesRefused is the answer to a connection test (`ferry doctor PEER`)
+// from a peer not in transfer.auto_accept: a test reveals this device's
+// addresses, and is not worth a question.
+const ProbesRefused = "this device answers connection tests only from peers in its transfer.auto_accept"
+
 // maxNames bounds the names an Offer lists.
 const maxNames = 16
 
@@ -61,6 +66,9 @@ func NewOffers() *Offers { return &Offers{} }
 
 // Decide waits for the answer to a from the API.
 func (o *Offers) Decide(ctx context.Context, a node.Ask) string {
+	if a.Probe {
+		return ProbesRefused
+	}
 	p := &pendingOffer{Offer: offerOf(a), answer: make(chan string, 1)}
 	o.mu.Lock()
 	o.pending = append(o.pending, p)

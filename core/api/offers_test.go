@@ -59,6 +59,12 @@ func TestOffers(t *testing.T) {
 	}
 	waitOffers(t, o, 0)
 
+	probe := ask("eeee")
+	probe.Probe = true
+	if why := o.Decide(context.Background(), probe); why != ProbesRefused {
+		t.Errorf("a connection test was answered %q, want it refused", why)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { answers <- o.Decide(ctx, ask("cccc")) }()
 	waitOffers(t, o, 1)
