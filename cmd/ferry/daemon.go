@@ -118,7 +118,8 @@ func (a *app) runDaemon(cmd *cobra.Command, dir, listen string) error {
 		return err
 	}
 	dctx, stopRuns := context.WithCancel(ctx)
-	d := newDaemon(dctx, a, cmd, s, box, inbox.Dir())
+	uploads := filepath.Join(home, "uploads")
+	d := newDaemon(dctx, a, cmd, s, box, inbox.Dir(), uploads)
 	defer d.wait()
 	defer stopRuns()
 	offers := api.NewOffers()
@@ -130,7 +131,7 @@ func (a *app) runDaemon(cmd *cobra.Command, dir, listen string) error {
 			return err
 		}
 	}
-	srv, err := api.New(api.Options{Backend: d, Offers: offers, Key: key, UploadDir: filepath.Join(home, "uploads"), Logger: a.log})
+	srv, err := api.New(api.Options{Backend: d, Offers: offers, Key: key, UploadDir: uploads, Logger: a.log})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,10 @@ type daemon struct {
 	box *transfer.Outbox
 	out *node.Outgoing
 	dir string // the receive folder
-	ctx context.Context
+	// uploadsDir holds the copies of files uploaded from the web page,
+	// one folder an upload.
+	uploadsDir string
+	ctx        context.Context
 
 	mu      sync.Mutex
 	runs    map[string]*daemonRun // transfer ID -> its send running now
@@ -50,8 +53,8 @@ var (
 	errCancelled = errors.New("cancelled")
 )
 
-func newDaemon(ctx context.Context, a *app, cmd *cobra.Command, s *session, box *transfer.Outbox, dir string) *daemon {
-	d := &daemon{a: a, cmd: cmd, s: s, box: box, dir: dir, ctx: ctx,
+func newDaemon(ctx context.Context, a *app, cmd *cobra.Command, s *session, box *transfer.Outbox, dir, uploadsDir string) *daemon {
+	d := &daemon{a: a, cmd: cmd, s: s, box: box, dir: dir, uploadsDir: uploadsDir, ctx: ctx,
 		runs: map[string]*daemonRun{}, paused: map[string]bool{}, uploads: map[string]string{}, subs: map[int]func(node.Event){}}
 	d.out = s.node.Outgoing(box)
 	d.out.Claim = d.claim
@@ -88,6 +91,7 @@ func (d *daemon) claim(rec *transfer.Outgoing) (context.Context, func(error), bo
 	if err != nil {
 		return nil, nil, false
 	}
+	d.noteUpload(rec)
 	return ctx, func(err error) { d.finished(rec.ID, ctx, r, err) }, true
 }
 
@@ -117,6 +121,23 @@ func (d *daemon) finished(id string, ctx context.Context, r *daemonRun, err erro
 		d.dropUpload(id, upload)
 	}
 	d.emit(e)
+}
+
+// noteUpload remembers the upload folder of a transfer of uploaded files
+// taken up after a restart, to remove it once the transfer is done.
+func (d *daemon) noteUpload(rec *transfer.Outgoing) {
+	if d.uploadsDir == "" || len(rec.Paths) == 0 {
+		return
+	}
+	dir := filepath.Dir(rec.Paths[0])
+	if filepath.Dir(dir) != d.uploadsDir {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.uploads[rec.ID] == "" {
+		d.uploads[rec.ID] = dir
+	}
 }
 
 func (d *daemon) dropUpload(id, dir string) {
@@ -295,6 +316,7 @@ func (d *daemon) Resume(id string) error {
 	if err != nil {
 		return nil // running already
 	}
+	d.noteUpload(rec)
 	go func() {
 		err := d.out.Resume(ctx, rec, 10*time.Second, time.Minute)
 		d.finished(rec.ID, ctx, r, err)
@@ -309,6 +331,7 @@ func (d *daemon) Cancel(id string) error {
 		return err
 	}
 	d.stop(rec.ID, errCancelled)
+	d.noteUpload(rec)
 	if err := d.box.Remove(rec.ID); err != nil {
 		return fmt.Errorf("cancel %s: %w", shortID(rec.ID), err)
 	}
