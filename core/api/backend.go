@@ -62,8 +62,6 @@ var (
 type Identity struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// Version is the ferry build.
-	Version string `json:"version,omitempty"`
 }
 
 // SendRequest is the body of POST /api/v1/send.
