@@ -2,6 +2,7 @@ package api
 
 import (
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -57,4 +58,58 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if len(served) < 15 {
 		t.Errorf("only %d routes served: %v", len(served), served)
 	}
+}
+
+// TestOpenAPISchemas: each documented body schema lists exactly the JSON
+// keys of the Go type the server encodes or decodes.
+func TestOpenAPISchemas(t *testing.T) {
+	data, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]yaml.Node `yaml:"properties"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, keys := range map[string][]string{
+		"Identity":    jsonKeys(reflect.TypeFor[Identity]()),
+		"Peer":        jsonKeys(reflect.TypeFor[Peer]()),
+		"SendRequest": jsonKeys(reflect.TypeFor[SendRequest]()),
+		"Sent":        jsonKeys(reflect.TypeFor[Sent]()),
+		"Offer":       jsonKeys(reflect.TypeFor[Offer]()),
+		"Transfer":    jsonKeys(reflect.TypeFor[Transfer]()),
+		"Error":       jsonKeys(reflect.TypeFor[apiError]()),
+	} {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("openapi.yaml has no schema %s", name)
+			continue
+		}
+		var documented []string
+		for k := range s.Properties {
+			documented = append(documented, k)
+		}
+		slices.Sort(documented)
+		slices.Sort(keys)
+		if !slices.Equal(documented, keys) {
+			t.Errorf("schema %s lists %v; the Go type has %v", name, documented, keys)
+		}
+	}
+}
+
+// jsonKeys returns the JSON keys of struct type typ's fields.
+func jsonKeys(typ reflect.Type) []string {
+	var out []string
+	for i := range typ.NumField() {
+		if name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
