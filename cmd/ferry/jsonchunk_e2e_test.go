@@ -503,7 +503,7 @@ func TestJSONChunkReceiverKilled(t *testing.T) {
 	t.Logf("killing the receiver after %d bytes (seed %d)", at, seed)
 	dst := t.TempDir()
 	recv := startReceiver(t, b, dst, "--yes")
-	send := a.start(nil, "send", src, "--to", idB, "--protocol", "jsonchunk", "--json", "--retry-for", "90s")
+	send := a.start(nil, "send", src, "--to", idB, "--protocol", "jsonchunk", "--json", "--retry-for", "90s", "--log-level", "info")
 	recv.waitEvent("progress past the kill point", 60*time.Second, func(e node.Event) bool {
 		return e.Kind == node.EventProgress && e.Bytes >= at
 	})
@@ -512,6 +512,11 @@ func TestJSONChunkReceiverKilled(t *testing.T) {
 	}
 	_ = recv.wait(10 * time.Second)
 	recv2 := startReceiver(t, b, dst, "--yes")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sender's log:\n%s", send.stderr.String())
+		}
+	})
 	resumed := recv2.waitEvent("file resumed", 90*time.Second, func(e node.Event) bool { return e.Kind == node.EventFile })
 	if resumed.Offset <= 0 {
 		t.Errorf("restarted receiver took the file up at %d, want > 0 (the chunks its journal holds)", resumed.Offset)
