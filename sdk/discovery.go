@@ -31,7 +31,17 @@ type PeerInfo struct {
 	// FERRY_HOME): a discovery plugin carries it so that the core can
 	// tell them apart and warn.
 	Instance string
+	// Account is the device's account credentials, opaque to plugins: the
+	// core encodes and checks them (its certificate signed by an account
+	// key, and the newest revocation list of that account it knows). At
+	// most [MaxAccountLen] bytes; nil when the device belongs to no
+	// account. A discovery plugin carries them as it carries Name, and
+	// checks only their length.
+	Account []byte
 }
+
+// MaxAccountLen is the longest [PeerInfo.Account], in bytes.
+const MaxAccountLen = 3 << 10
 
 // PeerEventKind says what happened to a peer.
 type PeerEventKind int

@@ -149,7 +149,7 @@ $FERRY_CONFIG, else $FERRY_HOME/ferry.yaml when it exists. FERRY_HOME
 	pf.StringVar(&a.configFile, "config", "", "config file (overrides $FERRY_CONFIG and $FERRY_HOME/ferry.yaml)")
 	pf.StringVar(&a.logLevel, config.FlagName("log.level"), "", "log level: debug, info, warn or error (overrides log.level)")
 
-	root.AddCommand(a.sendCommand(), a.receiveCommand(), a.resumeCommand(), a.statusCommand(), a.cancelCommand(), a.doctorCommand(), a.dhtCommand(), a.peersCommand(), a.idCommand(), a.configCommand(), a.pluginsCommand(), a.debugCommand(), a.daemonCommand(), a.acceptCommand(), a.refuseCommand())
+	root.AddCommand(a.sendCommand(), a.receiveCommand(), a.resumeCommand(), a.statusCommand(), a.cancelCommand(), a.doctorCommand(), a.dhtCommand(), a.peersCommand(), a.idCommand(), a.accountCommand(), a.configCommand(), a.pluginsCommand(), a.debugCommand(), a.daemonCommand(), a.acceptCommand(), a.refuseCommand())
 	return root
 }
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,12 +66,7 @@ peers as they join and leave until interrupted.`,
 				fmt.Fprintf(out, "no peers found within %s\n", wait)
 				return nil
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPEER ID\tFOUND BY\tADDRESSES\tPROTOCOLS")
-			for _, p := range peers {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.ID, p.Source, strings.Join(p.Addrs, ","), strings.Join(p.Protocols, ","))
-			}
-			return tw.Flush()
+			return printPeers(out, peers, s.node.AccountOf)
 		},
 	}
 	f := cmd.Flags()

@@ -25,9 +25,11 @@ type renderer struct {
 	mu        sync.Mutex
 	transfers map[string]*shown
 	enc       *json.Encoder
-	sawError  bool            // an error event was printed
-	refused   map[string]bool // transfers whose REFUSE was printed
-	paused    map[string]bool // transfers whose paused line was printed
+	sawError  bool                  // an error event was printed
+	refused   map[string]bool       // transfers whose REFUSE was printed
+	paused    map[string]bool       // transfers whose paused line was printed
+	groups    map[string]*sendGroup // sends to an account, by label
+	memberOf  map[string]*sendGroup // transfer ID -> its account's group
 }
 
 // shown is what the renderer keeps of a running transfer.
@@ -212,6 +214,10 @@ func (r *renderer) progress(s *shown, e node.Event) {
 	if s.total <= 0 {
 		return
 	}
+	if g := r.memberOf[e.Transfer]; g != nil {
+		r.groupProgress(g, e)
+		return
+	}
 	done := s.held()
 	s.m.mu.Lock()
 	s.m.done, s.m.total = done, s.total
@@ -241,6 +247,7 @@ func (r *renderer) progress(s *shown, e node.Event) {
 // finish takes the transfer's bars down, so that the next line starts
 // clean. Called with r.mu held.
 func (r *renderer) finish(id string) {
+	r.groupFinish(id)
 	if s := r.transfers[id]; s != nil && s.bars != nil {
 		s.bars.end()
 	}

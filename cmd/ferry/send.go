@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-p2p/ferry/core/account"
 	"github.com/ferry-p2p/ferry/core/node"
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -53,11 +53,21 @@ With several --to, one offer names every receiver (seed 003's receivers
 list); each answers for itself and gets its own connection, transfer ID and
 resume (the files are read for each). The exit status is 0 only when every
 receiver has verified every file; otherwise 1, and the summary names each
-receiver that did not and why (refused, offline, failed).`,
+receiver that did not and why (refused, offline, failed).
+
+PEER may be an account ID (acct-..., "ferry peers" shows the accounts of the
+devices it sees): the transfer is offered to every reachable device of the
+account, found by LAN announcements or the DHT, and to a device that comes
+online later within --retry-for. Each device accepts or refuses for itself
+and gets its own transfer and resume; the progress shown is that of the most
+advanced device, --json and "ferry status" give each device's, and the
+summary lists each device's outcome. A send to an account succeeds (exit 0)
+when at least one of its devices verified every file.`,
 		Example: `  ferry send report.pdf --to KXQ3Z7M
   ferry send photos/ notes.txt --to laptop --json
   ferry send big.iso --to laptop --protocol jsonchunk
-  ferry send photos/ --to laptop --to phone --to KXQ3Z7M`,
+  ferry send photos/ --to laptop --to phone --to KXQ3Z7M
+  ferry send photos/ --to acct-MFRGGZD-FMZTWQ2-...`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) (err error) {
 			ctx := cmd.Context()
@@ -103,8 +113,8 @@ receiver that did not and why (refused, offline, failed).`,
 			for _, s := range man.Skipped {
 				a.log.Warn("not sent", "what", s)
 			}
-			if len(tos) > 1 {
-				return a.sendMany(ctx, cmd, s, paths, man, tos, protocol, asJSON, findFor, retryFor)
+			if len(tos) > 1 || slices.ContainsFunc(tos, account.IsAccountID) {
+				return a.sendMany(ctx, cmd, r, s, paths, man, tos, protocol, asJSON, findFor, retryFor)
 			}
 			peer, err := s.node.Resolve(ctx, to, findFor)
 			if err != nil {
@@ -156,103 +166,6 @@ receiver that did not and why (refused, offline, failed).`,
 	f.DurationVar(&retryFor, "retry-for", time.Minute, "how long to keep resuming after the connection breaks")
 	f.DurationVar(&answerIn, "answer-timeout", 5*time.Minute, "how long to wait for the receiver to accept or refuse")
 	return cmd
-}
-
-// sendMany sends to several receivers at once: one transfer each, under
-// one offer that names them all; man is the first one's scan (each other
-// receiver gets a scan of its own, since a send records hashes and
-// progress in its manifest).
-func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, s *session, paths []string, man *transfer.Manifest, tos []string, protocol string, asJSON bool, findFor, retryFor time.Duration) error {
-	out := cmd.OutOrStdout()
-	type leg struct {
-		to   string
-		peer sdk.PeerInfo
-		man  *transfer.Manifest
-		rec  *transfer.Outgoing
-		err  error
-	}
-	legs := make([]*leg, len(tos))
-	var wg sync.WaitGroup
-	for i, to := range tos {
-		legs[i] = &leg{to: to}
-		wg.Go(func() {
-			legs[i].peer, legs[i].err = s.node.Resolve(ctx, to, findFor)
-		})
-	}
-	wg.Wait()
-	var peers []sdk.PeerInfo
-	seen := map[sdk.PeerID]string{}
-	for _, l := range legs {
-		if l.err != nil {
-			continue
-		}
-		if other, dup := seen[l.peer.ID]; dup {
-			return fmt.Errorf("--to %q and --to %q name the same peer %s", other, l.to, l.peer.ID)
-		}
-		seen[l.peer.ID] = l.to
-		peers = append(peers, l.peer)
-	}
-	box, err := openOutbox(s)
-	if err != nil {
-		return err
-	}
-	defer box.Close()
-	o := s.node.Outgoing(box)
-	first := true
-	for _, l := range legs {
-		if l.err != nil {
-			continue
-		}
-		l.man = man
-		if !first {
-			if l.man, l.err = transfer.ScanWith(ctx, paths, transfer.ScanOptions{Cache: s.node.HashCache(), Defer: true}); l.err != nil {
-				continue
-			}
-		}
-		first = false
-		if l.rec, _, l.err = o.Record(l.man, paths, l.peer, protocol); l.err != nil {
-			continue
-		}
-		if !asJSON {
-			fmt.Fprintf(out, "sending %d file(s), %s, to %s (%s), transfer %s\n", len(l.man.Files), size(l.man.TotalSize()), l.peer.Name, l.peer.ID, shortID(l.rec.ID))
-		}
-	}
-	for _, l := range legs {
-		if l.rec == nil {
-			continue
-		}
-		wg.Go(func() {
-			l.err = resumeHint(ctx, l.rec, o.SendAmong(ctx, l.rec, l.man, l.peer, peers, retryFor))
-		})
-	}
-	wg.Wait()
-	var failed []string
-	var skipped []string
-	for _, l := range legs {
-		who := l.to
-		if l.peer.Name != "" {
-			who = l.peer.Name
-		}
-		switch {
-		case l.err != nil:
-			why := node.ErrorCode(l.err)
-			failed = append(failed, fmt.Sprintf("%s: %s: %v", who, why, l.err))
-		case len(l.man.Skipped) > len(skipped):
-			skipped = l.man.Skipped
-		}
-		if !asJSON && l.err == nil {
-			fmt.Fprintf(out, "%s: every file verified\n", who)
-		}
-	}
-	if len(failed) > 0 {
-		// Not wrapping the receivers' errors: each was said in its own
-		// events; this summary is said whole, whatever they were.
-		return fmt.Errorf("%d of %d receivers did not verify every file: %s", len(failed), len(legs), strings.Join(failed, "; "))
-	}
-	if len(skipped) > 0 {
-		return &exitError{code: exitSkipped, err: fmt.Errorf("sent %d file(s) to %d receivers, but skipped %s", len(man.Files), len(legs), skippedSummary(skipped))}
-	}
-	return nil
 }
 
 // exitSkipped is the exit status of a send that delivered every file it

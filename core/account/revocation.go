@@ -11,7 +11,7 @@ import (
 )
 
 // MaxRevoked is the most devices one revocation list names.
-const MaxRevoked = 256
+const MaxRevoked = 64
 
 const revDomain = "ferry account revocations v1\x00"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ferry-p2p/ferry/core/account"
 	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/secure"
 	"github.com/ferry-p2p/ferry/core/transfer"
@@ -38,6 +39,8 @@ func ErrorCode(err error) string {
 		return ""
 	case errors.Is(err, context.Canceled):
 		return CodeCancelled
+	case errors.Is(err, account.ErrRevoked), errors.Is(err, account.ErrExpired):
+		return CodeRevoked
 	case errors.Is(err, sdk.ErrRefused):
 		return CodeRefused
 	case errors.Is(err, sdk.ErrNotProcessed):

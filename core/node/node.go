@@ -68,6 +68,7 @@ type Node struct {
 	instance  string              // this process's instance nonce (newInstance)
 	twins     twins               // peers seen as two instances
 	hashCache *transfer.HashCache // whole-file hashes of files sent, in the Ferry home
+	acct      *accounts           // this device's account and what peers showed of theirs
 	dialer    *connect.Dialer
 	answerer  *connect.Answerer
 
@@ -112,6 +113,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		protocols: map[string]sdk.Protocol{}, tokened: map[string]bool{}, nameMax: map[string]int{}, protoNames: map[string]string{},
 		peers: newPeerTable(), instance: newInstance(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
 	}
+	n.acct = newAccounts(n.cfg.Home())
 	if n.cfg != nil && n.cfg.Home() != "" {
 		n.hashCache = transfer.OpenHashCache(filepath.Join(n.cfg.Home(), "hashcache.json"))
 	}
@@ -245,6 +247,7 @@ func (n *Node) Self() sdk.PeerInfo {
 		Transports: n.transports.Names(), Protocols: n.protoOrder,
 		Roles:    []string{"send", "receive"},
 		Instance: n.instance,
+		Account:  n.credentials(),
 	}
 }
 
@@ -260,6 +263,7 @@ func (n *Node) watchLoop(ch <-chan sdk.PeerEvent) {
 				"address", strings.Join(old.Addrs, ","), "instance", old.Instance,
 				"other_address", strings.Join(ev.Peer.Addrs, ","), "other_instance", ev.Peer.Instance)
 		}
+		n.admit(&ev)
 		n.peers.apply(ev)
 		if ev.Kind != sdk.PeerSeen {
 			n.log.Debug("peer "+ev.Kind.String(), "peer", ev.Peer.ID, "name", ev.Peer.Name, "via", ev.Peer.Source)

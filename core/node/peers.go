@@ -214,7 +214,10 @@ func (n *Node) lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error) 
 		p, err := d.Lookup(lctx, id)
 		cancel()
 		if err == nil && p.ID == id {
-			n.peers.apply(sdk.PeerEvent{Kind: sdk.PeerSeen, Peer: p})
+			ev := sdk.PeerEvent{Kind: sdk.PeerSeen, Peer: p}
+			n.admit(&ev)
+			p = ev.Peer
+			n.peers.apply(ev)
 			return p, nil
 		}
 		if err != nil {

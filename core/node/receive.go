@@ -172,12 +172,22 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		}
 		return
 	}
+	if err := n.checkAccount(from); err != nil {
+		n.log.Warn("refused an offer from a revoked device", "from", from, "transfer", m.ID, "err", err)
+		e := base
+		e.Kind, e.Message, e.Code = EventRefused, err.Error(), CodeRevoked
+		n.emit(e)
+		if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: "this device refuses yours: " + err.Error()})); err != nil {
+			n.log.Warn("could not send REFUSE", "peer", from, "err", err)
+		}
+		return
+	}
 	if !resume {
 		e := base
 		e.Kind, e.Files, e.Total = EventOffer, files, total
 		n.emit(e)
 		refuse := ""
-		if !s.auto[from] {
+		if !s.auto[from] && !n.autoAccepted(from) {
 			dctx, stop := s.offerContext(ctx, from, m)
 			refuse = s.decide(dctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: offer, Summary: sum})
 			why := withdrawn(ctx, dctx)

@@ -92,6 +92,13 @@ func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manife
 	src := &source{n: n, inner: man.Source(), man: man, offer: offer, peer: peer.ID}
 	holder := opts.Instance // the receiver instance holding the journal
 	base := Event{Peer: peer.ID.String(), PeerName: peer.Name, Transfer: id}
+	if err := n.checkAccount(peer.ID); err != nil {
+		e := base
+		e.Kind, e.Message, e.Code = EventError, err.Error(), ErrorCode(err)
+		n.emit(e)
+		n.log.Warn("not sending to a revoked device", "peer", peer.ID, "err", err)
+		return err
+	}
 	var lastBreak time.Time
 	delay, spaceWait := 500*time.Millisecond, spaceWaitFirst
 	alteredConns := 0 // connections on which a record failed to authenticate

@@ -36,5 +36,6 @@ func (m *Message) PeerInfo(src netip.AddrPort) sdk.PeerInfo {
 	p.Transports = slices.Clone(h.Transports)
 	p.Protocols = slices.Clone(h.Protocols)
 	p.Instance = h.Instance
+	p.Account = slices.Clone(h.Account)
 	return p
 }

@@ -115,6 +115,14 @@ func decodeHeader(w *wireFerry) (*Header, error) {
 		return nil, malformed("ferry.instance", "want at most %d characters of [0-9a-f]", MaxInstanceLen)
 	}
 	h.Instance = w.Instance
+	if len(w.Account) > b64.EncodedLen(sdk.MaxAccountLen) {
+		return nil, malformed("ferry.account", "%d characters exceeds %d", len(w.Account), b64.EncodedLen(sdk.MaxAccountLen))
+	}
+	if w.Account != "" {
+		if h.Account, err = b64.DecodeString(w.Account); err != nil {
+			return nil, malformed("ferry.account", "not base64: %v", err)
+		}
+	}
 	return h, nil
 }
 

@@ -146,6 +146,7 @@ func (p *Plugin) header(self sdk.PeerID, port uint16, rec *sdk.PeerInfo) *Header
 	h := &Header{V: Version, ID: self, Port: port, Seq: p.seq.Add(1)}
 	if rec != nil {
 		h.Instance = rec.Instance
+		h.Account = slices.Clone(rec.Account)
 		h.Roles = slices.Clone(rec.Roles)
 		h.Transports = slices.Clone(rec.Transports)
 		h.Protocols = slices.Clone(rec.Protocols)

@@ -35,6 +35,9 @@ func Encode(m *Message) ([]byte, error) {
 			Sig:        b64.EncodeToString(h.Sig),
 			Instance:   h.Instance,
 		}
+		if len(h.Account) > 0 {
+			w.Ferry.Account = b64.EncodeToString(h.Account)
+		}
 		if h.Seq != 0 {
 			w.Ferry.Seq = strconv.AppendUint(nil, h.Seq, 10)
 		}

@@ -113,6 +113,14 @@ type Header struct {
 	// whose canonical encoding is version 1's: a forged one can cause at
 	// most a false warning about a duplicated identity.
 	Instance string
+	// Account is the device's account credentials (sdk.PeerInfo.Account),
+	// opaque here, at most [sdk.MaxAccountLen] bytes; nil for none. Like
+	// Instance it is not covered by the signature, whose canonical
+	// encoding is version 1's: the credentials are signed by the account
+	// key and name the device, and the core checks both, so a forged or
+	// borrowed one is refused there, and an older copy of a revocation
+	// list never replaces a newer one.
+	Account []byte
 }
 
 // MaxInstanceLen is the longest "ferry.instance", in characters.
@@ -163,6 +171,7 @@ type wireFerry struct {
 	Cert       string          `json:"cert"`
 	Sig        string          `json:"sig"`
 	Instance   string          `json:"instance,omitempty"`
+	Account    string          `json:"account,omitempty"`
 }
 
 var b64 = base64.StdEncoding.Strict()

@@ -92,6 +92,8 @@ func sampleMessages(t testing.TB) map[string]*Message {
 	out["SIGNAL/empty"] = signed(t, &Message{Type: TypeSignal, Ferry: &Header{V: 3, ID: a, Port: 65535}, To: b}, 1)
 	// An instance nonce travels beside the signature, which still checks.
 	out["PING/instance"] = signed(t, &Message{Type: TypePing, User: User{Name: "twin", IP: "192.0.2.7"}, Ferry: &Header{V: 1, ID: a, Port: 7, Instance: "0123456789abcdef"}}, 1)
+	// Account credentials travel beside the signature too, opaque here.
+	out["PING/account"] = signed(t, &Message{Type: TypePing, User: User{Name: "phone", IP: "192.0.2.8"}, Ferry: &Header{V: 1, ID: a, Port: 8, Account: []byte{3, 1, 0, 0, 0, 0}}}, 1)
 	return out
 }
 
@@ -228,6 +230,10 @@ func TestDecodeMalformed(t *testing.T) {
 		{"port string", "ferry.port", mutate(t, join, func(o, f map[string]any) { f["port"] = "80" })},
 		{"port fraction", "ferry.port", mutate(t, join, func(o, f map[string]any) { f["port"] = 80.5 })},
 		{"no port", "ferry.port", mutate(t, join, func(o, f map[string]any) { delete(f, "port") })},
+		{"account not base64", "ferry.account", mutate(t, join, func(o, f map[string]any) { f["account"] = "!!" })},
+		{"account too long", "ferry.account", mutate(t, join, func(o, f map[string]any) {
+			f["account"] = base64.StdEncoding.EncodeToString(make([]byte, sdk.MaxAccountLen+1))
+		})},
 		{"instance not hex", "ferry.instance", mutate(t, join, func(o, f map[string]any) { f["instance"] = "XYZ" })},
 		{"instance too long", "ferry.instance", mutate(t, join, func(o, f map[string]any) { f["instance"] = strings.Repeat("a", MaxInstanceLen+1) })},
 		{"v 0", "ferry.v", mutate(t, join, func(o, f map[string]any) { f["v"] = 0 })},
@@ -491,6 +497,10 @@ func TestPeerInfo(t *testing.T) {
 			!reflect.DeepEqual(p.Protocols, m.Ferry.Protocols) {
 			t.Errorf("PeerInfo = %+v", p)
 		}
+	}
+	acct := sampleMessages(t)["PING/account"]
+	if p := acct.PeerInfo(netip.MustParseAddrPort("192.0.2.8:1")); !bytes.Equal(p.Account, acct.Ferry.Account) {
+		t.Errorf("PeerInfo.Account = %x, want %x", p.Account, acct.Ferry.Account)
 	}
 	p := m.PeerInfo(netip.MustParseAddrPort("192.0.2.7:1"))
 	p.Roles[0] = "changed"

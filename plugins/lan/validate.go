@@ -66,6 +66,9 @@ func check(m *Message) error {
 	if _, err := sdk.ParseCertificate(h.Cert); err != nil {
 		return malformed("ferry.cert", "%v", err)
 	}
+	if len(h.Account) > sdk.MaxAccountLen {
+		return malformed("ferry.account", "%d bytes exceeds %d", len(h.Account), sdk.MaxAccountLen)
+	}
 	if len(h.Sig) != ed25519.SignatureSize {
 		return malformed("ferry.sig", "%d bytes, want %d (unsigned?)", len(h.Sig), ed25519.SignatureSize)
 	}

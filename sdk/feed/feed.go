@@ -91,6 +91,7 @@ func CloneInfo(p sdk.PeerInfo) sdk.PeerInfo {
 	p.Roles = slices.Clone(p.Roles)
 	p.Transports = slices.Clone(p.Transports)
 	p.Protocols = slices.Clone(p.Protocols)
+	p.Account = slices.Clone(p.Account)
 	return p
 }
 

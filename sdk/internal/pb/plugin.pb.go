@@ -1265,7 +1265,9 @@ type PeerInfo struct {
 	SeenUnixNano    int64 `protobuf:"varint,8,opt,name=seen_unix_nano,json=seenUnixNano,proto3" json:"seen_unix_nano,omitempty"`
 	ExpiresUnixNano int64 `protobuf:"varint,9,opt,name=expires_unix_nano,json=expiresUnixNano,proto3" json:"expires_unix_nano,omitempty"`
 	// The announcing process's instance nonce; "" = unknown (an older peer).
-	Instance      string `protobuf:"bytes,10,opt,name=instance,proto3" json:"instance,omitempty"`
+	Instance string `protobuf:"bytes,10,opt,name=instance,proto3" json:"instance,omitempty"`
+	// The device's account credentials, opaque; empty = none.
+	Account       []byte `protobuf:"bytes,11,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1368,6 +1370,13 @@ func (x *PeerInfo) GetInstance() string {
 		return x.Instance
 	}
 	return ""
+}
+
+func (x *PeerInfo) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
 }
 
 type AnnounceRequest struct {
@@ -3280,7 +3289,7 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x14\n" +
 	"\x05route\x18\x03 \x01(\tR\x05route\x12\x14\n" +
-	"\x05trace\x18\x04 \x03(\tR\x05trace\"\x9e\x02\n" +
+	"\x05trace\x18\x04 \x03(\tR\x05trace\"\xb8\x02\n" +
 	"\bPeerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3294,7 +3303,8 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eseen_unix_nano\x18\b \x01(\x03R\fseenUnixNano\x12*\n" +
 	"\x11expires_unix_nano\x18\t \x01(\x03R\x0fexpiresUnixNano\x12\x1a\n" +
 	"\binstance\x18\n" +
-	" \x01(\tR\binstance\"@\n" +
+	" \x01(\tR\binstance\x12\x18\n" +
+	"\aaccount\x18\v \x01(\fR\aaccount\"@\n" +
 	"\x0fAnnounceRequest\x12-\n" +
 	"\x04self\x18\x01 \x01(\v2\x19.ferry.plugin.v1.PeerInfoR\x04self\"\x12\n" +
 	"\x10AnnounceResponse\"\x0e\n" +

@@ -94,7 +94,7 @@ func peerInfoToProto(p sdk.PeerInfo) *pb.PeerInfo {
 		Id: peerIDToBytes(p.ID), Name: p.Name, Addrs: p.Addrs, Transports: p.Transports,
 		Protocols: p.Protocols, Roles: p.Roles, Source: p.Source,
 		SeenUnixNano: unixNano(p.Seen), ExpiresUnixNano: unixNano(p.Expires),
-		Instance: p.Instance,
+		Instance: p.Instance, Account: p.Account,
 	}
 }
 
@@ -107,7 +107,7 @@ func peerInfoFromProto(p *pb.PeerInfo) (sdk.PeerInfo, error) {
 		ID: id, Name: p.GetName(), Addrs: p.GetAddrs(), Transports: p.GetTransports(),
 		Protocols: p.GetProtocols(), Roles: p.GetRoles(), Source: p.GetSource(),
 		Seen: fromUnixNano(p.GetSeenUnixNano()), Expires: fromUnixNano(p.GetExpiresUnixNano()),
-		Instance: p.GetInstance(),
+		Instance: p.GetInstance(), Account: p.GetAccount(),
 	}, nil
 }
 

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// accountOf returns the account ID `ferry account show --json` prints.
+func (n *testPeer) accountOf() string {
+	n.t.Helper()
+	out, errs, err := n.run("account", "show", "--json")
+	if err != nil {
+		n.t.Fatalf("account show: %v\n%s", err, errs)
+	}
+	var v struct {
+		Account string `json:"account"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || !strings.HasPrefix(v.Account, "acct-") {
+		n.t.Fatalf("account show --json = %q: %v", out, err)
+	}
+	return v.Account
+}
+
+// joinByHand certifies dev on the key holder and installs the
+// certificate on dev: the manual form of link and join.
+func joinByHand(t *testing.T, holder, dev *testPeer, name string) {
+	t.Helper()
+	cert, errs, err := holder.run("account", "certify", dev.id(), "--name", name)
+	if err != nil {
+		t.Fatalf("account certify: %v\n%s", err, errs)
+	}
+	if out, errs, err := dev.run("account", "install", strings.TrimSpace(cert)); err != nil {
+		t.Fatalf("account install: %v\n%s%s", err, out, errs)
+	}
+}
+
+// newAccount makes three device homes of one account: desk (the key
+// holder), laptop and phone.
+func newAccount(t *testing.T, bin string) (acct string, desk, laptop, phone *testPeer) {
+	t.Helper()
+	desk, laptop, phone = newNode(t, bin), newNode(t, bin), newNode(t, bin)
+	if out, errs, err := desk.run("account", "create", "--name", "desk"); err != nil {
+		t.Fatalf("account create: %v\n%s%s", err, out, errs)
+	}
+	joinByHand(t, desk, laptop, "laptop")
+	joinByHand(t, desk, phone, "phone")
+	return desk.accountOf(), desk, laptop, phone
+}
+
+// TestSendToAccount: three device homes of one account receive; a fourth
+// device sends to the account ID. The phone refuses, desk and laptop
+// accept and verify; the sender's progress follows the most advanced
+// device, and its summary lists each device's outcome; it exits 0.
+func TestSendToAccount(t *testing.T) {
+	bin := binDir(t)
+	acct, desk, laptop, phone := newAccount(t, bin)
+	if laptop.accountOf() != acct || phone.accountOf() != acct {
+		t.Fatal("the joined devices are not in the account")
+	}
+	sender := newNode(t, bin)
+	src := filepath.Join(t.TempDir(), "notes.bin")
+	const size = 24 << 20
+	writeRandom(t, src, size, 15)
+	dstDesk, dstLaptop, dstPhone := t.TempDir(), t.TempDir(), t.TempDir()
+	startReceiver(t, desk, dstDesk, "--yes")
+	startReceiver(t, laptop, dstLaptop, "--yes")
+	in, typed := io.Pipe()
+	recvPhone := phone.start(in, "receive", "--json", "--dir", dstPhone)
+	t.Cleanup(func() { _ = typed.Close() })
+
+	// ferry peers groups the three under their account.
+	out, errs, err := sender.run("peers", "--wait", "3s")
+	if err != nil {
+		t.Fatalf("peers: %v\n%s", err, errs)
+	}
+	if !contains(out, "account "+acct+" (3 device(s))", "desk", "laptop", "phone") {
+		t.Errorf("ferry peers does not group the devices under %s:\n%s", acct, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	send := sender.cmd(ctx, "send", src, "--to", acct, "--retry-for", "10s")
+	sendOut, sendErr := &syncBuffer{}, &syncBuffer{}
+	send.Stdout, send.Stderr = sendOut, sendErr
+	if err := send.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(recvPhone.stderr.String(), promptChoices) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the phone was not asked:\n%s", recvPhone.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := io.WriteString(typed, "n\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := send.Wait(); err != nil {
+		t.Fatalf("send to the account: %v\nstdout:\n%s\nstderr:\n%s", err, sendOut, sendErr)
+	}
+	text := sendOut.String()
+	short := acct[:len("acct-")+7]
+	if !contains(text, "account "+short+": 2 of 3 device(s) verified every file", "desk (", "laptop (", "phone (", ": refused: ") {
+		t.Errorf("the summary does not list each device's outcome:\n%s", text)
+	}
+	if !contains(text, "progress "+short+": 100%", "most advanced: ") {
+		t.Errorf("the progress does not follow the most advanced device:\n%s", text)
+	}
+	if strings.Count(text, "progress "+short+": 100%") != 1 {
+		t.Errorf("the account's progress reached 100%% more than once (one line per device?):\n%s", text)
+	}
+	want := treeHashes(t, filepath.Dir(src))["notes.bin"]
+	for name, dir := range map[string]string{"desk": dstDesk, "laptop": dstLaptop} {
+		if got := treeHashes(t, dir); got["notes.bin"] != want || len(got) != 1 {
+			t.Errorf("%s holds %v, want notes.bin whole", name, got)
+		}
+	}
+	if got := treeHashes(t, dstPhone); len(got) != 0 {
+		t.Errorf("the phone refused and holds %v", got)
+	}
+}
