@@ -66,7 +66,7 @@ peers as they join and leave until interrupted.`,
 				fmt.Fprintf(out, "no peers found within %s\n", wait)
 				return nil
 			}
-			return printPeers(out, peers, s.node.AccountOf)
+			return printPeers(out, peers, s.node.AccountOf, s.node.CheckAccount)
 		},
 	}
 	f := cmd.Flags()

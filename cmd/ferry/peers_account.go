@@ -14,7 +14,8 @@ import (
 // printPeers prints the peer table grouped by account: each account's
 // devices under a line naming the account, then the devices of no
 // account.
-func printPeers(out io.Writer, peers []sdk.PeerInfo, accountOf func(sdk.PeerID) (*account.Certificate, bool)) error {
+// A device check refuses (revoked, expired) is marked so.
+func printPeers(out io.Writer, peers []sdk.PeerInfo, accountOf func(sdk.PeerID) (*account.Certificate, bool), check func(sdk.PeerID) error) error {
 	groups := map[account.ID][]sdk.PeerInfo{}
 	var order []account.ID
 	var loose []sdk.PeerInfo
@@ -36,6 +37,9 @@ func printPeers(out io.Writer, peers []sdk.PeerInfo, accountOf func(sdk.PeerID) 
 		name := p.Name
 		if c, ok := accountOf(p.ID); ok && c.Name != "" && c.Name != name {
 			name = fmt.Sprintf("%s (%s)", c.Name, p.Name)
+		}
+		if err := check(p.ID); err != nil {
+			name += " [revoked]"
 		}
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", indent, name, p.ID, p.Source, strings.Join(p.Addrs, ","), strings.Join(p.Protocols, ","))
 	}

@@ -120,6 +120,11 @@ func (n *Node) admit(ev *sdk.PeerEvent) {
 	}
 }
 
+// CheckAccount returns an error wrapping account.ErrRevoked (or
+// account.ErrExpired) when this node refuses peer: a known revocation list
+// names it, or its account certificate expired.
+func (n *Node) CheckAccount(peer sdk.PeerID) error { return n.checkAccount(peer) }
+
 // checkAccount refuses a device that a known revocation list names or
 // whose account certificate expired.
 func (n *Node) checkAccount(peer sdk.PeerID) error {

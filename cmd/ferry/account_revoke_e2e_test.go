@@ -1,0 +1,190 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-p2p/ferry/core/account"
+	"github.com/ferry-p2p/ferry/core/node"
+	"github.com/ferry-p2p/ferry/plugins/lan"
+	"github.com/ferry-p2p/ferry/sdk"
+)
+
+// TestRevokedDevice: the key holder revokes the phone; a peer that has
+// seen the new revocation list (from the holder's announcement) refuses
+// the phone as a receiver (its send fails with code revoked, nothing is
+// sent) and as a sender (its offer is refused), across restarts, while the
+// laptop, still in the account, is served.
+func TestRevokedDevice(t *testing.T) {
+	bin := binDir(t)
+	_, desk, laptop, phone := newAccount(t, bin)
+	peer := newNode(t, bin)
+	idPeer, idPhone := peer.id(), phone.id()
+	if out, errs, err := desk.run("account", "revoke", "phone"); err != nil || !strings.Contains(out, "revocation list v1") {
+		t.Fatalf("revoke: %v\n%s%s", err, out, errs)
+	}
+	out, _, err := desk.run("account", "devices", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, d := range decodeLines[deviceView](t, out) {
+		states[d.Name] = d.State
+	}
+	if states["phone"] != "revoked" || states["laptop"] != "active" || states["desk"] != "active" {
+		t.Errorf("account devices = %v, want phone revoked, desk and laptop active", states)
+	}
+
+	// The holder announces the new list; the peer learns it.
+	startReceiver(t, desk, t.TempDir(), "--yes")
+	recvPhone := startReceiver(t, phone, t.TempDir(), "--yes")
+	if out, errs, err := peer.run("peers", "--wait", "3s"); err != nil || !strings.Contains(out, "phone (") || !strings.Contains(out, "[revoked]") {
+		t.Fatalf("peers does not mark the phone revoked: %v\n%s%s", err, out, errs)
+	}
+
+	// As a receiver: refused before any offer.
+	src := filepath.Join(t.TempDir(), "a.bin")
+	writeRandom(t, src, 64<<10, 3)
+	_, errs, err := peer.run("send", src, "--to", idPhone, "--json")
+	if err == nil || !contains(errs, "revoked by its account") {
+		t.Fatalf("send to the revoked phone: %v, want a refusal naming the revocation:\n%s", err, errs)
+	}
+	select {
+	case e := <-recvPhone.events:
+		if e.Kind == node.EventOffer {
+			t.Errorf("the revoked phone was offered the transfer: %+v", e)
+		}
+	default:
+	}
+
+	// As a sender: its offer is refused by the peer, which has the list
+	// from its own home now.
+	dst := t.TempDir()
+	recvPeer := startReceiver(t, peer, dst, "--yes")
+	_, errs, err = phone.run("send", src, "--to", idPeer, "--json")
+	if err == nil || !contains(errs, "revoked by its account") {
+		t.Fatalf("send from the revoked phone: %v, want a refusal naming the revocation:\n%s", err, errs)
+	}
+	refused := recvPeer.waitEvent("the refusal of the phone's offer", 30*time.Second, func(e node.Event) bool { return e.Kind == node.EventRefused })
+	if refused.Code != node.CodeRevoked {
+		t.Errorf("refusal event code %q, want %q", refused.Code, node.CodeRevoked)
+	}
+	if got := treeHashes(t, dst); len(got) != 0 {
+		t.Errorf("the peer took %v from the revoked phone", got)
+	}
+	// The laptop, still in the account, is served.
+	if _, errs, err := laptop.run("send", src, "--to", idPeer, "--json"); err != nil {
+		t.Fatalf("send from the laptop: %v\n%s", err, errs)
+	}
+}
+
+// TestForgedAccountCredentials: LAN announcements carrying forged account
+// credentials (garbage, a certificate whose signature is not the account's,
+// the holder's real certificate presented by another device, an expired
+// certificate) are each refused with one log line naming the reason, even
+// when announced again, and the receiver keeps serving.
+func TestForgedAccountCredentials(t *testing.T) {
+	bin := binDir(t)
+	desk, a, b := newNode(t, bin), newNode(t, bin), newNode(t, bin)
+	if _, errs, err := desk.run("account", "create", "--name", "desk"); err != nil {
+		t.Fatalf("account create: %v\n%s", err, errs)
+	}
+	idB := b.id()
+	recv := startReceiver(t, b, t.TempDir(), "--yes")
+	src := filepath.Join(t.TempDir(), "a.bin")
+	writeRandom(t, src, 64<<10, 4)
+	if _, errs, err := a.run("send", src, "--to", idB, "--json"); err != nil {
+		t.Fatalf("first send: %v\n%s", err, errs)
+	}
+
+	raw, err := os.ReadFile(filepath.Join(desk.home, account.Dir, account.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deskCert, err := account.ParseCertificate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An attacker's device key, announcing with its own valid delegation.
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	attacker, _ := sdk.PeerIDFromKey(pub)
+	del, err := sdk.NewDelegation(priv, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	forgedSig, _ := account.Issue(otherKey, attacker, "mallory", time.Now(), time.Hour)
+	forgedSig.Account = deskCert.Account // claims the desk's account
+	expired, _ := account.Issue(otherKey, attacker, "old", time.Now().Add(-48*time.Hour), time.Hour)
+	creds := func(c *account.Certificate) []byte {
+		b, err := (&account.Credentials{Cert: c}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := []struct {
+		name  string
+		creds []byte
+		why   string
+	}{
+		{"garbage", []byte{3, 1, 0, 9, 1, 2, 3}, "malformed account data"},
+		{"forged signature", creds(forgedSig), "forged account signature"},
+		{"borrowed", creds(deskCert), "certificate of another device"},
+		{"expired", creds(expired), "device certificate expired on " + expired.Expires.UTC().Format(time.RFC3339)},
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	bcast := &net.UDPAddr{IP: net.IPv4(127, 255, 255, 255), Port: lanPort}
+	seq := uint64(time.Now().UnixMilli())
+	for _, c := range cases {
+		for _, typ := range []lan.Type{lan.TypeJoin, lan.TypePing} { // the second is a repeat
+			seq++
+			m := &lan.Message{Type: typ, User: lan.User{Name: "mallory", IP: "127.0.0.1"},
+				Ferry: &lan.Header{V: 1, ID: attacker, Port: uint16(conn.LocalAddr().(*net.UDPAddr).Port), Seq: seq, Account: c.creds}}
+			if err := lan.Sign(m, del); err != nil {
+				t.Fatal(err)
+			}
+			b, err := lan.Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.WriteToUDP(b, bcast); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const line = "refused the account credentials a peer announced"
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(recv.stderr.String(), line) < len(cases) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The receiver keeps serving, and the repeats logged nothing more.
+	if _, errs, err := a.run("send", src, "--to", idB, "--json"); err != nil {
+		t.Fatalf("send after the forged announcements: %v\n%s", err, errs)
+	}
+	logs := recv.stderr.String()
+	var got []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, line) {
+			got = append(got, l)
+		}
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("%d log lines about refused credentials, want one per case (%d):\n%s", len(got), len(cases), strings.Join(got, "\n"))
+	}
+	for _, c := range cases {
+		if !strings.Contains(logs, c.why) {
+			t.Errorf("case %s: no log line says %q:\n%s", c.name, c.why, strings.Join(got, "\n"))
+		}
+	}
+}
