@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,7 +56,9 @@ func newAccount(t *testing.T, bin string) (acct string, desk, laptop, phone *tes
 // TestSendToAccount: three device homes of one account receive; a fourth
 // device sends to the account ID. The phone refuses, desk and laptop
 // accept and verify; the sender's progress follows the most advanced
-// device, and its summary lists each device's outcome; it exits 0.
+// device, and its summary lists each device's outcome; it exits 0. The
+// phone auto-accepts its own account: the laptop's send is taken without
+// a question.
 func TestSendToAccount(t *testing.T) {
 	bin := binDir(t)
 	acct, desk, laptop, phone := newAccount(t, bin)
@@ -67,8 +70,9 @@ func TestSendToAccount(t *testing.T) {
 	const size = 24 << 20
 	writeRandom(t, src, size, 15)
 	dstDesk, dstLaptop, dstPhone := t.TempDir(), t.TempDir(), t.TempDir()
+	phone.env = append(phone.env, "FERRY_TRANSFER_AUTO_ACCEPT="+acct)
 	startReceiver(t, desk, dstDesk, "--yes")
-	startReceiver(t, laptop, dstLaptop, "--yes")
+	recvLaptop := startReceiver(t, laptop, dstLaptop, "--yes")
 	in, typed := io.Pipe()
 	recvPhone := phone.start(in, "receive", "--json", "--dir", dstPhone)
 	t.Cleanup(func() { _ = typed.Close() })
@@ -122,5 +126,22 @@ func TestSendToAccount(t *testing.T) {
 	}
 	if got := treeHashes(t, dstPhone); len(got) != 0 {
 		t.Errorf("the phone refused and holds %v", got)
+	}
+
+	// The laptop (its receiver stopped) sends to the phone, which accepts
+	// its own account's devices without asking.
+	if err := recvLaptop.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = recvLaptop.wait(20 * time.Second)
+	prompts := strings.Count(recvPhone.stderr.String(), promptChoices)
+	if _, errs, err := laptop.run("send", src, "--to", phone.id(), "--json"); err != nil {
+		t.Fatalf("laptop to phone: %v\n%s", err, errs)
+	}
+	if got := treeHashes(t, dstPhone); got["notes.bin"] != want {
+		t.Errorf("the phone holds %v after the laptop's send, want notes.bin", got)
+	}
+	if n := strings.Count(recvPhone.stderr.String(), promptChoices); n != prompts {
+		t.Errorf("the phone asked about its own account's offer (%d prompts, want %d)", n, prompts)
 	}
 }

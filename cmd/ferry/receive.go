@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-p2p/ferry/core/account"
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/node"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -131,6 +132,9 @@ func acceptAll(context.Context, node.Ask) string { return "" }
 func autoAccept(cfg *config.Config) ([]sdk.PeerID, error) {
 	var auto []sdk.PeerID
 	for _, raw := range cfg.Transfer.AutoAccept {
+		if account.IsAccountID(raw) {
+			continue // an account: the node accepts its devices (node.Start)
+		}
 		id, err := sdk.ParsePeerID(raw)
 		if err != nil {
 			return nil, fmt.Errorf("transfer.auto_accept: %q: %w", raw, err)

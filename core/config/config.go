@@ -94,7 +94,9 @@ type Transfer struct {
 	// folder in the Ferry home instead.
 	Dir string `mapstructure:"dir" ferry:"path"`
 	// AutoAccept lists the peer IDs whose offers are accepted without a
-	// prompt, in any form [sdk.ParsePeerID] accepts.
+	// prompt, in any form [sdk.ParsePeerID] accepts, and account IDs
+	// (acct-...), whose every device with a valid, unrevoked certificate
+	// is accepted so.
 	AutoAccept []string `mapstructure:"auto_accept"`
 }
 

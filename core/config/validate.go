@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-p2p/ferry/core/account"
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
@@ -240,6 +241,12 @@ func (c *Config) Validate() error {
 	v.duration("connect.stagger", c.Connect.Stagger, 10*time.Second)
 	v.duration("connect.fallback", c.Connect.Fallback, time.Minute)
 	for i, s := range c.Transfer.AutoAccept {
+		if account.IsAccountID(s) {
+			if _, err := account.ParseID(s); err != nil {
+				v.fail(indexKey("transfer.auto_accept", i), "not a valid account ID", err)
+			}
+			continue
+		}
 		if _, err := sdk.ParsePeerID(s); err != nil {
 			v.fail(indexKey("transfer.auto_accept", i), "not a valid peer ID", err)
 		}

@@ -225,6 +225,13 @@ plugins:
 			contains: []string{"not a valid peer ID", "invalid peer id"},
 		},
 		{
+			name:     "bad auto_accept account ID",
+			file:     "transfer:\n  auto_accept: [acct-AAAA]\n",
+			key:      "transfer.auto_accept[0]",
+			from:     "file",
+			contains: []string{"not a valid account ID", "invalid account id"},
+		},
+		{
 			name:     "connect.stagger not a duration",
 			file:     "connect:\n  stagger: soon\n",
 			key:      "connect.stagger",
@@ -341,8 +348,9 @@ func TestAutoAcceptValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	lower := strings.ToLower(id.String())
-	c := mustLoad(t, LoadOptions{Env: []string{"FERRY_TRANSFER_AUTO_ACCEPT=" + id.String() + "," + lower}})
-	if len(c.Transfer.AutoAccept) != 2 {
+	acct := "acct-" + id.String() // an account ID: the same key, as an account
+	c := mustLoad(t, LoadOptions{Env: []string{"FERRY_TRANSFER_AUTO_ACCEPT=" + id.String() + "," + lower + "," + acct}})
+	if len(c.Transfer.AutoAccept) != 3 {
 		t.Errorf("auto_accept = %q", c.Transfer.AutoAccept)
 	}
 }

@@ -72,7 +72,8 @@ func (n *Node) AccountOf(id sdk.PeerID) (*account.Certificate, bool) {
 
 // AutoAcceptAccounts makes offers from every device of these accounts
 // (valid, unrevoked certificates) accepted without asking, as
-// transfer.auto_accept does for single devices. Call it before Serve.
+// transfer.auto_accept does for single devices; Start already adds the
+// accounts transfer.auto_accept names. Call it before Serve.
 func (n *Node) AutoAcceptAccounts(ids ...account.ID) {
 	n.acct.mu.Lock()
 	defer n.acct.mu.Unlock()

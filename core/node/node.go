@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-p2p/ferry/core/account"
 	"github.com/ferry-p2p/ferry/core/config"
 	"github.com/ferry-p2p/ferry/core/connect"
 	"github.com/ferry-p2p/ferry/core/identity"
@@ -114,6 +115,17 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		peers: newPeerTable(), instance: newInstance(), answers: map[string]chan *connect.Message{}, subs: map[int]func(Event){},
 	}
 	n.acct = newAccounts(n.cfg.Home())
+	// transfer.auto_accept may name accounts: their devices are accepted
+	// without asking (the peer IDs there go to Serve).
+	for _, raw := range n.cfg.Transfer.AutoAccept {
+		if account.IsAccountID(raw) {
+			id, err := account.ParseID(raw)
+			if err != nil {
+				return nil, fmt.Errorf("transfer.auto_accept: %q: %w", raw, err)
+			}
+			n.acct.auto[id] = true
+		}
+	}
 	if n.cfg != nil && n.cfg.Home() != "" {
 		n.hashCache = transfer.OpenHashCache(filepath.Join(n.cfg.Home(), "hashcache.json"))
 	}
