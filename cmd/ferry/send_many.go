@@ -98,6 +98,7 @@ func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, r *renderer, s *
 			return
 		}
 		if l.acct != nil {
+			l.rec.Account = l.acct.String()
 			r.joinGroup(l.acct.Short(), l.rec.ID, l.who())
 		}
 		if !asJSON {

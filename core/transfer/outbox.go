@@ -58,6 +58,10 @@ type Outgoing struct {
 	// Link is the connection the transfer last ran on, nil before the
 	// first.
 	Link *Link `json:"link,omitempty"`
+	// Account is the account ID (printable) a send to an account reached
+	// this device through; "" for a send to the device itself. Each
+	// device of the account has its own record.
+	Account string `json:"account,omitempty"`
 }
 
 // Total returns the size of all files.
