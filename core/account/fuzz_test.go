@@ -65,3 +65,5 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+func ed25519NewKeyFromSeed(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }
