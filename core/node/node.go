@@ -82,6 +82,7 @@ type Node struct {
 	serve   *server                          // set by Serve
 	early   []earlyAsk                       // ASKs that came before Serve, for it
 	subs    map[int]func(Event)              // Subscribe's functions
+	link    func(sdk.PeerID, []byte)         // HandleLink's handler
 	nextSub int
 }
 

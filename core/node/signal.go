@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,18 +28,28 @@ func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Mess
 	if err != nil {
 		return err
 	}
-	sealed, err := seal.Seal(n.id.PrivateKey(), peer, plain)
-	if err != nil {
-		return err
-	}
-	if len(sealed) > sdk.MaxEnvelopePayload {
-		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte limit of one signaling message (%d files; send fewer at a time): %w", m.Type, len(sealed), sdk.MaxEnvelopePayload, len(m.Files), ErrMessageTooLarge)
-	}
 	// A resumed transfer's ASK goes to the instance holding its journal,
 	// where a signaling plugin can tell instances apart.
 	var instance string
 	if m.Type == connect.TypeAsk {
 		instance = m.Ferry.For
+	}
+	err = n.sendSealed(ctx, peer, plain, instance, m.Type)
+	if errors.Is(err, ErrMessageTooLarge) {
+		return fmt.Errorf("%w (%d files; send fewer at a time)", err, len(m.Files))
+	}
+	return err
+}
+
+// sendSealed seals plain for peer and hands it to the first signaling
+// instance that takes it; what names the message in errors.
+func (n *Node) sendSealed(ctx context.Context, peer sdk.PeerID, plain []byte, instance, what string) error {
+	sealed, err := seal.Seal(n.id.PrivateKey(), peer, plain)
+	if err != nil {
+		return err
+	}
+	if len(sealed) > sdk.MaxEnvelopePayload {
+		return fmt.Errorf("%s of %d bytes sealed is over the %d-byte limit of one signaling message: %w", what, len(sealed), sdk.MaxEnvelopePayload, ErrMessageTooLarge)
 	}
 	var errs []error
 	for _, s := range n.signaling {
@@ -51,7 +62,7 @@ func (n *Node) sendMessage(ctx context.Context, peer sdk.PeerID, m *connect.Mess
 	if len(errs) == 0 {
 		return errors.New("no signaling plugin configured")
 	}
-	return fmt.Errorf("send %s to %s: %w", m.Type, peer.Short(), errors.Join(errs...))
+	return fmt.Errorf("send %s to %s: %w", what, peer.Short(), errors.Join(errs...))
 }
 
 // receiveLoop opens each envelope and routes it: ASKs to the receiving
@@ -67,6 +78,10 @@ func (n *Node) receiveLoop(name string, ch <-chan sdk.Envelope) {
 		}
 		if from != env.From {
 			n.log.Warn("dropped signaling message: sealed by another peer than the one that sent it", "via", name, "sealed_by", from, "sent_by", env.From)
+			continue
+		}
+		if rest, ok := bytes.CutPrefix(plain, linkMagic); ok {
+			n.onLink(from, rest)
 			continue
 		}
 		m, err := connect.DecodeMessage(plain)
