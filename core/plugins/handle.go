@@ -135,6 +135,7 @@ type discoveryHandle struct {
 	baseHandle
 	mu        sync.Mutex
 	announced *sdk.PeerInfo
+	account   []byte // the last account record published, repeated after a restart
 }
 
 var _ sdk.Discovery = (*discoveryHandle)(nil)
@@ -153,13 +154,19 @@ func (h *discoveryHandle) Announce(ctx context.Context, self sdk.PeerInfo) error
 // reannounce repeats the last announcement to a freshly started plugin.
 func (h *discoveryHandle) reannounce(ctx context.Context, p sdk.Plugin) error {
 	h.mu.Lock()
-	self := h.announced
+	self, acct := h.announced, h.account
 	h.mu.Unlock()
 	d, ok := p.(sdk.Discovery)
 	if self == nil || !ok {
 		return nil
 	}
-	return d.Announce(ctx, *self)
+	if err := d.Announce(ctx, *self); err != nil {
+		return err
+	}
+	if ad, ok := p.(sdk.AccountDirectory); ok && acct != nil {
+		return ad.PublishAccount(ctx, acct)
+	}
+	return nil
 }
 
 func (h *discoveryHandle) Watch(ctx context.Context) (<-chan sdk.PeerEvent, error) {
@@ -178,6 +185,31 @@ func (h *discoveryHandle) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerIn
 		return sdk.PeerInfo{}, err
 	}
 	return d.Lookup(ctx, id)
+}
+
+var _ sdk.AccountDirectory = (*discoveryHandle)(nil)
+
+// PublishAccount publishes an account record through the plugin, if it
+// implements sdk.AccountDirectory (else an error wrapping
+// sdk.ErrUnsupported), and repeats it to a restarted plugin.
+func (h *discoveryHandle) PublishAccount(ctx context.Context, record []byte) error {
+	d, err := as[sdk.AccountDirectory](ctx, h.baseHandle)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.account = record
+	h.mu.Unlock()
+	return d.PublishAccount(ctx, record)
+}
+
+// LookupAccount looks an account record up through the plugin.
+func (h *discoveryHandle) LookupAccount(ctx context.Context, account [32]byte) ([]byte, error) {
+	d, err := as[sdk.AccountDirectory](ctx, h.baseHandle)
+	if err != nil {
+		return nil, err
+	}
+	return d.LookupAccount(ctx, account)
 }
 
 // signalingHandle is the restart-proof sdk.Signaling of an instance; its

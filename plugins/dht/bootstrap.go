@@ -93,7 +93,7 @@ func NewBootstrapNode(ctx context.Context, opts BootstrapOptions) (*BootstrapNod
 	}
 	n, err := newNode(nodeOptions{
 		key: key, listen: listen, bootstrap: boot, bootstrapText: opts.Bootstrap, prefix: prefix, maxConns: maxConns,
-		validator: loggingValidator{r: refuser{log: log, drops: &dropLog{}}}, log: log,
+		validator: validators(refuser{log: log, drops: &dropLog{}}), log: log,
 		relayService: !opts.NoRelay,
 	})
 	if err != nil {

@@ -84,7 +84,7 @@ type nodeOptions struct {
 	bootstrapText []string
 	prefix        protocol.ID
 	maxConns      int
-	validator     record.Validator
+	validator     record.NamespacedValidator
 	log           *slog.Logger
 	// onFilled, when not nil, runs (on the node's goroutines) each time the
 	// routing table goes from empty to filled, and again when the refresh
@@ -153,7 +153,7 @@ func newNode(o nodeOptions) (*node, error) {
 	kad, err := kaddht.New(h,
 		kaddht.Mode(o.kadMode()),
 		kaddht.ProtocolPrefix(o.prefix),
-		kaddht.Validator(record.NamespacedValidator{Namespace: o.validator}),
+		kaddht.Validator(o.validator),
 		kaddht.BootstrapPeers(o.bootstrap...), // an empty list: no public bootstrap peers
 		kaddht.DisableProviders(),
 		kaddht.MaxRecordAge(MaxRecordTTL),

@@ -99,7 +99,7 @@ func New(opts ...Option) *Plugin {
 		Version:      PluginVersion,
 		Roles:        []sdk.Role{sdk.RoleDiscovery, sdk.RoleSignaling},
 		APIVersions:  []int{sdk.APIVersion},
-		Capabilities: []string{"discovery.lookup"},
+		Capabilities: []string{"discovery.lookup", sdk.CapAccountRecords},
 	}, schema, p.isClosed)
 	return p
 }

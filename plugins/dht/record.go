@@ -82,6 +82,11 @@ type Record struct {
 	// set, it is signed like every other field, and one record per device
 	// key stays the rule.
 	Owner string `json:"owner,omitempty"`
+	// Account is the device's account credentials (sdk.PeerInfo.Account),
+	// opaque here and checked by the core: its certificate signed by an
+	// account key, which names the device, and the newest revocation list
+	// of that account it knows. Signed like every other field.
+	Account []byte `json:"account,omitempty"`
 }
 
 // Expires returns ExpiresMs as a time.
@@ -186,6 +191,9 @@ func checkFields(r *Record) error {
 	if len(r.Owner) > maxEntryLen {
 		return fmt.Errorf("owner: at most %d bytes", maxEntryLen)
 	}
+	if len(r.Account) > sdk.MaxAccountLen {
+		return fmt.Errorf("account: %d bytes, at most %d", len(r.Account), sdk.MaxAccountLen)
+	}
 	for _, l := range []struct {
 		name string
 		list []string
@@ -252,6 +260,7 @@ func (sr *SignedRecord) PeerInfo(seen time.Time) sdk.PeerInfo {
 		Source:     Name,
 		Seen:       seen,
 		Expires:    r.Expires(),
+		Account:    slices.Clone(r.Account),
 	}
 }
 

@@ -52,9 +52,10 @@ type session struct {
 	outSem chan struct{} // hellos being started
 	once   sync.Once
 
-	signMu sync.Mutex // serialises sign, so the current record is the newest
-	recMu  sync.Mutex
-	rec    []byte // this device's current signed record, nil before Announce
+	signMu  sync.Mutex // serialises sign, so the current record is the newest
+	recMu   sync.Mutex
+	rec     []byte // this device's current signed record, nil before Announce
+	account []byte // the account record PublishAccount set, nil for none
 }
 
 // startSession starts the node of one configuration and its goroutines.
@@ -82,7 +83,7 @@ func startSession(p *Plugin, cfg config, self sdk.PeerID, del *sdk.Delegation, k
 	n, err := newNode(nodeOptions{
 		key: key, listen: cfg.listen, bootstrap: cfg.bootstrap, bootstrapText: cfg.bootstrapText,
 		prefix: cfg.prefix, maxConns: cfg.maxConnections,
-		validator: loggingValidator{r: p.refuser()}, log: p.log,
+		validator: validators(p.refuser()), log: p.log,
 		onFilled:     s.kickPublish,
 		onAddrs:      s.addrsChanged,
 		relayService: cfg.relayService,
@@ -192,6 +193,7 @@ func (s *session) signInfo(info *sdk.PeerInfo, now time.Time) ([]byte, error) {
 		V: RecordVersion, ID: s.self, Seq: s.p.nextSeq(now), ExpiresMs: exp.UnixMilli(),
 		Name: info.Name, P2PAddrs: p2p, Addrs: slices.Clone(info.Addrs),
 		Roles: slices.Clone(info.Roles), Transports: slices.Clone(info.Transports), Protocols: slices.Clone(info.Protocols),
+		Account: slices.Clone(info.Account),
 	}
 	raw, err := SignRecord(r, del)
 	if err != nil {
@@ -254,6 +256,7 @@ func (s *session) publish() {
 		return
 	}
 	s.p.log.Debug("dht: published the record", "key", Key(s.self), "took", time.Since(start).Round(time.Millisecond))
+	s.publishAccount(ctx)
 }
 
 // identifyLoop greets every neighbour this node dialled, once identify

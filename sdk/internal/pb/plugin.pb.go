@@ -1252,6 +1252,176 @@ func (x *ConnectResponse) GetTrace() []string {
 	return nil
 }
 
+type PublishAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed account record (sdk.AccountRecord encoding).
+	Record        []byte `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishAccountRequest) Reset() {
+	*x = PublishAccountRequest{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAccountRequest) ProtoMessage() {}
+
+func (x *PublishAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAccountRequest.ProtoReflect.Descriptor instead.
+func (*PublishAccountRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PublishAccountRequest) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+type PublishAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishAccountResponse) Reset() {
+	*x = PublishAccountResponse{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAccountResponse) ProtoMessage() {}
+
+func (x *PublishAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAccountResponse.ProtoReflect.Descriptor instead.
+func (*PublishAccountResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+type LookupAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's ed25519 public key.
+	Account       []byte `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupAccountRequest) Reset() {
+	*x = LookupAccountRequest{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupAccountRequest) ProtoMessage() {}
+
+func (x *LookupAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupAccountRequest.ProtoReflect.Descriptor instead.
+func (*LookupAccountRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LookupAccountRequest) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+type LookupAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        []byte                 `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupAccountResponse) Reset() {
+	*x = LookupAccountResponse{}
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupAccountResponse) ProtoMessage() {}
+
+func (x *LookupAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupAccountResponse.ProtoReflect.Descriptor instead.
+func (*LookupAccountResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *LookupAccountResponse) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 type PeerInfo struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         []byte                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1274,7 +1444,7 @@ type PeerInfo struct {
 
 func (x *PeerInfo) Reset() {
 	*x = PeerInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1456,7 @@ func (x *PeerInfo) String() string {
 func (*PeerInfo) ProtoMessage() {}
 
 func (x *PeerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1469,7 @@ func (x *PeerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerInfo.ProtoReflect.Descriptor instead.
 func (*PeerInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PeerInfo) GetId() []byte {
@@ -1388,7 +1558,7 @@ type AnnounceRequest struct {
 
 func (x *AnnounceRequest) Reset() {
 	*x = AnnounceRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1570,7 @@ func (x *AnnounceRequest) String() string {
 func (*AnnounceRequest) ProtoMessage() {}
 
 func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1583,7 @@ func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AnnounceRequest) GetSelf() *PeerInfo {
@@ -1431,7 +1601,7 @@ type AnnounceResponse struct {
 
 func (x *AnnounceResponse) Reset() {
 	*x = AnnounceResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1613,7 @@ func (x *AnnounceResponse) String() string {
 func (*AnnounceResponse) ProtoMessage() {}
 
 func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1626,7 @@ func (x *AnnounceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 type WatchRequest struct {
@@ -1467,7 +1637,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1649,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1662,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 type PeerEvent struct {
@@ -1505,7 +1675,7 @@ type PeerEvent struct {
 
 func (x *PeerEvent) Reset() {
 	*x = PeerEvent{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1687,7 @@ func (x *PeerEvent) String() string {
 func (*PeerEvent) ProtoMessage() {}
 
 func (x *PeerEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1700,7 @@ func (x *PeerEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerEvent.ProtoReflect.Descriptor instead.
 func (*PeerEvent) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PeerEvent) GetKind() PeerEventKind {
@@ -1556,7 +1726,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1738,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1751,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LookupRequest) GetId() []byte {
@@ -1600,7 +1770,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1782,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1795,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LookupResponse) GetPeer() *PeerInfo {
@@ -1648,7 +1818,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1660,7 +1830,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1673,7 +1843,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Envelope) GetFrom() []byte {
@@ -1713,7 +1883,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1895,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1908,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SendRequest) GetEnvelope() *Envelope {
@@ -1756,7 +1926,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1938,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1951,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 type ReceiveRequest struct {
@@ -1792,7 +1962,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1974,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1987,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 type FileInfo struct {
@@ -1833,7 +2003,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +2015,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +2028,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FileInfo) GetName() string {
@@ -1909,7 +2079,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2091,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2104,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Offer) GetTransferId() string {
@@ -1969,7 +2139,7 @@ type ByteRange struct {
 
 func (x *ByteRange) Reset() {
 	*x = ByteRange{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2151,7 @@ func (x *ByteRange) String() string {
 func (*ByteRange) ProtoMessage() {}
 
 func (x *ByteRange) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2164,7 @@ func (x *ByteRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ByteRange.ProtoReflect.Descriptor instead.
 func (*ByteRange) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ByteRange) GetOff() int64 {
@@ -2024,7 +2194,7 @@ type RecordDirection struct {
 
 func (x *RecordDirection) Reset() {
 	*x = RecordDirection{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2206,7 @@ func (x *RecordDirection) String() string {
 func (*RecordDirection) ProtoMessage() {}
 
 func (x *RecordDirection) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2219,7 @@ func (x *RecordDirection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDirection.ProtoReflect.Descriptor instead.
 func (*RecordDirection) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordDirection) GetKey() []byte {
@@ -2096,7 +2266,7 @@ type RecordState struct {
 
 func (x *RecordState) Reset() {
 	*x = RecordState{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2278,7 @@ func (x *RecordState) String() string {
 func (*RecordState) ProtoMessage() {}
 
 func (x *RecordState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2291,7 @@ func (x *RecordState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordState.ProtoReflect.Descriptor instead.
 func (*RecordState) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecordState) GetWrite() *RecordDirection {
@@ -2171,7 +2341,7 @@ type ProtocolSendRequest struct {
 
 func (x *ProtocolSendRequest) Reset() {
 	*x = ProtocolSendRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2353,7 @@ func (x *ProtocolSendRequest) String() string {
 func (*ProtocolSendRequest) ProtoMessage() {}
 
 func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2366,7 @@ func (x *ProtocolSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolSendRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ProtocolSendRequest) GetStreamId() uint64 {
@@ -2235,7 +2405,7 @@ type ProtocolSendResponse struct {
 
 func (x *ProtocolSendResponse) Reset() {
 	*x = ProtocolSendResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2417,7 @@ func (x *ProtocolSendResponse) String() string {
 func (*ProtocolSendResponse) ProtoMessage() {}
 
 func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2430,7 @@ func (x *ProtocolSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolSendResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolSendResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 type ProtocolReceiveRequest struct {
@@ -2274,7 +2444,7 @@ type ProtocolReceiveRequest struct {
 
 func (x *ProtocolReceiveRequest) Reset() {
 	*x = ProtocolReceiveRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2286,7 +2456,7 @@ func (x *ProtocolReceiveRequest) String() string {
 func (*ProtocolReceiveRequest) ProtoMessage() {}
 
 func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2299,7 +2469,7 @@ func (x *ProtocolReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ProtocolReceiveRequest) GetStreamId() uint64 {
@@ -2331,7 +2501,7 @@ type ProtocolReceiveResponse struct {
 
 func (x *ProtocolReceiveResponse) Reset() {
 	*x = ProtocolReceiveResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2513,7 @@ func (x *ProtocolReceiveResponse) String() string {
 func (*ProtocolReceiveResponse) ProtoMessage() {}
 
 func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2526,7 @@ func (x *ProtocolReceiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProtocolReceiveResponse.ProtoReflect.Descriptor instead.
 func (*ProtocolReceiveResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 type SinkStateRequest struct {
@@ -2367,7 +2537,7 @@ type SinkStateRequest struct {
 
 func (x *SinkStateRequest) Reset() {
 	*x = SinkStateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2549,7 @@ func (x *SinkStateRequest) String() string {
 func (*SinkStateRequest) ProtoMessage() {}
 
 func (x *SinkStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2562,7 @@ func (x *SinkStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkStateRequest.ProtoReflect.Descriptor instead.
 func (*SinkStateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 type SinkStateResponse struct {
@@ -2405,7 +2575,7 @@ type SinkStateResponse struct {
 
 func (x *SinkStateResponse) Reset() {
 	*x = SinkStateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2587,7 @@ func (x *SinkStateResponse) String() string {
 func (*SinkStateResponse) ProtoMessage() {}
 
 func (x *SinkStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2600,7 @@ func (x *SinkStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkStateResponse.ProtoReflect.Descriptor instead.
 func (*SinkStateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SinkStateResponse) GetDone() []int32 {
@@ -2467,7 +2637,7 @@ type FileHashRequest struct {
 
 func (x *FileHashRequest) Reset() {
 	*x = FileHashRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2649,7 @@ func (x *FileHashRequest) String() string {
 func (*FileHashRequest) ProtoMessage() {}
 
 func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2492,7 +2662,7 @@ func (x *FileHashRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashRequest.ProtoReflect.Descriptor instead.
 func (*FileHashRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *FileHashRequest) GetIndex() int32 {
@@ -2531,7 +2701,7 @@ type FileHashResponse struct {
 
 func (x *FileHashResponse) Reset() {
 	*x = FileHashResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2713,7 @@ func (x *FileHashResponse) String() string {
 func (*FileHashResponse) ProtoMessage() {}
 
 func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2726,7 @@ func (x *FileHashResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileHashResponse.ProtoReflect.Descriptor instead.
 func (*FileHashResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 type OpenRequest struct {
@@ -2569,7 +2739,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2751,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2764,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OpenRequest) GetIndex() int32 {
@@ -2632,7 +2802,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2644,7 +2814,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2657,7 +2827,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *OpenResponse) GetStreamId() uint64 {
@@ -2704,7 +2874,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2716,7 +2886,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2729,7 +2899,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DecideRequest) GetOffer() *Offer {
@@ -2747,7 +2917,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +2929,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +2942,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 type CreateRequest struct {
@@ -2784,7 +2954,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2796,7 +2966,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2809,7 +2979,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CreateRequest) GetIndex() int32 {
@@ -2840,7 +3010,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2852,7 +3022,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2865,7 +3035,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CreateResponse) GetPartId() uint64 {
@@ -2933,7 +3103,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3115,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3128,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CommitRequest) GetPartId() uint64 {
@@ -3004,7 +3174,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3016,7 +3186,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3029,7 +3199,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 type ClosePartRequest struct {
@@ -3042,7 +3212,7 @@ type ClosePartRequest struct {
 
 func (x *ClosePartRequest) Reset() {
 	*x = ClosePartRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3054,7 +3224,7 @@ func (x *ClosePartRequest) String() string {
 func (*ClosePartRequest) ProtoMessage() {}
 
 func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3067,7 +3237,7 @@ func (x *ClosePartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartRequest.ProtoReflect.Descriptor instead.
 func (*ClosePartRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ClosePartRequest) GetPartId() uint64 {
@@ -3092,7 +3262,7 @@ type ClosePartResponse struct {
 
 func (x *ClosePartResponse) Reset() {
 	*x = ClosePartResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3104,7 +3274,7 @@ func (x *ClosePartResponse) String() string {
 func (*ClosePartResponse) ProtoMessage() {}
 
 func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3117,7 +3287,7 @@ func (x *ClosePartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePartResponse.ProtoReflect.Descriptor instead.
 func (*ClosePartResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 type ProgressRequest struct {
@@ -3133,7 +3303,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3315,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3328,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ProgressRequest) GetIndex() int32 {
@@ -3190,7 +3360,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3202,7 +3372,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_ferry_plugin_v1_plugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3215,7 +3385,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
+	return file_ferry_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
 }
 
 var File_ferry_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3289,7 +3459,14 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tstream_id\x18\x01 \x01(\x04R\bstreamId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.ferry.plugin.v1.StreamKindR\x04kind\x12\x14\n" +
 	"\x05route\x18\x03 \x01(\tR\x05route\x12\x14\n" +
-	"\x05trace\x18\x04 \x03(\tR\x05trace\"\xb8\x02\n" +
+	"\x05trace\x18\x04 \x03(\tR\x05trace\"/\n" +
+	"\x15PublishAccountRequest\x12\x16\n" +
+	"\x06record\x18\x01 \x01(\fR\x06record\"\x18\n" +
+	"\x16PublishAccountResponse\"0\n" +
+	"\x14LookupAccountRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\"/\n" +
+	"\x15LookupAccountResponse\x12\x16\n" +
+	"\x06record\x18\x01 \x01(\fR\x06record\"\xb8\x02\n" +
 	"\bPeerInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3443,11 +3620,13 @@ const file_ferry_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bDiagnose\x12 .ferry.plugin.v1.DiagnoseRequest\x1a!.ferry.plugin.v1.DiagnoseResponse2\xa7\x01\n" +
 	"\tTransport\x12L\n" +
 	"\aPrepare\x12\x1f.ferry.plugin.v1.PrepareRequest\x1a .ferry.plugin.v1.PrepareResponse\x12L\n" +
-	"\aConnect\x12\x1f.ferry.plugin.v1.ConnectRequest\x1a .ferry.plugin.v1.ConnectResponse2\xed\x01\n" +
+	"\aConnect\x12\x1f.ferry.plugin.v1.ConnectRequest\x1a .ferry.plugin.v1.ConnectResponse2\xb0\x03\n" +
 	"\tDiscovery\x12O\n" +
 	"\bAnnounce\x12 .ferry.plugin.v1.AnnounceRequest\x1a!.ferry.plugin.v1.AnnounceResponse\x12D\n" +
 	"\x05Watch\x12\x1d.ferry.plugin.v1.WatchRequest\x1a\x1a.ferry.plugin.v1.PeerEvent0\x01\x12I\n" +
-	"\x06Lookup\x12\x1e.ferry.plugin.v1.LookupRequest\x1a\x1f.ferry.plugin.v1.LookupResponse2\x99\x01\n" +
+	"\x06Lookup\x12\x1e.ferry.plugin.v1.LookupRequest\x1a\x1f.ferry.plugin.v1.LookupResponse\x12a\n" +
+	"\x0ePublishAccount\x12&.ferry.plugin.v1.PublishAccountRequest\x1a'.ferry.plugin.v1.PublishAccountResponse\x12^\n" +
+	"\rLookupAccount\x12%.ferry.plugin.v1.LookupAccountRequest\x1a&.ferry.plugin.v1.LookupAccountResponse2\x99\x01\n" +
 	"\tSignaling\x12C\n" +
 	"\x04Send\x12\x1c.ferry.plugin.v1.SendRequest\x1a\x1d.ferry.plugin.v1.SendResponse\x12G\n" +
 	"\aReceive\x12\x1f.ferry.plugin.v1.ReceiveRequest\x1a\x19.ferry.plugin.v1.Envelope0\x012\xbd\x01\n" +
@@ -3477,7 +3656,7 @@ func file_ferry_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_ferry_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                       // 0: ferry.plugin.v1.Role
 	(ConnRole)(0),                   // 1: ferry.plugin.v1.ConnRole
@@ -3502,68 +3681,72 @@ var file_ferry_plugin_v1_plugin_proto_goTypes = []any{
 	(*PrepareResponse)(nil),         // 20: ferry.plugin.v1.PrepareResponse
 	(*ConnectRequest)(nil),          // 21: ferry.plugin.v1.ConnectRequest
 	(*ConnectResponse)(nil),         // 22: ferry.plugin.v1.ConnectResponse
-	(*PeerInfo)(nil),                // 23: ferry.plugin.v1.PeerInfo
-	(*AnnounceRequest)(nil),         // 24: ferry.plugin.v1.AnnounceRequest
-	(*AnnounceResponse)(nil),        // 25: ferry.plugin.v1.AnnounceResponse
-	(*WatchRequest)(nil),            // 26: ferry.plugin.v1.WatchRequest
-	(*PeerEvent)(nil),               // 27: ferry.plugin.v1.PeerEvent
-	(*LookupRequest)(nil),           // 28: ferry.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),          // 29: ferry.plugin.v1.LookupResponse
-	(*Envelope)(nil),                // 30: ferry.plugin.v1.Envelope
-	(*SendRequest)(nil),             // 31: ferry.plugin.v1.SendRequest
-	(*SendResponse)(nil),            // 32: ferry.plugin.v1.SendResponse
-	(*ReceiveRequest)(nil),          // 33: ferry.plugin.v1.ReceiveRequest
-	(*FileInfo)(nil),                // 34: ferry.plugin.v1.FileInfo
-	(*Offer)(nil),                   // 35: ferry.plugin.v1.Offer
-	(*ByteRange)(nil),               // 36: ferry.plugin.v1.ByteRange
-	(*RecordDirection)(nil),         // 37: ferry.plugin.v1.RecordDirection
-	(*RecordState)(nil),             // 38: ferry.plugin.v1.RecordState
-	(*ProtocolSendRequest)(nil),     // 39: ferry.plugin.v1.ProtocolSendRequest
-	(*ProtocolSendResponse)(nil),    // 40: ferry.plugin.v1.ProtocolSendResponse
-	(*ProtocolReceiveRequest)(nil),  // 41: ferry.plugin.v1.ProtocolReceiveRequest
-	(*ProtocolReceiveResponse)(nil), // 42: ferry.plugin.v1.ProtocolReceiveResponse
-	(*SinkStateRequest)(nil),        // 43: ferry.plugin.v1.SinkStateRequest
-	(*SinkStateResponse)(nil),       // 44: ferry.plugin.v1.SinkStateResponse
-	(*FileHashRequest)(nil),         // 45: ferry.plugin.v1.FileHashRequest
-	(*FileHashResponse)(nil),        // 46: ferry.plugin.v1.FileHashResponse
-	(*OpenRequest)(nil),             // 47: ferry.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),            // 48: ferry.plugin.v1.OpenResponse
-	(*DecideRequest)(nil),           // 49: ferry.plugin.v1.DecideRequest
-	(*DecideResponse)(nil),          // 50: ferry.plugin.v1.DecideResponse
-	(*CreateRequest)(nil),           // 51: ferry.plugin.v1.CreateRequest
-	(*CreateResponse)(nil),          // 52: ferry.plugin.v1.CreateResponse
-	(*CommitRequest)(nil),           // 53: ferry.plugin.v1.CommitRequest
-	(*CommitResponse)(nil),          // 54: ferry.plugin.v1.CommitResponse
-	(*ClosePartRequest)(nil),        // 55: ferry.plugin.v1.ClosePartRequest
-	(*ClosePartResponse)(nil),       // 56: ferry.plugin.v1.ClosePartResponse
-	(*ProgressRequest)(nil),         // 57: ferry.plugin.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 58: ferry.plugin.v1.ProgressResponse
-	nil,                             // 59: ferry.plugin.v1.Check.FactsEntry
+	(*PublishAccountRequest)(nil),   // 23: ferry.plugin.v1.PublishAccountRequest
+	(*PublishAccountResponse)(nil),  // 24: ferry.plugin.v1.PublishAccountResponse
+	(*LookupAccountRequest)(nil),    // 25: ferry.plugin.v1.LookupAccountRequest
+	(*LookupAccountResponse)(nil),   // 26: ferry.plugin.v1.LookupAccountResponse
+	(*PeerInfo)(nil),                // 27: ferry.plugin.v1.PeerInfo
+	(*AnnounceRequest)(nil),         // 28: ferry.plugin.v1.AnnounceRequest
+	(*AnnounceResponse)(nil),        // 29: ferry.plugin.v1.AnnounceResponse
+	(*WatchRequest)(nil),            // 30: ferry.plugin.v1.WatchRequest
+	(*PeerEvent)(nil),               // 31: ferry.plugin.v1.PeerEvent
+	(*LookupRequest)(nil),           // 32: ferry.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),          // 33: ferry.plugin.v1.LookupResponse
+	(*Envelope)(nil),                // 34: ferry.plugin.v1.Envelope
+	(*SendRequest)(nil),             // 35: ferry.plugin.v1.SendRequest
+	(*SendResponse)(nil),            // 36: ferry.plugin.v1.SendResponse
+	(*ReceiveRequest)(nil),          // 37: ferry.plugin.v1.ReceiveRequest
+	(*FileInfo)(nil),                // 38: ferry.plugin.v1.FileInfo
+	(*Offer)(nil),                   // 39: ferry.plugin.v1.Offer
+	(*ByteRange)(nil),               // 40: ferry.plugin.v1.ByteRange
+	(*RecordDirection)(nil),         // 41: ferry.plugin.v1.RecordDirection
+	(*RecordState)(nil),             // 42: ferry.plugin.v1.RecordState
+	(*ProtocolSendRequest)(nil),     // 43: ferry.plugin.v1.ProtocolSendRequest
+	(*ProtocolSendResponse)(nil),    // 44: ferry.plugin.v1.ProtocolSendResponse
+	(*ProtocolReceiveRequest)(nil),  // 45: ferry.plugin.v1.ProtocolReceiveRequest
+	(*ProtocolReceiveResponse)(nil), // 46: ferry.plugin.v1.ProtocolReceiveResponse
+	(*SinkStateRequest)(nil),        // 47: ferry.plugin.v1.SinkStateRequest
+	(*SinkStateResponse)(nil),       // 48: ferry.plugin.v1.SinkStateResponse
+	(*FileHashRequest)(nil),         // 49: ferry.plugin.v1.FileHashRequest
+	(*FileHashResponse)(nil),        // 50: ferry.plugin.v1.FileHashResponse
+	(*OpenRequest)(nil),             // 51: ferry.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),            // 52: ferry.plugin.v1.OpenResponse
+	(*DecideRequest)(nil),           // 53: ferry.plugin.v1.DecideRequest
+	(*DecideResponse)(nil),          // 54: ferry.plugin.v1.DecideResponse
+	(*CreateRequest)(nil),           // 55: ferry.plugin.v1.CreateRequest
+	(*CreateResponse)(nil),          // 56: ferry.plugin.v1.CreateResponse
+	(*CommitRequest)(nil),           // 57: ferry.plugin.v1.CommitRequest
+	(*CommitResponse)(nil),          // 58: ferry.plugin.v1.CommitResponse
+	(*ClosePartRequest)(nil),        // 59: ferry.plugin.v1.ClosePartRequest
+	(*ClosePartResponse)(nil),       // 60: ferry.plugin.v1.ClosePartResponse
+	(*ProgressRequest)(nil),         // 61: ferry.plugin.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 62: ferry.plugin.v1.ProgressResponse
+	nil,                             // 63: ferry.plugin.v1.Check.FactsEntry
 }
 var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: ferry.plugin.v1.InfoResponse.roles:type_name -> ferry.plugin.v1.Role
 	8,  // 1: ferry.plugin.v1.ConfigSchemaResponse.fields:type_name -> ferry.plugin.v1.ConfigField
 	11, // 2: ferry.plugin.v1.ConfigureRequest.delegation:type_name -> ferry.plugin.v1.Delegation
-	59, // 3: ferry.plugin.v1.Check.facts:type_name -> ferry.plugin.v1.Check.FactsEntry
+	63, // 3: ferry.plugin.v1.Check.facts:type_name -> ferry.plugin.v1.Check.FactsEntry
 	16, // 4: ferry.plugin.v1.DiagnoseResponse.checks:type_name -> ferry.plugin.v1.Check
 	1,  // 5: ferry.plugin.v1.PrepareRequest.role:type_name -> ferry.plugin.v1.ConnRole
 	18, // 6: ferry.plugin.v1.PrepareResponse.local:type_name -> ferry.plugin.v1.Description
 	18, // 7: ferry.plugin.v1.ConnectRequest.remote:type_name -> ferry.plugin.v1.Description
 	2,  // 8: ferry.plugin.v1.ConnectResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	23, // 9: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
+	27, // 9: ferry.plugin.v1.AnnounceRequest.self:type_name -> ferry.plugin.v1.PeerInfo
 	3,  // 10: ferry.plugin.v1.PeerEvent.kind:type_name -> ferry.plugin.v1.PeerEventKind
-	23, // 11: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
-	23, // 12: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
-	30, // 13: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
-	34, // 14: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
-	37, // 15: ferry.plugin.v1.RecordState.write:type_name -> ferry.plugin.v1.RecordDirection
-	37, // 16: ferry.plugin.v1.RecordState.read:type_name -> ferry.plugin.v1.RecordDirection
-	35, // 17: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
-	38, // 18: ferry.plugin.v1.ProtocolSendRequest.record:type_name -> ferry.plugin.v1.RecordState
-	38, // 19: ferry.plugin.v1.ProtocolReceiveRequest.record:type_name -> ferry.plugin.v1.RecordState
+	27, // 11: ferry.plugin.v1.PeerEvent.peer:type_name -> ferry.plugin.v1.PeerInfo
+	27, // 12: ferry.plugin.v1.LookupResponse.peer:type_name -> ferry.plugin.v1.PeerInfo
+	34, // 13: ferry.plugin.v1.SendRequest.envelope:type_name -> ferry.plugin.v1.Envelope
+	38, // 14: ferry.plugin.v1.Offer.files:type_name -> ferry.plugin.v1.FileInfo
+	41, // 15: ferry.plugin.v1.RecordState.write:type_name -> ferry.plugin.v1.RecordDirection
+	41, // 16: ferry.plugin.v1.RecordState.read:type_name -> ferry.plugin.v1.RecordDirection
+	39, // 17: ferry.plugin.v1.ProtocolSendRequest.offer:type_name -> ferry.plugin.v1.Offer
+	42, // 18: ferry.plugin.v1.ProtocolSendRequest.record:type_name -> ferry.plugin.v1.RecordState
+	42, // 19: ferry.plugin.v1.ProtocolReceiveRequest.record:type_name -> ferry.plugin.v1.RecordState
 	2,  // 20: ferry.plugin.v1.OpenResponse.kind:type_name -> ferry.plugin.v1.StreamKind
-	35, // 21: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
-	36, // 22: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
+	39, // 21: ferry.plugin.v1.DecideRequest.offer:type_name -> ferry.plugin.v1.Offer
+	40, // 22: ferry.plugin.v1.CreateResponse.missing:type_name -> ferry.plugin.v1.ByteRange
 	5,  // 23: ferry.plugin.v1.Base.Info:input_type -> ferry.plugin.v1.InfoRequest
 	7,  // 24: ferry.plugin.v1.Base.ConfigSchema:input_type -> ferry.plugin.v1.ConfigSchemaRequest
 	10, // 25: ferry.plugin.v1.Base.Configure:input_type -> ferry.plugin.v1.ConfigureRequest
@@ -3571,45 +3754,49 @@ var file_ferry_plugin_v1_plugin_proto_depIdxs = []int32{
 	15, // 27: ferry.plugin.v1.Base.Diagnose:input_type -> ferry.plugin.v1.DiagnoseRequest
 	19, // 28: ferry.plugin.v1.Transport.Prepare:input_type -> ferry.plugin.v1.PrepareRequest
 	21, // 29: ferry.plugin.v1.Transport.Connect:input_type -> ferry.plugin.v1.ConnectRequest
-	24, // 30: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
-	26, // 31: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
-	28, // 32: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
-	31, // 33: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
-	33, // 34: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
-	39, // 35: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
-	41, // 36: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
-	47, // 37: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
-	49, // 38: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
-	51, // 39: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
-	53, // 40: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
-	55, // 41: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
-	57, // 42: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
-	45, // 43: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
-	43, // 44: ferry.plugin.v1.Host.SinkState:input_type -> ferry.plugin.v1.SinkStateRequest
-	6,  // 45: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
-	9,  // 46: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
-	12, // 47: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
-	14, // 48: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
-	17, // 49: ferry.plugin.v1.Base.Diagnose:output_type -> ferry.plugin.v1.DiagnoseResponse
-	20, // 50: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
-	22, // 51: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
-	25, // 52: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
-	27, // 53: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
-	29, // 54: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
-	32, // 55: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
-	30, // 56: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
-	40, // 57: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
-	42, // 58: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
-	48, // 59: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
-	50, // 60: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
-	52, // 61: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
-	54, // 62: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
-	56, // 63: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
-	58, // 64: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
-	46, // 65: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
-	44, // 66: ferry.plugin.v1.Host.SinkState:output_type -> ferry.plugin.v1.SinkStateResponse
-	45, // [45:67] is the sub-list for method output_type
-	23, // [23:45] is the sub-list for method input_type
+	28, // 30: ferry.plugin.v1.Discovery.Announce:input_type -> ferry.plugin.v1.AnnounceRequest
+	30, // 31: ferry.plugin.v1.Discovery.Watch:input_type -> ferry.plugin.v1.WatchRequest
+	32, // 32: ferry.plugin.v1.Discovery.Lookup:input_type -> ferry.plugin.v1.LookupRequest
+	23, // 33: ferry.plugin.v1.Discovery.PublishAccount:input_type -> ferry.plugin.v1.PublishAccountRequest
+	25, // 34: ferry.plugin.v1.Discovery.LookupAccount:input_type -> ferry.plugin.v1.LookupAccountRequest
+	35, // 35: ferry.plugin.v1.Signaling.Send:input_type -> ferry.plugin.v1.SendRequest
+	37, // 36: ferry.plugin.v1.Signaling.Receive:input_type -> ferry.plugin.v1.ReceiveRequest
+	43, // 37: ferry.plugin.v1.Protocol.Send:input_type -> ferry.plugin.v1.ProtocolSendRequest
+	45, // 38: ferry.plugin.v1.Protocol.Receive:input_type -> ferry.plugin.v1.ProtocolReceiveRequest
+	51, // 39: ferry.plugin.v1.Host.Open:input_type -> ferry.plugin.v1.OpenRequest
+	53, // 40: ferry.plugin.v1.Host.Decide:input_type -> ferry.plugin.v1.DecideRequest
+	55, // 41: ferry.plugin.v1.Host.Create:input_type -> ferry.plugin.v1.CreateRequest
+	57, // 42: ferry.plugin.v1.Host.Commit:input_type -> ferry.plugin.v1.CommitRequest
+	59, // 43: ferry.plugin.v1.Host.ClosePart:input_type -> ferry.plugin.v1.ClosePartRequest
+	61, // 44: ferry.plugin.v1.Host.Progress:input_type -> ferry.plugin.v1.ProgressRequest
+	49, // 45: ferry.plugin.v1.Host.FileHash:input_type -> ferry.plugin.v1.FileHashRequest
+	47, // 46: ferry.plugin.v1.Host.SinkState:input_type -> ferry.plugin.v1.SinkStateRequest
+	6,  // 47: ferry.plugin.v1.Base.Info:output_type -> ferry.plugin.v1.InfoResponse
+	9,  // 48: ferry.plugin.v1.Base.ConfigSchema:output_type -> ferry.plugin.v1.ConfigSchemaResponse
+	12, // 49: ferry.plugin.v1.Base.Configure:output_type -> ferry.plugin.v1.ConfigureResponse
+	14, // 50: ferry.plugin.v1.Base.Close:output_type -> ferry.plugin.v1.CloseResponse
+	17, // 51: ferry.plugin.v1.Base.Diagnose:output_type -> ferry.plugin.v1.DiagnoseResponse
+	20, // 52: ferry.plugin.v1.Transport.Prepare:output_type -> ferry.plugin.v1.PrepareResponse
+	22, // 53: ferry.plugin.v1.Transport.Connect:output_type -> ferry.plugin.v1.ConnectResponse
+	29, // 54: ferry.plugin.v1.Discovery.Announce:output_type -> ferry.plugin.v1.AnnounceResponse
+	31, // 55: ferry.plugin.v1.Discovery.Watch:output_type -> ferry.plugin.v1.PeerEvent
+	33, // 56: ferry.plugin.v1.Discovery.Lookup:output_type -> ferry.plugin.v1.LookupResponse
+	24, // 57: ferry.plugin.v1.Discovery.PublishAccount:output_type -> ferry.plugin.v1.PublishAccountResponse
+	26, // 58: ferry.plugin.v1.Discovery.LookupAccount:output_type -> ferry.plugin.v1.LookupAccountResponse
+	36, // 59: ferry.plugin.v1.Signaling.Send:output_type -> ferry.plugin.v1.SendResponse
+	34, // 60: ferry.plugin.v1.Signaling.Receive:output_type -> ferry.plugin.v1.Envelope
+	44, // 61: ferry.plugin.v1.Protocol.Send:output_type -> ferry.plugin.v1.ProtocolSendResponse
+	46, // 62: ferry.plugin.v1.Protocol.Receive:output_type -> ferry.plugin.v1.ProtocolReceiveResponse
+	52, // 63: ferry.plugin.v1.Host.Open:output_type -> ferry.plugin.v1.OpenResponse
+	54, // 64: ferry.plugin.v1.Host.Decide:output_type -> ferry.plugin.v1.DecideResponse
+	56, // 65: ferry.plugin.v1.Host.Create:output_type -> ferry.plugin.v1.CreateResponse
+	58, // 66: ferry.plugin.v1.Host.Commit:output_type -> ferry.plugin.v1.CommitResponse
+	60, // 67: ferry.plugin.v1.Host.ClosePart:output_type -> ferry.plugin.v1.ClosePartResponse
+	62, // 68: ferry.plugin.v1.Host.Progress:output_type -> ferry.plugin.v1.ProgressResponse
+	50, // 69: ferry.plugin.v1.Host.FileHash:output_type -> ferry.plugin.v1.FileHashResponse
+	48, // 70: ferry.plugin.v1.Host.SinkState:output_type -> ferry.plugin.v1.SinkStateResponse
+	47, // [47:71] is the sub-list for method output_type
+	23, // [23:47] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
 	23, // [23:23] is the sub-list for extension extendee
 	0,  // [0:23] is the sub-list for field type_name
@@ -3620,14 +3807,14 @@ func file_ferry_plugin_v1_plugin_proto_init() {
 	if File_ferry_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_ferry_plugin_v1_plugin_proto_msgTypes[53].OneofWrappers = []any{}
+	file_ferry_plugin_v1_plugin_proto_msgTypes[57].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_plugin_v1_plugin_proto_rawDesc), len(file_ferry_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   56,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -434,9 +434,11 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Discovery_Announce_FullMethodName = "/ferry.plugin.v1.Discovery/Announce"
-	Discovery_Watch_FullMethodName    = "/ferry.plugin.v1.Discovery/Watch"
-	Discovery_Lookup_FullMethodName   = "/ferry.plugin.v1.Discovery/Lookup"
+	Discovery_Announce_FullMethodName       = "/ferry.plugin.v1.Discovery/Announce"
+	Discovery_Watch_FullMethodName          = "/ferry.plugin.v1.Discovery/Watch"
+	Discovery_Lookup_FullMethodName         = "/ferry.plugin.v1.Discovery/Lookup"
+	Discovery_PublishAccount_FullMethodName = "/ferry.plugin.v1.Discovery/PublishAccount"
+	Discovery_LookupAccount_FullMethodName  = "/ferry.plugin.v1.Discovery/LookupAccount"
 )
 
 // DiscoveryClient is the client API for Discovery service.
@@ -446,6 +448,10 @@ type DiscoveryClient interface {
 	Announce(ctx context.Context, in *AnnounceRequest, opts ...grpc.CallOption) (*AnnounceResponse, error)
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PeerEvent], error)
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	// Account records (capability discovery.account_records); plugins
+	// without it answer Unimplemented.
+	PublishAccount(ctx context.Context, in *PublishAccountRequest, opts ...grpc.CallOption) (*PublishAccountResponse, error)
+	LookupAccount(ctx context.Context, in *LookupAccountRequest, opts ...grpc.CallOption) (*LookupAccountResponse, error)
 }
 
 type discoveryClient struct {
@@ -495,6 +501,26 @@ func (c *discoveryClient) Lookup(ctx context.Context, in *LookupRequest, opts ..
 	return out, nil
 }
 
+func (c *discoveryClient) PublishAccount(ctx context.Context, in *PublishAccountRequest, opts ...grpc.CallOption) (*PublishAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishAccountResponse)
+	err := c.cc.Invoke(ctx, Discovery_PublishAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discoveryClient) LookupAccount(ctx context.Context, in *LookupAccountRequest, opts ...grpc.CallOption) (*LookupAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupAccountResponse)
+	err := c.cc.Invoke(ctx, Discovery_LookupAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DiscoveryServer is the server API for Discovery service.
 // All implementations must embed UnimplementedDiscoveryServer
 // for forward compatibility.
@@ -502,6 +528,10 @@ type DiscoveryServer interface {
 	Announce(context.Context, *AnnounceRequest) (*AnnounceResponse, error)
 	Watch(*WatchRequest, grpc.ServerStreamingServer[PeerEvent]) error
 	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
+	// Account records (capability discovery.account_records); plugins
+	// without it answer Unimplemented.
+	PublishAccount(context.Context, *PublishAccountRequest) (*PublishAccountResponse, error)
+	LookupAccount(context.Context, *LookupAccountRequest) (*LookupAccountResponse, error)
 	mustEmbedUnimplementedDiscoveryServer()
 }
 
@@ -520,6 +550,12 @@ func (UnimplementedDiscoveryServer) Watch(*WatchRequest, grpc.ServerStreamingSer
 }
 func (UnimplementedDiscoveryServer) Lookup(context.Context, *LookupRequest) (*LookupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
+}
+func (UnimplementedDiscoveryServer) PublishAccount(context.Context, *PublishAccountRequest) (*PublishAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishAccount not implemented")
+}
+func (UnimplementedDiscoveryServer) LookupAccount(context.Context, *LookupAccountRequest) (*LookupAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupAccount not implemented")
 }
 func (UnimplementedDiscoveryServer) mustEmbedUnimplementedDiscoveryServer() {}
 func (UnimplementedDiscoveryServer) testEmbeddedByValue()                   {}
@@ -589,6 +625,42 @@ func _Discovery_Lookup_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Discovery_PublishAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscoveryServer).PublishAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Discovery_PublishAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscoveryServer).PublishAccount(ctx, req.(*PublishAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Discovery_LookupAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscoveryServer).LookupAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Discovery_LookupAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscoveryServer).LookupAccount(ctx, req.(*LookupAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Discovery_ServiceDesc is the grpc.ServiceDesc for Discovery service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -603,6 +675,14 @@ var Discovery_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Lookup",
 			Handler:    _Discovery_Lookup_Handler,
+		},
+		{
+			MethodName: "PublishAccount",
+			Handler:    _Discovery_PublishAccount_Handler,
+		},
+		{
+			MethodName: "LookupAccount",
+			Handler:    _Discovery_LookupAccount_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

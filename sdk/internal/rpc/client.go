@@ -28,7 +28,8 @@ type Client struct {
 
 var (
 	_ sdk.Transport = (*Client)(nil)
-	_ sdk.Discovery = (*Client)(nil)
+	_ sdk.Discovery        = (*Client)(nil)
+	_ sdk.AccountDirectory = (*Client)(nil)
 	_ sdk.Signaling = (*Client)(nil)
 )
 
@@ -127,6 +128,25 @@ func (c *Client) Lookup(ctx context.Context, id sdk.PeerID) (sdk.PeerInfo, error
 		return sdk.PeerInfo{}, fromStatus(ctx, c.done, "lookup", err)
 	}
 	return peerInfoFromProto(resp.GetPeer())
+}
+
+// PublishAccount implements sdk.AccountDirectory; a plugin without it
+// answers an error wrapping sdk.ErrUnsupported.
+func (c *Client) PublishAccount(ctx context.Context, record []byte) error {
+	if len(record) > sdk.MaxAccountRecordSize {
+		return fmt.Errorf("publish account: record of %d bytes exceeds %d", len(record), sdk.MaxAccountRecordSize)
+	}
+	_, err := c.disc.PublishAccount(ctx, &pb.PublishAccountRequest{Record: record})
+	return fromStatus(ctx, c.done, "publish account", err)
+}
+
+// LookupAccount implements sdk.AccountDirectory.
+func (c *Client) LookupAccount(ctx context.Context, account [32]byte) ([]byte, error) {
+	resp, err := c.disc.LookupAccount(ctx, &pb.LookupAccountRequest{Account: account[:]})
+	if err != nil {
+		return nil, fromStatus(ctx, c.done, "lookup account", err)
+	}
+	return resp.GetRecord(), nil
 }
 
 func (c *Client) Send(ctx context.Context, env sdk.Envelope) error {

@@ -206,6 +206,32 @@ func (s *discoveryServer) Lookup(ctx context.Context, req *pb.LookupRequest) (*p
 	return &pb.LookupResponse{Peer: peerInfoToProto(p)}, nil
 }
 
+func (s *discoveryServer) PublishAccount(ctx context.Context, req *pb.PublishAccountRequest) (*pb.PublishAccountResponse, error) {
+	d, ok := s.impl.(sdk.AccountDirectory)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("publish account: %w", sdk.ErrUnsupported))
+	}
+	if err := d.PublishAccount(ctx, req.GetRecord()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PublishAccountResponse{}, nil
+}
+
+func (s *discoveryServer) LookupAccount(ctx context.Context, req *pb.LookupAccountRequest) (*pb.LookupAccountResponse, error) {
+	d, ok := s.impl.(sdk.AccountDirectory)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("lookup account: %w", sdk.ErrUnsupported))
+	}
+	if len(req.GetAccount()) != 32 {
+		return nil, toStatus(fmt.Errorf("lookup account: key of %d bytes: %w", len(req.GetAccount()), sdk.ErrNotFound))
+	}
+	rec, err := d.LookupAccount(ctx, [32]byte(req.GetAccount()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.LookupAccountResponse{Record: rec}, nil
+}
+
 // signalingServer serves a Signaling.
 type signalingServer struct {
 	pb.UnimplementedSignalingServer
