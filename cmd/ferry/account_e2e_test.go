@@ -145,3 +145,43 @@ func TestSendToAccount(t *testing.T) {
 		t.Errorf("the phone asked about its own account's offer (%d prompts, want %d)", n, prompts)
 	}
 }
+
+// TestSendToAccountOverDHT: no LAN (the lan plugin off); the key holder's
+// receiver publishes the account record on the DHT, and a sender that
+// knows only the account ID finds both devices of the account through it
+// and sends to each.
+func TestSendToAccountOverDHT(t *testing.T) {
+	bin := binDir(t)
+	boot := startBootstrap(t, bin)
+	root, _ := filepath.Abs("../..")
+	env := []string{"FERRY_CONFIG=" + filepath.Join(root, "configs", "dht-loopback.yaml"), "FERRY_DHT_BOOTSTRAP=" + boot}
+	desk, laptop, sender := newNode(t, bin, env...), newNode(t, bin, env...), newNode(t, bin, env...)
+	if _, errs, err := desk.run("account", "create", "--name", "desk"); err != nil {
+		t.Fatalf("account create: %v\n%s", err, errs)
+	}
+	joinByHand(t, desk, laptop, "laptop")
+	acct := desk.accountOf()
+	dstDesk, dstLaptop := t.TempDir(), t.TempDir()
+	startReceiver(t, desk, dstDesk, "--yes")
+	startReceiver(t, laptop, dstLaptop, "--yes")
+	src := filepath.Join(t.TempDir(), "dht.bin")
+	writeRandom(t, src, 2<<20, 21)
+	out, errs, err := sender.run("send", src, "--to", acct, "--find-timeout", "30s", "--log-level", "debug")
+	if err != nil {
+		t.Fatalf("send to the account over the DHT: %v\n%s\n%s", err, out, errs)
+	}
+	if !contains(out, "2 of 2 device(s) verified every file", "desk (", "laptop (") {
+		t.Errorf("summary:\n%s", out)
+	}
+	// The account record was found on the DHT (the devices may also have
+	// been heard of from their own records first).
+	if !contains(errs, "found the account record", "devices=2") {
+		t.Errorf("the sender did not find the account record on the DHT:\n%s", errs)
+	}
+	want := treeHashes(t, filepath.Dir(src))["dht.bin"]
+	for name, dir := range map[string]string{"desk": dstDesk, "laptop": dstLaptop} {
+		if got := treeHashes(t, dir); got["dht.bin"] != want {
+			t.Errorf("%s holds %v, want dht.bin", name, got)
+		}
+	}
+}

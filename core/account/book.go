@@ -20,7 +20,8 @@ type Book struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	certs   map[sdk.PeerID]*Certificate // verified, by device
+	certs   map[sdk.PeerID]*Certificate // verified, shown by the device itself
+	vouched map[sdk.PeerID]*Certificate // verified, from account records
 	lists   map[ID]*Revocations         // verified, newest by account
 	refused map[[32]byte]bool           // digests of credentials refused, to log each once
 }
@@ -29,7 +30,7 @@ type Book struct {
 // nothing), loaded with the lists already there: this device's own
 // account's and those seen of others.
 func NewBook(store *Store) *Book {
-	b := &Book{store: store, now: time.Now, certs: map[sdk.PeerID]*Certificate{}, lists: map[ID]*Revocations{}, refused: map[[32]byte]bool{}}
+	b := &Book{store: store, now: time.Now, certs: map[sdk.PeerID]*Certificate{}, vouched: map[sdk.PeerID]*Certificate{}, lists: map[ID]*Revocations{}, refused: map[[32]byte]bool{}}
 	if store != nil {
 		if r, err := store.Revocations(); err == nil && r != nil {
 			b.lists[r.Account] = r
@@ -99,6 +100,18 @@ func (b *Book) Learn(r *Revocations) bool {
 	return true
 }
 
+// LearnRecord records an account record checked by [OpenRecord]: its
+// certificates vouch for its devices even before they show their own,
+// and its list replaces an older one.
+func (b *Book) LearnRecord(r *Record) {
+	b.Learn(r.Revocations)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range r.Devices {
+		b.vouched[c.Device] = c
+	}
+}
+
 // Forget drops what is known of device's account (it announced none).
 func (b *Book) Forget(device sdk.PeerID) {
 	b.mu.Lock()
@@ -112,7 +125,11 @@ func (b *Book) Forget(device sdk.PeerID) {
 func (b *Book) Check(device sdk.PeerID) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if c := b.certs[device]; c != nil {
+	c := b.certs[device]
+	if c == nil {
+		c = b.vouched[device]
+	}
+	if c != nil {
 		if err := b.lists[c.Account].Check(device); err != nil {
 			return err
 		}
@@ -134,6 +151,9 @@ func (b *Book) Account(device sdk.PeerID) (*Certificate, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, ok := b.certs[device]
+	if !ok {
+		c, ok = b.vouched[device]
+	}
 	return c, ok
 }
 
@@ -144,9 +164,11 @@ func (b *Book) Devices(acct ID) []sdk.PeerID {
 	defer b.mu.Unlock()
 	now := b.now()
 	var out []sdk.PeerID
-	for d, c := range b.certs {
-		if c.Account == acct && now.Before(c.Expires) && !b.lists[acct].Revoked(d) {
-			out = append(out, d)
+	for _, m := range []map[sdk.PeerID]*Certificate{b.certs, b.vouched} {
+		for d, c := range m {
+			if c.Account == acct && now.Before(c.Expires) && !b.lists[acct].Revoked(d) && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
 		}
 	}
 	slices.SortFunc(out, func(x, y sdk.PeerID) int { return bytes.Compare(x[:], y[:]) })

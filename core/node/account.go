@@ -165,6 +165,13 @@ func (n *Node) AccountDevices(acct account.ID) []sdk.PeerInfo {
 // timeout) for the others, since an account's devices announce
 // independently. None is an error wrapping sdk.ErrOffline.
 func (n *Node) ResolveAccount(ctx context.Context, acct account.ID, timeout, settle time.Duration) ([]sdk.PeerInfo, error) {
+	// The DHT (a directory of account records) names devices that are
+	// not on this network; look them up meanwhile.
+	fctx, stop := context.WithTimeout(ctx, timeout)
+	var finders sync.WaitGroup
+	finders.Go(func() { n.findAccount(fctx, acct, timeout, &finders) })
+	defer finders.Wait()
+	defer stop()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	var settled <-chan time.Time
@@ -197,4 +204,95 @@ func (n *Node) ResolveAccount(ctx context.Context, acct account.ID, timeout, set
 func (n *Node) PeersChanged() <-chan struct{} {
 	_, _, ch := n.peers.get(sdk.PeerID{})
 	return ch
+}
+
+// findAccount looks the account record of acct up in every discovery
+// plugin that keeps account records; the first valid one is recorded in
+// the book, and each device it names is looked up (on finders).
+func (n *Node) findAccount(ctx context.Context, acct account.ID, timeout time.Duration, finders *sync.WaitGroup) {
+	for i, d := range n.discovery {
+		dir, ok := d.(sdk.AccountDirectory)
+		if !ok {
+			continue
+		}
+		raw, err := dir.LookupAccount(ctx, acct)
+		if err != nil {
+			n.log.Debug("account record not found", "via", n.discoveryNames[i], "account", acct, "err", err)
+			continue
+		}
+		r, err := account.OpenRecord(raw, acct, time.Now())
+		if err != nil {
+			n.log.Warn("refused an account record", "via", n.discoveryNames[i], "account", acct, "err", err)
+			continue
+		}
+		n.acct.book.LearnRecord(r)
+		n.log.Debug("found the account record", "via", n.discoveryNames[i], "account", acct, "devices", len(r.Devices), "seq", r.Seq)
+		for _, c := range r.Devices {
+			if c.Device == n.id.ID {
+				continue
+			}
+			finders.Go(func() { _, _ = n.Find(ctx, c.Device, timeout) })
+		}
+		return
+	}
+}
+
+// publishAccount runs on the device holding the account key: it signs
+// the account record (the devices it certified, its revocation list) and
+// hands it to every discovery plugin that keeps account records, signing
+// it anew every RecordTTL/3 until the node closes.
+func (n *Node) publishAccount() {
+	defer n.wg.Done()
+	st := n.acct.store
+	if st == nil || !st.HasKey() {
+		return
+	}
+	for {
+		if err := n.signAndPublishAccount(); err != nil {
+			n.log.Warn("could not publish the account record", "err", err)
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(account.RecordTTL / 3):
+		}
+	}
+}
+
+func (n *Node) signAndPublishAccount() error {
+	st := n.acct.store
+	key, err := st.Key()
+	if err != nil {
+		return err
+	}
+	certs, err := st.Issued()
+	if err != nil {
+		return err
+	}
+	rev, err := st.Revocations()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	raw, err := account.SignRecord(key, certs, rev, uint64(now.UnixMilli()), now)
+	if err != nil {
+		return err
+	}
+	for i, d := range n.discovery {
+		dir, ok := d.(sdk.AccountDirectory)
+		if !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+		err := dir.PublishAccount(ctx, raw)
+		cancel()
+		switch {
+		case errors.Is(err, sdk.ErrUnsupported):
+		case err != nil:
+			n.log.Warn("could not publish the account record", "via", n.discoveryNames[i], "err", err)
+		default:
+			n.log.Debug("published the account record", "via", n.discoveryNames[i])
+		}
+	}
+	return nil
 }

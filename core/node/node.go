@@ -250,6 +250,8 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("discovery %q: announce: %w", name, err)
 		}
 	}
+	n.wg.Add(1)
+	go n.publishAccount()
 	return nil
 }
 

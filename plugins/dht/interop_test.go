@@ -56,7 +56,8 @@ func newPlainNode(t testing.TB, key crypto.PrivKey, boot ...string) *plainNode {
 		infos = append(infos, *ai)
 	}
 	kad, err := kaddht.New(h, kaddht.Mode(kaddht.ModeServer), kaddht.ProtocolPrefix("/ferry"),
-		kaddht.NamespacedValidator("ferry", permissive{}), kaddht.BootstrapPeers(infos...))
+		kaddht.NamespacedValidator("ferry", permissive{}), kaddht.NamespacedValidator(dht.AccountNamespace, permissive{}),
+		kaddht.BootstrapPeers(infos...))
 	if err != nil {
 		_ = h.Close()
 		t.Fatal(err)
