@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/routing"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
+	"github.com/libp2p/go-libp2p/core/routing"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )

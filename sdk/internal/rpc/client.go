@@ -27,10 +27,10 @@ type Client struct {
 }
 
 var (
-	_ sdk.Transport = (*Client)(nil)
+	_ sdk.Transport        = (*Client)(nil)
 	_ sdk.Discovery        = (*Client)(nil)
 	_ sdk.AccountDirectory = (*Client)(nil)
-	_ sdk.Signaling = (*Client)(nil)
+	_ sdk.Signaling        = (*Client)(nil)
 )
 
 // NewClient returns a client calling the plugin on cc, with dc the host's
