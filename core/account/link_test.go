@@ -9,9 +9,9 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// linkPair runs a joiner against l through the whole exchange and returns
-// what the joiner got, and the linker's errors.
-func runLink(t *testing.T, l *Linker, joiner, linker sdk.PeerID, code LinkCode, name string) (*Certificate, error, []error) {
+// runLink runs a joiner against l through the whole exchange and returns
+// what the joiner got, the linker's errors and the joiner's error.
+func runLink(t *testing.T, l *Linker, joiner, linker sdk.PeerID, code LinkCode, name string) (*Certificate, []error, error) {
 	t.Helper()
 	j, msg, err := NewJoiner(joiner, linker, code, name)
 	if err != nil {
@@ -28,7 +28,7 @@ func runLink(t *testing.T, l *Linker, joiner, linker sdk.PeerID, code LinkCode, 
 		}
 		next, cert, _, err := j.Handle(reply, t0.Add(time.Minute))
 		if err != nil || cert != nil {
-			return cert, err, linkerErrs
+			return cert, linkerErrs, err
 		}
 		msg = next
 	}
@@ -75,7 +75,7 @@ func TestLink(t *testing.T) {
 
 	t.Run("right code", func(t *testing.T) {
 		l := newLinker(3)
-		cert, err, lerrs := runLink(t, l, joiner, linker, code, "phone")
+		cert, lerrs, err := runLink(t, l, joiner, linker, code, "phone")
 		if err != nil || len(lerrs) != 0 {
 			t.Fatalf("link: %v, linker: %v", err, lerrs)
 		}
@@ -83,14 +83,14 @@ func TestLink(t *testing.T) {
 			t.Fatalf("certificate %+v", cert)
 		}
 		// Used once: the same code, right, fails for the next device.
-		if _, err, lerrs := runLink(t, l, other, linker, code, "tablet"); !errors.Is(err, ErrLinkFailed) || len(lerrs) == 0 {
+		if _, lerrs, err := runLink(t, l, other, linker, code, "tablet"); !errors.Is(err, ErrLinkFailed) || len(lerrs) == 0 {
 			t.Fatalf("a second use: %v, linker %v", err, lerrs)
 		}
 	})
 	t.Run("wrong code burns after tries", func(t *testing.T) {
 		l := newLinker(2)
 		for i := range 2 {
-			cert, err, lerrs := runLink(t, l, joiner, linker, wrong, "phone")
+			cert, lerrs, err := runLink(t, l, joiner, linker, wrong, "phone")
 			if !errors.Is(err, ErrLinkFailed) || cert != nil {
 				t.Fatalf("wrong code %d: %v, %v", i, cert, err)
 			}
@@ -99,7 +99,7 @@ func TestLink(t *testing.T) {
 			}
 		}
 		// Burned: even the right code fails now.
-		if _, err, _ := runLink(t, l, joiner, linker, code, "phone"); !errors.Is(err, ErrLinkFailed) {
+		if _, _, err := runLink(t, l, joiner, linker, code, "phone"); !errors.Is(err, ErrLinkFailed) {
 			t.Fatalf("right code after burning: %v", err)
 		}
 	})
@@ -118,7 +118,7 @@ func TestLink(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		l := NewLinker(LinkerOptions{Key: key, Self: linker, Code: code, Tries: 3, Expires: t0, Validity: time.Hour, Now: func() time.Time { return t0.Add(time.Second) }})
-		if _, err, _ := runLink(t, l, joiner, linker, code, "phone"); !errors.Is(err, ErrLinkFailed) {
+		if _, _, err := runLink(t, l, joiner, linker, code, "phone"); !errors.Is(err, ErrLinkFailed) {
 			t.Fatalf("expired code: %v", err)
 		}
 	})
