@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-p2p/ferry/core/node"
 )
 
 // accountOf returns the account ID `ferry account show --json` prints.
@@ -182,6 +184,57 @@ func TestSendToAccountOverDHT(t *testing.T) {
 	for name, dir := range map[string]string{"desk": dstDesk, "laptop": dstLaptop} {
 		if got := treeHashes(t, dir); got["dht.bin"] != want {
 			t.Errorf("%s holds %v, want dht.bin", name, got)
+		}
+	}
+}
+
+// TestAccountDeviceLate: a device of the account that comes online while
+// the send to the account is still under way (the desk has not answered
+// yet) is offered the transfer too, and both verify.
+func TestAccountDeviceLate(t *testing.T) {
+	bin := binDir(t)
+	desk, laptop, sender := newNode(t, bin), newNode(t, bin), newNode(t, bin)
+	if _, errs, err := desk.run("account", "create", "--name", "desk"); err != nil {
+		t.Fatalf("account create: %v\n%s", err, errs)
+	}
+	joinByHand(t, desk, laptop, "laptop")
+	acct := desk.accountOf()
+	dstDesk, dstLaptop := t.TempDir(), t.TempDir()
+	in, typed := io.Pipe()
+	recvDesk := desk.start(in, "receive", "--json", "--dir", dstDesk)
+	t.Cleanup(func() { _ = typed.Close() })
+	src := filepath.Join(t.TempDir(), "late.bin")
+	writeRandom(t, src, 1<<20, 31)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	send := sender.cmd(ctx, "send", src, "--to", acct, "--retry-for", "60s")
+	sendOut, sendErr := &syncBuffer{}, &syncBuffer{}
+	send.Stdout, send.Stderr = sendOut, sendErr
+	if err := send.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(recvDesk.stderr.String(), promptChoices); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the desk was not asked:\n%s\nsender:\n%s", recvDesk.stderr.String(), sendErr)
+		}
+	}
+	// The laptop comes online while the desk still thinks it over.
+	recvLaptop := startReceiver(t, laptop, dstLaptop, "--yes")
+	recvLaptop.waitEvent("the laptop's transfer done", 60*time.Second, func(e node.Event) bool { return e.Kind == node.EventDone })
+	if _, err := io.WriteString(typed, "y\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := send.Wait(); err != nil {
+		t.Fatalf("send: %v\n%s\n%s", err, sendOut, sendErr)
+	}
+	if !contains(sendOut.String(), "2 of 2 device(s) verified every file") || !contains(sendErr.String(), "came into sight") {
+		t.Errorf("the late laptop was not offered the transfer:\n%s\n%s", sendOut, sendErr)
+	}
+	want := treeHashes(t, filepath.Dir(src))["late.bin"]
+	for name, dir := range map[string]string{"desk": dstDesk, "laptop": dstLaptop} {
+		if got := treeHashes(t, dir); got["late.bin"] != want {
+			t.Errorf("%s holds %v", name, got)
 		}
 	}
 }

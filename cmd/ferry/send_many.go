@@ -111,22 +111,35 @@ func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, r *renderer, s *
 		}
 	}
 	var sends sync.WaitGroup
-	start := func(l *leg) {
+	running := 0                    // sends under way; under mu
+	ended := make(chan struct{}, 1) // a send ended
+	start := func(l *leg) {         // called with mu held
 		l.started = true
+		running++
 		sends.Go(func() {
 			err := resumeHint(ctx, l.rec, o.SendAmong(ctx, l.rec, l.man, l.peer, peers, retryFor))
 			mu.Lock()
 			l.err = err
+			running--
 			mu.Unlock()
+			select {
+			case ended <- struct{}{}:
+			default:
+			}
 		})
 	}
+	mu.Lock()
 	for _, l := range legs {
 		if l.rec != nil {
 			start(l)
 		}
 	}
-	// Devices of an account that come into sight while the others are
-	// still sending (within retryFor) are offered the transfer too.
+	mu.Unlock()
+	// A device of an account that comes into sight later, within
+	// retryFor, is offered the transfer too. The send waits for that
+	// while a device known to belong to the account (from its own
+	// announcement, or the account's record on the DHT) has not been
+	// offered it yet; otherwise it ends with the last send.
 	accts := map[account.ID]string{}
 	for _, l := range legs {
 		if l.acct != nil {
@@ -135,12 +148,14 @@ func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, r *renderer, s *
 	}
 	if len(accts) > 0 {
 		lateCtx, stopLate := context.WithTimeout(ctx, retryFor)
-		done := make(chan struct{})
-		go func() { sends.Wait(); close(done) }()
-		for lateCtx.Err() == nil {
+		for {
 			changed := s.node.PeersChanged()
 			mu.Lock()
+			pending := false
 			for acct, to := range accts {
+				if lateCtx.Err() != nil {
+					break
+				}
 				for _, p := range s.node.AccountDevices(acct) {
 					if _, ok := seen[p.ID]; ok {
 						continue
@@ -154,15 +169,26 @@ func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, r *renderer, s *
 						start(l)
 					}
 				}
+				for _, d := range s.node.Accounts().Devices(acct) {
+					if _, ok := seen[d]; !ok && d != s.id.ID {
+						pending = true
+					}
+				}
 			}
+			idle := running == 0
 			mu.Unlock()
+			if idle && (!pending || lateCtx.Err() != nil) {
+				break
+			}
+			var late <-chan struct{} // nil once expired: then only the sends' ends count
+			if lateCtx.Err() == nil {
+				late = lateCtx.Done()
+			}
 			select {
 			case <-changed:
-				continue
-			case <-done:
-			case <-lateCtx.Done():
+			case <-ended:
+			case <-late:
 			}
-			break
 		}
 		stopLate()
 	}
