@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,11 +17,12 @@ import (
 	"github.com/ferry-p2p/ferry/sdk"
 )
 
-// TestRevokedDevice: the key holder revokes the phone; a peer that has
-// seen the new revocation list (from the holder's announcement) refuses
-// the phone as a receiver (its send fails with code revoked, nothing is
-// sent) and as a sender (its offer is refused), across restarts, while the
-// laptop, still in the account, is served.
+// TestRevokedDevice: the key holder revokes the phone; the laptop, running,
+// learns the new list from the holder's announcement and announces it in
+// turn; the holder stops. A peer that has seen the list (from the laptop)
+// refuses the phone as a receiver (its send fails with code revoked,
+// nothing is sent) and as a sender (its offer is refused), across
+// restarts, while the laptop, still in the account, is served.
 func TestRevokedDevice(t *testing.T) {
 	bin := binDir(t)
 	_, desk, laptop, phone := newAccount(t, bin)
@@ -41,8 +43,19 @@ func TestRevokedDevice(t *testing.T) {
 		t.Errorf("account devices = %v, want phone revoked, desk and laptop active", states)
 	}
 
-	// The holder announces the new list; the peer learns it.
-	startReceiver(t, desk, t.TempDir(), "--yes")
+	// The holder announces the new list; the laptop learns it and
+	// announces it too; the holder stops.
+	recvLaptop := startReceiver(t, laptop, t.TempDir(), "--yes")
+	recvDesk := startReceiver(t, desk, t.TempDir(), "--yes")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(recvLaptop.stderr.String(), "announcing the newer revocation list"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the laptop did not announce the new list:\n%s", recvLaptop.stderr.String())
+		}
+	}
+	if err := recvDesk.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = recvDesk.wait(20 * time.Second)
 	recvPhone := startReceiver(t, phone, t.TempDir(), "--yes")
 	if out, errs, err := peer.run("peers", "--wait", "3s"); err != nil || !strings.Contains(out, "phone (") || !strings.Contains(out, "[revoked]") {
 		t.Fatalf("peers does not mark the phone revoked: %v\n%s%s", err, out, errs)
@@ -63,8 +76,13 @@ func TestRevokedDevice(t *testing.T) {
 	default:
 	}
 
-	// As a sender: its offer is refused by the peer, which has the list
-	// from its own home now.
+	// As a sender (its receiver stopped, so that the answer comes to the
+	// sending process): its offer is refused by the peer, which has the
+	// list from its own home now.
+	if err := recvPhone.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = recvPhone.wait(20 * time.Second)
 	dst := t.TempDir()
 	recvPeer := startReceiver(t, peer, dst, "--yes")
 	_, errs, err = phone.run("send", src, "--to", idPeer, "--json")
@@ -79,6 +97,10 @@ func TestRevokedDevice(t *testing.T) {
 		t.Errorf("the peer took %v from the revoked phone", got)
 	}
 	// The laptop, still in the account, is served.
+	if err := recvLaptop.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = recvLaptop.wait(20 * time.Second)
 	if _, errs, err := laptop.run("send", src, "--to", idPeer, "--json"); err != nil {
 		t.Fatalf("send from the laptop: %v\n%s", err, errs)
 	}

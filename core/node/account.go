@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-p2p/ferry/core/account"
@@ -23,8 +24,11 @@ type accounts struct {
 	store *account.Store // nil without a Ferry home
 	book  *account.Book
 
-	mu   sync.Mutex
-	auto map[account.ID]bool // accounts whose devices' offers are accepted at once
+	mu        sync.Mutex
+	auto      map[account.ID]bool // accounts whose devices' offers are accepted at once
+	own       account.ID          // this device's account; zero for none
+	announced uint64              // the version of its revocation list last announced
+	started   atomic.Bool         // start is done: the discovery list is complete
 }
 
 func newAccounts(home string) *accounts {
@@ -59,7 +63,46 @@ func (n *Node) credentials() []byte {
 		n.log.Warn("not announcing this device's account", "err", err, "bytes", len(b))
 		return nil
 	}
+	n.acct.mu.Lock()
+	n.acct.own = c.Cert.Account
+	if c.Revocations != nil {
+		n.acct.announced = c.Revocations.Version
+	}
+	n.acct.mu.Unlock()
 	return b
+}
+
+// spreadRevocations announces this device again when it has learnt a
+// newer revocation list of its own account than the one it announced, so
+// that a revocation spreads through every device of the account, not only
+// from the key holder.
+func (n *Node) spreadRevocations(acct account.ID) {
+	if !n.acct.started.Load() {
+		return // start announces Self, with the newest list, itself
+	}
+	r := n.acct.book.Revocations(acct)
+	n.acct.mu.Lock()
+	newer := acct == n.acct.own && r != nil && r.Version > n.acct.announced
+	if newer {
+		n.acct.announced = r.Version // once per version
+	}
+	n.acct.mu.Unlock()
+	if !newer || n.ctx.Err() != nil {
+		return
+	}
+	n.log.Info("announcing the newer revocation list of this device's account", "account", acct, "version", r.Version)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		self := n.Self()
+		for i, d := range n.discovery {
+			ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+			if err := d.Announce(ctx, self); err != nil && n.ctx.Err() == nil {
+				n.log.Warn("could not announce the newer revocation list", "via", n.discoveryNames[i], "err", err)
+			}
+			cancel()
+		}
+	}()
 }
 
 // Accounts returns the book of what this node knows of accounts.
@@ -119,6 +162,7 @@ func (n *Node) admit(ev *sdk.PeerEvent) {
 	if fresh {
 		n.log.Debug("peer belongs to an account", "peer", p.ID, "account", cert.Account, "device_name", cert.Name)
 	}
+	n.spreadRevocations(cert.Account)
 }
 
 // CheckAccount returns an error wrapping account.ErrRevoked (or

@@ -250,6 +250,7 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("discovery %q: announce: %w", name, err)
 		}
 	}
+	n.acct.started.Store(true)
 	n.wg.Add(1)
 	go n.publishAccount()
 	return nil
