@@ -219,6 +219,20 @@ func TestAccountDeviceLate(t *testing.T) {
 			t.Fatalf("the desk was not asked:\n%s\nsender:\n%s", recvDesk.stderr.String(), sendErr)
 		}
 	}
+	// ferry status lists the desk's sub-transfer: one line per device.
+	out, errs, err := sender.run("status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, errs)
+	}
+	var lines []statusLine
+	for _, l := range decodeLines[statusLine](t, out) {
+		if l.Direction == "send" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || lines[0].Peer != desk.id() {
+		t.Errorf("status --json lists %v, want the desk's transfer alone:\n%s", lines, out)
+	}
 	// The laptop comes online while the desk still thinks it over.
 	recvLaptop := startReceiver(t, laptop, dstLaptop, "--yes")
 	recvLaptop.waitEvent("the laptop's transfer done", 60*time.Second, func(e node.Event) bool { return e.Kind == node.EventDone })
