@@ -251,7 +251,7 @@ as receiver from then on.`,
 				return err
 			}
 			if dev == self {
-				return errors.New("that is this device, which holds the account key: move the account elsewhere first (a device cannot revoke itself)")
+				return errors.New("that is this device, which holds the account key: the key holder cannot revoke itself")
 			}
 			prev, err := store.Revocations()
 			if err != nil {
