@@ -186,6 +186,25 @@ func TestSendToAccountOverDHT(t *testing.T) {
 			t.Errorf("%s holds %v, want dht.bin", name, got)
 		}
 	}
+	// With --json, each device's events name the account.
+	src2 := filepath.Join(t.TempDir(), "dht2.bin")
+	writeRandom(t, src2, 256<<10, 22)
+	out, errs, err = sender.run("send", src2, "--to", acct, "--find-timeout", "30s", "--json")
+	if err != nil {
+		t.Fatalf("send --json: %v\n%s", err, errs)
+	}
+	done := map[string]bool{}
+	for _, e := range decodeLines[node.Event](t, out) {
+		if e.Kind == node.EventDone {
+			if e.Account != acct {
+				t.Errorf("done event of %s names account %q, want %s", e.PeerName, e.Account, acct)
+			}
+			done[e.Peer] = true
+		}
+	}
+	if len(done) != 2 {
+		t.Errorf("--json has done events of %d devices, want 2:\n%s", len(done), out)
+	}
 }
 
 // TestAccountDeviceLate: a device of the account that comes online while

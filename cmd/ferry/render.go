@@ -83,6 +83,9 @@ func (r *renderer) event(e node.Event) {
 		r.sawError = true
 	}
 	if r.json {
+		if g := r.memberOf[e.Transfer]; g != nil && e.Transfer != "" {
+			e.Account = g.account
+		}
 		_ = r.enc.Encode(e)
 		return
 	}

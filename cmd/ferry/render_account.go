@@ -11,15 +11,16 @@ import (
 // optimistic view"), per-device detail being in --json and ferry status.
 type sendGroup struct {
 	label   string
+	account string            // the account's whole ID, for --json
 	members map[string]string // transfer ID -> device name
 	view    shown             // the group's display: the best member's bytes
 	best    string            // the device now most advanced
 	ended   map[string]bool   // members finished (done, refused, failed)
 }
 
-// joinGroup adds transfer id, to device who, to the group labelled label
-// (an account), creating it.
-func (r *renderer) joinGroup(label, id, who string) {
+// joinGroup adds transfer id, to device who, to the group of account
+// (labelled label), creating it.
+func (r *renderer) joinGroup(account, label, id, who string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.groups == nil {
@@ -28,7 +29,7 @@ func (r *renderer) joinGroup(label, id, who string) {
 	}
 	g := r.groups[label]
 	if g == nil {
-		g = &sendGroup{label: label, members: map[string]string{}, view: shown{done: map[int]int64{}, last: -1}, ended: map[string]bool{}}
+		g = &sendGroup{label: label, account: account, members: map[string]string{}, view: shown{done: map[int]int64{}, last: -1}, ended: map[string]bool{}}
 		r.groups[label] = g
 	}
 	g.members[id] = who

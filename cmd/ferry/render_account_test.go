@@ -18,9 +18,9 @@ func TestAccountProgress(t *testing.T) {
 	var out bytes.Buffer
 	r := newRenderer(&out, io.Discard, false)
 	const total = 100 << 20
-	r.joinGroup("acct-KB5YJCR", "t-desk", "desk")
-	r.joinGroup("acct-KB5YJCR", "t-laptop", "laptop")
-	r.joinGroup("acct-KB5YJCR", "t-phone", "phone")
+	r.joinGroup("acct-KB5YJCR-full", "acct-KB5YJCR", "t-desk", "desk")
+	r.joinGroup("acct-KB5YJCR-full", "acct-KB5YJCR", "t-laptop", "laptop")
+	r.joinGroup("acct-KB5YJCR-full", "acct-KB5YJCR", "t-phone", "phone")
 	ev := func(transfer, who string, e node.Event) {
 		e.Transfer, e.PeerName, e.File, e.Total = transfer, who, "a.bin", total
 		r.event(e)

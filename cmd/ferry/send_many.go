@@ -99,7 +99,7 @@ func (a *app) sendMany(ctx context.Context, cmd *cobra.Command, r *renderer, s *
 		}
 		if l.acct != nil {
 			l.rec.Account = l.acct.String()
-			r.joinGroup(l.acct.Short(), l.rec.ID, l.who())
+			r.joinGroup(l.acct.String(), l.acct.Short(), l.rec.ID, l.who())
 		}
 		if !asJSON {
 			fmt.Fprintf(out, "sending %d file(s), %s, to %s (%s), transfer %s\n", len(l.man.Files), size(l.man.TotalSize()), l.peer.Name, l.peer.ID, shortID(l.rec.ID))

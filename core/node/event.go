@@ -48,6 +48,10 @@ type Event struct {
 	Attempt int       `json:"attempt,omitempty"`
 	WaitMS  int64     `json:"wait_ms,omitempty"`
 	Until   time.Time `json:"until,omitzero"`
+	// Account is, on the sending side of a send to an account, the
+	// account (acct-...) through which the transfer reached this device;
+	// the CLI sets it, the node leaves it empty.
+	Account string `json:"account,omitempty"`
 }
 
 // Subscribe adds fn to the functions every event goes to, besides
