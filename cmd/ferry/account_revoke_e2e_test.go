@@ -133,17 +133,24 @@ func TestForgedAccountCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An attacker's device key, announcing with its own valid delegation.
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	attacker, _ := sdk.PeerIDFromKey(pub)
-	del, err := sdk.NewDelegation(priv, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	// Each case comes from an attacker device of its own, announcing with
+	// its own valid delegation (discovery coalesces a peer's events, so
+	// one device's quick successive announcements may reach the core as
+	// its last one only).
+	type attacker struct {
+		id  sdk.PeerID
+		del *sdk.Delegation
+	}
+	newAttacker := func() attacker {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		id, _ := sdk.PeerIDFromKey(pub)
+		del, err := sdk.NewDelegation(priv, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return attacker{id, del}
 	}
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
-	forgedSig, _ := account.Issue(otherKey, attacker, "mallory", time.Now(), time.Hour)
-	forgedSig.Account = deskCert.Account // claims the desk's account
-	expired, _ := account.Issue(otherKey, attacker, "old", time.Now().Add(-48*time.Hour), time.Hour)
 	creds := func(c *account.Certificate) []byte {
 		b, err := (&account.Credentials{Cert: c}).MarshalBinary()
 		if err != nil {
@@ -151,16 +158,24 @@ func TestForgedAccountCredentials(t *testing.T) {
 		}
 		return b
 	}
-	cases := []struct {
+	type forgedCase struct {
 		name  string
+		from  attacker
 		creds []byte
 		why   string
-	}{
-		{"garbage", []byte{3, 1, 0, 9, 1, 2, 3}, "malformed account data"},
-		{"forged signature", creds(forgedSig), "forged account signature"},
-		{"borrowed", creds(deskCert), "certificate of another device"},
-		{"expired", creds(expired), "device certificate expired on " + expired.Expires.UTC().Format(time.RFC3339)},
 	}
+	var cases []forgedCase
+	garbage := newAttacker()
+	cases = append(cases, forgedCase{"garbage", garbage, []byte{3, 1, 0, 9, 1, 2, 3}, "malformed account data"})
+	forger := newAttacker()
+	forgedSig, _ := account.Issue(otherKey, forger.id, "mallory", time.Now(), time.Hour)
+	forgedSig.Account = deskCert.Account // claims the desk's account
+	cases = append(cases, forgedCase{"forged signature", forger, creds(forgedSig), "forged account signature"})
+	cases = append(cases, forgedCase{"borrowed", newAttacker(), creds(deskCert), "certificate of another device"})
+	late := newAttacker()
+	expired, _ := account.Issue(otherKey, late.id, "old", time.Now().Add(-48*time.Hour), time.Hour)
+	cases = append(cases, forgedCase{"expired", late, creds(expired), "device certificate expired on " + expired.Expires.UTC().Format(time.RFC3339)})
+
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -168,27 +183,31 @@ func TestForgedAccountCredentials(t *testing.T) {
 	defer conn.Close()
 	bcast := &net.UDPAddr{IP: net.IPv4(127, 255, 255, 255), Port: lanPort}
 	seq := uint64(time.Now().UnixMilli())
-	for _, c := range cases {
-		for _, typ := range []lan.Type{lan.TypeJoin, lan.TypePing} { // the second is a repeat
-			seq++
-			m := &lan.Message{Type: typ, User: lan.User{Name: "mallory", IP: "127.0.0.1"},
-				Ferry: &lan.Header{V: 1, ID: attacker, Port: uint16(conn.LocalAddr().(*net.UDPAddr).Port), Seq: seq, Account: c.creds}}
-			if err := lan.Sign(m, del); err != nil {
-				t.Fatal(err)
-			}
-			b, err := lan.Encode(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.WriteToUDP(b, bcast); err != nil {
-				t.Fatal(err)
-			}
+	announce := func(typ lan.Type, from attacker, c []byte) {
+		t.Helper()
+		seq++
+		m := &lan.Message{Type: typ, User: lan.User{Name: "mallory", IP: "127.0.0.1"},
+			Ferry: &lan.Header{V: 1, ID: from.id, Port: uint16(conn.LocalAddr().(*net.UDPAddr).Port), Seq: seq, Account: c}}
+		if err := lan.Sign(m, from.del); err != nil {
+			t.Fatal(err)
+		}
+		b, err := lan.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.WriteToUDP(b, bcast); err != nil {
+			t.Fatal(err)
 		}
 	}
 	const line = "refused the account credentials a peer announced"
-	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(recv.stderr.String(), line) < len(cases) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	for i, c := range cases {
+		announce(lan.TypeJoin, c.from, c.creds)
+		for deadline := time.Now().Add(20 * time.Second); strings.Count(recv.stderr.String(), line) <= i; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("case %s: no log line within 20s:\n%s", c.name, recv.stderr.String())
+			}
+		}
+		announce(lan.TypePing, c.from, c.creds) // the same again: no new line
 	}
 	// The receiver keeps serving, and the repeats logged nothing more.
 	if _, errs, err := a.run("send", src, "--to", idB, "--json"); err != nil {

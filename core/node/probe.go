@@ -82,7 +82,7 @@ func (n *Node) Probe(ctx context.Context, peer sdk.PeerInfo, observe connect.Obs
 // connection, echoes one message back and closes; else it refuses.
 func (s *server) answerProbe(ctx context.Context, from sdk.PeerID, m *connect.Message, base Event) {
 	n := s.n
-	if !s.auto[from] {
+	if !s.auto[from] && !n.autoAccepted(from) {
 		if why := s.decide(ctx, Ask{Peer: from, PeerName: m.Sender.Name, Offer: sdk.Offer{TransferID: m.ID}, Probe: true}); why != "" {
 			n.log.Info("refused a connection test", "from", from, "reason", why)
 			if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: why, Attempt: m.Ferry.Attempt, Probe: true})); err != nil {

@@ -139,6 +139,16 @@ func (s *server) onAsk(from sdk.PeerID, m *connect.Message) {
 func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message) {
 	n := s.n
 	base := Event{Peer: from.String(), PeerName: m.Sender.Name, Transfer: m.ID}
+	if err := n.checkAccount(from); err != nil {
+		n.log.Warn("refused an offer from a revoked device", "from", from, "transfer", m.ID, "err", err)
+		e := base
+		e.Kind, e.Message, e.Code = EventRefused, err.Error(), CodeRevoked
+		n.emit(e)
+		if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: "this device refuses yours: " + err.Error(), Attempt: m.Ferry.Attempt, Probe: m.Ferry.Probe})); err != nil {
+			n.log.Warn("could not send REFUSE", "peer", from, "err", err)
+		}
+		return
+	}
 	if m.Ferry.Probe {
 		s.answerProbe(ctx, from, m, base)
 		return
@@ -169,16 +179,6 @@ func (s *server) handle(ctx context.Context, from sdk.PeerID, m *connect.Message
 		if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Elsewhere: true, Attempt: m.Ferry.Attempt,
 			Reason: "this transfer is held by another instance of this device"})); err != nil {
 			n.log.Warn("could not answer the ASK", "peer", from, "err", err)
-		}
-		return
-	}
-	if err := n.checkAccount(from); err != nil {
-		n.log.Warn("refused an offer from a revoked device", "from", from, "transfer", m.ID, "err", err)
-		e := base
-		e.Kind, e.Message, e.Code = EventRefused, err.Error(), CodeRevoked
-		n.emit(e)
-		if err := n.sendMessage(ctx, from, s.reply(m, connect.TypeRefuse, connect.Ferry{Reason: "this device refuses yours: " + err.Error()})); err != nil {
-			n.log.Warn("could not send REFUSE", "peer", from, "err", err)
 		}
 		return
 	}
