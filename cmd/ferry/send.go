@@ -83,7 +83,9 @@ when at least one of its devices verified every file.`,
 				return errors.New("--to is required: a peer ID, a unique prefix of one, or a device name")
 			}
 			to := tos[0]
-			if len(tos) == 1 {
+			// An account is sent to here, as several receivers are: the
+			// daemon's API takes one peer.
+			if len(tos) == 1 && !account.IsAccountID(to) {
 				c, err := a.daemonClient()
 				if err != nil {
 					return err
