@@ -87,6 +87,20 @@ func TestSendToAccount(t *testing.T) {
 	if !contains(out, "account "+acct+" (3 device(s))", "desk", "laptop", "phone") {
 		t.Errorf("ferry peers does not group the devices under %s:\n%s", acct, out)
 	}
+	// ferry peers --json names each device's account.
+	out, errs, err = sender.run("peers", "--wait", "3s", "--json")
+	if err != nil {
+		t.Fatalf("peers --json: %v\n%s", err, errs)
+	}
+	named := 0
+	for _, p := range decodeLines[peerView](t, out) {
+		if p.Account == acct {
+			named++
+		}
+	}
+	if named != 3 {
+		t.Errorf("ferry peers --json names %s for %d devices, want 3:\n%s", acct, named, out)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
@@ -249,8 +263,8 @@ func TestAccountDeviceLate(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	if len(lines) != 1 || lines[0].Peer != desk.id() {
-		t.Errorf("status --json lists %v, want the desk's transfer alone:\n%s", lines, out)
+	if len(lines) != 1 || lines[0].Peer != desk.id() || lines[0].Account != acct {
+		t.Errorf("status --json lists %v, want the desk's transfer alone, of account %s:\n%s", lines, acct, out)
 	}
 	// The laptop comes online while the desk still thinks it over.
 	recvLaptop := startReceiver(t, laptop, dstLaptop, "--yes")

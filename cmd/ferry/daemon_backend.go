@@ -188,6 +188,9 @@ func (d *daemon) Identity() api.Identity {
 // Peers implements api.Backend.
 func (d *daemon) Peers() []sdk.PeerInfo { return d.s.node.Peers() }
 
+// AccountOf names device id's account (api.AccountNamer).
+func (d *daemon) AccountOf(id sdk.PeerID) string { return accountName(d.s.node, id) }
+
 // Send implements api.Backend: the files are scanned and the peer found
 // now; the transfer runs in the background.
 func (d *daemon) Send(ctx context.Context, req api.SendRequest) (api.Sent, error) {

@@ -58,7 +58,7 @@ peers as they join and leave until interrupted.`,
 			if asJSON {
 				views := make([]peerView, len(peers))
 				for i, p := range peers {
-					views[i] = viewPeer(p)
+					views[i] = api.PeerOf(p, accountName(s.node, p.ID))
 				}
 				return jsonLines(out, views)
 			}
@@ -80,4 +80,11 @@ peers as they join and leave until interrupted.`,
 // as every other --json output uses; the daemon's API lists the same.
 type peerView = api.Peer
 
-func viewPeer(p sdk.PeerInfo) peerView { return api.PeerOf(p) }
+// accountName is the printable account ID of device id's checked
+// certificate, "" for a device of no account.
+func accountName(n *node.Node, id sdk.PeerID) string {
+	if c, ok := n.AccountOf(id); ok && c != nil {
+		return c.Account.String()
+	}
+	return ""
+}

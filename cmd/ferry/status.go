@@ -105,7 +105,7 @@ func (a *app) listTransfers(cfg *config.Config, dir string) ([]statusLine, error
 	}
 	for _, o := range out {
 		l := statusLine{Direction: "send", Transfer: o.ID, Peer: o.Peer.String(), PeerName: o.PeerName,
-			Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError}
+			Files: len(o.Files), Done: o.Done(), Total: o.Total(), Since: o.Created, LastError: o.LastError, Account: o.Account}
 		if o.Link != nil {
 			l.Transport, l.Route = o.Link.Transport, o.Link.Route
 		}

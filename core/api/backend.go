@@ -137,6 +137,9 @@ type Transfer struct {
 	ETASeconds float64 `json:"eta_seconds,omitempty"`
 	Transport  string  `json:"transport,omitempty"`
 	Route      string  `json:"route,omitempty"`
+	// Account is the account (acct-…) a send to an account reached this
+	// device through; one transfer per device.
+	Account string `json:"account,omitempty"`
 }
 
 // Transfer states.
@@ -167,11 +170,22 @@ type Peer struct {
 	Roles      []string   `json:"roles"`
 	Seen       time.Time  `json:"seen"`
 	Expires    *time.Time `json:"expires,omitempty"`
+	// Account is the account (acct-…) whose valid certificate the device
+	// showed, "" for a device of no account.
+	Account string `json:"account,omitempty"`
 }
 
-// PeerOf is p as the API shows it.
-func PeerOf(p sdk.PeerInfo) Peer {
-	v := Peer{ID: p.ID, Name: p.Name, Source: p.Source, Addrs: p.Addrs, Transports: p.Transports, Protocols: p.Protocols, Roles: p.Roles, Seen: p.Seen}
+// AccountNamer is implemented by a [Backend] that knows the account each
+// peer device belongs to (its checked account certificate).
+type AccountNamer interface {
+	// AccountOf returns the printable account ID of device id, or "".
+	AccountOf(id sdk.PeerID) string
+}
+
+// PeerOf is p as the API shows it; account is the device's account ID,
+// "" for none.
+func PeerOf(p sdk.PeerInfo, account string) Peer {
+	v := Peer{ID: p.ID, Name: p.Name, Source: p.Source, Addrs: p.Addrs, Transports: p.Transports, Protocols: p.Protocols, Roles: p.Roles, Seen: p.Seen, Account: account}
 	if !p.Expires.IsZero() {
 		v.Expires = &p.Expires
 	}

@@ -154,9 +154,14 @@ func (s *Server) identity(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) peers(w http.ResponseWriter, _ *http.Request) {
 	ps := s.opts.Backend.Peers()
+	an, _ := s.opts.Backend.(AccountNamer)
 	out := make([]Peer, len(ps))
 	for i, p := range ps {
-		out[i] = PeerOf(p)
+		var acct string
+		if an != nil {
+			acct = an.AccountOf(p.ID)
+		}
+		out[i] = PeerOf(p, acct)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
