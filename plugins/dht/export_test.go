@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/ferry-p2p/ferry/sdk"
 )
@@ -48,14 +49,22 @@ func (p *Plugin) P2PAddrs(id sdk.PeerID) []string {
 	return sr.Record.P2PAddrs
 }
 
-// StopListening closes p's node's listeners, so no node can dial it any
-// more (as behind a NAT); its own dials still work.
+// StopListening closes p's node's direct listeners, so no node can dial
+// it directly any more (as behind a NAT); its own dials still work, and
+// it stays reachable through a relay it holds a reservation on (the
+// circuit listener stays).
 func (p *Plugin) StopListening() {
 	s, err := p.session("test")
 	if err != nil {
 		return
 	}
 	if sw, ok := s.n.h.Network().(*swarm.Swarm); ok {
-		sw.ListenClose(sw.ListenAddresses()...)
+		var direct []ma.Multiaddr
+		for _, a := range sw.ListenAddresses() {
+			if _, err := a.ValueForProtocol(ma.P_CIRCUIT); err != nil {
+				direct = append(direct, a)
+			}
+		}
+		sw.ListenClose(direct...)
 	}
 }

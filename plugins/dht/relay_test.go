@@ -37,10 +37,13 @@ func TestSignalThroughRelay(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Behind NAT, neither can dial the other: a stops listening, so b
-	// cannot connect back, and their direct connections (a DHT query may
-	// have made one) are closed.
+	// Behind NAT, neither can dial the other: both stop listening (b's
+	// reservation on the relay is a connection it made, and stays), so
+	// neither reaches the other's direct address, which a may have
+	// learned from the DHT's own connections, and their direct
+	// connections (a DHT query may have made one) are closed.
 	a.StopListening()
+	b.StopListening()
 	a.Disconnect(b.id)
 
 	in := receive(t, b)
