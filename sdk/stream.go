@@ -29,7 +29,7 @@ type RoutedStream interface {
 
 // TracedStream is a [Stream] that can tell how it was made, a line a
 // step: for ICE, each candidate pair checked and its outcome ("host
-// 10.0.0.2:40000 -> srflx 198.51.100.7:51234: succeeded, nominated").
+// 192.0.2.2:40000 -> srflx 198.51.100.7:51234: succeeded, nominated").
 // `ferry doctor PEER` prints the trace of the stream that won. A
 // transport whose connections take several tries implements it.
 type TracedStream interface {

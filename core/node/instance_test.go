@@ -17,8 +17,8 @@ func TestTwins(t *testing.T) {
 	rec := func(inst, addr string, sec int) sdk.PeerInfo {
 		return sdk.PeerInfo{ID: sdk.PeerID{1}, Instance: inst, Addrs: []string{addr}, Seen: now.Add(time.Duration(sec) * time.Second)}
 	}
-	a1, a2, a3 := rec("aa", "10.0.0.1:1", 0), rec("aa", "10.0.0.1:1", 2), rec("aa", "10.0.0.1:1", 4)
-	b1, b2 := rec("bb", "10.0.0.2:1", 1), rec("bb", "10.0.0.2:1", 3)
+	a1, a2, a3 := rec("aa", "192.0.2.1:1", 0), rec("aa", "192.0.2.1:1", 2), rec("aa", "192.0.2.1:1", 4)
+	b1, b2 := rec("bb", "192.0.2.2:1", 1), rec("bb", "192.0.2.2:1", 3)
 	cases := []struct {
 		name  string
 		seq   []sdk.PeerInfo // the records in the order they replace each other
@@ -26,10 +26,10 @@ func TestTwins(t *testing.T) {
 	}{
 		{"two instances taking turns", []sdk.PeerInfo{a1, b1, a2, b2, a3}, 1},
 		{"a restart on another port", []sdk.PeerInfo{a1, b1, b2}, 0},
-		{"same instance moved", []sdk.PeerInfo{a1, rec("aa", "10.0.0.9:1", 1), a2}, 0},
-		{"restarts at the same address", []sdk.PeerInfo{a1, rec("bb", "10.0.0.1:1", 1), rec("aa", "10.0.0.1:1", 2)}, 0},
-		{"an older peer", []sdk.PeerInfo{rec("", "10.0.0.1:1", 0), b1, rec("", "10.0.0.1:1", 2)}, 0},
-		{"the other long gone", []sdk.PeerInfo{a1, b1, rec("aa", "10.0.0.1:1", 1000)}, 0},
+		{"same instance moved", []sdk.PeerInfo{a1, rec("aa", "192.0.2.9:1", 1), a2}, 0},
+		{"restarts at the same address", []sdk.PeerInfo{a1, rec("bb", "192.0.2.1:1", 1), rec("aa", "192.0.2.1:1", 2)}, 0},
+		{"an older peer", []sdk.PeerInfo{rec("", "192.0.2.1:1", 0), b1, rec("", "192.0.2.1:1", 2)}, 0},
+		{"the other long gone", []sdk.PeerInfo{a1, b1, rec("aa", "192.0.2.1:1", 1000)}, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

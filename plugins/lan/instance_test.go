@@ -13,7 +13,7 @@ import (
 func TestNoteInstance(t *testing.T) {
 	pe := &peer{}
 	now := time.Now()
-	pe.noteInstance("", netip.MustParseAddrPort("10.0.0.9:1"), now)
+	pe.noteInstance("", netip.MustParseAddrPort("192.0.2.9:1"), now)
 	if len(pe.instances) != 0 {
 		t.Fatalf("an announcement without instance was noted: %v", pe.instances)
 	}
@@ -28,8 +28,8 @@ func TestNoteInstance(t *testing.T) {
 			t.Errorf("instance %s, the longest unheard, was kept", gone)
 		}
 	}
-	pe.noteInstance("05", netip.MustParseAddrPort("10.0.0.50:7"), now.Add(time.Minute))
-	if got := pe.instances["05"].addr.String(); got != "10.0.0.50:7" {
-		t.Errorf("instance 05 at %s after it moved, want 10.0.0.50:7", got)
+	pe.noteInstance("05", netip.MustParseAddrPort("192.0.2.50:7"), now.Add(time.Minute))
+	if got := pe.instances["05"].addr.String(); got != "192.0.2.50:7" {
+		t.Errorf("instance 05 at %s after it moved, want 192.0.2.50:7", got)
 	}
 }
