@@ -87,6 +87,11 @@ func TestDaemonAcceptRefuse(t *testing.T) {
 
 	src := filepath.Join(t.TempDir(), "hello.txt")
 	writeRandom(t, src, 100_000, 3)
+	// A send to several receivers would start a second node of this
+	// device beside the daemon: refused, saying why.
+	if _, errs, err := b.run("send", src, "--to", a.id(), "--to", "someone"); err == nil || !strings.Contains(errs, "a ferry daemon runs") {
+		t.Errorf("ferry send to two receivers beside the daemon: %v\n%s", err, errs)
+	}
 	send := a.start(nil, "send", src, "--to", idB, "--json")
 	b.waitOffer()
 	out, errs, err := b.run("refuse", "--reason", "not now")

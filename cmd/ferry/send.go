@@ -85,16 +85,19 @@ when at least one of its devices verified every file.`,
 			to := tos[0]
 			// An account is sent to here, as several receivers are: the
 			// daemon's API takes one peer.
-			if len(tos) == 1 && !account.IsAccountID(to) {
-				c, err := a.daemonClient()
-				if err != nil {
-					return err
+			c, err := a.daemonClient()
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				defer c.Close()
+				if len(tos) > 1 || account.IsAccountID(to) {
+					// Starting a node here would run this device twice
+					// beside the daemon: peers would answer either.
+					return errors.New("a ferry daemon runs for this home, and it sends to one device at a time (ferry send PATH --to PEER): a send to several receivers or to an account needs the daemon stopped (this device must not run twice)")
 				}
-				if c != nil {
-					// A daemon runs for this home: it sends, no plugin starts here.
-					defer c.Close()
-					return a.sendViaDaemon(ctx, cmd, c, r, paths, to, protocol, asJSON, findFor, retryFor)
-				}
+				// A daemon runs for this home: it sends, no plugin starts here.
+				return a.sendViaDaemon(ctx, cmd, c, r, paths, to, protocol, asJSON, findFor, retryFor)
 			}
 			// Start first: discovery finds the peer while the files are hashed.
 			s, err := a.startNode(ctx, cmd, r, node.Options{PeerTimeout: findFor, AnswerTimeout: answerIn})
