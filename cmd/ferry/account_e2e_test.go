@@ -178,8 +178,15 @@ func TestSendToAccountOverDHT(t *testing.T) {
 	joinByHand(t, desk, laptop, "laptop")
 	acct := desk.accountOf()
 	dstDesk, dstLaptop := t.TempDir(), t.TempDir()
-	startReceiver(t, desk, dstDesk, "--yes")
+	recvDesk := startReceiver(t, desk, dstDesk, "--yes", "--log-level", "debug")
 	startReceiver(t, laptop, dstLaptop, "--yes")
+	// The key holder publishes the account record once it runs; a send
+	// before that finds the devices by their own records only.
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(recvDesk.stderr.String(), "published the account record"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the key holder did not publish the account record within 60s:\n%s", recvDesk.stderr.String())
+		}
+	}
 	src := filepath.Join(t.TempDir(), "dht.bin")
 	writeRandom(t, src, 2<<20, 21)
 	out, errs, err := sender.run("send", src, "--to", acct, "--find-timeout", "30s", "--log-level", "debug")

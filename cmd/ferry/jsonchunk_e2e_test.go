@@ -499,22 +499,43 @@ func TestJSONChunkReceiverKilled(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "kill.bin")
 	writeRandom(t, src, size, 51)
 	seed := uint64(time.Now().UnixNano())
-	at := int64(float64(size) * (0.15 + 0.7*rand.New(rand.NewPCG(seed, 0)).Float64()))
+	// Between 15% and 65% of the part file written (watched on disk: the
+	// receiver's progress events can lag the transfer by 80 MiB, and 200
+	// MiB on loopback can take half a second, so a kill timed by them
+	// could find the file done).
+	at := int64(float64(size) * (0.15 + 0.5*rand.New(rand.NewPCG(seed, 0)).Float64()))
 	t.Logf("killing the receiver after %d bytes (seed %d)", at, seed)
 	dst := t.TempDir()
 	recv := startReceiver(t, b, dst, "--yes")
 	send := a.start(nil, "send", src, "--to", idB, "--protocol", "jsonchunk", "--json", "--retry-for", "90s", "--log-level", "info")
-	recv.waitEvent("progress past the kill point", 60*time.Second, func(e node.Event) bool {
-		return e.Kind == node.EventProgress && e.Bytes >= at
-	})
+	waitPart(t, dst, "kill.bin", at, 60*time.Second)
 	if err := recv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = recv.wait(10 * time.Second)
+	if fi, err := os.Stat(filepath.Join(dst, "kill.bin")); err == nil && fi.Size() == size {
+		t.Fatalf("the transfer finished before the kill at %d bytes reached the receiver: nothing to resume (the kill point must come earlier)", at)
+	}
 	recv2 := startReceiver(t, b, dst, "--yes")
+	// Keep the sender's events other than progress, to show if the
+	// restarted receiver never sees the resume.
+	var evMu sync.Mutex
+	var evs []string
+	go func() {
+		for e := range send.events {
+			if e.Kind == node.EventProgress {
+				continue
+			}
+			evMu.Lock()
+			evs = append(evs, fmt.Sprintf("%s %s %s %s off=%d %s", e.Time.Format("15:04:05.000"), e.Kind, e.State, e.Code, e.Offset, e.Message))
+			evMu.Unlock()
+		}
+	}()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("sender's log:\n%s", send.stderr.String())
+			evMu.Lock()
+			defer evMu.Unlock()
+			t.Logf("sender's events:\n%s\nsender's log:\n%s", strings.Join(evs, "\n"), send.stderr.String())
 		}
 	})
 	resumed := recv2.waitEvent("file resumed", 90*time.Second, func(e node.Event) bool { return e.Kind == node.EventFile })
