@@ -91,16 +91,7 @@ func (s *server) answerProbe(ctx context.Context, from sdk.PeerID, m *connect.Me
 			return
 		}
 	}
-	accept := func(ctx context.Context, cands []connect.Candidate) error {
-		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: connect.ProbeProtocol, Attempt: m.Ferry.Attempt, Probe: true})
-		a.SetCandidateList(cands)
-		return n.sendMessage(ctx, from, a)
-	}
-	remotes, stop := s.expectCandidates(from, m.ID)
-	defer stop()
-	ans := *n.answerer
-	ans.Observe = n.observer(base)
-	res, err := ans.Answer(ctx, connect.AnswerRequest{From: from, Ask: m, Protocol: connect.ProbeProtocol, Accept: accept, Candidates: remotes})
+	res, err := s.answer(ctx, from, m, connect.Ferry{Protocol: connect.ProbeProtocol, Attempt: m.Ferry.Attempt, Probe: true}, base)
 	if err != nil {
 		n.log.Warn("a connection test failed", "from", from, "err", err)
 		return

@@ -359,19 +359,11 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 			return inc, err
 		}
 	}
-	accept := func(ctx context.Context, cands []connect.Candidate) error {
-		a := s.reply(m, connect.TypeAccept, connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt})
-		if inc != nil {
-			a.Ferry.Refused = refusals(inc)
-		}
-		a.SetCandidateList(cands)
-		return n.sendMessage(ctx, from, a)
+	accept := connect.Ferry{Protocol: pid, Resume: resume, Token: tok, Attempt: m.Ferry.Attempt}
+	if inc != nil {
+		accept.Refused = refusals(inc)
 	}
-	remotes, stop := s.expectCandidates(from, m.ID)
-	defer stop()
-	ans := *n.answerer
-	ans.Observe = n.observer(base)
-	res, err := ans.Answer(ctx, connect.AnswerRequest{From: from, Ask: m, Protocol: pid, Accept: accept, Candidates: remotes})
+	res, err := s.answer(ctx, from, m, accept, base)
 	if err != nil {
 		return inc, err
 	}
@@ -410,6 +402,24 @@ func (s *server) connectAndReceive(ctx context.Context, from sdk.PeerID, m *conn
 		return inc, fmt.Errorf("receive over %s: %w", pid, err)
 	}
 	return inc, nil
+}
+
+// answer makes the connection m asks for: it sends the ACCEPT that f
+// describes (f.Protocol is the connection's protocol), with this side's
+// candidates, takes the sender's own, and returns the stream the sender
+// nominates once its identity checks out.
+func (s *server) answer(ctx context.Context, from sdk.PeerID, m *connect.Message, f connect.Ferry, base Event) (*connect.Result, error) {
+	n := s.n
+	accept := func(ctx context.Context, cands []connect.Candidate) error {
+		a := s.reply(m, connect.TypeAccept, f)
+		a.SetCandidateList(cands)
+		return n.sendMessage(ctx, from, a)
+	}
+	remotes, stop := s.expectCandidates(from, m.ID)
+	defer stop()
+	ans := *n.answerer
+	ans.Observe = n.observer(base)
+	return ans.Answer(ctx, connect.AnswerRequest{From: from, Ask: m, Protocol: f.Protocol, Accept: accept, Candidates: remotes})
 }
 
 // refusals returns the files of inc refused on their own, for the ACCEPT
