@@ -52,12 +52,20 @@ func (p *rawPeer) auth() *Authentication {
 
 // chunk reads the next TRANSFER, or nil at the end of the stream.
 func (p *rawPeer) chunk() *Transfer {
-	m, err := p.r.Next()
-	if err != nil {
-		return nil
+	for {
+		m, err := p.r.Next()
+		if err != nil {
+			return nil
+		}
+		if _, retry := m.(*Authentication); retry {
+			// The sender's retry of AUTHENTICATION, sent before the
+			// answer reached it (retry_interval is 30 ms here, which a
+			// loaded machine can pass): the answer already went.
+			continue
+		}
+		c, _ := m.(*Transfer)
+		return c
 	}
-	c, _ := m.(*Transfer)
-	return c
 }
 
 func okAnswer(a *Authentication, have ...Held) *Response {
