@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-p2p/ferry/core/home"
 )
 
 // ErrInvalidLock is returned when a lock file cannot be parsed or holds an
@@ -12,7 +14,7 @@ var ErrInvalidLock = errors.New("invalid lock file")
 
 // ErrNoHome is returned by [ResolveHome] when neither FERRY_HOME nor the
 // user's home folder is known.
-var ErrNoHome = errors.New("no ferry home folder")
+var ErrNoHome = home.ErrNoHome
 
 // ValidationError reports one problem with one configuration key. Several
 // problems found in one load are joined with [errors.Join]; use [errors.As]

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ferry-p2p/ferry/configs"
+	homedir "github.com/ferry-p2p/ferry/core/home"
 )
 
 // embeddedName is the name of the built-in default layer in messages.
@@ -53,7 +54,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	vars := envMap(env)
+	vars := homedir.Vars(env)
 	home := opts.Home
 	if home == "" {
 		h, err := ResolveHome(env)
@@ -113,43 +114,7 @@ func Load(opts LoadOptions) (*Config, error) {
 // else .config/ferry in the user's home folder (HOME from env, else
 // [os.UserHomeDir]). The result is absolute.
 func ResolveHome(env []string) (string, error) {
-	vars := envMap(env)
-	if h := vars["FERRY_HOME"]; h != "" {
-		h, err := expandPath(h, "", vars)
-		if err != nil {
-			return "", fmt.Errorf("FERRY_HOME: %w", err)
-		}
-		return h, nil
-	}
-	u, err := userHome(vars)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(u, ".config", "ferry"), nil
-}
-
-// userHome returns the user's home folder: HOME from vars, else
-// os.UserHomeDir.
-func userHome(vars map[string]string) (string, error) {
-	if h := vars["HOME"]; h != "" {
-		return h, nil
-	}
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("%w (set FERRY_HOME): %w", ErrNoHome, err)
-	}
-	return h, nil
-}
-
-// envMap turns KEY=value strings into a map; a later entry wins.
-func envMap(env []string) map[string]string {
-	m := make(map[string]string, len(env))
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
+	return homedir.Resolve(env)
 }
 
 // findFile picks the config file: see [LoadOptions.File]. It returns "" for
@@ -174,7 +139,7 @@ func findFile(opts LoadOptions, vars map[string]string, home string) (string, er
 		}
 		file = p
 	}
-	abs, err := expandPath(file, "", vars)
+	abs, err := homedir.Expand(file, "", vars)
 	if err != nil {
 		return "", fmt.Errorf("config file %q: %w", file, err)
 	}
@@ -304,7 +269,7 @@ func resolvePaths(l *layer, vars map[string]string) []error {
 		if !ok || !isString || s == "" {
 			continue
 		}
-		abs, err := expandPath(s, l.base, vars)
+		abs, err := homedir.Expand(s, l.base, vars)
 		if err != nil {
 			e := l.errorAt(lf.key, "cannot resolve path")
 			e.Err = err
@@ -314,27 +279,6 @@ func resolvePaths(l *layer, vars map[string]string) []error {
 		setKey(l.tree, lf.key, abs)
 	}
 	return errs
-}
-
-// expandPath makes p absolute: "~" or "~/..." is taken from the user's
-// home, a relative path is joined to base, or to the current folder when
-// base is empty.
-func expandPath(p, base string, vars map[string]string) (string, error) {
-	if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, "~"+string(filepath.Separator)) {
-		h, err := userHome(vars)
-		if err != nil {
-			return "", err
-		}
-		p = filepath.Join(h, p[1:])
-	}
-	if !filepath.IsAbs(p) && base != "" {
-		p = filepath.Join(base, p)
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", fmt.Errorf("make %q absolute: %w", p, err)
-	}
-	return abs, nil
 }
 
 // decode turns the merged, checked tree into a Config and fills the
