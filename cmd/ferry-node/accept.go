@@ -17,6 +17,10 @@ func (a *app) daemonClient() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.inDaemon {
+		// A command line the daemon runs for the ferry front.
+		return api.NewClient(home), nil
+	}
 	c, err := api.Dial(home)
 	if errors.Is(err, api.ErrNoDaemon) {
 		return nil, nil

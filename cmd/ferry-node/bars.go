@@ -38,7 +38,8 @@ type transferBars struct {
 // rate and ETA come from m. Called with the renderer's lock held.
 func (b *barSet) add(label string, total int64, m *meter) *transferBars {
 	if b.p == nil {
-		b.p = mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(b.out), mpb.WithRefreshRate(200 * time.Millisecond)}, b.opts...)...)
+		opts := append([]mpb.ContainerOption{mpb.WithOutput(b.out), mpb.WithRefreshRate(200 * time.Millisecond)}, barOptions(b.out)...)
+		b.p = mpb.New(append(opts, b.opts...)...)
 		if b.con != nil {
 			b.con.divert(b.p)
 		}

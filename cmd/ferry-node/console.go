@@ -45,14 +45,16 @@ func (c *console) divert(w io.Writer) {
 	c.above = w
 }
 
-// isTerminal reports whether w is a terminal (a console on one, or a
-// terminal's file).
+// isTerminal reports whether w is a terminal (a console on one, a
+// terminal's file, or a terminal at the ferry front).
 func isTerminal(w io.Writer) bool {
 	switch w := w.(type) {
 	case *console:
 		return w.tty
 	case *os.File:
 		return term.IsTerminal(int(w.Fd()))
+	case interface{ IsTerminal() bool }:
+		return w.IsTerminal()
 	}
 	return false
 }

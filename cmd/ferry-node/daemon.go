@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-p2p/ferry/core/api"
+	"github.com/ferry-p2p/ferry/core/api/forward"
+	ferryhome "github.com/ferry-p2p/ferry/core/home"
 	"github.com/ferry-p2p/ferry/core/node"
 )
 
@@ -136,13 +138,25 @@ func (a *app) runDaemon(cmd *cobra.Command, dir, listen string) error {
 		return err
 	}
 	defer srv.Close()
-	sock, err := listenSocket(home)
+	// The front's command line socket first: once the API's answers,
+	// both do.
+	cli, err := listenSocket(home, ferryhome.CLISocketName)
 	if err != nil {
+		return err
+	}
+	sock, err := listenSocket(home, api.SocketName)
+	if err != nil {
+		_ = cli.Close()
 		return err
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopRuns() // before the wait: the servers stop with dctx
+	wg.Go(func() {
+		if err := forward.Serve(dctx, cli, a.forwardedRunner(home)); err != nil {
+			a.log.Warn("command line socket stopped", "err", err)
+		}
+	})
 	serve := func(l net.Listener, h http.Handler) {
 		hs := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return dctx }, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
@@ -188,11 +202,11 @@ func allowedListen(addr string) (string, error) {
 	return host, nil
 }
 
-// listenSocket listens on the daemon's socket in home, mode 0600. A file
-// left there by a daemon that was killed is removed first (the caller
+// listenSocket listens on the daemon's socket name in home, mode 0600. A
+// file left there by a daemon that was killed is removed first (the caller
 // holds the home's daemon lock, so no daemon uses it).
-func listenSocket(home string) (net.Listener, error) {
-	path := filepath.Join(home, api.SocketName)
+func listenSocket(home, name string) (net.Listener, error) {
+	path := filepath.Join(home, name)
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("daemon socket: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,7 +43,7 @@ func (a *app) sendViaDaemon(ctx context.Context, cmd *cobra.Command, c *api.Clie
 	out := cmd.OutOrStdout()
 	abs := make([]string, len(paths))
 	for i, p := range paths {
-		ap, err := filepath.Abs(p)
+		ap, err := a.abs(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}

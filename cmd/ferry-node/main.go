@@ -1,9 +1,14 @@
-// Command ferry is the Ferry command-line tool. It sends files and folders
-// to a peer (send, resume, status), receives them (receive), lists the
-// peers discovery sees (peers), shows this device's peer ID (id), checks the
-// configuration (config), lists and pins plugins (plugins), runs a DHT
-// bootstrap node (dht bootstrap), and offers debugging commands (debug).
-// It only parses flags and renders events: the work is done by core/node.
+// Command ferry-node is the Ferry command-line tool, whole. It sends files
+// and folders to a peer (send, resume, status), receives them (receive),
+// lists the peers discovery sees (peers), shows this device's peer ID (id),
+// checks the configuration (config), lists and pins plugins (plugins), runs
+// a DHT bootstrap node (dht bootstrap), and offers debugging commands
+// (debug). It only parses flags and renders events: the work is done by
+// core/node.
+//
+// Users run it as ferry: the front (cmd/ferry) executes this program for
+// every command line it does not hand to a running daemon, and the daemon
+// runs those in this same code (forwarded.go).
 package main
 
 import (
@@ -15,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -61,15 +67,24 @@ func main() {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	if err := run(); err != nil {
-		var ee *exitError
-		if !errors.As(err, &ee) || !ee.silent {
-			fmt.Fprintf(os.Stderr, "ferry: %v\n", err)
-		}
-		if ee != nil {
-			os.Exit(ee.code)
-		}
-		os.Exit(1)
+		os.Exit(exitStatus(err, os.Stderr))
 	}
+}
+
+// exitStatus returns the exit status for a command's error (nil: 0), and
+// prints the error on stderr unless the output already said it.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) || !ee.silent {
+		fmt.Fprintf(stderr, "ferry: %v\n", err)
+	}
+	if ee != nil {
+		return ee.code
+	}
+	return 1
 }
 
 // exitError is an error with its exit status, and silent when the output
@@ -115,6 +130,14 @@ func run() error {
 type app struct {
 	stdout, stderr io.Writer
 	env            []string
+
+	// inDaemon is set for a command line the daemon runs for the ferry
+	// front (forwarded.go): the daemon is known to run.
+	inDaemon bool
+	// dir is the working folder relative paths are taken from: the
+	// front's, for a command line run in the daemon; "" is this
+	// process's.
+	dir string
 
 	configFile string
 	logLevel   string
@@ -269,4 +292,12 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// abs makes p absolute, from the command's working folder (see app.dir).
+func (a *app) abs(p string) (string, error) {
+	if a.dir != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(a.dir, p)
+	}
+	return filepath.Abs(p)
 }

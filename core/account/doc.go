@@ -14,7 +14,7 @@
 // Ferry trades that convenience (any device can link a new one) for a
 // smaller loss when a device is lost. Linking a device
 // ([Certificate] issued over a PAKE-protected exchange, see
-// cmd/ferry/account_link.go) therefore needs the key holder online.
+// cmd/ferry-node/account_link.go) therefore needs the key holder online.
 //
 // # Account IDs
 //

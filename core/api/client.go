@@ -16,11 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferry-p2p/ferry/core/home"
 	"github.com/ferry-p2p/ferry/core/node"
 )
 
 // SocketName is the daemon's socket in the Ferry home.
-const SocketName = "ferry.sock"
+const SocketName = home.SocketName
 
 // ErrNoDaemon is returned by Dial when no daemon runs for the home.
 var ErrNoDaemon = errors.New("no ferry daemon is running")
@@ -44,6 +45,14 @@ func Dial(home string) (*Client, error) {
 		return nil, fmt.Errorf("daemon socket %s: %w", path, err)
 	}
 	_ = conn.Close()
+	return NewClient(home), nil
+}
+
+// NewClient returns a client of the daemon of the Ferry home without
+// checking that one runs: for a caller that knows it does (a command line
+// the daemon runs for the ferry front). Dial checks first.
+func NewClient(home string) *Client {
+	path := filepath.Join(home, SocketName)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -51,7 +60,7 @@ func Dial(home string) (*Client, error) {
 		},
 		MaxIdleConns: 4,
 	}
-	return &Client{hc: &http.Client{Transport: tr}, base: "http://ferry"}, nil
+	return &Client{hc: &http.Client{Transport: tr}, base: "http://ferry"}
 }
 
 // Close drops the client's idle connections.

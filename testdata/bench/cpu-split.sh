@@ -64,5 +64,5 @@ done
 for side in send recv; do
 	echo
 	echo "top of the $side core's CPU profile:"
-	go tool pprof -top -nodecount=15 "$BIN/ferry" "$TMP/$side.prof" 2>/dev/null | sed -n '1,22p'
+	go tool pprof -top -nodecount=15 "$BIN/ferry-node" "$TMP/$side.prof" 2>/dev/null | sed -n '1,22p'
 done

@@ -10,7 +10,7 @@
 #   FORM=full  (make faults)        1 GiB, 10 kills per storm: ~10 minutes
 #   FORM=short (make faults-short)  64 MiB, 2 kills: what CI runs, ~2 minutes
 #
-# The cases are TestFaults in cmd/ferry, which reuses the e2e helpers there
+# The cases are TestFaults in cmd/ferry-node, which reuses the e2e helpers there
 # (ferry processes, the cutting proxy, the tmpfs); they need bin/ from
 # `make build` (FERRY_BIN_DIR).
 set -euo pipefail
@@ -22,7 +22,7 @@ table=$(mktemp)
 log=$(mktemp)
 trap 'rm -f "$table" "$log"' EXIT
 status=0
-FERRY_FAULTS=$form FERRY_FAULTS_OUT=$table go test -count=1 -run 'TestFaults' -v -timeout 60m ./cmd/ferry/ >"$log" 2>&1 || status=$?
+FERRY_FAULTS=$form FERRY_FAULTS_OUT=$table go test -count=1 -run 'TestFaults' -v -timeout 60m ./cmd/ferry-node/ >"$log" 2>&1 || status=$?
 grep -E '^\s*--- (FAIL|SKIP)|^\s+\S+_test\.go:[0-9]+: ' "$log" || true
 echo
 echo "fault suite, $form form:"
