@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,17 +89,21 @@ func (o *Outgoing) SendAmong(ctx context.Context, rec *transfer.Outgoing, man *t
 	if err := o.box.Save(rec); err != nil {
 		return err
 	}
-	t := &tracker{box: o.box, rec: rec, log: o.log}
-	defer o.n.Subscribe(t.event)()
+	t := newTracker(o.box, rec, o.log)
+	unsubscribe := o.n.Subscribe(t.event)
 	err := o.n.Send(ctx, peer, man, SendOptions{RetryFor: retryFor, TransferID: rec.ID, Protocol: rec.Protocol, Resume: earlier, Receivers: others,
 		Instance: rec.Instance, Accepted: t.accepted, Confirmed: t.confirmed})
+	unsubscribe()
 	if err == nil || errors.Is(err, sdk.ErrRefused) {
+		// Nothing the tracker still holds matters: the record goes.
+		t.stop(false)
 		if rerr := o.box.Remove(rec.ID); rerr != nil {
 			o.log.Warn("could not remove the finished transfer from the outbox", "transfer", rec.ID, "err", rerr)
 		}
 		return err
 	}
 	t.fail(err)
+	t.stop(true)
 	return err
 }
 
@@ -204,6 +209,15 @@ func (o *Outgoing) AutoResume(ctx context.Context, retryFor time.Duration) (wait
 }
 
 // tracker keeps an outgoing transfer's record current from node events.
+//
+// Its saves are written by a goroutine of its own, the latest state at a
+// time, so that no fsync sits between the receiver's answer and the
+// connection, or between the connection and the first byte: the record
+// that makes the transfer resumable is written before the offer
+// (SendAmong), and what the tracker adds to it (the receiver instance,
+// the connection, the bytes confirmed) is a few milliseconds behind at
+// most. A resume from a record one save behind asks the receiver what it
+// holds, as every resume does.
 type tracker struct {
 	box *transfer.Outbox
 	log *slog.Logger
@@ -216,6 +230,60 @@ type tracker struct {
 	// (summing them for each event cost O(files) an event).
 	done, total int64
 	counted     bool
+	dirty       bool // a save is due
+	stopped     bool
+
+	kick   chan struct{} // a save is due; closed by stop
+	closed chan struct{} // the saver returned
+}
+
+func newTracker(box *transfer.Outbox, rec *transfer.Outgoing, log *slog.Logger) *tracker {
+	t := &tracker{box: box, rec: rec, log: log, kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	go t.saver()
+	return t
+}
+
+// saver writes the record whenever a save is due, until stop.
+func (t *tracker) saver() {
+	defer close(t.closed)
+	for range t.kick {
+		t.write()
+	}
+}
+
+// write saves the record's latest state if a save is due.
+func (t *tracker) write() {
+	t.mu.Lock()
+	if !t.dirty {
+		t.mu.Unlock()
+		return
+	}
+	t.dirty = false
+	snap := *t.rec
+	snap.Sent = slices.Clone(t.rec.Sent)
+	t.mu.Unlock()
+	if err := t.box.Save(&snap); err != nil {
+		t.log.Warn("could not save the transfer's progress", "transfer", snap.ID, "err", err)
+	}
+}
+
+// stop ends the saver; with flush, a save still due is written first
+// (durably, before stop returns), else it is dropped. Events after stop
+// change nothing on disk.
+func (t *tracker) stop(flush bool) {
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return
+	}
+	t.stopped = true
+	if !flush {
+		t.dirty = false
+	}
+	t.mu.Unlock()
+	close(t.kick)
+	<-t.closed
+	t.write()
 }
 
 func (t *tracker) event(e Event) {
@@ -286,10 +354,16 @@ func (t *tracker) fail(err error) {
 	t.saveLocked()
 }
 
+// saveLocked has the saver write the record.
 func (t *tracker) saveLocked() {
 	t.last, t.lastBytes = time.Now(), t.rec.Done()
 	t.done = t.lastBytes
-	if err := t.box.Save(t.rec); err != nil {
-		t.log.Warn("could not save the transfer's progress", "transfer", t.rec.ID, "err", err)
+	if t.stopped {
+		return
+	}
+	t.dirty = true
+	select {
+	case t.kick <- struct{}{}:
+	default: // a save is pending already; it takes the latest state
 	}
 }
