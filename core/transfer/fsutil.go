@@ -66,6 +66,22 @@ func writeFileAtomic(r *os.Root, rel string, data []byte) error {
 	return syncDir(r, path.Dir(rel))
 }
 
+// writeFileQuick replaces rel in r with data as writeFileAtomic does, but
+// without waiting for the disk: for files that only inform (a crash may
+// leave the old one, none, or an empty one, which readers take as none).
+func writeFileQuick(r *os.Root, rel string, data []byte) error {
+	tmp := rel + ".tmp"
+	err := r.WriteFile(native(tmp), data, 0o600)
+	if err == nil {
+		err = r.Rename(native(tmp), native(rel))
+	}
+	if err != nil {
+		_ = r.Remove(native(tmp))
+		return fmt.Errorf("write %s: %w", displayPath(r, rel), err)
+	}
+	return nil
+}
+
 // removeIfExists removes rel from r; a missing file is not an error.
 func removeIfExists(r *os.Root, rel string) error {
 	if err := r.Remove(native(rel)); err != nil && !errors.Is(err, fs.ErrNotExist) {
