@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ferry-p2p/ferry/sdk"
 	"github.com/ferry-p2p/ferry/sdk/internal/rpc"
@@ -18,6 +19,12 @@ type Process struct {
 	done   <-chan struct{}
 	kill   func()
 	apiVer int
+
+	// proto is the protocol client, made once: it learns on its first
+	// call whether the plugin runs the record layer, and keeps that for
+	// the process's life (a restarted plugin is a new Process).
+	protoOnce sync.Once
+	proto     sdk.Protocol
 }
 
 // Info returns the plugin's Info as read at start.
@@ -81,7 +88,8 @@ func (p *Process) Protocol() (sdk.Protocol, error) {
 	if !p.info.HasRole(sdk.RoleProtocol) {
 		return nil, p.noRole(sdk.RoleProtocol)
 	}
-	return rpc.NewProtocolClient(p.rpc), nil
+	p.protoOnce.Do(func() { p.proto = rpc.NewProtocolClient(p.rpc) })
+	return p.proto, nil
 }
 
 func (p *Process) noRole(r sdk.Role) error {
