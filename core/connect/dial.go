@@ -86,8 +86,9 @@ type Result struct {
 // builds, given the peer's entry. It returns the secured stream with the
 // peer's ACCEPT, or an error: one wrapping [sdk.ErrRefused] (with the
 // Result holding the REFUSE), [ErrNoAnswer], [ErrBadAnswer], or what the
-// failing state met. attempt numbers this attempt; answers to another are
-// stale and ignored.
+// failing state met. attempt numbers this attempt, from 1; answers to
+// another are stale and ignored, and an attempt after the first looks the
+// peer up again (see Policy.Fresh).
 func (d *Dialer) Dial(ctx context.Context, peer sdk.PeerID, attempt int, ask func(sdk.PeerInfo) *Message) (*Result, error) {
 	pol := d.Policy.withDefaults()
 	res, err := d.dial(ctx, pol, peer, attempt, ask)
@@ -107,7 +108,7 @@ func (d *Dialer) dial(ctx context.Context, pol Policy, peer sdk.PeerID, attempt 
 		return res, err
 	}
 	d.Observe.report(Change{Peer: peer, State: Resolving})
-	if pol.Fresh <= 0 || time.Since(info.Seen) > pol.Fresh {
+	if attempt > 1 || pol.Fresh <= 0 || time.Since(info.Seen) > pol.Fresh {
 		lctx, cancel := context.WithTimeout(ctx, pol.Resolve)
 		if fresh, err := d.Directory.Lookup(lctx, peer); err == nil && fresh.ID == peer {
 			info = fresh

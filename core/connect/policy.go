@@ -12,9 +12,10 @@ type Policy struct {
 	// Resolve bounds one look-up in Resolving (10s).
 	Resolve time.Duration
 	// Fresh is how recent a discovery entry must be for Resolving to trust
-	// it without a look-up; an older entry is stale and looked up again,
-	// and a look-up that fails then keeps the stale entry (0: every
-	// attempt looks up, as a peer's addresses may have changed since).
+	// it without a look-up on a first attempt; an older entry is stale and
+	// looked up again, and a look-up that fails then keeps the stale entry.
+	// A later attempt always looks up, as the peer's addresses may be why
+	// the earlier one failed (0: every attempt looks up).
 	Fresh time.Duration
 	// Answer bounds Signaling: the wait for ACCEPT or REFUSE (5m). An
 	// answer to an earlier attempt (another attempt number) is stale and

@@ -91,8 +91,17 @@ type namedSignaling struct {
 	sdk.Signaling
 }
 
+// freshPeer is the default connect.Policy.Fresh: how recently discovery
+// must have reported a peer for a first attempt to skip the look-up.
+const freshPeer = 10 * time.Second
+
 // Start starts every configured plugin, announces this device and begins
 // watching for peers and signaling messages. Close stops it.
+//
+// Unless Options.Policy says otherwise, a peer that discovery reported
+// within freshPeer is connected to without a look-up first (an RPC to each
+// discovery plugin, ~1-2 ms of a small send, that for lan returns what its
+// announcements already said); a retry always looks up.
 func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Config == nil || opts.Identity == nil || opts.Catalog == nil {
 		return nil, errors.New("node: Config, Identity and Catalog are required")
@@ -101,6 +110,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	pol := opts.Policy
+	if pol.Fresh == 0 {
+		pol.Fresh = freshPeer
+	}
 	for _, d := range []struct {
 		to   *time.Duration
 		from time.Duration
