@@ -20,6 +20,9 @@ import (
 	"github.com/ferry-p2p/ferry/core/node"
 )
 
+// clientEventBuffer is the buffer of the channel Events returns.
+const clientEventBuffer = 64
+
 // SocketName is the daemon's socket in the Ferry home.
 const SocketName = home.SocketName
 
@@ -207,7 +210,9 @@ func (c *Client) Events(ctx context.Context) (<-chan node.Event, error) {
 		res.Body.Close()
 		return nil, fmt.Errorf("daemon: events: no ready line (%q, %v)", line, err)
 	}
-	ch := make(chan node.Event, eventBuffer)
+	// The reader below waits for the receiver of ch (it never drops an
+	// event), so a small buffer does.
+	ch := make(chan node.Event, clientEventBuffer)
 	go func() {
 		defer close(ch)
 		defer res.Body.Close()

@@ -283,10 +283,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("this connection cannot stream"))
 		return
 	}
-	ch := make(chan node.Event, eventBuffer)
+	// Pointers: a buffer of 4096 events by value would be 1.2 MB to
+	// allocate and zero for every subscriber (each send through the
+	// daemon subscribes).
+	ch := make(chan *node.Event, eventBuffer)
 	remove := s.opts.Backend.Subscribe(func(e node.Event) {
 		select {
-		case ch <- e:
+		case ch <- &e:
 		default:
 		}
 	})
