@@ -211,13 +211,14 @@ func (o *Outgoing) AutoResume(ctx context.Context, retryFor time.Duration) (wait
 // tracker keeps an outgoing transfer's record current from node events.
 //
 // Its saves are written by a goroutine of its own, the latest state at a
-// time, so that no fsync sits between the receiver's answer and the
-// connection, or between the connection and the first byte: the record
-// that makes the transfer resumable is written before the offer
-// (SendAmong), and what the tracker adds to it (the receiver instance,
-// the connection, the bytes confirmed) is a few milliseconds behind at
-// most. A resume from a record one save behind asks the receiver what it
-// holds, as every resume does.
+// time and at most one per saveDelay, so that no fsync sits between the
+// receiver's answer and the connection, or between the connection and
+// the first byte, and a short transfer, whose record is removed when it
+// ends, writes none: the record that makes the transfer resumable is
+// written before the offer (SendAmong), and what the tracker adds to it
+// (the receiver instance, the connection, the bytes confirmed) is at most
+// saveDelay behind. A resume from a record one save behind asks the
+// receiver what it holds, as every resume does.
 type tracker struct {
 	box *transfer.Outbox
 	log *slog.Logger
@@ -233,20 +234,34 @@ type tracker struct {
 	dirty       bool // a save is due
 	stopped     bool
 
-	kick   chan struct{} // a save is due; closed by stop
-	closed chan struct{} // the saver returned
+	kick     chan struct{} // a save is due; closed by stop
+	stopping chan struct{} // closed by stop
+	closed   chan struct{} // the saver returned
 }
 
 func newTracker(box *transfer.Outbox, rec *transfer.Outgoing, log *slog.Logger) *tracker {
-	t := &tracker{box: box, rec: rec, log: log, kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	t := &tracker{box: box, rec: rec, log: log, kick: make(chan struct{}, 1), stopping: make(chan struct{}), closed: make(chan struct{})}
 	go t.saver()
 	return t
 }
 
-// saver writes the record whenever a save is due, until stop.
+// saveDelay is how long a due save waits for more changes to go with it.
+const saveDelay = 200 * time.Millisecond
+
+// saver writes the record when a save is due, saveDelay after the first
+// change, until stop (which writes or drops what is still due).
 func (t *tracker) saver() {
 	defer close(t.closed)
+	wait := time.NewTimer(saveDelay)
+	wait.Stop()
 	for range t.kick {
+		wait.Reset(saveDelay)
+		select {
+		case <-wait.C:
+		case <-t.stopping:
+			wait.Stop()
+			return
+		}
 		t.write()
 	}
 }
@@ -281,6 +296,7 @@ func (t *tracker) stop(flush bool) {
 		t.dirty = false
 	}
 	t.mu.Unlock()
+	close(t.stopping)
 	close(t.kick)
 	<-t.closed
 	t.write()
