@@ -211,14 +211,15 @@ func (o *Outgoing) AutoResume(ctx context.Context, retryFor time.Duration) (wait
 // tracker keeps an outgoing transfer's record current from node events.
 //
 // Its saves are written by a goroutine of its own, the latest state at a
-// time and at most one per saveDelay, so that no fsync sits between the
-// receiver's answer and the connection, or between the connection and
-// the first byte, and a short transfer, whose record is removed when it
-// ends, writes none: the record that makes the transfer resumable is
-// written before the offer (SendAmong), and what the tracker adds to it
-// (the receiver instance, the connection, the bytes confirmed) is at most
-// saveDelay behind. A resume from a record one save behind asks the
-// receiver what it holds, as every resume does.
+// time, so that no fsync sits between the receiver's answer and the
+// connection, or between the connection and the first byte: the record
+// that makes the transfer resumable is written before the offer
+// (SendAmong). What the tracker adds to it (the receiver instance, which
+// resumes go to; the connection and the bytes confirmed, which `ferry
+// status` shows after a crash) is written saveDelay after it changed:
+// changes within the delay go in one save, and a transfer that ends first
+// (a small file) writes none. A resume from a record one save behind asks
+// the receiver what it holds, as every resume does.
 type tracker struct {
 	box *transfer.Outbox
 	log *slog.Logger
@@ -234,7 +235,9 @@ type tracker struct {
 	dirty       bool // a save is due
 	stopped     bool
 
-	kick     chan struct{} // a save is due; closed by stop
+	due time.Time // when the save due is written
+
+	kick     chan struct{} // a save fell due
 	stopping chan struct{} // closed by stop
 	closed   chan struct{} // the saver returned
 }
@@ -246,23 +249,33 @@ func newTracker(box *transfer.Outbox, rec *transfer.Outgoing, log *slog.Logger) 
 }
 
 // saveDelay is how long a due save waits for more changes to go with it.
-const saveDelay = 200 * time.Millisecond
+const saveDelay = 20 * time.Millisecond
 
-// saver writes the record when a save is due, saveDelay after the first
-// change, until stop (which writes or drops what is still due).
+// saver writes the record when a save falls due, until stop (which
+// writes or drops what is still due).
 func (t *tracker) saver() {
 	defer close(t.closed)
-	wait := time.NewTimer(saveDelay)
-	wait.Stop()
-	for range t.kick {
-		wait.Reset(saveDelay)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		t.mu.Lock()
+		dirty, wait := t.dirty, time.Until(t.due)
+		t.mu.Unlock()
+		switch {
+		case dirty && wait <= 0:
+			t.write()
+			continue
+		case dirty:
+			timer.Reset(wait)
+		}
 		select {
-		case <-wait.C:
+		case <-timer.C:
+		case <-t.kick: // an earlier due time, perhaps
+			timer.Stop()
 		case <-t.stopping:
-			wait.Stop()
+			timer.Stop()
 			return
 		}
-		t.write()
 	}
 }
 
@@ -297,7 +310,6 @@ func (t *tracker) stop(flush bool) {
 	}
 	t.mu.Unlock()
 	close(t.stopping)
-	close(t.kick)
 	<-t.closed
 	t.write()
 }
@@ -370,16 +382,19 @@ func (t *tracker) fail(err error) {
 	t.saveLocked()
 }
 
-// saveLocked has the saver write the record.
+// saveLocked has the saver write the record within saveDelay.
 func (t *tracker) saveLocked() {
 	t.last, t.lastBytes = time.Now(), t.rec.Done()
 	t.done = t.lastBytes
 	if t.stopped {
 		return
 	}
+	if !t.dirty {
+		t.due = time.Now().Add(saveDelay)
+	}
 	t.dirty = true
 	select {
 	case t.kick <- struct{}{}:
-	default: // a save is pending already; it takes the latest state
+	default: // the saver is told already; it reads the due time
 	}
 }

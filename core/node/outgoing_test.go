@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/ferry-p2p/ferry/core/transfer"
 	"github.com/ferry-p2p/ferry/sdk"
@@ -79,6 +80,15 @@ func TestTrackerSaves(t *testing.T) {
 	rec := newRec()
 	tr := newTracker(box, rec, slog.New(slog.DiscardHandler))
 	tr.accepted("instance-1")
+	// The receiver instance is written without waiting for stop (a
+	// sender killed mid-transfer resumes to it).
+	deadline := time.Now().Add(10 * time.Second)
+	for got := saved(rec.ID); got == nil || got.Instance != "instance-1"; got = saved(rec.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the receiver instance was not saved within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	for _, n := range []int64{10, 20, 30} {
 		tr.confirmed(0, n)
 	}
