@@ -304,5 +304,8 @@ func (n *Node) watchLoop(ch <-chan sdk.PeerEvent) {
 func (n *Node) Close() error {
 	n.cancel()
 	n.wg.Wait()
+	if err := n.hashCache.Flush(); err != nil {
+		n.log.Debug("could not save the hash cache", "err", err)
+	}
 	return nil
 }

@@ -62,6 +62,13 @@ type SendOptions struct {
 // up to RetryFor; a refusal, a request the peer did not process, or an
 // identity mismatch ends it at once.
 func (n *Node) Send(ctx context.Context, peer sdk.PeerInfo, man *transfer.Manifest, opts SendOptions) error {
+	// The hashes learnt while sending are kept for the next send of the
+	// same files, whatever becomes of this one.
+	defer func() {
+		if err := n.hashCache.Flush(); err != nil {
+			n.log.Debug("could not save the hash cache", "err", err)
+		}
+	}()
 	if opts.RetryFor == 0 {
 		opts.RetryFor = time.Minute
 	}

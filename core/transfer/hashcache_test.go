@@ -149,3 +149,48 @@ func TestHashFromCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestHashCacheFlush: storing many hashes in a row rewrites the cache
+// file once, not once per hash (that made a folder's send O(n²)); Flush
+// writes the rest, and a cache opened afterwards knows every file.
+func TestHashCacheFlush(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "home", "hashcache.json")
+	c := OpenHashCache(path)
+	var stats []os.FileInfo
+	began := time.Now()
+	for i := range 50 {
+		p := filepath.Join(dir, "f"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats = append(stats, st)
+		sum := sha256.Sum256([]byte(p))
+		if err := c.Store(st, sum[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first store wrote the file; the 49 after it within
+	// cacheSaveEvery did not (unless this machine took that long).
+	if took := time.Since(began); took >= cacheSaveEvery {
+		t.Logf("50 stores took %s, over %s: not checking that they were written once", took, cacheSaveEvery)
+	} else if known := OpenHashCache(path); known.Lookup(stats[0]) == nil || known.Lookup(stats[49]) != nil {
+		t.Errorf("before Flush: first file known %v, last file known %v; want the first only", known.Lookup(stats[0]) != nil, known.Lookup(stats[49]) != nil)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	known := OpenHashCache(path)
+	for i, st := range stats {
+		if known.Lookup(st) == nil {
+			t.Errorf("after Flush: file %d unknown", i)
+		}
+	}
+	if err := c.Flush(); err != nil { // nothing left: no write
+		t.Fatal(err)
+	}
+}
