@@ -207,16 +207,10 @@ func TestChangedPluginRefused(t *testing.T) {
 	src := binDir(t)
 	dir := t.TempDir()
 	for _, f := range []string{"ferry", "ferry-node", "plugins/tcp", "plugins/plugins.lock"} {
-		data, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
 	}
 	plugin := filepath.Join(dir, "plugins", "tcp")
 	pinned, _ := config.HashFile(plugin)

@@ -112,7 +112,7 @@ func TestFrontForwards(t *testing.T) {
 	}
 }
 
-// copyFile copies the file src to dst, executable.
+// copyFile copies the file src to dst (which must not exist), executable.
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
 	in, err := os.Open(src)

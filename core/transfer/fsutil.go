@@ -44,13 +44,26 @@ func syncDir(r *os.Root, rel string) error {
 // readers and a crash see either the old or the new content: it writes
 // rel.tmp, fsyncs it, renames it over rel and fsyncs the folder.
 func writeFileAtomic(r *os.Root, rel string, data []byte) error {
+	return replaceFile(r, rel, data, true)
+}
+
+// writeFileQuick replaces rel in r with data as writeFileAtomic does, but
+// without waiting for the disk: for files that only inform (a crash may
+// leave the old one, none, or an empty one, which readers take as none).
+func writeFileQuick(r *os.Root, rel string, data []byte) error {
+	return replaceFile(r, rel, data, false)
+}
+
+// replaceFile writes rel.tmp and renames it over rel; with durable, the
+// file is fsynced before the rename and its folder after.
+func replaceFile(r *os.Root, rel string, data []byte, durable bool) error {
 	tmp := rel + ".tmp"
 	f, err := r.OpenFile(native(tmp), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", displayPath(r, rel), err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -63,23 +76,10 @@ func writeFileAtomic(r *os.Root, rel string, data []byte) error {
 		_ = r.Remove(native(tmp))
 		return fmt.Errorf("write %s: %w", displayPath(r, rel), err)
 	}
+	if !durable {
+		return nil
+	}
 	return syncDir(r, path.Dir(rel))
-}
-
-// writeFileQuick replaces rel in r with data as writeFileAtomic does, but
-// without waiting for the disk: for files that only inform (a crash may
-// leave the old one, none, or an empty one, which readers take as none).
-func writeFileQuick(r *os.Root, rel string, data []byte) error {
-	tmp := rel + ".tmp"
-	err := r.WriteFile(native(tmp), data, 0o600)
-	if err == nil {
-		err = r.Rename(native(tmp), native(rel))
-	}
-	if err != nil {
-		_ = r.Remove(native(tmp))
-		return fmt.Errorf("write %s: %w", displayPath(r, rel), err)
-	}
-	return nil
 }
 
 // removeIfExists removes rel from r; a missing file is not an error.

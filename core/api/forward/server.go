@@ -138,12 +138,13 @@ type stream struct {
 	stderr bool
 }
 
+// Write sends p as a frame; it is encoded before Write returns, so p is
+// not kept.
 func (s stream) Write(p []byte) (int, error) {
-	b := append([]byte(nil), p...)
 	if s.stderr {
-		s.f.write(Frame{Stderr: b})
+		s.f.write(Frame{Stderr: p})
 	} else {
-		s.f.write(Frame{Stdout: b})
+		s.f.write(Frame{Stdout: p})
 	}
 	return len(p), nil
 }
